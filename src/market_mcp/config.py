@@ -1,0 +1,28 @@
+"""Every setting market-mcp reads from the environment, in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from platformdirs import user_data_dir
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    path = Path(user_data_dir("market-mcp", appauthor=False)) / "market.db"
+    return f"sqlite+aiosqlite:///{path}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MARKET_MCP_", extra="ignore")
+
+    database_url: str = Field(
+        default_factory=default_database_url,
+        description="SQLAlchemy URL: sqlite+aiosqlite:///path (default, in the user's data directory) "
+        "or postgresql+asyncpg://user:pass@host/db.",
+    )
+    token: SecretStr | None = Field(default=None, description="stdio: the organisation API token to act as.")
+    rate_limit: int = Field(default=60, ge=1, description="Tool calls per minute per token.")
+    smtp_url: str | None = Field(default=None, description="SMTP server for the outbox; unset keeps emails queued.")
+    log_level: str = Field(default="WARNING", description="Logging level on standard error.")

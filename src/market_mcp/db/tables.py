@@ -1,0 +1,432 @@
+"""The store: one SQLModel table per record of DOMAIN.md, and nothing but tables.
+
+Every tenant-owned row carries `organization_id`, including child rows (a booking's
+organisation is also its market date's), so scoping is one column on every query.
+Money is integer cents; times are aware UTC; a market's trading day is a local `date`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from market_mcp.db.types import UTCDateTime, utcnow
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _fk(target: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> Any:
+    """A foreign key column; children go with their parent, history (audit, email) outlives it."""
+    return Field(
+        default=None if nullable else ...,
+        sa_column_args=[ForeignKey(target, ondelete=ondelete)],
+        nullable=nullable,
+    )
+
+
+def _when(*, nullable: bool = True) -> Any:
+    if nullable:
+        return Field(default=None, sa_type=UTCDateTime, nullable=True)
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _cents(default: int | None = 0) -> Any:
+    return Field(default=default, sa_type=BigInteger, nullable=default is None)
+
+
+ORG_STATUSES = ("draft", "active")
+USER_ROLES = ("admin", "staff")
+TOKEN_SCOPES = ("read", "write")
+MARKET_STATUSES = ("published", "unpublished")
+MARKET_DATE_STATUSES = ("scheduled", "closed", "cancelled")
+APPLICATION_STATUSES = ("pending", "approved", "rejected", "waitlisted")
+ORDER_STATUSES = ("pending", "payment_pending", "complete", "rejected", "archived")
+BOOKING_STATUSES = ("pending", "confirmed", "rejected", "cancelled")
+ACTIVE_BOOKING_STATUSES = ("pending", "confirmed")
+WAITLIST_STATUSES = ("waiting", "notified", "accepted", "declined", "expired", "removed")
+CREDIT_SOURCES = ("manual", "application", "rebook", "cancellation", "weather")
+CREDIT_TRANSACTION_KINDS = ("grant", "use", "adjust", "expire", "delete", "refund")
+EMAIL_STATUSES = ("queued", "sent", "failed")
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organization"
+    __table_args__ = (CheckConstraint(_in("status", ORG_STATUSES), name="ck_organization_status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    slug: str = Field(max_length=64, unique=True)
+    status: str = Field(default="active", max_length=16)
+    currency: str = Field(default="AUD", max_length=3)
+    timezone: str = Field(default="Australia/Melbourne", max_length=64)
+    created_at: datetime = _when(nullable=False)
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+    __table_args__ = (
+        CheckConstraint(_in("role", USER_ROLES), name="ck_app_user_role"),
+        Index("ux_app_user_org_email", "organization_id", text("lower(email)"), unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    email: str = Field(max_length=254)
+    name: str = Field(default="", max_length=200)
+    role: str = Field(default="admin", max_length=16)
+    active: bool = True
+    created_at: datetime = _when(nullable=False)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    __table_args__ = (CheckConstraint(_in("scope", TOKEN_SCOPES), name="ck_api_token_scope"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    user_id: int = _fk("app_user.id")
+    name: str = Field(max_length=100)
+    scope: str = Field(default="write", max_length=8)
+    prefix: str = Field(max_length=32)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = _when(nullable=False)
+    last_used_at: datetime | None = _when()
+    revoked_at: datetime | None = _when()
+
+
+class Market(SQLModel, table=True):
+    __tablename__ = "market"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "slug", name="ux_market_org_slug"),
+        Index("ix_market_org_status", "organization_id", "status"),
+        CheckConstraint(_in("status", MARKET_STATUSES), name="ck_market_status"),
+        CheckConstraint("capacity >= 0", name="ck_market_capacity"),
+        CheckConstraint("default_fee_cents >= 0", name="ck_market_fee"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    name: str = Field(max_length=200)
+    slug: str = Field(max_length=64)
+    region: str = Field(default="", max_length=100)
+    market_type: str = Field(default="", max_length=50)
+    status: str = Field(default="unpublished", max_length=16)
+    booking_enabled: bool = True
+    waitlist_auto_notify: bool = False
+    default_fee_cents: int = _cents()
+    capacity: int = 40
+    location: str = Field(default="", max_length=300)
+    description: str = Field(default="", max_length=5000)
+    reference: str = Field(default="", max_length=100)
+    metadata_: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON, nullable=False))
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+
+class MarketDate(SQLModel, table=True):
+    __tablename__ = "market_date"
+    __table_args__ = (
+        UniqueConstraint("market_id", "scheduled_at", name="ux_market_date_day"),
+        Index("ix_market_date_org_day", "organization_id", "scheduled_at"),
+        CheckConstraint(_in("status", MARKET_DATE_STATUSES), name="ck_market_date_status"),
+        CheckConstraint("capacity >= 0", name="ck_market_date_capacity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    market_id: int = _fk("market.id")
+    scheduled_at: date
+    starts_at: datetime | None = _when()
+    ends_at: datetime | None = _when()
+    capacity: int
+    status: str = Field(default="scheduled", max_length=16)
+    closed_at: datetime | None = _when()
+    cancelled_at: datetime | None = _when()
+    cancel_reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+
+class Vendor(SQLModel, table=True):
+    __tablename__ = "vendor"
+    __table_args__ = (
+        Index("ux_vendor_org_email", "organization_id", text("lower(email)"), unique=True),
+        Index("ix_vendor_org_name", "organization_id", "business_name"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    business_name: str = Field(max_length=200)
+    contact_name: str = Field(default="", max_length=200)
+    email: str = Field(max_length=254)
+    phone: str = Field(default="", max_length=50)
+    category: str = Field(default="", max_length=50)
+    trusted: bool = False
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+
+class VendorNote(SQLModel, table=True):
+    __tablename__ = "vendor_note"
+    __table_args__ = (Index("ix_vendor_note_vendor", "vendor_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    vendor_id: int = _fk("vendor.id")
+    note: str = Field(max_length=5000)
+    author: str = Field(max_length=100)
+    created_at: datetime = _when(nullable=False)
+
+
+class Application(SQLModel, table=True):
+    __tablename__ = "application"
+    __table_args__ = (
+        Index("ix_application_org_status", "organization_id", "status", "submitted_at"),
+        Index("ix_application_vendor", "vendor_id"),
+        Index("ix_application_market", "market_id"),
+        # One open (pending, waitlisted) or approved application per vendor and market.
+        Index(
+            "ux_application_open",
+            "vendor_id",
+            "market_id",
+            unique=True,
+            sqlite_where=text(_in("status", ("pending", "waitlisted", "approved"))),
+            postgresql_where=text(_in("status", ("pending", "waitlisted", "approved"))),
+        ),
+        CheckConstraint(_in("status", APPLICATION_STATUSES), name="ck_application_status"),
+        CheckConstraint("starter_credit_cents >= 0", name="ck_application_credit"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    vendor_id: int = _fk("vendor.id")
+    market_id: int = _fk("market.id")
+    status: str = Field(default="pending", max_length=16)
+    vendor_message: str = Field(default="", max_length=5000)
+    decision_message: str = Field(default="", max_length=5000)
+    starter_credit_cents: int = _cents()
+    submitted_at: datetime = _when(nullable=False)
+    decided_at: datetime | None = _when()
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "vendor_order"
+    __table_args__ = (
+        Index("ix_order_org_status", "organization_id", "status", "created_at"),
+        Index("ix_order_vendor", "vendor_id"),
+        CheckConstraint(_in("status", ORDER_STATUSES), name="ck_order_status"),
+        CheckConstraint(
+            "previous_status IS NULL OR " + _in("previous_status", ORDER_STATUSES), name="ck_order_previous_status"
+        ),
+        CheckConstraint(
+            "total_cents >= 0 AND credit_applied_cents >= 0 AND amount_due_cents >= 0", name="ck_order_money"
+        ),
+        CheckConstraint("credit_applied_cents <= total_cents", name="ck_order_credit_le_total"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    vendor_id: int = _fk("vendor.id")
+    market_id: int = _fk("market.id")
+    status: str = Field(default="pending", max_length=16)
+    previous_status: str | None = Field(
+        default=None, max_length=16, description="where restore returns an archived order"
+    )
+    total_cents: int = _cents()
+    credit_applied_cents: int = _cents()
+    amount_due_cents: int = _cents()
+    paid_at: datetime | None = _when()
+    payment_method: str | None = Field(default=None, max_length=32)
+    payment_reference: str | None = Field(default=None, max_length=200)
+    rejection_reason: str | None = Field(default=None, max_length=500)
+    approved_at: datetime | None = _when()
+    archived_at: datetime | None = _when()
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+
+class Booking(SQLModel, table=True):
+    __tablename__ = "booking"
+    __table_args__ = (
+        Index("ix_booking_date_status", "market_date_id", "status"),
+        Index("ix_booking_vendor", "vendor_id"),
+        Index("ix_booking_order", "order_id"),
+        Index("ix_booking_org_status", "organization_id", "status"),
+        # A space is held by at most one active booking on a date: the database enforces it.
+        Index(
+            "ux_booking_space",
+            "market_date_id",
+            "space_number",
+            unique=True,
+            sqlite_where=text(_in("status", ACTIVE_BOOKING_STATUSES) + " AND space_number IS NOT NULL"),
+            postgresql_where=text(_in("status", ACTIVE_BOOKING_STATUSES) + " AND space_number IS NOT NULL"),
+        ),
+        CheckConstraint(_in("status", BOOKING_STATUSES), name="ck_booking_status"),
+        CheckConstraint("amount_cents >= 0", name="ck_booking_amount"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    order_id: int | None = _fk("vendor_order.id", nullable=True, ondelete="SET NULL")
+    vendor_id: int = _fk("vendor.id")
+    market_date_id: int = _fk("market_date.id")
+    status: str = Field(default="pending", max_length=16)
+    space_number: str | None = Field(default=None, max_length=20)
+    amount_cents: int = _cents()
+    attended: bool | None = None
+    cancelled_at: datetime | None = _when()
+    cancel_reason: str | None = Field(default=None, max_length=500)
+    rebooked_to_id: int | None = Field(default=None, sa_column_args=[ForeignKey("booking.id", ondelete="SET NULL")])
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+
+class WaitlistEntry(SQLModel, table=True):
+    __tablename__ = "waitlist_entry"
+    __table_args__ = (
+        UniqueConstraint("market_date_id", "vendor_id", name="ux_waitlist_vendor_once"),
+        UniqueConstraint("market_date_id", "position", name="ux_waitlist_position"),
+        Index("ix_waitlist_date_status", "market_date_id", "status", "position"),
+        CheckConstraint(_in("status", WAITLIST_STATUSES), name="ck_waitlist_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    market_date_id: int = _fk("market_date.id")
+    vendor_id: int = _fk("vendor.id")
+    status: str = Field(default="waiting", max_length=16)
+    position: int
+    notified_at: datetime | None = _when()
+    offer_expires_at: datetime | None = _when()
+    booking_id: int | None = Field(default=None, sa_column_args=[ForeignKey("booking.id", ondelete="SET NULL")])
+    removed_reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+
+class Credit(SQLModel, table=True):
+    __tablename__ = "credit"
+    __table_args__ = (
+        Index("ix_credit_vendor", "vendor_id", "expires_at"),
+        Index("ix_credit_org_expiry", "organization_id", "expires_at"),
+        CheckConstraint(_in("source", CREDIT_SOURCES), name="ck_credit_source"),
+        CheckConstraint("amount_cents >= 0 AND remaining_cents >= 0", name="ck_credit_money"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    vendor_id: int = _fk("vendor.id")
+    application_id: int | None = _fk("application.id", nullable=True, ondelete="SET NULL")
+    amount_cents: int = _cents()
+    # Always the sum of this credit's transactions: kept here so balances are one indexed read.
+    remaining_cents: int = _cents()
+    expires_at: datetime | None = _when()
+    notes: str = Field(default="", max_length=1000)
+    source: str = Field(default="manual", max_length=16)
+    deleted_at: datetime | None = _when()
+    created_at: datetime = _when(nullable=False)
+
+
+class CreditTransaction(SQLModel, table=True):
+    """The append-only ledger: a credit's history is its rows, never an edit."""
+
+    __tablename__ = "credit_transaction"
+    __table_args__ = (
+        Index("ix_credit_transaction_credit", "credit_id", "id"),
+        CheckConstraint(_in("kind", CREDIT_TRANSACTION_KINDS), name="ck_credit_transaction_kind"),
+        CheckConstraint("balance_after_cents >= 0", name="ck_credit_transaction_balance"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    credit_id: int = _fk("credit.id")
+    kind: str = Field(max_length=16)
+    amount_cents: int = Field(sa_type=BigInteger)
+    balance_after_cents: int = Field(sa_type=BigInteger)
+    order_id: int | None = _fk("vendor_order.id", nullable=True, ondelete="SET NULL")
+    booking_id: int | None = _fk("booking.id", nullable=True, ondelete="SET NULL")
+    note: str = Field(default="", max_length=500)
+    created_at: datetime = _when(nullable=False)
+
+
+class Email(SQLModel, table=True):
+    """The outbox: written in the transaction that caused it, delivered after commit."""
+
+    __tablename__ = "email"
+    __table_args__ = (
+        Index("ix_email_org_status", "organization_id", "status", "id"),
+        Index("ix_email_vendor", "vendor_id"),
+        Index("ix_email_delivery", "status", "id"),
+        CheckConstraint(_in("status", EMAIL_STATUSES), name="ck_email_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    vendor_id: int | None = _fk("vendor.id", nullable=True, ondelete="SET NULL")
+    to: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    body: str
+    kind: str = Field(max_length=40)
+    record_type: str | None = Field(default=None, max_length=40)
+    record_id: int | None = None
+    status: str = Field(default="queued", max_length=16)
+    attempts: int = 0
+    sent_at: datetime | None = _when()
+    error: str | None = Field(default=None, max_length=1000)
+    created_at: datetime = _when(nullable=False)
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        Index("ix_audit_org_time", "organization_id", "created_at"),
+        Index("ix_audit_org_tool", "organization_id", "tool", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    token_id: int | None = _fk("api_token.id", nullable=True, ondelete="SET NULL")
+    token_name: str = Field(max_length=100)
+    tool: str = Field(max_length=64)
+    outcome: str = Field(max_length=8, description="ok, or the refusal's code")
+    records: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    arguments: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _when(nullable=False)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("organization_id", "key", name="ux_idempotency_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    key: str = Field(max_length=200)
+    tool: str = Field(max_length=64)
+    request_hash: str = Field(max_length=64)
+    response: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = _when(nullable=False)
+
+
+__all__ = [
+    "ApiToken",
+    "Application",
+    "AuditEntry",
+    "Booking",
+    "Credit",
+    "CreditTransaction",
+    "Email",
+    "IdempotencyRecord",
+    "Market",
+    "MarketDate",
+    "Order",
+    "Organization",
+    "User",
+    "Vendor",
+    "VendorNote",
+    "WaitlistEntry",
+]

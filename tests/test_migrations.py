@@ -1,0 +1,158 @@
+"""Migrations: upgrade creates and keeps the schema, matches the models, and can be undone.
+
+Each test migrates its own fresh database (tmp_path), not the `db` fixture's migrated copy.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, inspect, select
+from sqlmodel import SQLModel
+
+import market_mcp.db.tables  # noqa: F401  (every table on SQLModel.metadata)
+from market_mcp.db import Database
+from market_mcp.db.engine import BUSY_TIMEOUT_MS
+from market_mcp.db.migrate import MIGRATIONS, alembic_config, current_revision, head_revision, upgrade
+from market_mcp.db.tables import Market, Organization
+
+# SQLite cannot reflect indexes on an expression, so autogenerate skips (and warns about) these two;
+# test_case_insensitive_email_indexes_exist checks them in sqlite_master instead.
+EXPRESSION_INDEXES = {"ux_app_user_org_email", "ux_vendor_org_email"}
+
+
+@pytest.fixture
+async def fresh(tmp_path: Path):
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
+    yield database
+    await database.dispose()
+
+
+async def tables(db: Database) -> list[str]:
+    async with db.engine.connect() as conn:
+        return sorted(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
+
+
+MODEL_TABLES = sorted([*SQLModel.metadata.tables, "alembic_version"])
+
+
+async def test_upgrading_an_empty_database_creates_the_schema(fresh: Database) -> None:
+    assert await upgrade(fresh) == (None, head_revision())
+    assert await tables(fresh) == MODEL_TABLES
+    assert await current_revision(fresh) == head_revision()
+
+
+async def test_upgrading_twice_is_safe_and_the_second_time_changes_nothing(fresh: Database) -> None:
+    await upgrade(fresh)
+    assert await upgrade(fresh) == (head_revision(), head_revision())
+    assert await tables(fresh) == MODEL_TABLES
+
+
+async def test_data_survives_an_upgrade(fresh: Database) -> None:
+    await upgrade(fresh)
+    async with fresh.transaction(write=True) as session:
+        org = Organization(name="Riverside Markets", slug="riverside")
+        session.add(org)
+        await session.flush()
+        session.add(Market(organization_id=org.id, name="Riverside Farmers", slug="farmers"))  # type: ignore[arg-type]
+    await upgrade(fresh)
+    async with fresh.transaction() as session:
+        orgs = (await session.execute(select(Organization.slug, Organization.name))).all()
+        markets = (await session.execute(select(Market.slug, Market.name, Market.capacity))).all()
+    assert [tuple(o) for o in orgs] == [("riverside", "Riverside Markets")]
+    assert [tuple(m) for m in markets] == [("farmers", "Riverside Farmers", 40)]
+
+
+async def test_the_migrated_schema_matches_the_models(fresh: Database) -> None:
+    await upgrade(fresh)
+
+    def differences(sync: Connection) -> list[object]:
+        context = MigrationContext.configure(sync, opts={"compare_type": True, "compare_server_default": True})
+        return compare_metadata(context, SQLModel.metadata)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with fresh.engine.connect() as conn:
+            found = await conn.run_sync(differences)
+    assert found == []
+    # The only thing left uncompared is what SQLite cannot reflect: the two expression indexes.
+    unexplained = [str(w.message) for w in caught if not any(name in str(w.message) for name in EXPRESSION_INDEXES)]
+    assert unexplained == []
+
+
+async def test_case_insensitive_email_indexes_exist(fresh: Database) -> None:
+    await upgrade(fresh)
+    async with fresh.engine.connect() as conn:
+        rows = (
+            await conn.exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN (?, ?) ORDER BY name",
+                tuple(sorted(EXPRESSION_INDEXES)),
+            )
+        ).all()
+    found = {name: re.sub(r"\s+", " ", sql) for name, sql in rows}
+    assert sorted(found) == sorted(EXPRESSION_INDEXES)
+    assert "CREATE UNIQUE INDEX" in found["ux_app_user_org_email"]
+    assert "(organization_id, lower(email))" in found["ux_app_user_org_email"]
+    assert "CREATE UNIQUE INDEX" in found["ux_vendor_org_email"]
+    assert "(organization_id, lower(email))" in found["ux_vendor_org_email"]
+
+
+def test_head_revision_is_the_newest_migration_file() -> None:
+    files = sorted((MIGRATIONS / "versions").glob("[0-9]*.py"))
+    assert files, "no migration files"
+    newest = re.search(r'^revision: str = "([^"]+)"', files[-1].read_text(), re.MULTILINE)
+    assert newest is not None
+    assert head_revision() == newest.group(1)
+
+
+def test_the_migrations_form_one_line_of_history() -> None:
+    # Every file revises the one before it: a second head would leave `upgrade head` ambiguous.
+    revisions = []
+    for path in sorted((MIGRATIONS / "versions").glob("[0-9]*.py")):
+        text = path.read_text()
+        revision = re.search(r'^revision: str = "([^"]+)"', text, re.MULTILINE)
+        down = re.search(r"^down_revision: [^=]+= (None|\"([^\"]+)\")", text, re.MULTILINE)
+        assert revision is not None and down is not None, path.name
+        revisions.append((revision.group(1), down.group(2)))
+    assert [down for _, down in revisions] == [None, *[rev for rev, _ in revisions[:-1]]]
+
+
+async def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(fresh: Database) -> None:
+    await upgrade(fresh)
+    async with fresh.engine.connect() as conn:
+        pragmas = {p: (await conn.exec_driver_sql(f"PRAGMA {p}")).scalar() for p in ("journal_mode", "foreign_keys")}
+        busy = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1}
+    assert busy == BUSY_TIMEOUT_MS
+    assert BUSY_TIMEOUT_MS > 0
+
+
+async def test_downgrading_to_base_and_upgrading_to_head_again_works(fresh: Database) -> None:
+    await upgrade(fresh)
+
+    def to_base(sync: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = sync  # as migrate.upgrade does: run on this connection
+        command.downgrade(config, "base")
+
+    def to_head(sync: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = sync
+        command.upgrade(config, "head")
+
+    async with fresh.engine.begin() as conn:
+        await conn.run_sync(to_base)
+    assert await tables(fresh) == ["alembic_version"]
+    assert await current_revision(fresh) is None
+
+    async with fresh.engine.begin() as conn:
+        await conn.run_sync(to_head)
+    assert await tables(fresh) == MODEL_TABLES
+    assert await current_revision(fresh) == head_revision()
+    assert await upgrade(fresh) == (head_revision(), head_revision())
