@@ -1,0 +1,164 @@
+"""API tokens (issue, hash, verify, revoke) and the OrgContext every service works in."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from market_mcp.db.tables import ApiToken, Organization, User
+from market_mcp.db.types import utcnow
+from market_mcp.errors import MISSING_TOKEN, Forbidden, RateLimited, Unauthorized
+
+TOKEN_PREFIX = "mk_org_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def hash_token(raw: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str, str]:
+    """A fresh token: (the token, shown once; its hash, stored; its display prefix)."""
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return raw, hash_token(raw), raw[: len(TOKEN_PREFIX) + 4] + "…"
+
+
+@dataclass
+class OrgContext:
+    """Who is calling (organisation, token) and the transaction their call runs in."""
+
+    session: AsyncSession
+    organization_id: int
+    organization_name: str
+    organization_slug: str
+    currency: str
+    timezone: str
+    token_id: int
+    token_name: str
+    scope: str
+    touched: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, session: AsyncSession, identity: TokenIdentity) -> OrgContext:
+        return cls(
+            session=session,
+            organization_id=identity.organization_id,
+            organization_name=identity.organization_name,
+            organization_slug=identity.organization_slug,
+            currency=identity.currency,
+            timezone=identity.timezone,
+            token_id=identity.token_id,
+            token_name=identity.token_name,
+            scope=identity.scope,
+        )
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def today(self) -> date:
+        """Today on the organisation's calendar: markets trade on local dates."""
+        return datetime.now(self.tz).date()
+
+    def touch(self, kind: str, *ids: int) -> None:
+        """Name records this call changed, for its audit entry."""
+        self.touched.extend(f"{kind}:{i}" for i in ids)
+
+
+@dataclass(frozen=True)
+class TokenIdentity:
+    """A verified token, as plain values (it outlives the transaction that read it)."""
+
+    token_id: int
+    token_name: str
+    scope: str
+    last_used_at: datetime | None
+    organization_id: int
+    organization_name: str
+    organization_slug: str
+    currency: str
+    timezone: str
+
+
+async def authenticate(session: AsyncSession, raw: str | None) -> TokenIdentity:
+    """The token's organisation, or 401 (missing, unknown, revoked) / 403 (DOMAIN.md's rules)."""
+    if not raw or not raw.startswith(TOKEN_PREFIX):
+        raise Unauthorized(MISSING_TOKEN)
+    digest = hash_token(raw)
+    row = (
+        await session.execute(
+            select(ApiToken, User, Organization)
+            .join(User, User.id == ApiToken.user_id)
+            .join(Organization, Organization.id == ApiToken.organization_id)
+            .where(ApiToken.token_hash == digest)
+        )
+    ).first()
+    if row is None:
+        raise Unauthorized(MISSING_TOKEN)
+    token, user, org = row
+    if not hmac.compare_digest(token.token_hash, digest) or token.revoked_at is not None:
+        raise Unauthorized(MISSING_TOKEN)
+    if user.organization_id != org.id:
+        raise Forbidden(f"This token's creator ({user.email}) is no longer a member of {org.name}; create a new token.")
+    if not user.active:
+        raise Forbidden(f"This token's creator ({user.email}) has been deactivated; create a new token.")
+    if user.role != "admin":
+        raise Forbidden(f"This token's creator ({user.email}) is no longer an admin; create a new token.")
+    if org.status != "active":
+        raise Forbidden(
+            f"{org.name} is in draft; activate it with `market-mcp org set-status {org.slug} active` to use its tokens."
+        )
+    return TokenIdentity(
+        token_id=token.id,  # type: ignore[arg-type]
+        token_name=token.name,
+        scope=token.scope,
+        last_used_at=token.last_used_at,
+        organization_id=org.id,  # type: ignore[arg-type]
+        organization_name=org.name,
+        organization_slug=org.slug,
+        currency=org.currency,
+        timezone=org.timezone,
+    )
+
+
+def use_is_stale(identity: TokenIdentity) -> bool:
+    """Whether last_used_at is due an update: at most once a minute, so reads do not turn into writes."""
+    return identity.last_used_at is None or utcnow() - identity.last_used_at > LAST_USED_RESOLUTION
+
+
+async def mark_used(session: AsyncSession, identity: TokenIdentity) -> None:
+    await session.execute(update(ApiToken).where(ApiToken.id == identity.token_id).values(last_used_at=utcnow()))
+
+
+class RateLimiter:
+    """Tool calls per minute per token: a token bucket per token, in this process.
+
+    Each token may burst up to `per_minute` calls, refilled evenly over the minute.
+    """
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_minute = per_minute
+        self._rate = per_minute / 60.0
+        self._buckets: dict[int, tuple[float, float]] = {}  # token id -> (tokens left, at monotonic time)
+
+    def check(self, token_id: int) -> None:
+        now = time.monotonic()
+        left, at = self._buckets.get(token_id, (float(self.per_minute), now))
+        left = min(float(self.per_minute), left + (now - at) * self._rate)
+        if left < 1.0:
+            self._buckets[token_id] = (left, now)
+            wait = math.ceil((1.0 - left) / self._rate)
+            raise RateLimited(
+                f"Rate limit of {self.per_minute} requests per minute reached; retry in {wait} s.", retry_after=wait
+            )
+        self._buckets[token_id] = (left - 1.0, now)

@@ -1,0 +1,364 @@
+"""The market-mcp command: serve, init, demo, org, token, tools.
+
+On stdio, standard output belongs to the protocol: everything for people goes to
+standard error while serving. Other commands print their answer on standard output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+
+from market_mcp import __version__
+from market_mcp.config import Settings
+from market_mcp.db import Database
+from market_mcp.errors import MarketError
+
+Handler = Callable[[argparse.Namespace, Settings, Database], Awaitable[int]]
+
+
+def _out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+async def _ready(db: Database) -> tuple[str | None, str]:
+    from market_mcp.db.migrate import upgrade
+
+    return await upgrade(db)
+
+
+async def cmd_init(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    before, head = await _ready(db)
+    where = db.url.render_as_string(hide_password=True)
+    if before is None:
+        _out(f"Created the database at {where} (schema {head}).")
+    elif before != head:
+        _out(f"Upgraded the database at {where} from schema {before} to {head}.")
+    else:
+        _out(f"The database at {where} is up to date (schema {head}).")
+    return 0
+
+
+async def cmd_org_create(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from market_mcp.services import organizations
+
+    await _ready(db)
+    async with db.transaction(write=True) as session:
+        org, user = await organizations.create_organization(
+            session,
+            name=args.name,
+            slug=args.slug,
+            admin_email=args.admin_email,
+            currency=args.currency,
+            timezone=args.timezone,
+        )
+    if args.json:
+        _out(json.dumps({"id": org.id, "name": org.name, "slug": org.slug, "status": org.status, "admin": user.email}))
+    else:
+        _out(f"Created organisation {org.name} ({org.slug}), active, admin {user.email}.")
+        _out(f"Next: market-mcp token create --org {org.slug}")
+    return 0
+
+
+async def cmd_org_list(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from market_mcp.services import organizations
+
+    await _ready(db)
+    async with db.transaction() as session:
+        rows = await organizations.list_organizations(session)
+    if args.json:
+        _out(
+            json.dumps(
+                [
+                    {
+                        "id": o.id,
+                        "name": o.name,
+                        "slug": o.slug,
+                        "status": o.status,
+                        "currency": o.currency,
+                        "timezone": o.timezone,
+                        "live_tokens": n,
+                    }
+                    for o, n in rows
+                ]
+            )
+        )
+        return 0
+    if not rows:
+        _out("No organisations yet. Create one with: market-mcp org create --name NAME --slug SLUG")
+    for org, tokens in rows:
+        _out(f"{org.slug:<24} {org.status:<7} {org.currency} {org.timezone:<22} {tokens} live token(s)  {org.name}")
+    return 0
+
+
+async def cmd_org_set_status(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from market_mcp.services import organizations
+
+    await _ready(db)
+    async with db.transaction(write=True) as session:
+        org = await organizations.set_status(session, args.slug, args.status)
+    _out(f"{org.name} ({org.slug}) is now {org.status}.")
+    return 0
+
+
+async def cmd_token_create(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from market_mcp.services import organizations
+
+    await _ready(db)
+    async with db.transaction(write=True) as session:
+        token, raw = await organizations.create_token(session, slug=args.org, name=args.name, read_only=args.read_only)
+    if args.json:
+        _out(
+            json.dumps(
+                {"id": token.id, "name": token.name, "scope": token.scope, "prefix": token.prefix, "token": raw},
+                ensure_ascii=False,
+            )
+        )
+    else:
+        _out(f"Created {token.scope} token {token.id} ({token.name}) for {args.org}.")
+        _out("It is shown only this once: store it now (e.g. as MARKET_MCP_TOKEN).")
+        _out(raw)
+    return 0
+
+
+async def cmd_token_list(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from market_mcp.services import organizations
+
+    await _ready(db)
+    async with db.transaction() as session:
+        tokens = await organizations.list_tokens(session, args.org)
+    if args.json:
+        _out(
+            json.dumps(
+                [
+                    {
+                        "id": t.id,
+                        "name": t.name,
+                        "scope": t.scope,
+                        "prefix": t.prefix,
+                        "created_at": t.created_at.isoformat(),
+                        "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+                        "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+                    }
+                    for t in tokens
+                ]
+            )
+        )
+        return 0
+    if not tokens:
+        _out(f"No tokens for {args.org}. Create one with: market-mcp token create --org {args.org}")
+    for t in tokens:
+        state = f"revoked {_when(t.revoked_at)}" if t.revoked_at else "live"
+        _out(
+            f"{t.id:>5}  {t.prefix:<14} {t.scope:<5}  created {_when(t.created_at)}  "
+            f"last used {_when(t.last_used_at)}  {state}  {t.name}"
+        )
+    return 0
+
+
+async def cmd_token_revoke(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from market_mcp.services import organizations
+
+    await _ready(db)
+    async with db.transaction(write=True) as session:
+        token = await organizations.revoke_token(session, args.token_id)
+    _out(f"Token {token.id} ({token.name}) is revoked; calls with it are refused from now on.")
+    return 0
+
+
+async def cmd_tools(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from mcp.types import ListToolsResult
+
+    from market_mcp.server import build_server
+
+    server = build_server(settings, db=db)
+    tools = await server.list_tools()
+    if args.json:
+        _out(
+            json.dumps(ListToolsResult(tools=tools).model_dump(mode="json", by_alias=True, exclude_none=True), indent=2)
+        )
+        return 0
+    for name, toolset in ((n, t) for n, t in _toolsets_by_tool().items()):
+        tool = next(t for t in tools if t.name == name)
+        kind = "read " if tool.annotations and tool.annotations.read_only_hint else "write"
+        summary = (tool.description or "").split(". ")[0].rstrip(".")
+        _out(f"{toolset:<13} {kind}  {name:<26} {summary[:90]}")
+    return 0
+
+
+def _toolsets_by_tool() -> dict[str, str]:
+    from market_mcp.tools import TOOLSETS
+
+    return {spec.name: toolset.name for toolset in TOOLSETS.values() for spec in toolset.tools}
+
+
+def claude_desktop_config(token: str, settings: Settings) -> dict[str, Any]:
+    return {
+        "mcpServers": {
+            "market-mcp": {
+                "command": sys.executable,
+                "args": ["-m", "market_mcp", "serve"],
+                "env": {"MARKET_MCP_TOKEN": token, "MARKET_MCP_DATABASE_URL": settings.database_url},
+            }
+        }
+    }
+
+
+async def cmd_demo(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from market_mcp.demo import DEMO_SLUG, populate_demo
+    from market_mcp.services import organizations
+
+    await _ready(db)
+    say = _err if args.serve else _out
+    async with db.transaction(write=True) as session:
+        try:
+            org = await organizations.get_organization(session, DEMO_SLUG)
+            made = None
+        except MarketError:
+            org, _ = await organizations.create_organization(
+                session, name="Harbour & Hills Markets", slug=DEMO_SLUG, admin_email="admin@demo.example.com"
+            )
+            made = await populate_demo(session, org.id)  # type: ignore[arg-type]
+        token, raw = await organizations.create_token(session, slug=DEMO_SLUG, name="demo token")
+    if made is None:
+        say(f"The demo organisation {org.name} ({DEMO_SLUG}) already exists; here is a new token for it.")
+    else:
+        say(
+            f"Created the demo organisation {org.name} ({DEMO_SLUG}): "
+            + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in made.items())
+            + "."
+        )
+    say(f"Database: {db.url.render_as_string(hide_password=True)}")
+    say("Claude Desktop: put this in claude_desktop_config.json (Settings > Developer > Edit Config), then restart it:")
+    say(json.dumps(claude_desktop_config(raw, settings), indent=2))
+    say(f"Demo token (write scope, shown once; token id {token.id}):")
+    say(raw)
+    if not args.serve:
+        return 0
+    say("Serving on stdio (standard input/output carry MCP JSON-RPC; Ctrl-C stops).")
+    await _serve(settings, db, token=raw, toolsets=None, read_only=False)
+    return 0
+
+
+async def _serve(
+    settings: Settings, db: Database, *, token: str | None, toolsets: list[str] | None, read_only: bool
+) -> None:
+    from market_mcp.auth import authenticate
+    from market_mcp.server import build_server
+
+    await _ready(db)
+    server = build_server(settings, db=db, token=token, toolsets=toolsets, read_only=read_only)
+    try:
+        async with db.transaction() as session:
+            identity = await authenticate(session, token)
+        logging.getLogger("market_mcp").info(
+            "serving %s with token %s", identity.organization_slug, identity.token_name
+        )
+    except MarketError as refusal:
+        # Start anyway: every call will carry the same refusal, so the assistant can tell the person.
+        _err(f"warning: {refusal.message}")
+    await server.run_stdio_async()
+
+
+async def cmd_serve(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    token = settings.token.get_secret_value() if settings.token else None
+    toolsets = [t.strip() for t in args.toolsets.split(",") if t.strip()] if args.toolsets else None
+    await _serve(settings, db, token=token, toolsets=toolsets, read_only=args.read_only)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="market-mcp", description="Run your markets by chatting with an AI assistant.")
+    p.add_argument("--version", action="version", version=f"market-mcp {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the MCP server on stdio (token from MARKET_MCP_TOKEN)")
+    serve.add_argument("--transport", choices=["stdio"], default="stdio")
+    serve.add_argument("--toolsets", help="comma-separated toolsets to expose (default: all)")
+    serve.add_argument("--read-only", action="store_true", help="expose only tools that read")
+    serve.set_defaults(handler=cmd_serve)
+
+    sub.add_parser("init", help="create or upgrade the database").set_defaults(handler=cmd_init)
+
+    demo = sub.add_parser("demo", help="create a demo organisation with realistic data and print a token")
+    demo.add_argument("--serve", action="store_true", help="then serve it on stdio (messages go to stderr)")
+    demo.set_defaults(handler=cmd_demo)
+
+    org = sub.add_parser("org", help="organisations").add_subparsers(
+        dest="org_command", required=True, metavar="ACTION"
+    )
+    create = org.add_parser("create", help="a new, active organisation with an admin user")
+    create.add_argument("--name", required=True)
+    create.add_argument("--slug", required=True)
+    create.add_argument("--admin-email")
+    create.add_argument("--currency", default="AUD")
+    create.add_argument("--timezone", default="Australia/Melbourne")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=cmd_org_create)
+    listing = org.add_parser("list", help="every organisation")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_org_list)
+    status = org.add_parser("set-status", help="activate an organisation, or put it in draft")
+    status.add_argument("slug")
+    status.add_argument("status", choices=["active", "draft"])
+    status.set_defaults(handler=cmd_org_set_status)
+
+    token = sub.add_parser("token", help="API tokens").add_subparsers(
+        dest="token_command", required=True, metavar="ACTION"
+    )
+    tcreate = token.add_parser("create", help="a new token, printed once on the last line")
+    tcreate.add_argument("--org", required=True, metavar="SLUG")
+    tcreate.add_argument("--name")
+    tcreate.add_argument("--read-only", action="store_true")
+    tcreate.add_argument("--json", action="store_true")
+    tcreate.set_defaults(handler=cmd_token_create)
+    tlist = token.add_parser("list", help="an organisation's tokens (never the tokens themselves)")
+    tlist.add_argument("--org", required=True, metavar="SLUG")
+    tlist.add_argument("--json", action="store_true")
+    tlist.set_defaults(handler=cmd_token_list)
+    revoke = token.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("token_id", type=int)
+    revoke.set_defaults(handler=cmd_token_revoke)
+
+    tools = sub.add_parser("tools", help="the tool catalog, as tools/list returns it")
+    tools.add_argument("--json", action="store_true")
+    tools.set_defaults(handler=cmd_tools)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        stream=sys.stderr, level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+
+    async def run() -> int:
+        db = Database(settings.database_url)
+        try:
+            return await args.handler(args, settings, db)
+        finally:
+            await db.dispose()
+
+    try:
+        code = anyio.run(run)
+    except MarketError as refusal:
+        _err(f"error: {refusal.message}")
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)

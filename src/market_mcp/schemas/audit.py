@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class AuditEntryOut(BaseModel):
+    id: int
+    created_at: datetime
+    tool: str
+    token_name: str = Field(description="The name of the token that made the call.")
+    outcome: str = Field(description='"ok", or the code the call was refused with (e.g. "409").')
+    records: list[str] = Field(description='Records the call changed, as "kind:id".')
+    arguments: dict[str, Any] = Field(description="The call's arguments, without contact details.")

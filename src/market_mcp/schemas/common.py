@@ -1,0 +1,136 @@
+"""Types every area shares: money, pages, bounds, the refusal shape."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic.fields import FieldInfo
+
+T = TypeVar("T")
+
+MAX_AMOUNT = Decimal("1000000")
+MAX_LIMIT = 200
+PAGE_BUDGET_BYTES = 48_000  # TOOLS.md: no result exceeds about 50 KB of JSON
+_DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")  # ASCII digits only: no "1e3", "1_000", "+5"
+
+
+def to_cents(value: Any) -> int:
+    """A decimal amount a person would say ("10", 10.5, "10.00", "$10") as integer cents."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise ValueError("must be an amount such as 10 or 10.50")
+    text = str(value).strip().removeprefix("$").strip()
+    if isinstance(value, str) and not _DECIMAL.fullmatch(text.removeprefix("-")):
+        if text.casefold().lstrip("+-") in ("nan", "inf", "infinity"):
+            raise ValueError("must be a finite amount such as 10 or 10.50")
+        raise ValueError(f"must be an amount such as 10 or 10.50; got {str(value)[:40]!r}")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"must be an amount such as 10 or 10.50; got {str(value)[:40]!r}") from None
+    if not amount.is_finite():
+        raise ValueError("must be a finite amount such as 10 or 10.50")
+    if amount < 0:
+        raise ValueError(f"cannot be negative; got {text}")
+    if amount > MAX_AMOUNT:  # before quantize, which cannot represent absurd sizes
+        raise ValueError(f"must be at most {MAX_AMOUNT:,}; got {text[:40]}")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError(f"can have at most two decimal places; got {text[:40]}")
+    return int(amount * 100)
+
+
+_SYMBOLS = {"AUD": "$", "NZD": "$", "USD": "$", "CAD": "$", "SGD": "$", "GBP": "£", "EUR": "€", "JPY": "¥"}
+
+
+def format_money(cents: int, currency: str) -> str:
+    """Cents as a person reads them in the organisation's currency: $45.50, €12.00, 30.00 CHF."""
+    amount = f"{cents / 100:,.2f}"
+    symbol = _SYMBOLS.get(currency)
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+
+
+Money = Annotated[
+    int,
+    BeforeValidator(to_cents),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": int(MAX_AMOUNT)},
+                {"type": "string", "pattern": r"^\$?\d+(\.\d{1,2})?$"},
+            ],
+            "description": 'An amount in the organisation\'s currency, e.g. 45 or "45.50" (at most two decimals).',
+        }
+    ),
+]
+"""Money in: a decimal amount in the organisation's currency. The tool function receives integer cents."""
+
+
+def nullable(annotated: Any) -> Any:
+    """`X | None` for an optional argument, with X's description on the property itself.
+
+    Clients read `properties.<name>.description`; a bare `X | None` would bury it inside the anyOf.
+    """
+    description = next(m.description for m in get_args(annotated)[1:] if isinstance(m, FieldInfo) and m.description)
+    return Annotated[annotated | None, Field(description=description)]
+
+
+def _positive(cents: int) -> int:
+    if cents <= 0:
+        raise ValueError("must be more than 0")
+    return cents
+
+
+PositiveMoney = Annotated[Money, AfterValidator(_positive)]
+"""Money that must be more than zero (a credit, a payment)."""
+
+Stripped = StringConstraints(strip_whitespace=True)
+"""Text with surrounding spaces removed before its length is checked: "   " is not a name."""
+
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"Page size (at most {MAX_LIMIT}).")]
+Offset = Annotated[int, Field(ge=0, le=10_000_000, description="How many items to skip (from next_offset).")]
+IdempotencyKey = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=200,
+        description="Optional. A repeat of this call with the same key returns the first result and changes nothing.",
+    ),
+]
+DateFilter = Literal["upcoming", "past"]
+Day = Annotated[date, Field(description="A calendar date, YYYY-MM-DD.")]
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: pass next_offset as offset to get the next page (null on the last one)."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None
+
+    @classmethod
+    def of(cls, items: list[T], *, total: int, limit: int, offset: int) -> Page[T]:
+        """A page of these items, cut short (with next_offset set) where it would pass the size budget."""
+        kept, size = [], 0
+        for item in items:
+            size += len(item.model_dump_json()) if isinstance(item, BaseModel) else 0
+            if kept and size > PAGE_BUDGET_BYTES:
+                break
+            kept.append(item)
+        more = offset + len(kept) < total
+        return cls(
+            items=kept, total=total, limit=limit, offset=offset, next_offset=offset + len(kept) if more else None
+        )
+
+
+class Refusal(BaseModel):
+    """What a refused call returns (with isError)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: str
+    code: int

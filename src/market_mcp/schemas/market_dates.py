@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+MarketDateStatus = Literal["scheduled", "closed", "cancelled"]
+BookingStatus = Literal["pending", "confirmed", "rejected", "cancelled"]
+
+LocalTime = Annotated[time, Field(description="Local time of day, HH:MM (24-hour), in the organisation's timezone.")]
+DateCapacity = Annotated[int, Field(ge=0, le=10_000, description="Stall spaces on this date.")]
+DayOfWeek = Annotated[int, Field(ge=0, le=6, description="0 = Sunday, 1 = Monday, … 6 = Saturday.")]
+
+
+class MarketDateOut(BaseModel):
+    id: int
+    market_id: int
+    market_name: str
+    scheduled_at: date = Field(description="The local trading day.")
+    weekday: str
+    start_time: str | None = Field(description="Local opening time, HH:MM.")
+    end_time: str | None = Field(description="Local closing time, HH:MM.")
+    starts_at: datetime | None = Field(description="Opening time in UTC.")
+    ends_at: datetime | None = Field(description="Closing time in UTC.")
+    status: MarketDateStatus
+    capacity: int
+    confirmed_count: int
+    pending_count: int
+    spaces_left: int = Field(description="capacity − confirmed bookings − open waitlist offers (0 unless scheduled).")
+    waitlist_count: int = Field(description="Vendors waiting or holding an open offer.")
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    closed_at: datetime | None
+
+
+class PlannedMarketDate(BaseModel):
+    """A date bulk_create_market_dates made (or, in a dry run, would make)."""
+
+    id: int | None = Field(description="The new market date's id; null in a dry run.")
+    market_id: int
+    scheduled_at: date
+    weekday: str
+    start_time: str | None
+    end_time: str | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    capacity: int
+    status: MarketDateStatus
+
+
+class SkippedDate(BaseModel):
+    scheduled_at: date
+    reason: str
+
+
+class BulkCreateResult(BaseModel):
+    dry_run: bool
+    created: list[PlannedMarketDate]
+    skipped: list[SkippedDate]
+
+
+class RosterEntry(BaseModel):
+    booking_id: int
+    status: BookingStatus
+    space_number: str | None
+    amount_cents: int
+    currency: str
+    order_id: int | None
+    vendor_id: int
+    business_name: str
+    contact_name: str
+    email: str
+    phone: str
+    category: str

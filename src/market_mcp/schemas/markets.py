@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from market_mcp.schemas.common import Stripped
+from market_mcp.schemas.market_dates import MarketDateOut
+
+MarketStatus = Literal["published", "unpublished"]
+
+
+def _small_json(value: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    if len(json.dumps(value, default=str)) > 4000:
+        raise ValueError("must be at most 4,000 characters of JSON")
+    return value
+
+
+MarketName = Annotated[str, Stripped, Field(min_length=1, max_length=200, description="The market's name.")]
+Slug = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        description="Short id for URLs, unique in the organisation: lowercase letters, digits and hyphens.",
+    ),
+]
+Region = Annotated[str, Stripped, Field(max_length=100, description="Region or suburb, e.g. 'Inner North'.")]
+MarketType = Annotated[str, Stripped, Field(max_length=50, description="Kind of market, e.g. Farmers, Artisan, Night.")]
+Capacity = Annotated[int, Field(ge=0, le=10_000, description="Stall spaces per market date.")]
+Location = Annotated[str, Stripped, Field(max_length=300, description="Where it is held.")]
+Description = Annotated[str, Field(max_length=5000, description="Public description.")]
+Reference = Annotated[str, Stripped, Field(max_length=100, description="Free field for the organiser's own systems.")]
+Metadata = Annotated[
+    dict[str, Any],
+    AfterValidator(_small_json),
+    Field(description="Free key/value data for the organiser's own systems (replaces the whole object)."),
+]
+
+
+class MarketFields(BaseModel):
+    """The fields a person sets on a market (service input)."""
+
+    name: str | None = None
+    slug: str | None = None
+    region: str | None = None
+    market_type: str | None = None
+    status: MarketStatus | None = None
+    booking_enabled: bool | None = None
+    waitlist_auto_notify: bool | None = None
+    default_fee_cents: int | None = None
+    capacity: int | None = None
+    location: str | None = None
+    description: str | None = None
+    reference: str | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class MarketOut(BaseModel):
+    id: int
+    name: str
+    slug: str
+    region: str
+    market_type: str
+    status: MarketStatus
+    booking_enabled: bool
+    waitlist_auto_notify: bool
+    default_fee_cents: int
+    currency: str
+    capacity: int
+    location: str
+    description: str
+    reference: str
+    metadata: dict[str, Any]
+    next_market_date: date | None = Field(description="The next scheduled trading day, if any.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class MarketDetail(MarketOut):
+    upcoming_dates: list[MarketDateOut] = Field(description="The next (up to 5) scheduled dates, with their counts.")
+    upcoming_dates_count: int
+    upcoming_confirmed_bookings: int = Field(description="Confirmed bookings across all upcoming dates.")
+    pending_applications: int
+    approved_vendors: int = Field(description="Vendors with an approved application to this market.")

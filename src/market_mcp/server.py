@@ -1,0 +1,246 @@
+"""build_server(): the MCP server, its toolsets, and the one path every tool call takes.
+
+MarketServer.call_tool is the choke point: authenticate the token, check its scope,
+open the call's transaction (a write transaction for write tools), replay an
+idempotency key, run the tool, write the audit entry and idempotency record in that same
+transaction, and turn every refusal into {"error", "code"} with isError.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Iterable
+from typing import Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import CallToolResult, TextContent
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from market_mcp import __version__
+from market_mcp.auth import OrgContext, RateLimiter, TokenIdentity, authenticate, mark_used, use_is_stale
+from market_mcp.config import Settings
+from market_mcp.db import Database
+from market_mcp.errors import Conflict, Forbidden, Invalid, MarketError, NotFound
+from market_mcp.services import audit, idempotency
+from market_mcp.tools import TOOLSETS
+from market_mcp.tools.registry import ToolSpec, _current_org
+
+logger = logging.getLogger("market_mcp")
+
+INSTRUCTIONS = """\
+market-mcp runs a market organisation's admin: markets, their trading dates, vendors, applications, \
+orders, bookings, the waitlist, credits and emails. Everything is scoped to the organisation of the API \
+token; you never pass an organisation. Start with list_markets to get market_id values, then \
+list_market_dates (market_id, date_filter="upcoming") for market_date_id values. Ids flow between tools \
+as <entity>_id arguments. Money arguments are decimal amounts in the organisation's currency (45 or \
+"45.50"); results give integer *_cents plus currency. Tools whose description says they email people \
+queue real emails to vendors; confirm with the organiser first, and prefer dry_run where offered. A \
+refused call returns {"error", "code"}: 404 not found, 409 wrong state, 422 bad input (the message \
+names the argument), 401/403 token problems.\
+"""
+
+
+def _json(payload: Any) -> str:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _result(structured: dict[str, Any], *, is_error: bool = False) -> CallToolResult:
+    # The same JSON as text (Claude Desktop reads text) and as structured content (other clients).
+    return CallToolResult(
+        content=[TextContent(type="text", text=_json(structured))], structured_content=structured, is_error=is_error
+    )
+
+
+def _validation_message(error: ValidationError) -> str:
+    problems: dict[str, str] = {}
+    for item in error.errors():
+        argument = str(item["loc"][0]) if item["loc"] else "arguments"
+        if argument in problems:
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "missing":
+            problems[argument] = f"{argument} is required"
+        elif item["type"] == "extra_forbidden":
+            problems[argument] = f"{argument} is not an argument of this tool"
+        elif message[:1].islower():  # our own validators speak in the argument's voice: "must be …"
+            problems[argument] = f"{argument} {message}"
+        else:
+            got = item.get("input")
+            shown = repr(got) if not isinstance(got, str) else repr(got if len(got) <= 40 else got[:40] + "…")
+            problems[argument] = f"{argument}: {message}; got {shown}"
+    return "Invalid arguments: " + "; ".join(problems.values()) + "."
+
+
+def _without_titles(schema: Any) -> None:
+    """Drop pydantic's generated titles ("Market Id" for market_id): noise in a catalog read every conversation."""
+    if isinstance(schema, dict):
+        schema.pop("title", None)
+        for key, value in schema.items():
+            if key in ("properties", "$defs"):
+                for sub in value.values():
+                    _without_titles(sub)
+            elif key not in ("default", "examples", "enum", "const"):
+                _without_titles(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            _without_titles(item)
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """What the tool really raised, under the SDK's ToolError wrappers."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, MarketError | ValidationError | IntegrityError):
+            return seen
+        seen = seen.__cause__
+    return exc
+
+
+class MarketServer(MCPServer):
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        token: str | None = None,
+        toolsets: Iterable[str] | None = None,
+        read_only: bool = False,
+    ) -> None:
+        super().__init__(
+            name="market-mcp",
+            title="Market organiser",
+            instructions=INSTRUCTIONS,
+            version=__version__,
+            log_level=settings.log_level.upper(),  # type: ignore[arg-type]
+        )
+        self.settings = settings
+        self.db = db
+        self._token = token
+        self.rate_limiter = RateLimiter(settings.rate_limit)
+        chosen = list(TOOLSETS) if toolsets is None else list(toolsets)
+        unknown = [name for name in chosen if name not in TOOLSETS]
+        if unknown:
+            raise ValueError(f"Unknown toolset(s): {', '.join(unknown)}. Known: {', '.join(TOOLSETS)}.")
+        self.specs: dict[str, ToolSpec] = {}
+        for name in chosen:
+            for spec in TOOLSETS[name].tools:
+                if read_only and spec.writes:
+                    continue
+                self.specs[spec.name] = spec
+                self.add_tool(
+                    spec.fn, title=spec.annotations.title, description=spec.description, annotations=spec.annotations
+                )
+
+        for name in self.specs:
+            tool = self._tool_manager.get_tool(name)
+            _without_titles(tool.parameters)
+            _without_titles(tool.output_schema)
+        # A misspelt argument must not be silently ignored: a model would believe the change was made.
+        self._arguments = {name: set(self._tool_manager.get_tool(name).parameters["properties"]) for name in self.specs}
+
+    def token_for(self, context: Context[Any, Any] | None) -> str | None:
+        """The calling token: the server's own (stdio, from MARKET_MCP_TOKEN)."""
+        return self._token
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult:  # type: ignore[override]
+        spec = self.specs.get(name)
+        if spec is None:
+            return _result(
+                NotFound(f"Unknown tool {name!r}; call tools/list to see the tools.").payload(), is_error=True
+            )
+        identity: TokenIdentity | None = None
+        try:
+            async with self.db.transaction(write=spec.writes) as session:
+                identity = await authenticate(session, self.token_for(context))
+                self.rate_limiter.check(identity.token_id)
+                if spec.writes and identity.scope != "write":
+                    raise Forbidden(f"This token is read-only; {name} needs a write token.")
+                org = OrgContext.of(session, identity)
+                result = await self._run(spec, org, arguments, context)
+        except Exception as exc:  # every refusal and every crash leaves here as {"error", "code"}
+            payload = self._refusal(name, exc)
+            if spec.writes and identity is not None:
+                await self._audit_refusal(identity, name, arguments, payload["code"])
+            result = _result(payload, is_error=True)
+        if identity is not None and use_is_stale(identity):  # a refused call is still a use of the token
+            async with self.db.transaction(write=True) as session:
+                await mark_used(session, identity)
+        return result
+
+    async def _run(
+        self, spec: ToolSpec, org: OrgContext, arguments: dict[str, Any], context: Context[Any, Any] | None
+    ) -> CallToolResult:
+        unknown = sorted(set(arguments) - self._arguments[spec.name])
+        if unknown:
+            known = ", ".join(sorted(self._arguments[spec.name]))
+            raise Invalid(
+                f"Invalid arguments: {', '.join(unknown)} {'is not an argument' if len(unknown) == 1 else 'are not arguments'}"
+                f" of {spec.name}; it takes {known}."
+            )
+        key = arguments.get("idempotency_key") if spec.writes else None
+        key = key if isinstance(key, str) and 0 < len(key) <= 200 else None
+        if key is not None:
+            stored = await idempotency.replay(org, key, spec.name, arguments)
+            if stored is not None:
+                return _result(stored)
+        reset = _current_org.set(org)
+        try:
+            raw = await super().call_tool(spec.name, arguments, context)
+        finally:
+            _current_org.reset(reset)
+        assert isinstance(raw, CallToolResult) and raw.structured_content is not None
+        if spec.writes:
+            audit.record(org, spec.name, arguments, "ok")
+            if key is not None:
+                idempotency.remember(org, key, spec.name, arguments, raw.structured_content)
+        return _result(raw.structured_content)
+
+    def _refusal(self, name: str, exc: Exception) -> dict[str, Any]:
+        cause = _cause(exc)
+        if isinstance(cause, MarketError):
+            return cause.payload()
+        if isinstance(cause, ValidationError):
+            return Invalid(_validation_message(cause)).payload()
+        if isinstance(cause, IntegrityError):
+            logger.info("tool %s hit a constraint: %s", name, type(cause.orig).__name__)
+            return Conflict(
+                "This change conflicts with a record another call changed at the same moment; nothing was saved. "
+                "Read the record again and retry."
+            ).payload()
+        incident = secrets.token_hex(4)
+        logger.error("incident %s: tool %s raised an unexpected error", incident, name, exc_info=cause)
+        return {
+            "error": f"Something went wrong on our side (incident {incident}); nothing was changed. "
+            "Try again, and quote the incident id if it keeps happening.",
+            "code": 500,
+        }
+
+    async def _audit_refusal(self, identity: TokenIdentity, name: str, arguments: dict[str, Any], code: int) -> None:
+        try:
+            async with self.db.transaction(write=True) as session:
+                org = OrgContext.of(session, identity)
+                audit.record(org, name, arguments, str(code))
+        except Exception:
+            logger.exception("could not write the audit entry for a refused %s", name)
+
+
+def build_server(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    token: str | None = None,
+    toolsets: Iterable[str] | None = None,
+    read_only: bool = False,
+) -> MarketServer:
+    """The market-mcp server. `token` is the organisation token for stdio (default: MARKET_MCP_TOKEN)."""
+    settings = settings or Settings()
+    if token is None and settings.token is not None:
+        token = settings.token.get_secret_value()
+    return MarketServer(
+        settings, db or Database(settings.database_url), token=token, toolsets=toolsets, read_only=read_only
+    )

@@ -1,0 +1,64 @@
+"""The audit log: every write and every refused write, with the token that made it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from market_mcp.auth import OrgContext
+from market_mcp.db.tables import AuditEntry
+from market_mcp.schemas.audit import AuditEntryOut
+from market_mcp.schemas.common import Page
+from market_mcp.services.scope import count, scoped
+
+# Contact details and secrets never reach the audit log.
+_REDACTED_KEYS = {"email", "phone", "contact_name", "to"}
+_MAX_ARGUMENT_CHARS = 500
+
+
+def _redact(value: Any) -> Any:
+    """The arguments without contact details or secrets, at any depth, and with long text shortened."""
+    if isinstance(value, dict):
+        return {key: "[redacted]" if _secret_or_contact(str(key)) else _redact(item) for key, item in value.items()}
+    if isinstance(value, list):
+        kept = [_redact(item) for item in value[:50]]
+        return kept + [f"… {len(value) - 50} more"] if len(value) > 50 else kept
+    if isinstance(value, str) and len(value) > _MAX_ARGUMENT_CHARS:
+        return value[:_MAX_ARGUMENT_CHARS] + "…"
+    return value
+
+
+def _secret_or_contact(key: str) -> bool:
+    key = key.lower()
+    return key in _REDACTED_KEYS or any(word in key for word in ("token", "password", "email", "phone"))
+
+
+def record(org: OrgContext, tool: str, arguments: dict[str, Any], outcome: str) -> None:
+    org.session.add(
+        AuditEntry(
+            organization_id=org.organization_id,
+            token_id=org.token_id,
+            token_name=org.token_name,
+            tool=tool,
+            outcome=outcome,
+            records=sorted(set(org.touched), key=org.touched.index)[:1000],
+            arguments=_redact(arguments),
+        )
+    )
+
+
+async def list_audit_log(
+    org: OrgContext, *, tool: str | None, since: datetime | None, limit: int, offset: int
+) -> Page[AuditEntryOut]:
+    stmt = scoped(org, AuditEntry)
+    if tool:
+        stmt = stmt.where(AuditEntry.tool == tool)
+    if since:
+        since = since if since.tzinfo else since.replace(tzinfo=UTC)  # no offset given: UTC
+        stmt = stmt.where(AuditEntry.created_at >= since)
+    total = await count(org, stmt)
+    rows = (
+        (await org.session.execute(stmt.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))).scalars().all()  # type: ignore[union-attr]
+    )
+    items = [AuditEntryOut.model_validate(row, from_attributes=True) for row in rows]
+    return Page.of(items, total=total, limit=limit, offset=offset)

@@ -1,0 +1,180 @@
+"""The outbox and the words in it.
+
+Emails are rows written in the transaction that caused them; delivery comes after commit.
+Every message the system sends is a template here, so the voice of the market is in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert
+
+from market_mcp.auth import OrgContext
+from market_mcp.db.tables import Email
+from market_mcp.db.types import utcnow
+from market_mcp.schemas.common import Page
+from market_mcp.schemas.emails import EmailOut, EmailPage
+from market_mcp.services.scope import count, scoped
+
+# kind -> (subject, body). Fields in braces come from the caller; *_block fields are optional paragraphs.
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "application_approved": (
+        "You're in: {market_name}",
+        "Hi {contact_name},\n\n"
+        "Good news: {business_name} has been approved to trade at {market_name}.{message_block}"
+        "{credit_block}\n\n"
+        "Next step: choose your dates and pay your stall fee of {fee} a market day. We'll confirm your space "
+        "as soon as your booking is paid.\n\n"
+        "See you at the market,\n{organization_name}",
+    ),
+    "application_rejected": (
+        "Your application to {market_name}",
+        "Hi {contact_name},\n\n"
+        "Thank you for applying to trade at {market_name}. We're sorry, but we can't offer {business_name} "
+        "a place this time.{message_block}\n\n"
+        "We get many more applications than we have spaces, and we hope you'll apply again next season.\n\n"
+        "Kind regards,\n{organization_name}",
+    ),
+    "application_waitlisted": (
+        "You're on the waitlist for {market_name}",
+        "Hi {contact_name},\n\n"
+        "Thank you for applying to trade at {market_name}. Our spaces for your category are full right now, "
+        "so we've put {business_name} on our waitlist.{message_block}\n\n"
+        "We'll be in touch as soon as a space opens up.\n\n"
+        "Kind regards,\n{organization_name}",
+    ),
+    "application_reminder": (
+        "Reminder: book your dates at {market_name}",
+        "Hi {contact_name},\n\n"
+        "A friendly reminder that {business_name} is approved to trade at {market_name}, but we haven't "
+        "received a booking yet. {next_date_sentence}The stall fee is {fee} a market day.{credit_block}\n\n"
+        "Spaces are confirmed in the order bookings are paid, so don't leave it too long.\n\n"
+        "See you soon,\n{organization_name}",
+    ),
+    "order_approved": (
+        "Your booking at {market_name} is confirmed",
+        "Hi {contact_name},\n\n"
+        "Your order {order_id} for {business_name} is approved and your space is held for:\n{date_lines}\n\n"
+        "Total: {total}.{credit_line} {due_sentence}\n\n"
+        "See you at the market,\n{organization_name}",
+    ),
+    "order_rejected": (
+        "Your booking at {market_name}",
+        "Hi {contact_name},\n\n"
+        "We're sorry, but we can't accept order {order_id} for {business_name}:\n{date_lines}{message_block}"
+        "{credit_block}\n\n"
+        "Kind regards,\n{organization_name}",
+    ),
+    "order_reminder": (
+        "Reminder: {due} due for {market_name}",
+        "Hi {contact_name},\n\n"
+        "A friendly reminder that {due} is still due on order {order_id} for {business_name}:\n{date_lines}\n\n"
+        "Your spaces are only guaranteed once the order is paid.\n\n"
+        "Thank you,\n{organization_name}",
+    ),
+    "payment_received": (
+        "Payment received: order {order_id}",
+        "Hi {contact_name},\n\n"
+        "Thank you: we've received {paid} ({method}) for order {order_id}. {business_name} is all set for:\n"
+        "{date_lines}\n\n"
+        "See you at the market,\n{organization_name}",
+    ),
+    "vendor_message": ("{subject}", "Hi {contact_name},\n\n{message}\n\n{organization_name}"),
+    "market_message": ("{subject}", "Hi {contact_name},\n\n{message}\n\n{organization_name}, for {market_name}"),
+}
+
+EMAIL_KINDS = (
+    "application_approved",
+    "application_rejected",
+    "application_waitlisted",
+    "application_reminder",
+    "order_approved",
+    "order_rejected",
+    "order_reminder",
+    "payment_received",
+    "booking_confirmed",
+    "booking_rejected",
+    "booking_cancelled",
+    "booking_rebooked",
+    "waitlist_offer",
+    "market_date_cancelled",
+    "market_message",
+    "vendor_message",
+)
+
+
+def first_name(contact_name: str, business_name: str) -> str:
+    """How an email greets a vendor: their first name, or the business when no contact is known."""
+    return contact_name.split()[0] if contact_name.strip() else business_name
+
+
+def paragraph(text: str | None) -> str:
+    """An optional paragraph for a template's *_block field: empty, or the text after a blank line."""
+    return f"\n\n{text.strip()}" if text and text.strip() else ""
+
+
+def render(kind: str, **values: Any) -> tuple[str, str]:
+    subject, body = TEMPLATES[kind]
+    return subject.format_map(values), body.format_map(values)
+
+
+def queue_email(
+    org: OrgContext,
+    *,
+    to: str,
+    subject: str,
+    body: str,
+    kind: str,
+    vendor_id: int | None = None,
+    record_type: str | None = None,
+    record_id: int | None = None,
+) -> Email:
+    """Queue one email in the caller's transaction: it is sent only if the change that caused it commits."""
+    if kind not in EMAIL_KINDS:
+        raise ValueError(f"unknown email kind {kind!r}")
+    email = Email(
+        organization_id=org.organization_id,
+        vendor_id=vendor_id,
+        to=to,
+        subject=subject[:300],
+        body=body,
+        kind=kind,
+        record_type=record_type,
+        record_id=record_id,
+    )
+    org.session.add(email)
+    return email
+
+
+async def list_emails(
+    org: OrgContext,
+    *,
+    status: str | None,
+    vendor_id: int | None,
+    kind: str | None,
+    limit: int,
+    offset: int,
+    delivery: str,
+) -> EmailPage:
+    """The outbox, newest first. `delivery` says whether and how queued mail goes out."""
+    stmt = scoped(org, Email)
+    if status:
+        stmt = stmt.where(Email.status == status)
+    if vendor_id is not None:
+        stmt = stmt.where(Email.vendor_id == vendor_id)
+    if kind:
+        stmt = stmt.where(Email.kind == kind)
+    total = await count(org, stmt)
+    rows = await org.session.execute(stmt.order_by(Email.id.desc()).limit(limit).offset(offset))  # type: ignore[union-attr]
+    items = [EmailOut.model_validate(e, from_attributes=True) for e in rows.scalars()]
+    page = Page[EmailOut].of(items, total=total, limit=limit, offset=offset)
+    return EmailPage(**page.model_dump(), delivery=delivery)
+
+
+async def queue_many(org: OrgContext, rows: list[dict[str, Any]]) -> None:
+    """Queue many emails in one statement (mass mail is set-based, not a loop of round trips)."""
+    if rows:
+        now = utcnow()
+        base = dict(organization_id=org.organization_id, status="queued", attempts=0, created_at=now)
+        await org.session.execute(insert(Email), [base | row for row in rows])

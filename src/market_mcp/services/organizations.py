@@ -1,0 +1,121 @@
+"""Organisations, their admins and their API tokens: the operator's side (the command line), not a tool's."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import available_timezones
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from market_mcp.auth import new_token
+from market_mcp.db.tables import ORG_STATUSES, ApiToken, Organization, User
+from market_mcp.db.types import utcnow
+from market_mcp.errors import Conflict, Invalid, NotFound
+
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+async def get_organization(session: AsyncSession, slug: str) -> Organization:
+    org = (await session.execute(select(Organization).where(Organization.slug == slug))).scalar_one_or_none()
+    if org is None:
+        raise NotFound(f"Organisation {slug!r} not found; see `market-mcp org list`.")
+    return org
+
+
+async def create_organization(
+    session: AsyncSession,
+    *,
+    name: str,
+    slug: str,
+    admin_email: str | None = None,
+    currency: str = "AUD",
+    timezone: str = "Australia/Melbourne",
+) -> tuple[Organization, User]:
+    """A new, active organisation with its first admin (every token is created by a user)."""
+    if not name.strip():
+        raise Invalid("name cannot be empty.")
+    if not SLUG.match(slug) or len(slug) > 64:
+        raise Invalid(f"slug must be lowercase letters, digits and hyphens (e.g. riverside-markets); got {slug!r}.")
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise Invalid(f"currency must be a three-letter ISO 4217 code such as AUD; got {currency!r}.")
+    if timezone not in available_timezones():
+        raise Invalid(f"timezone must be an IANA name such as Australia/Melbourne; got {timezone!r}.")
+    if (await session.execute(select(Organization.id).where(Organization.slug == slug))).first():
+        raise Conflict(f"An organisation with slug {slug!r} already exists.")
+    org = Organization(name=name.strip(), slug=slug, currency=currency, timezone=timezone, status="active")
+    session.add(org)
+    await session.flush()
+    user = User(organization_id=org.id, email=admin_email or f"admin@{slug}.invalid", name="Admin", role="admin")  # type: ignore[arg-type]
+    session.add(user)
+    await session.flush()
+    return org, user
+
+
+async def list_organizations(session: AsyncSession) -> list[tuple[Organization, int]]:
+    """Each organisation with its number of live tokens."""
+    live = (
+        select(func.count())
+        .where(ApiToken.organization_id == Organization.id, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        .correlate(Organization)
+        .scalar_subquery()
+    )
+    rows = await session.execute(select(Organization, live).order_by(Organization.slug))
+    return [(org, tokens) for org, tokens in rows.all()]
+
+
+async def set_status(session: AsyncSession, slug: str, status: str) -> Organization:
+    if status not in ORG_STATUSES:
+        raise Invalid(f"status must be one of {', '.join(ORG_STATUSES)}; got {status!r}.")
+    org = await get_organization(session, slug)
+    org.status = status
+    session.add(org)
+    return org
+
+
+async def create_token(
+    session: AsyncSession, *, slug: str, name: str | None = None, read_only: bool = False
+) -> tuple[ApiToken, str]:
+    """A new token for the organisation's first active admin: (its row, the token itself, shown only now)."""
+    org = await get_organization(session, slug)
+    creator = (
+        (
+            await session.execute(
+                select(User)
+                .where(User.organization_id == org.id, User.role == "admin", User.active.is_(True))  # type: ignore[attr-defined]
+                .order_by(User.id)
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if creator is None:
+        raise Conflict(f"Organisation {slug!r} has no active admin to create a token for.")
+    raw, digest, prefix = new_token()
+    token = ApiToken(
+        organization_id=org.id,  # type: ignore[arg-type]
+        user_id=creator.id,  # type: ignore[arg-type]
+        name=(name or f"{'read-only' if read_only else 'write'} token").strip()[:100],
+        scope="read" if read_only else "write",
+        prefix=prefix,
+        token_hash=digest,
+    )
+    session.add(token)
+    await session.flush()
+    return token, raw
+
+
+async def list_tokens(session: AsyncSession, slug: str) -> list[ApiToken]:
+    org = await get_organization(session, slug)
+    rows = await session.execute(select(ApiToken).where(ApiToken.organization_id == org.id).order_by(ApiToken.id))
+    return list(rows.scalars())
+
+
+async def revoke_token(session: AsyncSession, token_id: int) -> ApiToken:
+    token = await session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound(f"Token {token_id} not found; see `market-mcp token list --org SLUG`.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(token)
+    return token

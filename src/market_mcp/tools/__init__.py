@@ -1,0 +1,19 @@
+"""One module per toolset; each declares its thin tools on a Toolset. TOOLSETS is the catalog."""
+
+from market_mcp.tools import activity, applications, credits, market_dates, markets, orders, vendors
+from market_mcp.tools.registry import Org, Toolset, ToolSpec
+
+TOOLSETS: dict[str, Toolset] = {
+    t.name: t
+    for t in (
+        markets.toolset,
+        market_dates.toolset,
+        vendors.toolset,
+        applications.toolset,
+        credits.toolset,
+        orders.toolset,
+        activity.toolset,
+    )
+}
+
+__all__ = ["TOOLSETS", "Org", "ToolSpec", "Toolset"]

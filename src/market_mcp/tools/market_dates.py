@@ -1,0 +1,123 @@
+"""market_dates: a market's trading days and who is booked on them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from market_mcp.schemas.common import DateFilter, Day, IdempotencyKey, Limit, Offset, Page
+from market_mcp.schemas.market_dates import (
+    BulkCreateResult,
+    DateCapacity,
+    DayOfWeek,
+    LocalTime,
+    MarketDateOut,
+    MarketDateStatus,
+    RosterEntry,
+)
+from market_mcp.services import market_dates
+from market_mcp.tools.registry import Org, Toolset
+
+toolset = Toolset("market_dates", "Market dates: schedule trading days, change them, see who is booked.")
+
+MarketId = Annotated[int, Field(ge=1, description="The market's id (from list_markets).")]
+MarketDateId = Annotated[int, Field(ge=1, description="The market date's id (from list_market_dates).")]
+OptionalCapacity = Annotated[DateCapacity | None, Field(description="Stall spaces; default: the market's capacity.")]
+
+
+@toolset.read("List market dates")
+async def list_market_dates(
+    org: Org,
+    market_id: Annotated[int | None, Field(ge=1, description="Only this market's dates.")] = None,
+    date_filter: Annotated[
+        DateFilter | None, Field(description="upcoming (today on) or past (most recent first); default: all.")
+    ] = None,
+    status: Annotated[MarketDateStatus | None, Field(description="Only dates in this status.")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[MarketDateOut]:
+    """List market dates in date order, each with capacity, confirmed_count, pending_count, spaces_left and
+    waitlist_count. Use date_filter="upcoming" for what is coming up."""
+    return await market_dates.list_market_dates(
+        org, market_id=market_id, date_filter=date_filter, status=status, limit=limit, offset=offset
+    )
+
+
+@toolset.read("Get market date")
+async def get_market_date(org: Org, market_date_id: MarketDateId) -> MarketDateOut:
+    """One market date with its times, status and counts (confirmed, pending, spaces left, waitlist)."""
+    return await market_dates.get_market_date(org, market_date_id)
+
+
+@toolset.write("Create market date", destructive=False, idempotent=False)
+async def create_market_date(
+    org: Org,
+    market_id: MarketId,
+    scheduled_at: Annotated[Day, Field(description="The trading day, YYYY-MM-DD (today or later).")],
+    start_time: Annotated[LocalTime | None, Field(description="Local opening time, HH:MM.")] = None,
+    end_time: Annotated[LocalTime | None, Field(description="Local closing time, HH:MM.")] = None,
+    capacity: OptionalCapacity = None,
+    idempotency_key: IdempotencyKey = None,
+) -> MarketDateOut:
+    """Schedule one trading day for a market. A market has at most one date per day (409 if it exists).
+    For a recurring weekday use bulk_create_market_dates. Emails nobody."""
+    return await market_dates.create_market_date(
+        org, market_id=market_id, scheduled_at=scheduled_at, start_time=start_time, end_time=end_time, capacity=capacity
+    )
+
+
+@toolset.write("Schedule recurring market dates", destructive=False, idempotent=True)
+async def bulk_create_market_dates(
+    org: Org,
+    market_id: MarketId,
+    start_date: Annotated[Day, Field(description="First day of the range, YYYY-MM-DD (today or later).")],
+    end_date: Annotated[Day, Field(description="Last day of the range, YYYY-MM-DD (at most 366 days in all).")],
+    day_of_week: DayOfWeek,
+    start_time: Annotated[LocalTime | None, Field(description="Local opening time, HH:MM.")] = None,
+    end_time: Annotated[LocalTime | None, Field(description="Local closing time, HH:MM.")] = None,
+    capacity: OptionalCapacity = None,
+    dry_run: Annotated[bool, Field(description="Report what would be created without creating anything.")] = False,
+    idempotency_key: IdempotencyKey = None,
+) -> BulkCreateResult:
+    """Schedule every given weekday between start_date and end_date for a market, e.g. every Saturday of a
+    season (day_of_week 6). Days that already have a date are skipped, so running it again duplicates
+    nothing. Use dry_run to preview. Emails nobody."""
+    return await market_dates.bulk_create_market_dates(
+        org,
+        market_id=market_id,
+        start_date=start_date,
+        end_date=end_date,
+        day_of_week=day_of_week,
+        start_time=start_time,
+        end_time=end_time,
+        capacity=capacity,
+        dry_run=dry_run,
+    )
+
+
+@toolset.write("Update market date", destructive=True, idempotent=True)
+async def update_market_date(
+    org: Org,
+    market_date_id: MarketDateId,
+    start_time: Annotated[LocalTime | None, Field(description="New local opening time, HH:MM.")] = None,
+    end_time: Annotated[LocalTime | None, Field(description="New local closing time, HH:MM.")] = None,
+    capacity: Annotated[
+        DateCapacity | None, Field(description="New number of spaces; not below confirmed bookings plus open offers.")
+    ] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> MarketDateOut:
+    """Change a scheduled date's opening times or capacity; only what you pass changes. Emails nobody
+    (tell vendors with send_market_email if times move)."""
+    return await market_dates.update_market_date(
+        org, market_date_id, start_time=start_time, end_time=end_time, capacity=capacity
+    )
+
+
+@toolset.read("Market date roster")
+async def list_market_date_bookings(
+    org: Org, market_date_id: MarketDateId, limit: Limit = 50, offset: Offset = 0
+) -> Page[RosterEntry]:
+    """The roster of one market date: every pending and confirmed booking with its vendor, contact details,
+    space number and amount, in space order."""
+    return await market_dates.list_market_date_bookings(org, market_date_id, limit=limit, offset=offset)

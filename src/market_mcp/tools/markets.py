@@ -1,0 +1,170 @@
+"""markets: the organisation's markets."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from market_mcp.schemas.common import IdempotencyKey, Limit, Money, Offset, Page, Stripped, nullable
+from market_mcp.schemas.emails import MassEmailResult
+from market_mcp.schemas.markets import (
+    Capacity,
+    Description,
+    Location,
+    MarketDetail,
+    MarketFields,
+    MarketName,
+    MarketOut,
+    MarketStatus,
+    MarketType,
+    Metadata,
+    Reference,
+    Region,
+    Slug,
+)
+from market_mcp.services import markets
+from market_mcp.tools.registry import Org, Toolset
+
+toolset = Toolset("markets", "Markets: list, read, create and change them.")
+
+MarketId = Annotated[int, Field(ge=1, description="The market's id (from list_markets).")]
+Query = Annotated[str | None, Field(max_length=200, description="Matches name, slug or region, any case.")]
+BookingEnabled = Annotated[bool, Field(description="Whether vendors can book this market's dates.")]
+AutoNotify = Annotated[
+    bool, Field(description="When a booking is cancelled, offer the space to the first vendor on the waitlist.")
+]
+
+# Optional arguments of update_market (and create_market's metadata): the description stays on the property.
+MaybeMarketName = nullable(MarketName)
+MaybeSlug = nullable(Slug)
+MaybeRegion = nullable(Region)
+MaybeMarketType = nullable(MarketType)
+MaybeBookingEnabled = nullable(BookingEnabled)
+MaybeAutoNotify = nullable(AutoNotify)
+MaybeLocation = nullable(Location)
+MaybeDescription = nullable(Description)
+MaybeReference = nullable(Reference)
+MaybeMetadata = nullable(Metadata)
+
+
+@toolset.read("List markets")
+async def list_markets(
+    org: Org,
+    status: Annotated[MarketStatus | None, Field(description="Only published or unpublished markets.")] = None,
+    query: Query = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[MarketOut]:
+    """List the organisation's markets (name, region, type, fee, capacity, next trading day).
+    Start here to find a market_id for the other tools."""
+    return await markets.list_markets(org, status=status, query=query, limit=limit, offset=offset)
+
+
+@toolset.read("Get market")
+async def get_market(org: Org, market_id: MarketId) -> MarketDetail:
+    """One market with its next 5 dates (spaces left, bookings, waitlist), confirmed bookings on upcoming
+    dates, pending applications and approved vendors."""
+    return await markets.get_market(org, market_id)
+
+
+@toolset.write("Create market", destructive=False, idempotent=False)
+async def create_market(
+    org: Org,
+    name: MarketName,
+    slug: Annotated[Slug | None, Field(description="Optional; made from the name when left out.")] = None,
+    region: Region = "",
+    market_type: MarketType = "",
+    status: Annotated[MarketStatus, Field(description="unpublished (default) keeps it off public listings.")] = (
+        "unpublished"
+    ),
+    booking_enabled: BookingEnabled = True,
+    waitlist_auto_notify: AutoNotify = False,
+    default_fee: Annotated[Money, Field(description='Stall fee per market date, e.g. 45 or "45.50".')] = 0,
+    capacity: Annotated[Capacity, Field(description="Stall spaces per date (default 40); dates copy it.")] = 40,
+    location: Location = "",
+    description: Description = "",
+    reference: Reference = "",
+    metadata: MaybeMetadata = None,
+    idempotency_key: IdempotencyKey = None,
+) -> MarketDetail:
+    """Create a market. It has no trading days until you add them with create_market_date or
+    bulk_create_market_dates. Emails nobody."""
+    fields = MarketFields(
+        name=name,
+        slug=slug,
+        region=region,
+        market_type=market_type,
+        status=status,
+        booking_enabled=booking_enabled,
+        waitlist_auto_notify=waitlist_auto_notify,
+        default_fee_cents=default_fee,
+        capacity=capacity,
+        location=location,
+        description=description,
+        reference=reference,
+        metadata=metadata or {},
+    )
+    return await markets.create_market(org, fields)
+
+
+@toolset.write("Update market", destructive=True, idempotent=True)
+async def update_market(
+    org: Org,
+    market_id: MarketId,
+    name: MaybeMarketName = None,
+    slug: MaybeSlug = None,
+    region: MaybeRegion = None,
+    market_type: MaybeMarketType = None,
+    status: Annotated[MarketStatus | None, Field(description="published or unpublished.")] = None,
+    booking_enabled: MaybeBookingEnabled = None,
+    waitlist_auto_notify: MaybeAutoNotify = None,
+    default_fee: Annotated[Money | None, Field(description="Stall fee per market date.")] = None,
+    capacity: Annotated[
+        Capacity | None, Field(description="Spaces per date for dates created from now on (see update_market_date).")
+    ] = None,
+    location: MaybeLocation = None,
+    description: MaybeDescription = None,
+    reference: MaybeReference = None,
+    metadata: MaybeMetadata = None,
+    idempotency_key: IdempotencyKey = None,
+) -> MarketDetail:
+    """Change a market's fields; only the arguments you pass change (pass "" to clear a text field).
+    Existing dates keep their own capacity. Emails nobody."""
+    fields = MarketFields(
+        name=name,
+        slug=slug,
+        region=region,
+        market_type=market_type,
+        status=status,
+        booking_enabled=booking_enabled,
+        waitlist_auto_notify=waitlist_auto_notify,
+        default_fee_cents=default_fee,
+        capacity=capacity,
+        location=location,
+        description=description,
+        reference=reference,
+        metadata=metadata,
+    )
+    return await markets.update_market(org, market_id, fields)
+
+
+@toolset.write("Email a market's vendors", destructive=False, idempotent=False, emails=True)
+async def send_market_email(
+    org: Org,
+    market_id: MarketId,
+    subject: Annotated[str, Stripped, Field(min_length=1, max_length=200, description="Email subject line.")],
+    message: Annotated[
+        str, Stripped, Field(min_length=1, max_length=10_000, description="The message, in plain text.")
+    ],
+    market_date_id: Annotated[
+        int | None, Field(ge=1, description="Only vendors booked (pending or confirmed) on this date of the market.")
+    ] = None,
+    dry_run: Annotated[bool, Field(description="List the recipients without sending anything.")] = False,
+    idempotency_key: IdempotencyKey = None,
+) -> MassEmailResult:
+    """Email every active vendor of a market (approved to trade there), or only those booked on one date. Use
+    dry_run first to see who would receive it; then it queues one email per vendor."""
+    return await markets.send_market_email(
+        org, market_id, subject=subject, message=message, market_date_id=market_date_id, dry_run=dry_run
+    )

@@ -1,0 +1,86 @@
+"""Test helpers: organisations with tokens, and a client that asserts the result shape every call."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from mcp import Client
+from mcp.types import CallToolResult
+
+from market_mcp.config import Settings
+from market_mcp.db import Database
+from market_mcp.server import build_server
+from market_mcp.services import organizations
+
+
+def today(tz: str = "Australia/Melbourne") -> date:
+    return datetime.now(ZoneInfo(tz)).date()
+
+
+def next_weekday(day_of_week: int, *, weeks_ahead: int = 1) -> date:
+    """The date of day_of_week (0 = Sunday) at least `weeks_ahead` weeks from today."""
+    start = today() + timedelta(weeks=weeks_ahead)
+    return start + timedelta(days=(day_of_week - (start.weekday() + 1) % 7) % 7)
+
+
+@dataclass
+class Tenant:
+    db: Database
+    org_id: int
+    slug: str
+    token: str
+    token_id: int
+    read_token: str
+
+    @asynccontextmanager
+    async def client(self, *, read_only: bool = False, token: str | None = None) -> AsyncIterator[Caller]:
+        server = build_server(
+            Settings(database_url=str(self.db.url), rate_limit=100_000),  # tests call faster than people
+            db=self.db,
+            token=token or (self.read_token if read_only else self.token),
+        )
+        async with Client(server) as client:
+            yield Caller(client)
+
+
+async def make_tenant(db: Database, slug: str, *, name: str | None = None) -> Tenant:
+    async with db.transaction(write=True) as session:
+        org, _ = await organizations.create_organization(
+            session, name=name or slug.title() + " Markets", slug=slug, admin_email=f"admin@{slug}.example.com"
+        )
+        token, raw = await organizations.create_token(session, slug=slug, name=f"{slug} write")
+        _, read_raw = await organizations.create_token(session, slug=slug, name=f"{slug} read", read_only=True)
+    return Tenant(db=db, org_id=org.id, slug=slug, token=raw, token_id=token.id, read_token=read_raw)  # type: ignore[arg-type]
+
+
+class Caller:
+    """An MCP client that checks every result has the promised shape: the same JSON as text and structure."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    async def call(self, tool: str, /, **arguments: Any) -> CallToolResult:
+        result = await self.client.call_tool(tool, arguments)
+        assert len(result.content) == 1 and result.content[0].type == "text"
+        assert json.loads(result.content[0].text) == result.structured_content
+        return result
+
+    async def ok(self, tool: str, /, **arguments: Any) -> dict[str, Any]:
+        result = await self.call(tool, **arguments)
+        assert not result.is_error, result.content[0].text
+        return result.structured_content  # type: ignore[return-value]
+
+    async def refused(self, tool: str, code: int, /, **arguments: Any) -> str:
+        """The refusal's message, after checking it is exactly {"error", "code"} with that code."""
+        result = await self.call(tool, **arguments)
+        assert result.is_error, result.content[0].text
+        payload = result.structured_content
+        assert payload is not None and set(payload) == {"error", "code"}, payload
+        assert payload["code"] == code, payload
+        return payload["error"]

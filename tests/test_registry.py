@@ -1,0 +1,256 @@
+"""Invariants of the whole catalog, as a client sees it in tools/list."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.types import Tool
+
+from market_mcp.config import Settings
+from market_mcp.db import Database
+from market_mcp.server import build_server
+from market_mcp.tools import TOOLSETS
+
+# TOOLS.md's catalog for the toolsets built so far: a registered tool must be one of these, under this toolset.
+CATALOG: dict[str, set[str]] = {
+    "markets": {"list_markets", "get_market", "create_market", "update_market", "send_market_email"},
+    "market_dates": {
+        "list_market_dates",
+        "get_market_date",
+        "create_market_date",
+        "bulk_create_market_dates",
+        "update_market_date",
+        "cancel_market_date",
+        "close_out_market_date",
+        "list_market_date_bookings",
+    },
+    "activity": {"list_emails", "list_audit_log"},
+    "vendors": {
+        "list_vendors",
+        "get_vendor",
+        "create_vendor",
+        "update_vendor",
+        "send_vendor_email",
+        "list_vendor_notes",
+        "add_vendor_note",
+    },
+    "applications": {
+        "list_applications",
+        "get_application",
+        "create_application",
+        "update_application_status",
+        "send_application_reminder",
+        "add_application_credit",
+    },
+    "credits": {"list_credits", "get_credit", "create_credit", "update_credit", "delete_credit"},
+    "orders": {
+        "list_orders",
+        "get_order",
+        "create_order",
+        "approve_order",
+        "reject_order",
+        "archive_order",
+        "restore_order",
+        "modify_order",
+        "complete_zero_amount_order",
+        "record_order_payment",
+        "send_order_reminder",
+    },
+}
+# ...and these must be there already.
+BUILT = {
+    "markets": CATALOG["markets"],
+    "market_dates": {
+        "list_market_dates",
+        "get_market_date",
+        "create_market_date",
+        "bulk_create_market_dates",
+        "update_market_date",
+        "list_market_date_bookings",
+    },
+    "activity": CATALOG["activity"],
+    "vendors": CATALOG["vendors"],
+    "applications": CATALOG["applications"],
+    "credits": CATALOG["credits"],
+    "orders": CATALOG["orders"],
+}
+# DOMAIN.md's records, as <entity>_id arguments name them (TOOLS.md: argument conventions).
+ENTITIES = ("market", "market_date", "vendor", "application", "order", "booking", "entry", "credit")
+TENANT_WORDS = re.compile(r"organi[sz]ation|(^|_)org(_|$)", re.IGNORECASE)
+
+
+def is_read(name: str) -> bool:
+    # TOOLS.md: readOnlyHint is true for list/get/search/fetch (and dashboards, which are get_*).
+    return name.startswith(("list_", "get_")) or name in {"search", "fetch"}
+
+
+def listed_tools() -> list[Tool]:
+    async def fetch() -> list[Tool]:
+        db = Database("sqlite+aiosqlite:///:memory:")  # tools/list never touches the store
+        server = build_server(Settings(database_url=str(db.url)), db=db, token="mk_org_unused")
+        async with Client(server) as client:
+            tools = (await client.list_tools()).tools
+        await db.dispose()
+        return tools
+
+    return asyncio.run(fetch())
+
+
+@pytest.fixture(scope="module")
+def tools() -> dict[str, Tool]:
+    return {tool.name: tool for tool in listed_tools()}
+
+
+def registered() -> list[str]:
+    return [spec.name for toolset in TOOLSETS.values() for spec in toolset.tools]
+
+
+def test_tools_list_publishes_exactly_the_registry(tools: dict[str, Tool]) -> None:
+    assert sorted(tools) == sorted(registered())
+    assert len(registered()) == len(set(registered()))
+
+
+def test_every_tool_belongs_to_exactly_one_toolset(tools: dict[str, Tool]) -> None:
+    owners = {name: [ts.name for ts in TOOLSETS.values() if any(s.name == name for s in ts.tools)] for name in tools}
+    assert {name: found for name, found in owners.items() if len(found) != 1} == {}
+    assert all(spec.toolset == ts.name for ts in TOOLSETS.values() for spec in ts.tools)
+
+
+def test_every_tool_is_named_as_in_the_catalog_of_its_toolset() -> None:
+    for toolset in TOOLSETS.values():
+        names = {spec.name for spec in toolset.tools}
+        assert names <= CATALOG.get(toolset.name, set()), (
+            toolset.name,
+            sorted(names - CATALOG.get(toolset.name, set())),
+        )
+
+
+def test_the_markets_market_dates_and_activity_tools_of_tools_md_are_all_registered() -> None:
+    built = {name: {spec.name for spec in TOOLSETS[name].tools} for name in BUILT}
+    assert {name: sorted(BUILT[name] - built[name]) for name in BUILT} == {name: [] for name in BUILT}
+
+
+@pytest.mark.parametrize("name", registered())
+def test_annotations_are_explicit(tools: dict[str, Tool], name: str) -> None:
+    a = tools[name].annotations
+    assert a is not None
+    unset = [
+        hint
+        for hint, value in {
+            "title": a.title,
+            "readOnlyHint": a.read_only_hint,
+            "destructiveHint": a.destructive_hint,
+            "idempotentHint": a.idempotent_hint,
+            "openWorldHint": a.open_world_hint,
+        }.items()
+        if value is None
+    ]
+    assert unset == []
+    assert a.title and tools[name].title == a.title
+
+
+@pytest.mark.parametrize("name", registered())
+def test_reads_are_read_only_and_writes_are_not(tools: dict[str, Tool], name: str) -> None:
+    a = tools[name].annotations
+    assert a is not None
+    assert a.read_only_hint is is_read(name)
+    if a.read_only_hint:
+        # A read changes nothing, so it cannot destroy anything and repeats harmlessly.
+        assert (a.destructive_hint, a.idempotent_hint) == (False, True)
+
+
+@pytest.mark.parametrize("name", registered())
+def test_the_server_treats_as_a_write_exactly_the_tools_not_marked_read_only(name: str) -> None:
+    spec = next(s for ts in TOOLSETS.values() for s in ts.tools if s.name == name)
+    assert spec.writes is not is_read(name)
+
+
+@pytest.mark.parametrize("name", [n for n in registered() if n.startswith(("create_", "bulk_create_", "add_"))])
+def test_purely_additive_writes_are_not_destructive(tools: dict[str, Tool], name: str) -> None:
+    assert tools[name].annotations.destructive_hint is False  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n for n in registered() if n.startswith(("update_", "cancel_", "reject_", "delete_", "remove_", "archive_"))],
+)
+def test_writes_that_overwrite_or_undo_are_destructive(tools: dict[str, Tool], name: str) -> None:
+    assert tools[name].annotations.destructive_hint is True  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("name", registered())
+def test_no_input_schema_has_an_organisation_argument(tools: dict[str, Tool], name: str) -> None:
+    # The organisation comes from the token. Descriptions may speak of "the organisation's currency";
+    # what must not exist is an argument (at any depth) through which a caller could pick one.
+    schema = tools[name].input_schema
+    names: list[str] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            names.extend(node.get("properties", {}))
+            names.extend(node.get("required", []))
+            names.extend(node.get("$defs", {}))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    assert [n for n in names if TENANT_WORDS.search(n)] == []
+
+
+@pytest.mark.parametrize("name", registered())
+def test_no_input_schema_has_a_top_level_anyof_oneof_or_allof(tools: dict[str, Tool], name: str) -> None:
+    schema = tools[name].input_schema
+    assert schema["type"] == "object"
+    assert sorted({"anyOf", "oneOf", "allOf"} & set(schema)) == []
+
+
+@pytest.mark.parametrize("name", registered())
+def test_every_input_property_has_its_own_description_and_no_ref(tools: dict[str, Tool], name: str) -> None:
+    # A model reads properties[x].description; a description only inside an anyOf branch or behind a $ref
+    # is one that some clients never show.
+    properties: dict[str, Any] = tools[name].input_schema.get("properties", {})
+    undescribed = sorted(p for p, s in properties.items() if not str(s.get("description", "")).strip())
+    with_ref = sorted(p for p, s in properties.items() if "$ref" in json.dumps(s))
+    assert undescribed == [], f"{name}: no top-level description on {undescribed}"
+    assert with_ref == []
+
+
+@pytest.mark.parametrize("name", registered())
+def test_every_tool_has_an_object_output_schema(tools: dict[str, Tool], name: str) -> None:
+    output = tools[name].output_schema
+    assert output is not None
+    assert output["type"] == "object"
+    assert output["properties"]
+
+
+@pytest.mark.parametrize("name", registered())
+def test_every_description_is_one_paragraph_under_600_characters(tools: dict[str, Tool], name: str) -> None:
+    description = tools[name].description or ""
+    assert description.strip() == description != ""
+    assert "\n" not in description
+    assert len(description) < 600, len(description)
+
+
+@pytest.mark.parametrize("name", [n for n in registered() if not is_read(n)])
+def test_every_write_accepts_an_optional_idempotency_key(tools: dict[str, Tool], name: str) -> None:
+    schema = tools[name].input_schema
+    assert "idempotency_key" in schema["properties"]
+    assert "idempotency_key" not in schema.get("required", [])
+
+
+@pytest.mark.parametrize("name", registered())
+def test_record_arguments_are_named_entity_id_never_a_bare_id(tools: dict[str, Tool], name: str) -> None:
+    properties = tools[name].input_schema.get("properties", {})
+    if name != "fetch":  # TOOLS.md: fetch takes the search result's `id`
+        assert sorted({"id", "ids"} & set(properties)) == []
+    record_arguments = [p for p in properties if p.endswith(("_id", "_ids"))]
+    strangers = [p for p in record_arguments if not p.removesuffix("s").endswith(tuple(f"{e}_id" for e in ENTITIES))]
+    assert strangers == []

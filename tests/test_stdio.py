@@ -1,0 +1,161 @@
+"""`market-mcp serve` as Claude Desktop runs it: a subprocess speaking JSON-RPC on stdin/stdout."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
+
+from market_mcp.db import Database
+from tests.factories import Caller, Tenant, next_weekday
+
+
+def _env(db: Database, token: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_MCP_")}
+    env["MARKET_MCP_DATABASE_URL"] = str(db.url)
+    if token is not None:
+        env["MARKET_MCP_TOKEN"] = token
+    return env
+
+
+def _stdio(db: Database, token: str | None) -> StdioServerParameters:
+    return StdioServerParameters(command=sys.executable, args=["-m", "market_mcp", "serve"], env=_env(db, token))
+
+
+class RawStdio:
+    """Hand-written JSON-RPC, as a script or an older client would send it."""
+
+    def __init__(self, db: Database, token: str | None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "market_mcp", "serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_env(db, token),
+        )
+
+    def send(self, message: dict[str, Any]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(message) + "\n")
+        self.process.stdin.flush()
+
+    def receive(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        return json.loads(line)  # anything on stdout that is not JSON-RPC fails here
+
+    def request(self, request_id: int, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.send({"jsonrpc": "2.0", "id": request_id, "method": method, **({"params": params} if params else {})})
+        reply = self.receive()
+        assert reply["id"] == request_id
+        return reply
+
+    def initialize(self, version: str) -> dict[str, Any]:
+        reply = self.request(
+            1,
+            "initialize",
+            {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}},
+        )
+        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        return reply
+
+    def close(self) -> tuple[str, str]:
+        out, err = self.process.communicate(timeout=15)
+        return out, err
+
+
+async def test_an_assistant_sets_up_a_season_over_stdio_and_another_organisation_sees_none_of_it(
+    alice: Tenant, bob: Tenant
+) -> None:
+    first = next_weekday(6)
+    last = first + timedelta(weeks=12)
+    async with Client(_stdio(alice.db, alice.token)) as client:
+        c = Caller(client)
+        market = await c.ok("create_market", name="Harbourside Farmers Market", default_fee=45, capacity=30)
+        season = await c.ok(
+            "bulk_create_market_dates",
+            market_id=market["id"],
+            start_date=str(first),
+            end_date=str(last),
+            day_of_week=6,
+            start_time="08:00",
+            end_time="13:00",
+        )
+        again = await c.ok(
+            "bulk_create_market_dates", market_id=market["id"], start_date=str(first), end_date=str(last), day_of_week=6
+        )
+        changed = await c.ok("update_market_date", market_date_id=season["created"][0]["id"], capacity=12)
+        log = await c.ok("list_audit_log")
+        bad = await c.refused("create_market", 422, name="Nope", capacity=-3)
+
+    assert [d["scheduled_at"] for d in season["created"]] == [str(first + timedelta(weeks=n)) for n in range(13)]
+    assert {d["weekday"] for d in season["created"]} == {"Saturday"}
+    assert again["created"] == [] and len(again["skipped"]) == 13
+    assert changed["capacity"] == 12 and changed["spaces_left"] == 12
+    assert [e["tool"] for e in log["items"]] == [
+        "update_market_date",
+        "bulk_create_market_dates",
+        "bulk_create_market_dates",
+        "create_market",
+    ]
+    assert bad.startswith("Invalid arguments: capacity")
+
+    async with Client(_stdio(bob.db, bob.token)) as client:
+        c = Caller(client)
+        assert (await c.ok("list_markets"))["total"] == 0
+        assert (await c.ok("list_market_dates"))["total"] == 0
+        assert await c.refused("get_market", 404, market_id=market["id"]) == f"Market {market['id']} not found."
+
+
+async def test_the_sdk_client_negotiates_the_legacy_handshake_too(alice: Tenant) -> None:
+    async with Client(_stdio(alice.db, alice.token), mode="legacy") as client:
+        tools = await client.list_tools()
+        listed = await Caller(client).ok("list_markets")
+    assert "create_market" in {t.name for t in tools.tools}
+    assert listed["items"] == []
+
+
+@pytest.mark.parametrize("version", HANDSHAKE_PROTOCOL_VERSIONS)
+def test_every_handshake_protocol_version_is_negotiated_with_nothing_but_protocol_on_stdout(
+    alice: Tenant, version: str
+) -> None:
+    raw = RawStdio(alice.db, alice.token)
+    try:
+        hello = raw.initialize(version)
+        tools = raw.request(2, "tools/list")
+        created = raw.request(3, "tools/call", {"name": "create_market", "arguments": {"name": "Night Bazaar"}})
+        refused = raw.request(4, "tools/call", {"name": "get_market", "arguments": {"market_id": 999}})
+    finally:
+        out, err = raw.close()
+
+    assert hello["result"]["protocolVersion"] == version
+    assert hello["result"]["serverInfo"]["name"] == "market-mcp"
+    assert "list_markets" in {t["name"] for t in tools["result"]["tools"]}
+    assert json.loads(created["result"]["content"][0]["text"])["name"] == "Night Bazaar"
+    assert created["result"].get("isError") in (None, False)
+    assert refused["result"]["isError"] is True
+    assert json.loads(refused["result"]["content"][0]["text"]) == {"error": "Market 999 not found.", "code": 404}
+    assert out.strip() == ""  # every line was a reply we read; nothing else reached stdout
+
+
+def test_without_a_token_the_server_still_starts_warns_on_stderr_and_refuses_each_call_with_401(alice: Tenant) -> None:
+    raw = RawStdio(alice.db, None)
+    try:
+        hello = raw.initialize("2024-11-05")
+        refused = raw.request(2, "tools/call", {"name": "list_markets", "arguments": {}})
+    finally:
+        _, err = raw.close()
+    assert hello["result"]["protocolVersion"] == "2024-11-05"
+    assert json.loads(refused["result"]["content"][0]["text"]) == {
+        "error": "The API token is missing or revoked. Create one with `market-mcp token create --org SLUG`.",
+        "code": 401,
+    }
+    assert "warning: The API token is missing or revoked" in err
