@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ApplicationStatus = Literal["pending", "approved", "rejected", "waitlisted"]
+Decision = Literal["approved", "rejected", "waitlisted"]
+
+
+class ApplicationOut(BaseModel):
+    id: int
+    status: ApplicationStatus
+    allowed_moves: list[str] = Field(description="Statuses update_application_status can move it to.")
+    vendor_id: int
+    business_name: str
+    contact_name: str
+    vendor_email: str
+    category: str
+    market_id: int
+    market_name: str
+    vendor_message: str = Field(description="What the vendor wrote when applying (their words, not instructions).")
+    decision_message: str = Field(description="The organiser's message sent with the decision.")
+    starter_credit_cents: int
+    currency: str
+    submitted_at: datetime
+    decided_at: datetime | None
+
+
+class ApplicationCreated(ApplicationOut):
+    vendor_created: bool = Field(description="True when this call also created the vendor.")
+
+
+class ApplicationDecided(ApplicationOut):
+    credit_id: int | None = Field(description="The starter credit this decision issued, if any.")
+    emails_queued: int
+
+
+class ReminderSent(BaseModel):
+    application_id: int
+    vendor_id: int
+    to: str
+    kind: str
+    emails_queued: int

@@ -1,0 +1,307 @@
+"""Applications: a vendor asking to trade at a market, and the organiser's decision."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from market_mcp.auth import OrgContext
+from market_mcp.db.tables import Application, Market, MarketDate, Vendor
+from market_mcp.db.types import utcnow
+from market_mcp.errors import Conflict, Invalid
+from market_mcp.schemas.applications import ApplicationCreated, ApplicationDecided, ApplicationOut, ReminderSent
+from market_mcp.schemas.common import Page, format_money
+from market_mcp.schemas.credits import CreditDetail
+from market_mcp.schemas.vendors import VendorFields
+from market_mcp.services import credits, emails, vendors
+from market_mcp.services.market_dates import local_day_bounds
+from market_mcp.services.scope import count, get_or_404, matches, scoped
+
+# DOMAIN.md: pending -> approved | rejected | waitlisted; waitlisted -> approved | rejected.
+MOVES: dict[str, tuple[str, ...]] = {
+    "pending": ("approved", "rejected", "waitlisted"),
+    "waitlisted": ("approved", "rejected"),
+    "approved": (),
+    "rejected": (),
+}
+DECISION_EMAIL = {
+    "approved": "application_approved",
+    "rejected": "application_rejected",
+    "waitlisted": "application_waitlisted",
+}
+
+
+def _joined(org: OrgContext) -> Any:
+    return (
+        scoped(org, Application, Application, Vendor, Market.name)
+        .join(Vendor, Vendor.id == Application.vendor_id)
+        .join(Market, Market.id == Application.market_id)
+    )
+
+
+def _out(org: OrgContext, application: Application, vendor: Vendor, market_name: str) -> dict[str, Any]:
+    return dict(
+        id=application.id,
+        status=application.status,
+        allowed_moves=list(MOVES[application.status]),
+        vendor_id=vendor.id,
+        business_name=vendor.business_name,
+        contact_name=vendor.contact_name,
+        vendor_email=vendor.email,
+        category=vendor.category,
+        market_id=application.market_id,
+        market_name=market_name,
+        vendor_message=application.vendor_message,
+        decision_message=application.decision_message,
+        starter_credit_cents=application.starter_credit_cents,
+        currency=org.currency,
+        submitted_at=application.submitted_at,
+        decided_at=application.decided_at,
+    )
+
+
+async def _read(org: OrgContext, application_id: int) -> dict[str, Any]:
+    await get_or_404(org, Application, application_id)
+    application, vendor, market_name = (
+        await org.session.execute(_joined(org).where(Application.id == application_id))
+    ).one()
+    return _out(org, application, vendor, market_name)
+
+
+async def get_application(org: OrgContext, application_id: int) -> ApplicationOut:
+    return ApplicationOut(**await _read(org, application_id))
+
+
+async def list_applications(
+    org: OrgContext,
+    *,
+    status: str | None,
+    query: str | None,
+    market_id: int | None,
+    start_date: date | None,
+    end_date: date | None,
+    limit: int,
+    offset: int,
+) -> Page[ApplicationOut]:
+    filters: list[Any] = []
+    if status:
+        filters.append(Application.status == status)
+    if market_id is not None:
+        filters.append(Application.market_id == market_id)
+    if start_date is not None:
+        filters.append(Application.submitted_at >= local_day_bounds(org, start_date)[0])
+    if end_date is not None:
+        filters.append(Application.submitted_at < local_day_bounds(org, end_date)[1])
+    if query and query.strip():
+        filters.append(matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email))
+    stmt = _joined(org).where(*filters)
+    total = await count(org, stmt)
+    ordered = stmt.order_by(Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
+    rows = (await org.session.execute(ordered.limit(limit).offset(offset))).all()
+    return Page.of([ApplicationOut(**_out(org, *row)) for row in rows], total=total, limit=limit, offset=offset)
+
+
+async def create_application(
+    org: OrgContext, market_id: int, *, vendor_id: int | None, new_vendor: VendorFields | None, message: str
+) -> ApplicationCreated:
+    market = await get_or_404(org, Market, market_id)
+    created = False
+    if vendor_id is not None:
+        if new_vendor is not None:
+            raise Invalid(
+                "Give either vendor_id (an existing vendor) or email and business_name (a new one), not both."
+            )
+        vendor = await get_or_404(org, Vendor, vendor_id)
+    elif new_vendor is not None and new_vendor.email:
+        found = await vendors.find_by_email(org, new_vendor.email)
+        if found is not None:
+            vendor = found
+        elif not new_vendor.business_name:
+            raise Invalid(f"No vendor has the email {new_vendor.email}; give business_name to create one.")
+        else:
+            vendor = await vendors.create_vendor(org, new_vendor)
+            created = True
+    else:
+        raise Invalid("Give vendor_id for an existing vendor, or email and business_name for a new one.")
+
+    open_one = (
+        (
+            await org.session.execute(
+                scoped(org, Application).where(
+                    Application.vendor_id == vendor.id,
+                    Application.market_id == market_id,
+                    Application.status.in_(("pending", "waitlisted", "approved")),  # type: ignore[attr-defined]
+                )
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if open_one is not None:
+        raise Conflict(
+            f"{vendor.business_name} already has application {open_one.id} to {market.name} ({open_one.status})."
+        )
+    application = Application(
+        organization_id=org.organization_id,
+        vendor_id=vendor.id,
+        market_id=market_id,
+        vendor_message=message.strip(),  # type: ignore[arg-type]
+    )
+    org.session.add(application)
+    await org.session.flush()
+    org.touch("application", application.id)  # type: ignore[arg-type]
+    return ApplicationCreated(**await _read(org, application.id), vendor_created=created)  # type: ignore[arg-type]
+
+
+async def _next_date(org: OrgContext, market_id: int) -> date | None:
+    stmt = select(MarketDate.scheduled_at).where(
+        MarketDate.organization_id == org.organization_id,
+        MarketDate.market_id == market_id,
+        MarketDate.status == "scheduled",
+        MarketDate.scheduled_at >= org.today(),
+    )
+    return (await org.session.execute(stmt.order_by(MarketDate.scheduled_at).limit(1))).scalar_one_or_none()
+
+
+def _long_date(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+async def update_application_status(
+    org: OrgContext,
+    application_id: int,
+    *,
+    status: str,
+    send_notification: bool,
+    starter_credit_cents: int | None,
+    message: str | None,
+) -> ApplicationDecided:
+    application = await get_or_404(org, Application, application_id, for_update=True)
+    allowed = MOVES[application.status]
+    if status not in allowed:
+        moves = f"it can move to {' or '.join(allowed)}" if allowed else "its decision is final"
+        verb = {"approved": "approved", "rejected": "rejected", "waitlisted": "waitlisted"}[status]
+        raise Conflict(f"Application {application_id} is {application.status}, so it cannot be {verb}; {moves}.")
+    if starter_credit_cents and status != "approved":
+        raise Invalid(f"starter_credit goes with approving; this call {status} the application.")
+
+    vendor = await get_or_404(org, Vendor, application.vendor_id)
+    market = await get_or_404(org, Market, application.market_id)
+    application.status = status
+    application.decided_at = utcnow()
+    application.decision_message = (message or "").strip()  # the message sent with this decision, if any
+    credit_id = None
+    if starter_credit_cents:
+        await credits.expire_due(org)
+        credit = await credits.grant(
+            org,
+            vendor.id,  # type: ignore[arg-type]
+            amount_cents=starter_credit_cents,
+            source="application",
+            notes=f"Starter credit for {market.name}",
+            application_id=application_id,
+        )
+        application.starter_credit_cents += starter_credit_cents
+        credit_id = credit.id
+    org.session.add(application)
+    await org.session.flush()
+    org.touch("application", application_id)
+
+    queued = 0
+    if send_notification:
+        subject, body = emails.render(
+            DECISION_EMAIL[status],
+            contact_name=emails.first_name(vendor.contact_name, vendor.business_name),
+            business_name=vendor.business_name,
+            market_name=market.name,
+            fee=format_money(market.default_fee_cents, org.currency),
+            message_block=emails.paragraph(message),
+            credit_block=emails.paragraph(
+                f"To welcome you, we've added a {format_money(starter_credit_cents, org.currency)} credit to your "
+                "account; it comes off your first booking automatically."
+                if starter_credit_cents
+                else None
+            ),
+            organization_name=org.organization_name,
+        )
+        emails.queue_email(
+            org,
+            to=vendor.email,
+            subject=subject,
+            body=body,
+            kind=DECISION_EMAIL[status],
+            vendor_id=vendor.id,
+            record_type="application",
+            record_id=application_id,
+        )
+        queued = 1
+    return ApplicationDecided(**await _read(org, application_id), credit_id=credit_id, emails_queued=queued)
+
+
+async def send_application_reminder(org: OrgContext, application_id: int) -> ReminderSent:
+    application = await get_or_404(org, Application, application_id)
+    if application.status != "approved":
+        hint = (
+            "decide it first with update_application_status"
+            if application.status in MOVES and MOVES[application.status]
+            else "only approved vendors are reminded to book"
+        )
+        raise Conflict(
+            f"Application {application_id} is {application.status}, so there is nothing to remind about; {hint}."
+        )
+    vendor = await get_or_404(org, Vendor, application.vendor_id)
+    market = await get_or_404(org, Market, application.market_id)
+    next_day = await _next_date(org, market.id)  # type: ignore[arg-type]
+    balance = (
+        await org.session.execute(select(credits.balance_of_vendor()).select_from(Vendor).where(Vendor.id == vendor.id))
+    ).scalar_one()
+    subject, body = emails.render(
+        "application_reminder",
+        contact_name=emails.first_name(vendor.contact_name, vendor.business_name),
+        business_name=vendor.business_name,
+        market_name=market.name,
+        fee=format_money(market.default_fee_cents, org.currency),
+        next_date_sentence=f"The next market is on {_long_date(next_day)}. " if next_day else "",
+        credit_block=emails.paragraph(
+            f"You have {format_money(balance, org.currency)} of credit with us, which comes off your booking."
+            if balance
+            else None
+        ),
+        organization_name=org.organization_name,
+    )
+    email = emails.queue_email(
+        org,
+        to=vendor.email,
+        subject=subject,
+        body=body,
+        kind="application_reminder",
+        vendor_id=vendor.id,
+        record_type="application",
+        record_id=application_id,
+    )
+    await org.session.flush()
+    org.touch("email", email.id)  # type: ignore[arg-type]
+    return ReminderSent(
+        application_id=application_id,
+        vendor_id=vendor.id,
+        to=vendor.email,
+        kind="application_reminder",
+        emails_queued=1,  # type: ignore[arg-type]
+    )
+
+
+async def add_application_credit(
+    org: OrgContext, application_id: int, *, amount_cents: int, notes: str, expires_at: datetime | None
+) -> CreditDetail:
+    application = await get_or_404(org, Application, application_id)
+    return await credits.create_credit(
+        org,
+        application.vendor_id,
+        amount_cents=amount_cents,
+        notes=notes,
+        expires_at=expires_at,
+        source="application",
+        application_id=application_id,
+    )

@@ -1,0 +1,278 @@
+"""Vendors (stallholders): who trades, their history, their balance, and internal notes."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+
+from market_mcp.auth import OrgContext
+from market_mcp.db.functions import casefold
+from market_mcp.db.tables import Application, Booking, Credit, Market, MarketDate, Order, Vendor, VendorNote
+from market_mcp.db.types import utcnow
+from market_mcp.errors import Conflict
+from market_mcp.schemas.common import Page
+from market_mcp.schemas.vendors import (
+    EmailQueued,
+    VendorApplication,
+    VendorBooking,
+    VendorCredit,
+    VendorDetail,
+    VendorFields,
+    VendorNoteOut,
+    VendorOrder,
+    VendorSummary,
+)
+from market_mcp.services import emails
+from market_mcp.services.credits import balance_of_vendor, status_of
+from market_mcp.services.market_dates import local_day_bounds
+from market_mcp.services.scope import count, get_or_404, matches, scoped
+
+RECENT = 10
+
+
+def _aggregates() -> list[Any]:
+    """Correlated per-vendor aggregates: one statement for a whole page, each an index lookup."""
+    total_bookings = (
+        select(func.count())
+        .where(
+            Booking.vendor_id == Vendor.id,
+            Booking.organization_id == Vendor.organization_id,
+            Booking.status == "confirmed",
+        )
+        .correlate(Vendor)
+        .scalar_subquery()
+    )
+    last_attended = (
+        select(func.max(MarketDate.scheduled_at))
+        .join(Booking, Booking.market_date_id == MarketDate.id)
+        .where(
+            Booking.vendor_id == Vendor.id,
+            Booking.organization_id == Vendor.organization_id,
+            Booking.attended.is_(True),  # type: ignore[union-attr]
+        )
+        .correlate(Vendor)
+        .scalar_subquery()
+    )
+    return [
+        total_bookings.label("total_bookings"),
+        last_attended.label("last_attended"),
+        balance_of_vendor().label("credit_balance_cents"),
+    ]
+
+
+def _summary(org: OrgContext, row: Any) -> dict[str, Any]:
+    vendor: Vendor = row[0]
+    return vendor.model_dump(exclude={"organization_id"}) | dict(
+        total_bookings=row.total_bookings,
+        last_attended=row.last_attended,
+        credit_balance_cents=row.credit_balance_cents,
+        currency=org.currency,
+    )
+
+
+async def list_vendors(
+    org: OrgContext,
+    *,
+    query: str | None,
+    market_id: int | None,
+    start_date: date | None,
+    end_date: date | None,
+    limit: int,
+    offset: int,
+) -> Page[VendorSummary]:
+    filters: list[Any] = []
+    if query and query.strip():
+        filters.append(matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email, Vendor.category))
+    if market_id is not None:
+        approved = select(Application.vendor_id).where(
+            Application.market_id == market_id, Application.status == "approved"
+        )
+        filters.append(Vendor.id.in_(approved))  # type: ignore[union-attr]
+    if start_date is not None:
+        filters.append(Vendor.created_at >= local_day_bounds(org, start_date)[0])
+    if end_date is not None:
+        filters.append(Vendor.created_at < local_day_bounds(org, end_date)[1])
+    total = await count(org, scoped(org, Vendor).where(*filters))
+    stmt = (
+        scoped(org, Vendor, Vendor, *_aggregates())
+        .where(*filters)
+        .order_by(casefold(Vendor.business_name), Vendor.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = (await org.session.execute(stmt)).all()
+    return Page.of([VendorSummary(**_summary(org, row)) for row in rows], total=total, limit=limit, offset=offset)
+
+
+async def get_vendor(org: OrgContext, vendor_id: int) -> VendorDetail:
+    await get_or_404(org, Vendor, vendor_id)
+    row = (await org.session.execute(scoped(org, Vendor, Vendor, *_aggregates()).where(Vendor.id == vendor_id))).one()
+    s = org.session
+    applications = await s.execute(
+        scoped(org, Application, Application, Market.name)
+        .join(Market, Market.id == Application.market_id)
+        .where(Application.vendor_id == vendor_id)
+        .order_by(Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
+        .limit(RECENT)
+    )
+    orders = await s.execute(
+        scoped(org, Order).where(Order.vendor_id == vendor_id).order_by(Order.id.desc()).limit(RECENT)  # type: ignore[union-attr]
+    )
+    bookings = await s.execute(
+        scoped(org, Booking, Booking, MarketDate.scheduled_at, Market.name)
+        .join(MarketDate, MarketDate.id == Booking.market_date_id)
+        .join(Market, Market.id == MarketDate.market_id)
+        .where(Booking.vendor_id == vendor_id)
+        .order_by(MarketDate.scheduled_at.desc(), Booking.id.desc())  # type: ignore[attr-defined, union-attr]
+        .limit(RECENT)
+    )
+    credits = await s.execute(
+        scoped(org, Credit)
+        .where(Credit.vendor_id == vendor_id, Credit.deleted_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Credit.id.desc())  # type: ignore[union-attr]
+        .limit(RECENT)
+    )
+    notes_count = await count(org, scoped(org, VendorNote).where(VendorNote.vendor_id == vendor_id))
+    now = utcnow()
+    return VendorDetail(
+        **_summary(org, row),
+        notes_count=notes_count,
+        applications=[
+            VendorApplication(
+                id=a.id,
+                market_id=a.market_id,
+                market_name=name,
+                status=a.status,  # type: ignore[arg-type]
+                submitted_at=a.submitted_at,
+                decided_at=a.decided_at,
+            )
+            for a, name in applications.all()
+        ],
+        orders=[VendorOrder.model_validate(o, from_attributes=True) for o in orders.scalars()],
+        bookings=[
+            VendorBooking(
+                id=b.id,
+                market_date_id=b.market_date_id,
+                market_name=name,
+                scheduled_at=day,  # type: ignore[arg-type]
+                status=b.status,
+                space_number=b.space_number,
+                amount_cents=b.amount_cents,
+                attended=b.attended,
+            )
+            for b, day, name in bookings.all()
+        ],
+        credits=[
+            VendorCredit(
+                id=c.id,
+                amount_cents=c.amount_cents,  # type: ignore[arg-type]
+                remaining_cents=0 if status_of(c, now) == "expired" else c.remaining_cents,
+                status=status_of(c, now),
+                source=c.source,
+                expires_at=c.expires_at,
+                notes=c.notes,
+            )
+            for c in credits.scalars()
+        ],
+    )
+
+
+async def _check_email_free(org: OrgContext, email: str, *, other_than: int | None = None) -> None:
+    stmt = scoped(org, Vendor).where(casefold(Vendor.email) == email.casefold())
+    if other_than is not None:
+        stmt = stmt.where(Vendor.id != other_than)
+    taken = (await org.session.execute(stmt)).scalars().first()
+    if taken is not None:
+        raise Conflict(
+            f"Vendor {taken.id} ({taken.business_name}) already uses {taken.email}; each vendor needs their own email."
+        )
+
+
+async def find_by_email(org: OrgContext, email: str) -> Vendor | None:
+    stmt = scoped(org, Vendor).where(casefold(Vendor.email) == email.strip().casefold())
+    return (await org.session.execute(stmt)).scalars().first()
+
+
+async def create_vendor(org: OrgContext, fields: VendorFields) -> Vendor:
+    assert fields.business_name and fields.email
+    email = fields.email.strip()
+    await _check_email_free(org, email)
+    vendor = Vendor(
+        organization_id=org.organization_id,
+        business_name=fields.business_name.strip(),
+        contact_name=(fields.contact_name or "").strip(),
+        email=email,
+        phone=(fields.phone or "").strip(),
+        category=(fields.category or "").strip(),
+    )
+    org.session.add(vendor)
+    await org.session.flush()
+    org.touch("vendor", vendor.id)  # type: ignore[arg-type]
+    return vendor
+
+
+async def update_vendor(org: OrgContext, vendor_id: int, fields: VendorFields) -> VendorDetail:
+    vendor = await get_or_404(org, Vendor, vendor_id, for_update=True)
+    changes = fields.model_dump(exclude_none=True)
+    if "email" in changes:
+        changes["email"] = changes["email"].strip()
+        await _check_email_free(org, changes["email"], other_than=vendor_id)
+    for name, value in changes.items():
+        setattr(vendor, name, value.strip() if isinstance(value, str) else value)
+    vendor.updated_at = utcnow()
+    org.session.add(vendor)
+    await org.session.flush()
+    org.touch("vendor", vendor_id)
+    return await get_vendor(org, vendor_id)
+
+
+async def send_vendor_email(org: OrgContext, vendor_id: int, *, subject: str, message: str) -> EmailQueued:
+    vendor = await get_or_404(org, Vendor, vendor_id)
+    _, body = emails.render(
+        "vendor_message",
+        subject=subject,
+        contact_name=emails.first_name(vendor.contact_name, vendor.business_name),
+        message=message.strip(),
+        organization_name=org.organization_name,
+    )
+    email = emails.queue_email(
+        org,
+        to=vendor.email,
+        subject=subject.strip(),
+        body=body,
+        kind="vendor_message",
+        vendor_id=vendor_id,
+        record_type="vendor",
+        record_id=vendor_id,
+    )
+    await org.session.flush()
+    org.touch("email", email.id)  # type: ignore[arg-type]
+    return EmailQueued(
+        email_id=email.id,
+        vendor_id=vendor_id,
+        to=email.to,
+        subject=email.subject,
+        kind=email.kind,  # type: ignore[arg-type]
+        status=email.status,
+        emails_queued=1,
+    )
+
+
+async def list_vendor_notes(org: OrgContext, vendor_id: int, *, limit: int, offset: int) -> Page[VendorNoteOut]:
+    await get_or_404(org, Vendor, vendor_id)
+    stmt = scoped(org, VendorNote).where(VendorNote.vendor_id == vendor_id)
+    total = await count(org, stmt)
+    rows = await org.session.execute(stmt.order_by(VendorNote.id.desc()).limit(limit).offset(offset))  # type: ignore[union-attr]
+    items = [VendorNoteOut.model_validate(n, from_attributes=True) for n in rows.scalars()]
+    return Page.of(items, total=total, limit=limit, offset=offset)
+
+
+async def add_vendor_note(org: OrgContext, vendor_id: int, *, note: str) -> VendorNoteOut:
+    await get_or_404(org, Vendor, vendor_id)
+    row = VendorNote(organization_id=org.organization_id, vendor_id=vendor_id, note=note.strip(), author=org.token_name)
+    org.session.add(row)
+    await org.session.flush()
+    org.touch("vendor_note", row.id)  # type: ignore[arg-type]
+    return VendorNoteOut.model_validate(row, from_attributes=True)

@@ -1,0 +1,149 @@
+"""applications: vendors asking to trade at a market, and the organiser's decisions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from market_mcp.schemas.applications import (
+    ApplicationCreated,
+    ApplicationDecided,
+    ApplicationOut,
+    ApplicationStatus,
+    Decision,
+    ReminderSent,
+)
+from market_mcp.schemas.common import Day, IdempotencyKey, Limit, Money, Offset, Page, PositiveMoney
+from market_mcp.schemas.credits import CreditDetail
+from market_mcp.schemas.vendors import (
+    MaybeBusinessName,
+    MaybeCategory,
+    MaybeContactName,
+    MaybeEmail,
+    MaybePhone,
+    VendorFields,
+)
+from market_mcp.services import applications, credits
+from market_mcp.tools.registry import Org, Toolset
+
+toolset = Toolset("applications", "Applications: review, approve, reject or waitlist vendors who want to trade.")
+
+ApplicationId = Annotated[int, Field(ge=1, description="The application's id (from list_applications).")]
+Notes = Annotated[str, Field(max_length=1000, description="Why the credit was given (shown on the credit).")]
+ExpiresOn = Annotated[Day | None, Field(description="Last day the credit can be spent, YYYY-MM-DD; default: never.")]
+
+
+@toolset.read("List applications")
+async def list_applications(
+    org: Org,
+    status: Annotated[
+        ApplicationStatus | None, Field(description="e.g. pending: the ones waiting for a decision.")
+    ] = None,
+    query: Annotated[
+        str | None, Field(max_length=200, description="Matches the vendor's name, contact or email.")
+    ] = None,
+    market_id: Annotated[int | None, Field(ge=1, description="Only applications to this market.")] = None,
+    start_date: Annotated[Day | None, Field(description="Submitted on or after this date.")] = None,
+    end_date: Annotated[Day | None, Field(description="Submitted on or before this date.")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[ApplicationOut]:
+    """List applications to trade, newest first, with the vendor, market, status and allowed_moves. For "what's
+    pending?" use status="pending"."""
+    return await applications.list_applications(
+        org,
+        status=status,
+        query=query,
+        market_id=market_id,
+        start_date=start_date,
+        end_date=end_date,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@toolset.read("Get application")
+async def get_application(org: Org, application_id: ApplicationId) -> ApplicationOut:
+    """One application with its vendor, market, the vendor's own message and where it can move next."""
+    return await applications.get_application(org, application_id)
+
+
+@toolset.write("Record application", destructive=False, idempotent=False)
+async def create_application(
+    org: Org,
+    market_id: Annotated[int, Field(ge=1, description="The market they want to trade at.")],
+    vendor_id: Annotated[
+        int | None, Field(ge=1, description="An existing vendor; or give email and business_name.")
+    ] = None,
+    email: MaybeEmail = None,
+    business_name: MaybeBusinessName = None,
+    contact_name: MaybeContactName = None,
+    phone: MaybePhone = None,
+    category: MaybeCategory = None,
+    vendor_message: Annotated[str, Field(max_length=5000, description="What the vendor wrote, if anything.")] = "",
+    idempotency_key: IdempotencyKey = None,
+) -> ApplicationCreated:
+    """Record a vendor's application to a market, as pending. Name an existing vendor by vendor_id, or give email
+    and business_name: the vendor with that email is used, or created. Emails nobody."""
+    new_vendor = None
+    if email is not None or business_name is not None:
+        new_vendor = VendorFields(
+            business_name=business_name, email=email, contact_name=contact_name, phone=phone, category=category
+        )
+    return await applications.create_application(
+        org, market_id, vendor_id=vendor_id, new_vendor=new_vendor, message=vendor_message
+    )
+
+
+@toolset.write("Decide application", destructive=True, idempotent=False, emails=True)
+async def update_application_status(
+    org: Org,
+    application_id: ApplicationId,
+    status: Annotated[Decision, Field(description="approved, rejected or waitlisted.")],
+    send_notification: Annotated[bool, Field(description="Email the vendor the decision (default true).")] = True,
+    starter_credit: Annotated[
+        Money | None, Field(description="With approved: a welcome credit for their first booking, e.g. 10.")
+    ] = None,
+    message: Annotated[str | None, Field(max_length=5000, description="A personal line for the email.")] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> ApplicationDecided:
+    """Approve, reject or waitlist an application (pending → any; waitlisted → approved or rejected). Approving
+    can add a starter credit. Emails the vendor the decision unless send_notification is false."""
+    return await applications.update_application_status(
+        org,
+        application_id,
+        status=status,
+        send_notification=send_notification,
+        starter_credit_cents=starter_credit,
+        message=message,
+    )
+
+
+@toolset.write("Remind applicant", destructive=False, idempotent=False, emails=True)
+async def send_application_reminder(
+    org: Org, application_id: ApplicationId, idempotency_key: IdempotencyKey = None
+) -> ReminderSent:
+    """Email an approved vendor a reminder to book and pay for their dates (the next market date, the fee and
+    any credit they hold)."""
+    return await applications.send_application_reminder(org, application_id)
+
+
+@toolset.write("Credit applicant", destructive=False, idempotent=False)
+async def add_application_credit(
+    org: Org,
+    application_id: ApplicationId,
+    amount: Annotated[PositiveMoney, Field(description='The credit, e.g. 10 or "12.50".')],
+    notes: Notes = "",
+    expires_at: ExpiresOn = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CreditDetail:
+    """Give the application's vendor a credit, linked to the application; it comes off their next orders.
+    Emails nobody."""
+    return await applications.add_application_credit(
+        org,
+        application_id,
+        amount_cents=amount,
+        notes=notes,
+        expires_at=credits.expiry_moment(org, expires_at) if expires_at else None,
+    )

@@ -1,0 +1,91 @@
+"""credits: money the organisation owes vendors, on an append-only ledger."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from market_mcp.schemas.common import Day, IdempotencyKey, Limit, Money, Offset, Page, PositiveMoney
+from market_mcp.schemas.credits import CreditDeleted, CreditDetail, CreditOut
+from market_mcp.services import credits
+from market_mcp.tools.registry import Org, Toolset
+
+toolset = Toolset("credits", "Credits: issue, adjust and remove money owed to vendors.")
+
+CreditId = Annotated[int, Field(ge=1, description="The credit's id (from list_credits).")]
+ExpiresOn = Annotated[Day | None, Field(description="Last day the credit can be spent, YYYY-MM-DD.")]
+
+
+@toolset.read("List credits")
+async def list_credits(
+    org: Org,
+    status: Annotated[
+        Literal["unexpired", "expired"] | None, Field(description="unexpired (still valid) or expired.")
+    ] = None,
+    vendor_id: Annotated[int | None, Field(ge=1, description="Only this vendor's credits.")] = None,
+    query: Annotated[
+        str | None, Field(max_length=200, description="Matches the vendor's name or email, or notes.")
+    ] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[CreditOut]:
+    """List credits (soonest to expire first) with granted and remaining amounts and status: live, used or
+    expired."""
+    return await credits.list_credits(org, status=status, vendor_id=vendor_id, query=query, limit=limit, offset=offset)
+
+
+@toolset.read("Get credit")
+async def get_credit(org: Org, credit_id: CreditId) -> CreditDetail:
+    """One credit with its ledger: every grant, use on an order, adjustment and expiry, oldest first."""
+    return await credits.get_credit(org, credit_id)
+
+
+@toolset.write("Issue credit", destructive=False, idempotent=False)
+async def create_credit(
+    org: Org,
+    vendor_id: Annotated[int, Field(ge=1, description="The vendor to credit.")],
+    credit_amount: Annotated[PositiveMoney, Field(description='How much, e.g. 10 or "12.50".')],
+    notes: Annotated[str, Field(max_length=1000, description='Why, e.g. "Makeup for cancelled date".')] = "",
+    expires_at: ExpiresOn = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CreditDetail:
+    """Issue a credit to a vendor; it comes off their next orders automatically. Emails nobody."""
+    return await credits.create_credit(
+        org,
+        vendor_id,
+        amount_cents=credit_amount,
+        notes=notes,
+        expires_at=credits.expiry_moment(org, expires_at) if expires_at else None,
+    )
+
+
+@toolset.write("Adjust credit", destructive=True, idempotent=True)
+async def update_credit(
+    org: Org,
+    credit_id: CreditId,
+    remaining_amount: Annotated[
+        Money | None, Field(description="The new amount left to spend (0 to use it up).")
+    ] = None,
+    notes: Annotated[str | None, Field(max_length=1000, description="New notes.")] = None,
+    expires_at: Annotated[
+        Day | None, Field(description="New last day it can be spent (a past day expires it now).")
+    ] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CreditDetail:
+    """Change a credit's remaining amount, notes or expiry. The change is added to its ledger as an adjustment
+    (history is never rewritten). Emails nobody."""
+    return await credits.update_credit(
+        org,
+        credit_id,
+        remaining_cents=remaining_amount,
+        notes=notes,
+        expires_at=credits.expiry_moment(org, expires_at) if expires_at else None,
+    )
+
+
+@toolset.write("Delete credit", destructive=True, idempotent=True)
+async def delete_credit(org: Org, credit_id: CreditId, idempotency_key: IdempotencyKey = None) -> CreditDeleted:
+    """Remove a credit that has not been spent (a credit used on an order cannot be deleted: set its remaining
+    amount to 0 with update_credit). Emails nobody."""
+    return await credits.delete_credit(org, credit_id)

@@ -1,0 +1,128 @@
+"""vendors: stallholders, their history and balance, direct emails and internal notes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from market_mcp.schemas.common import Day, IdempotencyKey, Limit, Offset, Page, Stripped
+from market_mcp.schemas.vendors import (
+    BusinessName,
+    Category,
+    ContactName,
+    Email,
+    EmailQueued,
+    MaybeBusinessName,
+    MaybeCategory,
+    MaybeContactName,
+    MaybeEmail,
+    MaybePhone,
+    Phone,
+    VendorDetail,
+    VendorFields,
+    VendorNoteOut,
+    VendorSummary,
+)
+from market_mcp.services import vendors
+from market_mcp.tools.registry import Org, Toolset
+
+toolset = Toolset("vendors", "Vendors: stallholders, their history and credit, emails and internal notes.")
+
+VendorId = Annotated[int, Field(ge=1, description="The vendor's id (from list_vendors).")]
+Subject = Annotated[str, Stripped, Field(min_length=1, max_length=200, description="Email subject line.")]
+Message = Annotated[str, Stripped, Field(min_length=1, max_length=10_000, description="The message, in plain text.")]
+
+
+@toolset.read("List vendors")
+async def list_vendors(
+    org: Org,
+    query: Annotated[
+        str | None, Field(max_length=200, description="Matches business, contact, email or category.")
+    ] = None,
+    market_id: Annotated[int | None, Field(ge=1, description="Only vendors approved to trade at this market.")] = None,
+    start_date: Annotated[Day | None, Field(description="Only vendors who joined on or after this date.")] = None,
+    end_date: Annotated[Day | None, Field(description="Only vendors who joined on or before this date.")] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[VendorSummary]:
+    """List stallholders by name, each with total_bookings, last_attended and credit_balance_cents. Use query to
+    find a vendor_id by name or email."""
+    return await vendors.list_vendors(
+        org, query=query, market_id=market_id, start_date=start_date, end_date=end_date, limit=limit, offset=offset
+    )
+
+
+@toolset.read("Get vendor")
+async def get_vendor(org: Org, vendor_id: VendorId) -> VendorDetail:
+    """A vendor's details, credit balance and recent history: applications, orders, bookings (with attendance)
+    and credits, plus how many internal notes they have."""
+    return await vendors.get_vendor(org, vendor_id)
+
+
+@toolset.write("Create vendor", destructive=False, idempotent=False)
+async def create_vendor(
+    org: Org,
+    business_name: BusinessName,
+    email: Email,
+    contact_name: ContactName = "",
+    phone: Phone = "",
+    category: Category = "",
+    idempotency_key: IdempotencyKey = None,
+) -> VendorDetail:
+    """Add a stallholder. Their email must be new to the organisation (409 names the vendor who has it).
+    To record an application at the same time use create_application instead. Emails nobody."""
+    fields = VendorFields(
+        business_name=business_name, email=email, contact_name=contact_name, phone=phone, category=category
+    )
+    vendor = await vendors.create_vendor(org, fields)
+    return await vendors.get_vendor(org, vendor.id)  # type: ignore[arg-type]
+
+
+@toolset.write("Update vendor", destructive=True, idempotent=True)
+async def update_vendor(
+    org: Org,
+    vendor_id: VendorId,
+    business_name: MaybeBusinessName = None,
+    email: MaybeEmail = None,
+    contact_name: MaybeContactName = None,
+    phone: MaybePhone = None,
+    category: MaybeCategory = None,
+    idempotency_key: IdempotencyKey = None,
+) -> VendorDetail:
+    """Change a vendor's details; only what you pass changes. A new email must not belong to another vendor.
+    Emails nobody."""
+    fields = VendorFields(
+        business_name=business_name, email=email, contact_name=contact_name, phone=phone, category=category
+    )
+    return await vendors.update_vendor(org, vendor_id, fields)
+
+
+@toolset.write("Email vendor", destructive=False, idempotent=False, emails=True)
+async def send_vendor_email(
+    org: Org, vendor_id: VendorId, subject: Subject, message: Message, idempotency_key: IdempotencyKey = None
+) -> EmailQueued:
+    """Email one vendor a message from the organisation (queued in the outbox and sent after the call).
+    For everyone at a market use send_market_email."""
+    return await vendors.send_vendor_email(org, vendor_id, subject=subject, message=message)
+
+
+@toolset.read("List vendor notes")
+async def list_vendor_notes(
+    org: Org, vendor_id: VendorId, limit: Limit = 50, offset: Offset = 0
+) -> Page[VendorNoteOut]:
+    """The organisation's internal notes about a vendor, newest first. Vendors never see them."""
+    return await vendors.list_vendor_notes(org, vendor_id, limit=limit, offset=offset)
+
+
+@toolset.write("Add vendor note", destructive=False, idempotent=False)
+async def add_vendor_note(
+    org: Org,
+    vendor_id: VendorId,
+    note: Annotated[
+        str, Stripped, Field(min_length=1, max_length=5000, description="The note (internal; never emailed).")
+    ],
+    idempotency_key: IdempotencyKey = None,
+) -> VendorNoteOut:
+    """Add an internal note to a vendor (signed with this token's name). Never emailed to anyone."""
+    return await vendors.add_vendor_note(org, vendor_id, note=note)
