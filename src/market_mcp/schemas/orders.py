@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+OrderStatus = Literal["pending", "payment_pending", "complete", "rejected", "archived"]
+PaymentMethod = Literal["card", "cash", "bank_transfer"]
+
+
+class OrderLine(BaseModel):
+    booking_id: int
+    market_date_id: int
+    scheduled_at: date
+    status: str
+    space_number: str | None
+    amount_cents: int
+
+
+class CreditApplied(BaseModel):
+    credit_id: int
+    amount_cents: int = Field(description="How much of the credit this order used.")
+    created_at: datetime
+
+
+class OrderOut(BaseModel):
+    id: int
+    status: OrderStatus
+    vendor_id: int
+    business_name: str
+    market_id: int
+    market_name: str
+    total_cents: int
+    credit_applied_cents: int
+    amount_due_cents: int = Field(description="What the vendor still owes: total − credits (0 once paid).")
+    currency: str
+    paid_at: datetime | None
+    payment_method: str | None
+    payment_reference: str | None
+    rejection_reason: str | None
+    approved_at: datetime | None
+    archived_at: datetime | None
+    created_at: datetime
+
+
+class OrderDetail(OrderOut):
+    bookings: list[OrderLine] = Field(description="The order's line items: one booking per market date.")
+    credits_applied: list[CreditApplied]
+    emails_queued: int = 0

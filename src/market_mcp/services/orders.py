@@ -1,0 +1,481 @@
+"""Orders: what a vendor buys (one booking per market date), approved against capacity and paid.
+
+Capacity is checked inside the approving transaction with the dates' rows locked (SELECT … FOR
+UPDATE on PostgreSQL; on SQLite every write transaction is BEGIN IMMEDIATE, so writers are
+already serialised), so two approvals can never both take a date's last space.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from market_mcp.auth import OrgContext
+from market_mcp.db.tables import Application, Booking, Credit, CreditTransaction, Market, MarketDate, Order, Vendor
+from market_mcp.db.types import utcnow
+from market_mcp.errors import Conflict, Invalid, NotFound
+from market_mcp.schemas.common import Page, format_money
+from market_mcp.schemas.orders import CreditApplied, OrderDetail, OrderLine, OrderOut
+from market_mcp.services import credits, emails
+from market_mcp.services.market_dates import open_offers_of
+from market_mcp.services.scope import count, get_or_404, matches, scoped
+
+# DOMAIN.md: which statuses each action starts from.
+APPROVABLE = ("pending",)
+REJECTABLE = ("pending", "payment_pending")
+
+
+def _refuse(order: Order, action: str, allowed: tuple[str, ...]) -> Conflict:
+    states = " or ".join(allowed)
+    return Conflict(f"Order {order.id} is {order.status}, so it cannot be {action}; only a {states} order can.")
+
+
+def _joined(org: OrgContext) -> Any:
+    return (
+        scoped(org, Order, Order, Vendor.business_name, Market.name)
+        .join(Vendor, Vendor.id == Order.vendor_id)
+        .join(Market, Market.id == Order.market_id)
+    )
+
+
+def _out(org: OrgContext, order: Order, business_name: str, market_name: str) -> dict[str, Any]:
+    return order.model_dump(exclude={"organization_id", "previous_status", "updated_at"}) | dict(
+        business_name=business_name, market_name=market_name, currency=org.currency
+    )
+
+
+async def get_order(org: OrgContext, order_id: int, *, emails_queued: int = 0) -> OrderDetail:
+    await get_or_404(org, Order, order_id)
+    order, business_name, market_name = (await org.session.execute(_joined(org).where(Order.id == order_id))).one()
+    lines = await org.session.execute(
+        scoped(org, Booking, Booking, MarketDate.scheduled_at)
+        .join(MarketDate, MarketDate.id == Booking.market_date_id)
+        .where(Booking.order_id == order_id)
+        .order_by(MarketDate.scheduled_at, Booking.id)
+    )
+    # Net of refunds, per credit, so the lines sum to credit_applied_cents.
+    used = await org.session.execute(
+        scoped(
+            org,
+            CreditTransaction,
+            CreditTransaction.credit_id,
+            -func.sum(CreditTransaction.amount_cents),
+            func.min(CreditTransaction.created_at),
+        )
+        .where(CreditTransaction.order_id == order_id, CreditTransaction.kind.in_(("use", "refund")))  # type: ignore[attr-defined]
+        .group_by(CreditTransaction.credit_id)
+        .having(func.sum(CreditTransaction.amount_cents) != 0)
+        .order_by(func.min(CreditTransaction.id))
+    )
+    return OrderDetail(
+        **_out(org, order, business_name, market_name),
+        bookings=[
+            OrderLine(
+                booking_id=b.id,
+                market_date_id=b.market_date_id,
+                scheduled_at=day,
+                status=b.status,  # type: ignore[arg-type]
+                space_number=b.space_number,
+                amount_cents=b.amount_cents,
+            )
+            for b, day in lines.all()
+        ],
+        credits_applied=[
+            CreditApplied(credit_id=credit_id, amount_cents=amount, created_at=at)
+            for credit_id, amount, at in used.all()
+        ],
+        emails_queued=emails_queued,
+    )
+
+
+async def list_orders(
+    org: OrgContext,
+    *,
+    status: str | None,
+    vendor_id: int | None,
+    market_id: int | None,
+    query: str | None,
+    include_archived: bool,
+    limit: int,
+    offset: int,
+) -> Page[OrderOut]:
+    filters: list[Any] = []
+    if status:
+        filters.append(Order.status == status)
+    elif not include_archived:
+        filters.append(Order.status != "archived")
+    if vendor_id is not None:
+        filters.append(Order.vendor_id == vendor_id)
+    if market_id is not None:
+        filters.append(Order.market_id == market_id)
+    if query and query.strip():
+        filters.append(matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email))
+    stmt = _joined(org).where(*filters)
+    total = await count(org, stmt)
+    rows = (await org.session.execute(stmt.order_by(Order.id.desc()).limit(limit).offset(offset))).all()  # type: ignore[union-attr]
+    return Page.of([OrderOut(**_out(org, *row)) for row in rows], total=total, limit=limit, offset=offset)
+
+
+async def _lock_dates(org: OrgContext, date_ids: list[int]) -> dict[int, MarketDate]:
+    stmt = scoped(org, MarketDate).where(MarketDate.id.in_(date_ids)).order_by(MarketDate.id).with_for_update()  # type: ignore[union-attr]
+    return {md.id: md for md in (await org.session.execute(stmt)).scalars()}  # type: ignore[misc]
+
+
+async def _taken(org: OrgContext, date_ids: list[int]) -> dict[int, int]:
+    """Spaces taken per date: confirmed bookings plus open waitlist offers (an offer holds its space)."""
+    confirmed = await org.session.execute(
+        select(Booking.market_date_id, func.count())
+        .where(Booking.market_date_id.in_(date_ids), Booking.status == "confirmed")  # type: ignore[attr-defined]
+        .group_by(Booking.market_date_id)
+    )
+    taken = dict.fromkeys(date_ids, 0) | {day: n for day, n in confirmed.all()}
+    for day, offers in (await open_offers_of(org, date_ids)).items():
+        taken[day] += offers
+    return taken
+
+
+def _check_bookable(org: OrgContext, md: MarketDate) -> None:
+    if md.status != "scheduled":
+        raise Conflict(f"Market date {md.id} ({md.scheduled_at}) is {md.status}, so it cannot be booked.")
+    if md.scheduled_at < org.today():
+        raise Conflict(f"Market date {md.id} ({md.scheduled_at}) has passed, so it cannot be booked.")
+
+
+async def _check_room(org: OrgContext, wanted: dict[int, int]) -> None:
+    """Refuse (409) if any date cannot be booked or lacks room for the spaces wanted on it; locks the dates."""
+    dates = await _lock_dates(org, list(wanted))
+    taken = await _taken(org, list(wanted))
+    for date_id, spaces in wanted.items():
+        md = dates[date_id]
+        _check_bookable(org, md)
+        if taken[date_id] + spaces > md.capacity:
+            raise Conflict(
+                f"Market date {date_id} ({md.scheduled_at}) is full: {taken[date_id]} of {md.capacity} spaces are "
+                "taken. Offer the vendor a place on the waitlist with add_to_waitlist."
+            )
+
+
+async def _apply_credits(org: OrgContext, order: Order) -> int:
+    """Spend the vendor's live credits on what is due, earliest expiry first; returns cents applied."""
+    due = order.total_cents - order.credit_applied_cents
+    if due <= 0:
+        return 0
+    await credits.expire_due(org)
+    live = await org.session.execute(
+        scoped(org, Credit)
+        .where(Credit.vendor_id == order.vendor_id, credits.is_live(utcnow()))
+        .order_by(Credit.expires_at.is_(None), Credit.expires_at, Credit.id)  # type: ignore[union-attr]  # never-expiring last
+        .with_for_update()
+    )
+    applied = 0
+    for credit in live.scalars():
+        if due == 0:
+            break
+        amount = min(due, credit.remaining_cents)
+        await credits.use(org, credit, amount, order_id=order.id)  # type: ignore[arg-type]
+        applied += amount
+        due -= amount
+    return applied
+
+
+def _date_lines(lines: list[OrderLine], org: OrgContext) -> str:
+    return "\n".join(
+        f"- {line.scheduled_at:%A %d %B %Y}: {format_money(line.amount_cents, org.currency)}" for line in lines
+    )
+
+
+async def _email(org: OrgContext, kind: str, order_id: int, **extra: Any) -> int:
+    detail = await get_order(org, order_id)
+    vendor = await get_or_404(org, Vendor, detail.vendor_id)
+    subject, body = emails.render(
+        kind,
+        contact_name=emails.first_name(vendor.contact_name, vendor.business_name),
+        business_name=vendor.business_name,
+        market_name=detail.market_name,
+        order_id=order_id,
+        date_lines=_date_lines(detail.bookings, org),
+        total=format_money(detail.total_cents, org.currency),
+        due=format_money(detail.amount_due_cents, org.currency),
+        organization_name=org.organization_name,
+        **extra,
+    )
+    emails.queue_email(
+        org,
+        to=vendor.email,
+        subject=subject,
+        body=body,
+        kind=kind,
+        vendor_id=vendor.id,
+        record_type="order",
+        record_id=order_id,
+    )
+    return 1
+
+
+async def _approve(org: OrgContext, order: Order, *, apply_credits: bool) -> int:
+    """Confirm the order's pending bookings against capacity, apply credits, set what is due; emails the vendor."""
+    pending = list(
+        (
+            await org.session.execute(
+                scoped(org, Booking).where(Booking.order_id == order.id, Booking.status == "pending")
+            )
+        ).scalars()
+    )
+    wanted: dict[int, int] = {}
+    for booking in pending:
+        wanted[booking.market_date_id] = wanted.get(booking.market_date_id, 0) + 1
+    if wanted:
+        await _check_room(org, wanted)
+    now = utcnow()
+    for booking in pending:
+        booking.status = "confirmed"
+        booking.updated_at = now
+        org.session.add(booking)
+    org.touch("booking", *(b.id for b in pending))  # type: ignore[misc]
+    if apply_credits:
+        order.credit_applied_cents += await _apply_credits(org, order)
+    order.amount_due_cents = order.total_cents - order.credit_applied_cents
+    order.status = "payment_pending" if order.amount_due_cents > 0 else "complete"
+    order.approved_at = now
+    order.updated_at = now
+    org.session.add(order)
+    await org.session.flush()
+    org.touch("order", order.id)  # type: ignore[arg-type]
+    applied = order.credit_applied_cents
+    credit_line = f" Credit applied: {format_money(applied, org.currency)}." if applied else ""
+    due_sentence = (
+        f"Amount due: {format_money(order.amount_due_cents, org.currency)}; please pay before market day."
+        if order.amount_due_cents
+        else "Nothing more is due."
+    )
+    return await _email(org, "order_approved", order.id, credit_line=credit_line, due_sentence=due_sentence)  # type: ignore[arg-type]
+
+
+async def create_order(
+    org: OrgContext, vendor_id: int, *, market_date_ids: list[int], amount_per_date_cents: int | None
+) -> OrderDetail:
+    vendor = await get_or_404(org, Vendor, vendor_id)
+    if len(set(market_date_ids)) != len(market_date_ids):
+        raise Invalid("market_date_ids lists a date more than once; a vendor books one space per date per order.")
+    days = {
+        md.id: md
+        for md in (
+            await org.session.execute(scoped(org, MarketDate).where(MarketDate.id.in_(market_date_ids)))
+        ).scalars()
+    }  # type: ignore[union-attr, misc]
+    missing = [i for i in market_date_ids if i not in days]
+    if missing:
+        raise NotFound(f"Market date {missing[0]} not found.")
+    markets_of = {md.market_id for md in days.values()}
+    if len(markets_of) > 1:
+        raise Invalid("An order is for one market: every market_date_ids entry must be a date of the same market.")
+    market = await get_or_404(org, Market, markets_of.pop())
+    approved = (
+        await org.session.execute(
+            scoped(org, Application, Application.id).where(
+                Application.vendor_id == vendor_id, Application.market_id == market.id, Application.status == "approved"
+            )
+        )
+    ).first()
+    if approved is None:
+        raise Conflict(
+            f"{vendor.business_name} has no approved application to {market.name}; approve one with "
+            "update_application_status before taking an order."
+        )
+    for md in days.values():
+        _check_bookable(org, md)
+    already = (
+        (
+            await org.session.execute(
+                scoped(org, Booking).where(
+                    Booking.vendor_id == vendor_id,
+                    Booking.market_date_id.in_(market_date_ids),  # type: ignore[attr-defined]
+                    Booking.status.in_(("pending", "confirmed")),  # type: ignore[attr-defined]
+                )
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if already is not None:
+        raise Conflict(
+            f"{vendor.business_name} already has booking {already.id} on market date {already.market_date_id}."
+        )
+    await _check_room(org, dict.fromkeys(market_date_ids, 1))
+
+    fee = market.default_fee_cents if amount_per_date_cents is None else amount_per_date_cents
+    order = Order(
+        organization_id=org.organization_id,
+        vendor_id=vendor_id,
+        market_id=market.id,  # type: ignore[arg-type]
+        total_cents=fee * len(market_date_ids),
+        amount_due_cents=fee * len(market_date_ids),
+    )
+    org.session.add(order)
+    await org.session.flush()
+    bookings = [
+        Booking(
+            organization_id=org.organization_id,
+            order_id=order.id,
+            vendor_id=vendor_id,
+            market_date_id=i,
+            amount_cents=fee,
+        )
+        for i in sorted(market_date_ids, key=lambda i: days[i].scheduled_at)
+    ]
+    org.session.add_all(bookings)
+    await org.session.flush()
+    org.touch("order", order.id)  # type: ignore[arg-type]
+    org.touch("booking", *(b.id for b in bookings))  # type: ignore[misc]
+    queued = 0
+    if vendor.trusted:  # trusted vendors' orders are approved on arrival
+        queued = await _approve(org, order, apply_credits=True)
+    return await get_order(org, order.id, emails_queued=queued)  # type: ignore[arg-type]
+
+
+async def approve_order(
+    org: OrgContext, order_id: int, *, trust_future_orders: bool, apply_credits: bool
+) -> OrderDetail:
+    order = await get_or_404(org, Order, order_id, for_update=True)
+    if order.status not in APPROVABLE:
+        raise _refuse(order, "approved", APPROVABLE)
+    queued = await _approve(org, order, apply_credits=apply_credits)
+    if trust_future_orders:
+        vendor = await get_or_404(org, Vendor, order.vendor_id)
+        vendor.trusted = True
+        vendor.updated_at = utcnow()
+        org.session.add(vendor)
+        org.touch("vendor", vendor.id)  # type: ignore[arg-type]
+    return await get_order(org, order_id, emails_queued=queued)
+
+
+async def reject_order(org: OrgContext, order_id: int, *, reason: str | None) -> OrderDetail:
+    order = await get_or_404(org, Order, order_id, for_update=True)
+    if order.status not in REJECTABLE:
+        raise _refuse(order, "rejected", REJECTABLE)
+    now = utcnow()
+    bookings = list(
+        (
+            await org.session.execute(
+                scoped(org, Booking).where(Booking.order_id == order_id, Booking.status.in_(("pending", "confirmed")))  # type: ignore[attr-defined]
+            )
+        ).scalars()
+    )
+    for booking in bookings:
+        booking.status = "rejected"
+        booking.updated_at = now
+        org.session.add(booking)
+    org.touch("booking", *(b.id for b in bookings))  # type: ignore[misc]
+    refunded = await _refund_credits(org, order)
+    order.status = "rejected"
+    order.rejection_reason = reason
+    order.amount_due_cents = 0
+    order.updated_at = now
+    org.session.add(order)
+    await org.session.flush()
+    org.touch("order", order_id)
+    credit_block = emails.paragraph(
+        f"The {format_money(refunded, org.currency)} of credit this order used is back in your account."
+        if refunded
+        else None
+    )
+    queued = await _email(
+        org, "order_rejected", order_id, message_block=emails.paragraph(reason), credit_block=credit_block
+    )
+    return await get_order(org, order_id, emails_queued=queued)
+
+
+async def _refund_credits(org: OrgContext, order: Order) -> int:
+    """Give back the credit an order used, as `refund` rows on the credits it came from."""
+    used = await org.session.execute(
+        scoped(org, CreditTransaction, CreditTransaction.credit_id, func.sum(CreditTransaction.amount_cents))
+        .where(CreditTransaction.order_id == order.id, CreditTransaction.kind.in_(("use", "refund")))  # type: ignore[attr-defined]
+        .group_by(CreditTransaction.credit_id)
+    )
+    refunded = 0
+    for credit_id, net in used.all():
+        if net < 0:
+            credit = await get_or_404(org, Credit, credit_id, for_update=True)
+            credits.post(org, credit, "refund", -net, order_id=order.id, note=f"order {order.id} rejected")
+            refunded += -net
+    order.credit_applied_cents -= refunded
+    return refunded
+
+
+async def archive_order(org: OrgContext, order_id: int) -> OrderDetail:
+    order = await get_or_404(org, Order, order_id, for_update=True)
+    if order.status == "archived":
+        raise Conflict(f"Order {order_id} is already archived; restore_order brings it back.")
+    order.previous_status, order.status = order.status, "archived"
+    order.archived_at = order.updated_at = utcnow()
+    org.session.add(order)
+    await org.session.flush()
+    org.touch("order", order_id)
+    return await get_order(org, order_id)
+
+
+async def restore_order(org: OrgContext, order_id: int) -> OrderDetail:
+    order = await get_or_404(org, Order, order_id, for_update=True)
+    if order.status != "archived":
+        raise Conflict(f"Order {order_id} is {order.status}, not archived, so there is nothing to restore.")
+    order.status, order.previous_status = order.previous_status or "pending", None
+    order.archived_at = None
+    order.updated_at = utcnow()
+    org.session.add(order)
+    await org.session.flush()
+    org.touch("order", order_id)
+    return await get_order(org, order_id)
+
+
+async def modify_order(org: OrgContext, order_id: int) -> OrderDetail:
+    order = await get_or_404(org, Order, order_id, for_update=True)
+    if order.status != "payment_pending":
+        raise _refuse(order, "moved back to pending", ("payment_pending",))
+    order.status = "pending"
+    order.updated_at = utcnow()
+    org.session.add(order)
+    await org.session.flush()
+    org.touch("order", order_id)
+    return await get_order(org, order_id)
+
+
+async def complete_zero_amount_order(org: OrgContext, order_id: int) -> OrderDetail:
+    order = await get_or_404(org, Order, order_id, for_update=True)
+    if order.status != "pending":
+        raise _refuse(order, "completed without payment", ("pending",))
+    if order.total_cents != 0:
+        raise Conflict(
+            f"Order {order_id} totals {format_money(order.total_cents, org.currency)}, not zero; approve it with "
+            "approve_order instead."
+        )
+    queued = await _approve(org, order, apply_credits=False)
+    return await get_order(org, order_id, emails_queued=queued)
+
+
+async def record_order_payment(org: OrgContext, order_id: int, *, method: str, reference: str | None) -> OrderDetail:
+    order = await get_or_404(org, Order, order_id, for_update=True)
+    if order.status != "payment_pending":
+        raise _refuse(order, "marked paid", ("payment_pending",))
+    paid = order.amount_due_cents
+    now = utcnow()
+    order.status = "complete"
+    order.paid_at = order.updated_at = now
+    order.payment_method = method
+    order.payment_reference = reference
+    order.amount_due_cents = 0
+    org.session.add(order)
+    await org.session.flush()
+    org.touch("order", order_id)
+    queued = await _email(
+        org, "payment_received", order_id, paid=format_money(paid, org.currency), method=method.replace("_", " ")
+    )
+    return await get_order(org, order_id, emails_queued=queued)
+
+
+async def send_order_reminder(org: OrgContext, order_id: int) -> OrderDetail:
+    order = await get_or_404(org, Order, order_id)
+    if order.status != "payment_pending":
+        raise _refuse(order, "reminded about payment", ("payment_pending",))
+    queued = await _email(org, "order_reminder", order_id)
+    return await get_order(org, order_id, emails_queued=queued)

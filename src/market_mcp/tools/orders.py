@@ -1,0 +1,140 @@
+"""orders: what vendors buy (a space on each of some market dates), approved against capacity and paid."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from market_mcp.schemas.common import IdempotencyKey, Limit, Money, Offset, Page
+from market_mcp.schemas.orders import OrderDetail, OrderOut, OrderStatus, PaymentMethod
+from market_mcp.services import orders
+from market_mcp.tools.registry import Org, Toolset
+
+toolset = Toolset("orders", "Orders: take, approve, reject, archive and record payment for vendors' bookings.")
+
+OrderId = Annotated[int, Field(ge=1, description="The order's id (from list_orders).")]
+
+
+@toolset.read("List orders")
+async def list_orders(
+    org: Org,
+    status: Annotated[
+        OrderStatus | None, Field(description="e.g. pending (to approve), payment_pending (unpaid).")
+    ] = None,
+    vendor_id: Annotated[int | None, Field(ge=1, description="Only this vendor's orders.")] = None,
+    market_id: Annotated[int | None, Field(ge=1, description="Only orders for this market.")] = None,
+    query: Annotated[
+        str | None, Field(max_length=200, description="Matches the vendor's name, contact or email.")
+    ] = None,
+    include_archived: Annotated[bool, Field(description="Include archived orders (left out by default).")] = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[OrderOut]:
+    """List orders, newest first, with totals, credit applied and amount due."""
+    return await orders.list_orders(
+        org,
+        status=status,
+        vendor_id=vendor_id,
+        market_id=market_id,
+        query=query,
+        include_archived=include_archived,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@toolset.read("Get order")
+async def get_order(org: Org, order_id: OrderId) -> OrderDetail:
+    """One order with its bookings (one line per market date), the credits applied and the amount due."""
+    return await orders.get_order(org, order_id)
+
+
+@toolset.write("Take order", destructive=False, idempotent=False, emails=True)
+async def create_order(
+    org: Org,
+    vendor_id: Annotated[int, Field(ge=1, description="The vendor ordering (needs an approved application).")],
+    market_date_ids: Annotated[
+        list[Annotated[int, Field(ge=1)]],
+        Field(min_length=1, max_length=60, description="The dates to book, all of one market."),
+    ],
+    amount_per_date: Annotated[Money | None, Field(description="Fee per date; default: the market's fee.")] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderDetail:
+    """Take an order for a vendor: a pending booking on each date. The vendor needs an approved application to the
+    market; a full date is refused (409: use add_to_waitlist). A trusted vendor's order is approved at once, which
+    emails them."""
+    return await orders.create_order(
+        org, vendor_id, market_date_ids=market_date_ids, amount_per_date_cents=amount_per_date
+    )
+
+
+@toolset.write("Approve order", destructive=False, idempotent=False, emails=True)
+async def approve_order(
+    org: Org,
+    order_id: OrderId,
+    trust_future_orders: Annotated[bool, Field(description="Approve this vendor's later orders on arrival.")] = False,
+    apply_credits: Annotated[bool, Field(description="Spend the vendor's credits on it (default true).")] = True,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderDetail:
+    """Approve a pending order: confirm its bookings (409 if a date is full), apply the vendor's credits
+    earliest-expiry first, and leave it payment_pending (something due) or complete. Emails the vendor."""
+    return await orders.approve_order(
+        org, order_id, trust_future_orders=trust_future_orders, apply_credits=apply_credits
+    )
+
+
+@toolset.write("Reject order", destructive=True, idempotent=False, emails=True)
+async def reject_order(
+    org: Org,
+    order_id: OrderId,
+    reason: Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email.")] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderDetail:
+    """Reject a pending or payment_pending order: its bookings are rejected and any credit it used is given back.
+    Emails the vendor."""
+    return await orders.reject_order(org, order_id, reason=reason)
+
+
+@toolset.write("Archive order", destructive=True, idempotent=False)
+async def archive_order(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> OrderDetail:
+    """Hide an order from lists (restore_order brings it back as it was). Changes no booking; emails nobody."""
+    return await orders.archive_order(org, order_id)
+
+
+@toolset.write("Restore order", destructive=False, idempotent=False)
+async def restore_order(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> OrderDetail:
+    """Bring an archived order back to the status it had. Emails nobody."""
+    return await orders.restore_order(org, order_id)
+
+
+@toolset.write("Reopen order for payment", destructive=True, idempotent=False)
+async def modify_order(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> OrderDetail:
+    """Move a payment_pending order back to pending so it can be changed and paid again. Emails nobody."""
+    return await orders.modify_order(org, order_id)
+
+
+@toolset.write("Complete free order", destructive=False, idempotent=False, emails=True)
+async def complete_zero_amount_order(
+    org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None
+) -> OrderDetail:
+    """Complete a pending order that totals zero without payment (its bookings are confirmed). Emails the vendor."""
+    return await orders.complete_zero_amount_order(org, order_id)
+
+
+@toolset.write("Record payment", destructive=False, idempotent=False, emails=True)
+async def record_order_payment(
+    org: Org,
+    order_id: OrderId,
+    method: Annotated[PaymentMethod, Field(description="card, cash or bank_transfer.")],
+    reference: Annotated[str | None, Field(max_length=200, description="Receipt or transfer reference.")] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderDetail:
+    """Mark a payment_pending order paid in full: it becomes complete. Emails the vendor a receipt."""
+    return await orders.record_order_payment(org, order_id, method=method, reference=reference)
+
+
+@toolset.write("Remind about payment", destructive=False, idempotent=False, emails=True)
+async def send_order_reminder(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> OrderDetail:
+    """Email the vendor a reminder of what is still due on a payment_pending order."""
+    return await orders.send_order_reminder(org, order_id)
