@@ -587,3 +587,34 @@ async def test_retries_back_off_from_base_delay_doubling_up_to_five_minutes(alic
         assert await mailer.deliver_due() == DeliveryReport(retried=1), delay
 
     assert [e.attempts for e in await stored(alice.db)] == [11]
+
+
+async def test_the_server_delivers_what_a_tool_call_queued_once_the_call_commits(
+    alice: Tenant, handler: RecordingHandler, smtp_url: str
+) -> None:
+    from mcp import Client
+
+    from market_mcp.config import Settings
+    from market_mcp.server import build_server
+    from tests.factories import Caller
+
+    server = build_server(Settings(database_url=str(alice.db.url), smtp_url=smtp_url), db=alice.db, token=alice.token)
+    # A long poll interval: only the kick after commit can deliver within the test's wait.
+    server.mailer.poll_interval = 3600  # type: ignore[union-attr]
+    async with server.delivering(), Client(server) as client:
+        c = Caller(client)
+        vendor = await c.ok("create_vendor", business_name="Rosa's Bakery", email="rosa@example.com")
+        sent = await c.ok("send_vendor_email", vendor_id=vendor["id"], subject="Your space", message="Space 12.")
+        assert sent["emails_queued"] == 1
+        with anyio.fail_after(10):
+            while not handler.received:
+                await anyio.sleep(0.02)
+        with anyio.fail_after(10):
+            while (outbox := await c.ok("list_emails"))["items"][0]["status"] != "sent":
+                await anyio.sleep(0.02)
+
+    (received,) = handler.received
+    assert received.rcpt_tos == ["rosa@example.com"]
+    assert received.message["Subject"] == "Your space"
+    assert "Space 12." in received.message.get_content()
+    assert outbox["delivery"].startswith("Queued emails are delivered over SMTP")

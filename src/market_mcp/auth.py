@@ -7,6 +7,7 @@ import hmac
 import math
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -46,11 +47,14 @@ class OrgContext:
     token_id: int
     token_name: str
     scope: str
+    clock: Callable[[], datetime] = utcnow
     touched: list[str] = field(default_factory=list)
+    mail_queued: bool = False  # set when the call queues email, so delivery is woken after commit
 
     @classmethod
-    def of(cls, session: AsyncSession, identity: TokenIdentity) -> OrgContext:
+    def of(cls, session: AsyncSession, identity: TokenIdentity, clock: Callable[[], datetime] = utcnow) -> OrgContext:
         return cls(
+            clock=clock,
             session=session,
             organization_id=identity.organization_id,
             organization_name=identity.organization_name,
@@ -66,9 +70,13 @@ class OrgContext:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def now(self) -> datetime:
+        """The current UTC time (the server's clock: tests move it instead of sleeping)."""
+        return self.clock()
+
     def today(self) -> date:
         """Today on the organisation's calendar: markets trade on local dates."""
-        return datetime.now(self.tz).date()
+        return self.now().astimezone(self.tz).date()
 
     def touch(self, kind: str, *ids: int) -> None:
         """Name records this call changed, for its audit entry."""

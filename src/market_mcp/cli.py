@@ -271,7 +271,8 @@ async def _serve(
     except MarketError as refusal:
         # Start anyway: every call will carry the same refusal, so the assistant can tell the person.
         _err(f"warning: {refusal.message}")
-    await server.run_stdio_async()
+    async with server.delivering():
+        await server.run_stdio_async()
 
 
 async def cmd_serve(args: argparse.Namespace, settings: Settings, db: Database) -> int:

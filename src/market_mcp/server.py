@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, TextContent
 from pydantic import ValidationError
@@ -23,7 +26,9 @@ from market_mcp import __version__
 from market_mcp.auth import OrgContext, RateLimiter, TokenIdentity, authenticate, mark_used, use_is_stale
 from market_mcp.config import Settings
 from market_mcp.db import Database
+from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Forbidden, Invalid, MarketError, NotFound
+from market_mcp.mail import Mailer
 from market_mcp.services import audit, idempotency
 from market_mcp.tools import TOOLSETS
 from market_mcp.tools.registry import ToolSpec, _current_org
@@ -108,6 +113,7 @@ class MarketServer(MCPServer):
         token: str | None = None,
         toolsets: Iterable[str] | None = None,
         read_only: bool = False,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         super().__init__(
             name="market-mcp",
@@ -119,7 +125,9 @@ class MarketServer(MCPServer):
         self.settings = settings
         self.db = db
         self._token = token
+        self.clock = clock
         self.rate_limiter = RateLimiter(settings.rate_limit)
+        self.mailer = Mailer(db, settings.smtp_url) if settings.smtp_url else None
         chosen = list(TOOLSETS) if toolsets is None else list(toolsets)
         unknown = [name for name in chosen if name not in TOOLSETS]
         if unknown:
@@ -141,6 +149,19 @@ class MarketServer(MCPServer):
         # A misspelt argument must not be silently ignored: a model would believe the change was made.
         self._arguments = {name: set(self._tool_manager.get_tool(name).parameters["properties"]) for name in self.specs}
 
+    @asynccontextmanager
+    async def delivering(self) -> AsyncIterator[None]:
+        """Run the outbox's delivery worker beside the server while inside (a no-op with no SMTP configured)."""
+        if self.mailer is None:
+            yield
+            return
+        async with anyio.create_task_group() as tasks:
+            await tasks.start(self.mailer.run)
+            try:
+                yield
+            finally:
+                tasks.cancel_scope.cancel()
+
     def token_for(self, context: Context[Any, Any] | None) -> str | None:
         """The calling token: the server's own (stdio, from MARKET_MCP_TOKEN)."""
         return self._token
@@ -160,8 +181,10 @@ class MarketServer(MCPServer):
                 self.rate_limiter.check(identity.token_id)
                 if spec.writes and identity.scope != "write":
                     raise Forbidden(f"This token is read-only; {name} needs a write token.")
-                org = OrgContext.of(session, identity)
+                org = OrgContext.of(session, identity, self.clock)
                 result = await self._run(spec, org, arguments, context)
+            if org.mail_queued and self.mailer is not None:
+                self.mailer.kick()  # committed: the mail can go now
         except Exception as exc:  # every refusal and every crash leaves here as {"error", "code"}
             payload = self._refusal(name, exc)
             if spec.writes and identity is not None:
@@ -223,7 +246,7 @@ class MarketServer(MCPServer):
     async def _audit_refusal(self, identity: TokenIdentity, name: str, arguments: dict[str, Any], code: int) -> None:
         try:
             async with self.db.transaction(write=True) as session:
-                org = OrgContext.of(session, identity)
+                org = OrgContext.of(session, identity, self.clock)
                 audit.record(org, name, arguments, str(code))
         except Exception:
             logger.exception("could not write the audit entry for a refused %s", name)
@@ -236,11 +259,17 @@ def build_server(
     token: str | None = None,
     toolsets: Iterable[str] | None = None,
     read_only: bool = False,
+    clock: Callable[[], datetime] = utcnow,
 ) -> MarketServer:
     """The market-mcp server. `token` is the organisation token for stdio (default: MARKET_MCP_TOKEN)."""
     settings = settings or Settings()
     if token is None and settings.token is not None:
         token = settings.token.get_secret_value()
     return MarketServer(
-        settings, db or Database(settings.database_url), token=token, toolsets=toolsets, read_only=read_only
+        settings,
+        db or Database(settings.database_url),
+        token=token,
+        toolsets=toolsets,
+        read_only=read_only,
+        clock=clock,
     )

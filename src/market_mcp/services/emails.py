@@ -144,6 +144,7 @@ def queue_email(
         record_id=record_id,
     )
     org.session.add(email)
+    org.mail_queued = True
     return email
 
 
@@ -178,3 +179,4 @@ async def queue_many(org: OrgContext, rows: list[dict[str, Any]]) -> None:
         now = utcnow()
         base = dict(organization_id=org.organization_id, status="queued", attempts=0, created_at=now)
         await org.session.execute(insert(Email), [base | row for row in rows])
+        org.mail_queued = True

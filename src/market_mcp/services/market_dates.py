@@ -73,7 +73,7 @@ async def open_offers_of(org: OrgContext, date_ids: list[int]) -> dict[int, int]
         .where(
             WaitlistEntry.market_date_id.in_(date_ids),  # type: ignore[attr-defined]
             WaitlistEntry.status == "notified",
-            WaitlistEntry.offer_expires_at > utcnow(),  # type: ignore[operator]
+            WaitlistEntry.offer_expires_at > org.now(),  # type: ignore[operator]
         )
         .group_by(WaitlistEntry.market_date_id)
     )
@@ -81,7 +81,7 @@ async def open_offers_of(org: OrgContext, date_ids: list[int]) -> dict[int, int]
 
 
 def _with_counts(org: OrgContext) -> Select[Any]:
-    c = _counts(utcnow())
+    c = _counts(org.now())
     return scoped(org, MarketDate, MarketDate, Market.name, *c.values()).join(Market, Market.id == MarketDate.market_id)
 
 
