@@ -1002,6 +1002,7 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
             attended=b.attended,
             cancelled_at=b.cancelled_at,
             cancel_reason=b.cancel_reason,
+            cancel_settlement="credit" if b.status == "cancelled" else None,  # every demo cancellation is credited
             created_at=b.order.created_at,  # type: ignore[arg-type]
             updated_at=b.cancelled_at or b.order.approved_at or b.order.created_at,  # type: ignore[arg-type]
         )

@@ -49,6 +49,7 @@ ORDER_STATUSES = ("pending", "payment_pending", "complete", "rejected", "archive
 BOOKING_STATUSES = ("pending", "confirmed", "rejected", "cancelled")
 ACTIVE_BOOKING_STATUSES = ("pending", "confirmed")
 WAITLIST_STATUSES = ("waiting", "notified", "accepted", "declined", "expired", "removed")
+CANCEL_SETTLEMENTS = ("credit", "release")
 CREDIT_SOURCES = ("manual", "application", "rebook", "cancellation", "weather")
 CREDIT_TRANSACTION_KINDS = ("grant", "use", "adjust", "expire", "delete", "refund")
 EMAIL_STATUSES = ("queued", "sent", "failed")
@@ -268,6 +269,10 @@ class Booking(SQLModel, table=True):
         ),
         CheckConstraint(_in("status", BOOKING_STATUSES), name="ck_booking_status"),
         CheckConstraint("amount_cents >= 0", name="ck_booking_amount"),
+        CheckConstraint(
+            "cancel_settlement IS NULL OR " + _in("cancel_settlement", CANCEL_SETTLEMENTS),
+            name="ck_booking_cancel_settlement",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -281,6 +286,9 @@ class Booking(SQLModel, table=True):
     attended: bool | None = None
     cancelled_at: datetime | None = _when()
     cancel_reason: str | None = Field(default=None, max_length=500)
+    # What cancelling did with the money: "credit" (the vendor was credited) or "release" (an unpaid
+    # order stopped charging for it); restore_booking undoes exactly that.
+    cancel_settlement: str | None = Field(default=None, max_length=16)
     rebooked_to_id: int | None = Field(default=None, sa_column_args=[ForeignKey("booking.id", ondelete="SET NULL")])
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)

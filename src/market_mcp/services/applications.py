@@ -211,10 +211,12 @@ async def update_application_status(
 
     queued = 0
     if send_notification:
-        subject, body = emails.render(
+        emails.email_vendor(
+            org,
+            vendor,
             DECISION_EMAIL[status],
-            contact_name=emails.first_name(vendor.contact_name, vendor.business_name),
-            business_name=vendor.business_name,
+            record_type="application",
+            record_id=application_id,
             market_name=market.name,
             fee=format_money(market.default_fee_cents, org.currency),
             message_block=emails.paragraph(message),
@@ -224,17 +226,6 @@ async def update_application_status(
                 if starter_credit_cents
                 else None
             ),
-            organization_name=org.organization_name,
-        )
-        emails.queue_email(
-            org,
-            to=vendor.email,
-            subject=subject,
-            body=body,
-            kind=DECISION_EMAIL[status],
-            vendor_id=vendor.id,
-            record_type="application",
-            record_id=application_id,
         )
         queued = 1
     return ApplicationDecided(**await _read(org, application_id), credit_id=credit_id, emails_queued=queued)
@@ -257,10 +248,12 @@ async def send_application_reminder(org: OrgContext, application_id: int) -> Rem
     balance = (
         await org.session.execute(select(credits.balance_of_vendor()).select_from(Vendor).where(Vendor.id == vendor.id))
     ).scalar_one()
-    subject, body = emails.render(
+    email = emails.email_vendor(
+        org,
+        vendor,
         "application_reminder",
-        contact_name=emails.first_name(vendor.contact_name, vendor.business_name),
-        business_name=vendor.business_name,
+        record_type="application",
+        record_id=application_id,
         market_name=market.name,
         fee=format_money(market.default_fee_cents, org.currency),
         next_date_sentence=f"The next market is on {_long_date(next_day)}. " if next_day else "",
@@ -269,17 +262,6 @@ async def send_application_reminder(org: OrgContext, application_id: int) -> Rem
             if balance
             else None
         ),
-        organization_name=org.organization_name,
-    )
-    email = emails.queue_email(
-        org,
-        to=vendor.email,
-        subject=subject,
-        body=body,
-        kind="application_reminder",
-        vendor_id=vendor.id,
-        record_type="application",
-        record_id=application_id,
     )
     await org.session.flush()
     org.touch("email", email.id)  # type: ignore[arg-type]

@@ -150,6 +150,52 @@ async def grant(
     return credit
 
 
+async def grant_many(org: OrgContext, grants: list[dict[str, Any]]) -> list[int]:
+    """Open many credits in two statements (bulk cancellations credit hundreds of vendors at once).
+
+    Each grant: vendor_id, amount_cents (> 0), source, notes, booking_id. Returns the credit ids in order.
+    """
+    if not grants:
+        return []
+    now = utcnow()
+    credit_rows = [
+        dict(
+            organization_id=org.organization_id,
+            vendor_id=g["vendor_id"],
+            application_id=None,
+            amount_cents=g["amount_cents"],
+            remaining_cents=g["amount_cents"],
+            expires_at=None,
+            notes=g["notes"][:1000],
+            source=g["source"],
+            deleted_at=None,
+            created_at=now,
+        )
+        for g in grants
+    ]
+    opened = await org.session.execute(insert(Credit).returning(Credit.id, sort_by_parameter_order=True), credit_rows)  # type: ignore[arg-type]
+    ids = list(opened.scalars())
+    await org.session.execute(
+        insert(CreditTransaction),
+        [
+            dict(
+                organization_id=org.organization_id,
+                credit_id=credit_id,
+                kind="grant",
+                amount_cents=g["amount_cents"],
+                balance_after_cents=g["amount_cents"],
+                order_id=None,
+                booking_id=g["booking_id"],
+                note=g["notes"][:500],
+                created_at=now,
+            )
+            for credit_id, g in zip(ids, grants, strict=True)
+        ],
+    )
+    org.touch("credit", *ids)
+    return ids
+
+
 async def use(org: OrgContext, credit: Credit, amount_cents: int, *, order_id: int) -> CreditTransaction:
     """Spend part of a live credit on an order (orders apply credits earliest expiry first)."""
     if status_of(credit, utcnow()) != "live" or credit.deleted_at is not None:

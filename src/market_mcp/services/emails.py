@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import insert
 
 from market_mcp.auth import OrgContext
-from market_mcp.db.tables import Email
+from market_mcp.db.tables import Email, Vendor
 from market_mcp.db.types import utcnow
 from market_mcp.schemas.common import Page
 from market_mcp.schemas.emails import EmailOut, EmailPage
@@ -80,6 +80,49 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "{date_lines}\n\n"
         "See you at the market,\n{organization_name}",
     ),
+    "booking_confirmed": (
+        "Confirmed: {market_name} on {day}",
+        "Hi {contact_name},\n\n"
+        "{business_name}'s space at {market_name} on {day} is confirmed.{space_sentence}{message_block}\n\n"
+        "See you at the market,\n{organization_name}",
+    ),
+    "booking_rejected": (
+        "Your booking at {market_name} on {day}",
+        "Hi {contact_name},\n\n"
+        "We're sorry, but we can't confirm {business_name}'s booking at {market_name} on {day}.{message_block}"
+        "{money_block}\n\n"
+        "Kind regards,\n{organization_name}",
+    ),
+    "booking_cancelled": (
+        "Cancelled: {market_name} on {day}",
+        "Hi {contact_name},\n\n"
+        "{business_name}'s booking at {market_name} on {day} has been cancelled.{message_block}{money_block}\n\n"
+        "If you have any questions, just reply to this email.\n\n"
+        "Kind regards,\n{organization_name}",
+    ),
+    "booking_rebooked": (
+        "Moved: your {market_name} booking is now {new_day}",
+        "Hi {contact_name},\n\n"
+        "We've moved {business_name}'s booking at {market_name} from {old_day} to {new_day}.{money_block}\n\n"
+        "See you at the market,\n{organization_name}",
+    ),
+    "waitlist_offer": (
+        "A space has opened up: {market_name} on {day}",
+        "Hi {contact_name},\n\n"
+        "Good news: a space has opened up for {business_name} at {market_name} on {day}, and it's yours if you "
+        "want it. We're holding it for you until {expires}; after that we'll offer it to the next vendor on "
+        "the waitlist.\n\n"
+        "Reply to this email to take it.\n\n"
+        "Kind regards,\n{organization_name}",
+    ),
+    "market_date_cancelled": (
+        "{market_name} on {day} is cancelled",
+        "Hi {contact_name},\n\n"
+        "We're sorry to tell you that {market_name} on {day} will not go ahead, so {business_name}'s booking "
+        "for that day is cancelled.{message_block}{money_block}\n\n"
+        "Thank you for understanding, and we hope to see you at the next market.\n\n"
+        "Kind regards,\n{organization_name}",
+    ),
     "vendor_message": ("{subject}", "Hi {contact_name},\n\n{message}\n\n{organization_name}"),
     "market_message": ("{subject}", "Hi {contact_name},\n\n{message}\n\n{organization_name}, for {market_name}"),
 }
@@ -146,6 +189,29 @@ def queue_email(
     org.session.add(email)
     org.mail_queued = True
     return email
+
+
+def email_vendor(
+    org: OrgContext, vendor: Vendor, kind: str, *, record_type: str, record_id: int | None, **values: Any
+) -> Email:
+    """Queue the `kind` template to a vendor: greeting, business and organisation filled in, `values` the rest."""
+    subject, body = render(
+        kind,
+        contact_name=first_name(vendor.contact_name, vendor.business_name),
+        business_name=vendor.business_name,
+        organization_name=org.organization_name,
+        **values,
+    )
+    return queue_email(
+        org,
+        to=vendor.email,
+        subject=subject,
+        body=body,
+        kind=kind,
+        vendor_id=vendor.id,
+        record_type=record_type,
+        record_id=record_id,
+    )
 
 
 async def list_emails(

@@ -1,24 +1,21 @@
 """Orders: what a vendor buys (one booking per market date), approved against capacity and paid.
 
-Capacity is checked inside the approving transaction with the dates' rows locked (SELECT … FOR
-UPDATE on PostgreSQL; on SQLite every write transaction is BEGIN IMMEDIATE, so writers are
-already serialised), so two approvals can never both take a date's last space.
+Capacity is checked inside the approving transaction (services.capacity), so two approvals can never
+both take a date's last space.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Application, Booking, Credit, CreditTransaction, Market, MarketDate, Order, Vendor
-from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.common import Page, format_money
 from market_mcp.schemas.orders import CreditApplied, OrderDetail, OrderLine, OrderOut
-from market_mcp.services import credits, emails
-from market_mcp.services.market_dates import open_offers_of
+from market_mcp.services import capacity, credits, emails
 from market_mcp.services.scope import count, get_or_404, matches, scoped
 
 # DOMAIN.md: which statuses each action starts from.
@@ -117,45 +114,6 @@ async def list_orders(
     return Page.of([OrderOut(**_out(org, *row)) for row in rows], total=total, limit=limit, offset=offset)
 
 
-async def _lock_dates(org: OrgContext, date_ids: list[int]) -> dict[int, MarketDate]:
-    stmt = scoped(org, MarketDate).where(MarketDate.id.in_(date_ids)).order_by(MarketDate.id).with_for_update()  # type: ignore[union-attr]
-    return {md.id: md for md in (await org.session.execute(stmt)).scalars()}  # type: ignore[misc]
-
-
-async def _taken(org: OrgContext, date_ids: list[int]) -> dict[int, int]:
-    """Spaces taken per date: confirmed bookings plus open waitlist offers (an offer holds its space)."""
-    confirmed = await org.session.execute(
-        select(Booking.market_date_id, func.count())
-        .where(Booking.market_date_id.in_(date_ids), Booking.status == "confirmed")  # type: ignore[attr-defined]
-        .group_by(Booking.market_date_id)
-    )
-    taken = dict.fromkeys(date_ids, 0) | {day: n for day, n in confirmed.all()}
-    for day, offers in (await open_offers_of(org, date_ids)).items():
-        taken[day] += offers
-    return taken
-
-
-def _check_bookable(org: OrgContext, md: MarketDate) -> None:
-    if md.status != "scheduled":
-        raise Conflict(f"Market date {md.id} ({md.scheduled_at}) is {md.status}, so it cannot be booked.")
-    if md.scheduled_at < org.today():
-        raise Conflict(f"Market date {md.id} ({md.scheduled_at}) has passed, so it cannot be booked.")
-
-
-async def _check_room(org: OrgContext, wanted: dict[int, int]) -> None:
-    """Refuse (409) if any date cannot be booked or lacks room for the spaces wanted on it; locks the dates."""
-    dates = await _lock_dates(org, list(wanted))
-    taken = await _taken(org, list(wanted))
-    for date_id, spaces in wanted.items():
-        md = dates[date_id]
-        _check_bookable(org, md)
-        if taken[date_id] + spaces > md.capacity:
-            raise Conflict(
-                f"Market date {date_id} ({md.scheduled_at}) is full: {taken[date_id]} of {md.capacity} spaces are "
-                "taken. Offer the vendor a place on the waitlist with add_to_waitlist."
-            )
-
-
 async def _apply_credits(org: OrgContext, order: Order) -> int:
     """Spend the vendor's live credits on what is due, earliest expiry first; returns cents applied."""
     due = order.total_cents - order.credit_applied_cents
@@ -164,7 +122,7 @@ async def _apply_credits(org: OrgContext, order: Order) -> int:
     await credits.expire_due(org)
     live = await org.session.execute(
         scoped(org, Credit)
-        .where(Credit.vendor_id == order.vendor_id, credits.is_live(utcnow()))
+        .where(Credit.vendor_id == order.vendor_id, credits.is_live(org.now()))
         .order_by(Credit.expires_at.is_(None), Credit.expires_at, Credit.id)  # type: ignore[union-attr]  # never-expiring last
         .with_for_update()
     )
@@ -188,33 +146,25 @@ def _date_lines(lines: list[OrderLine], org: OrgContext) -> str:
 async def _email(org: OrgContext, kind: str, order_id: int, **extra: Any) -> int:
     detail = await get_order(org, order_id)
     vendor = await get_or_404(org, Vendor, detail.vendor_id)
-    subject, body = emails.render(
+    emails.email_vendor(
+        org,
+        vendor,
         kind,
-        contact_name=emails.first_name(vendor.contact_name, vendor.business_name),
-        business_name=vendor.business_name,
+        record_type="order",
+        record_id=order_id,
         market_name=detail.market_name,
         order_id=order_id,
         date_lines=_date_lines(detail.bookings, org),
         total=format_money(detail.total_cents, org.currency),
         due=format_money(detail.amount_due_cents, org.currency),
-        organization_name=org.organization_name,
         **extra,
-    )
-    emails.queue_email(
-        org,
-        to=vendor.email,
-        subject=subject,
-        body=body,
-        kind=kind,
-        vendor_id=vendor.id,
-        record_type="order",
-        record_id=order_id,
     )
     return 1
 
 
-async def _approve(org: OrgContext, order: Order, *, apply_credits: bool) -> int:
-    """Confirm the order's pending bookings against capacity, apply credits, set what is due; emails the vendor."""
+async def approve(org: OrgContext, order: Order, *, apply_credits: bool, email: bool = True) -> int:
+    """Confirm the order's pending bookings against capacity, apply credits, set what is due; emails the vendor
+    (unless the caller sends its own email); returns emails queued."""
     pending = list(
         (
             await org.session.execute(
@@ -226,8 +176,8 @@ async def _approve(org: OrgContext, order: Order, *, apply_credits: bool) -> int
     for booking in pending:
         wanted[booking.market_date_id] = wanted.get(booking.market_date_id, 0) + 1
     if wanted:
-        await _check_room(org, wanted)
-    now = utcnow()
+        await capacity.check_room(org, wanted)
+    now = org.now()
     for booking in pending:
         booking.status = "confirmed"
         booking.updated_at = now
@@ -242,6 +192,8 @@ async def _approve(org: OrgContext, order: Order, *, apply_credits: bool) -> int
     org.session.add(order)
     await org.session.flush()
     org.touch("order", order.id)  # type: ignore[arg-type]
+    if not email:
+        return 0
     applied = order.credit_applied_cents
     credit_line = f" Credit applied: {format_money(applied, org.currency)}." if applied else ""
     due_sentence = (
@@ -252,9 +204,11 @@ async def _approve(org: OrgContext, order: Order, *, apply_credits: bool) -> int
     return await _email(org, "order_approved", order.id, credit_line=credit_line, due_sentence=due_sentence)  # type: ignore[arg-type]
 
 
-async def create_order(
+async def open_order(
     org: OrgContext, vendor_id: int, *, market_date_ids: list[int], amount_per_date_cents: int | None
-) -> OrderDetail:
+) -> Order:
+    """A pending order with a pending booking per date, after every check an order needs (approved
+    application, bookable dates, not booked already, room)."""
     vendor = await get_or_404(org, Vendor, vendor_id)
     if len(set(market_date_ids)) != len(market_date_ids):
         raise Invalid("market_date_ids lists a date more than once; a vendor books one space per date per order.")
@@ -284,7 +238,7 @@ async def create_order(
             "update_application_status before taking an order."
         )
     for md in days.values():
-        _check_bookable(org, md)
+        capacity.check_bookable(org, md)
     already = (
         (
             await org.session.execute(
@@ -302,7 +256,7 @@ async def create_order(
         raise Conflict(
             f"{vendor.business_name} already has booking {already.id} on market date {already.market_date_id}."
         )
-    await _check_room(org, dict.fromkeys(market_date_ids, 1))
+    await capacity.check_room(org, dict.fromkeys(market_date_ids, 1))
 
     fee = market.default_fee_cents if amount_per_date_cents is None else amount_per_date_cents
     order = Order(
@@ -328,9 +282,19 @@ async def create_order(
     await org.session.flush()
     org.touch("order", order.id)  # type: ignore[arg-type]
     org.touch("booking", *(b.id for b in bookings))  # type: ignore[misc]
+    return order
+
+
+async def create_order(
+    org: OrgContext, vendor_id: int, *, market_date_ids: list[int], amount_per_date_cents: int | None
+) -> OrderDetail:
+    order = await open_order(
+        org, vendor_id, market_date_ids=market_date_ids, amount_per_date_cents=amount_per_date_cents
+    )
+    vendor = await get_or_404(org, Vendor, vendor_id)
     queued = 0
     if vendor.trusted:  # trusted vendors' orders are approved on arrival
-        queued = await _approve(org, order, apply_credits=True)
+        queued = await approve(org, order, apply_credits=True)
     return await get_order(org, order.id, emails_queued=queued)  # type: ignore[arg-type]
 
 
@@ -340,11 +304,11 @@ async def approve_order(
     order = await get_or_404(org, Order, order_id, for_update=True)
     if order.status not in APPROVABLE:
         raise _refuse(order, "approved", APPROVABLE)
-    queued = await _approve(org, order, apply_credits=apply_credits)
+    queued = await approve(org, order, apply_credits=apply_credits)
     if trust_future_orders:
         vendor = await get_or_404(org, Vendor, order.vendor_id)
         vendor.trusted = True
-        vendor.updated_at = utcnow()
+        vendor.updated_at = org.now()
         org.session.add(vendor)
         org.touch("vendor", vendor.id)  # type: ignore[arg-type]
     return await get_order(org, order_id, emails_queued=queued)
@@ -354,7 +318,7 @@ async def reject_order(org: OrgContext, order_id: int, *, reason: str | None) ->
     order = await get_or_404(org, Order, order_id, for_update=True)
     if order.status not in REJECTABLE:
         raise _refuse(order, "rejected", REJECTABLE)
-    now = utcnow()
+    now = org.now()
     bookings = list(
         (
             await org.session.execute(
@@ -367,7 +331,7 @@ async def reject_order(org: OrgContext, order_id: int, *, reason: str | None) ->
         booking.updated_at = now
         org.session.add(booking)
     org.touch("booking", *(b.id for b in bookings))  # type: ignore[misc]
-    refunded = await _refund_credits(org, order)
+    refunded = await refund_credits(org, order)
     order.status = "rejected"
     order.rejection_reason = reason
     order.amount_due_cents = 0
@@ -386,19 +350,23 @@ async def reject_order(org: OrgContext, order_id: int, *, reason: str | None) ->
     return await get_order(org, order_id, emails_queued=queued)
 
 
-async def _refund_credits(org: OrgContext, order: Order) -> int:
-    """Give back the credit an order used, as `refund` rows on the credits it came from."""
+async def refund_credits(org: OrgContext, order: Order, *, up_to: int | None = None, note: str = "") -> int:
+    """Give back (up to `up_to` of) the credit an order used, as `refund` rows on the credits it came from,
+    the most recently granted first; returns cents refunded."""
     used = await org.session.execute(
         scoped(org, CreditTransaction, CreditTransaction.credit_id, func.sum(CreditTransaction.amount_cents))
         .where(CreditTransaction.order_id == order.id, CreditTransaction.kind.in_(("use", "refund")))  # type: ignore[attr-defined]
         .group_by(CreditTransaction.credit_id)
+        .order_by(CreditTransaction.credit_id.desc())  # type: ignore[attr-defined]
     )
+    left = order.credit_applied_cents if up_to is None else up_to
     refunded = 0
     for credit_id, net in used.all():
-        if net < 0:
+        amount = min(-net, left - refunded)
+        if amount > 0:
             credit = await get_or_404(org, Credit, credit_id, for_update=True)
-            credits.post(org, credit, "refund", -net, order_id=order.id, note=f"order {order.id} rejected")
-            refunded += -net
+            credits.post(org, credit, "refund", amount, order_id=order.id, note=note or f"order {order.id} rejected")
+            refunded += amount
     order.credit_applied_cents -= refunded
     return refunded
 
@@ -408,7 +376,7 @@ async def archive_order(org: OrgContext, order_id: int) -> OrderDetail:
     if order.status == "archived":
         raise Conflict(f"Order {order_id} is already archived; restore_order brings it back.")
     order.previous_status, order.status = order.status, "archived"
-    order.archived_at = order.updated_at = utcnow()
+    order.archived_at = order.updated_at = org.now()
     org.session.add(order)
     await org.session.flush()
     org.touch("order", order_id)
@@ -421,7 +389,7 @@ async def restore_order(org: OrgContext, order_id: int) -> OrderDetail:
         raise Conflict(f"Order {order_id} is {order.status}, not archived, so there is nothing to restore.")
     order.status, order.previous_status = order.previous_status or "pending", None
     order.archived_at = None
-    order.updated_at = utcnow()
+    order.updated_at = org.now()
     org.session.add(order)
     await org.session.flush()
     org.touch("order", order_id)
@@ -433,7 +401,7 @@ async def modify_order(org: OrgContext, order_id: int) -> OrderDetail:
     if order.status != "payment_pending":
         raise _refuse(order, "moved back to pending", ("payment_pending",))
     order.status = "pending"
-    order.updated_at = utcnow()
+    order.updated_at = org.now()
     org.session.add(order)
     await org.session.flush()
     org.touch("order", order_id)
@@ -449,7 +417,7 @@ async def complete_zero_amount_order(org: OrgContext, order_id: int) -> OrderDet
             f"Order {order_id} totals {format_money(order.total_cents, org.currency)}, not zero; approve it with "
             "approve_order instead."
         )
-    queued = await _approve(org, order, apply_credits=False)
+    queued = await approve(org, order, apply_credits=False)
     return await get_order(org, order_id, emails_queued=queued)
 
 
@@ -458,7 +426,7 @@ async def record_order_payment(org: OrgContext, order_id: int, *, method: str, r
     if order.status != "payment_pending":
         raise _refuse(order, "marked paid", ("payment_pending",))
     paid = order.amount_due_cents
-    now = utcnow()
+    now = org.now()
     order.status = "complete"
     order.paid_at = order.updated_at = now
     order.payment_method = method

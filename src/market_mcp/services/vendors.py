@@ -230,22 +230,14 @@ async def update_vendor(org: OrgContext, vendor_id: int, fields: VendorFields) -
 
 async def send_vendor_email(org: OrgContext, vendor_id: int, *, subject: str, message: str) -> EmailQueued:
     vendor = await get_or_404(org, Vendor, vendor_id)
-    _, body = emails.render(
-        "vendor_message",
-        subject=subject,
-        contact_name=emails.first_name(vendor.contact_name, vendor.business_name),
-        message=message.strip(),
-        organization_name=org.organization_name,
-    )
-    email = emails.queue_email(
+    email = emails.email_vendor(
         org,
-        to=vendor.email,
-        subject=subject.strip(),
-        body=body,
-        kind="vendor_message",
-        vendor_id=vendor_id,
+        vendor,
+        "vendor_message",
         record_type="vendor",
         record_id=vendor_id,
+        subject=subject,
+        message=message.strip(),
     )
     await org.session.flush()
     org.touch("email", email.id)  # type: ignore[arg-type]
