@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -39,11 +39,15 @@ class Tenant:
     read_token: str
 
     @asynccontextmanager
-    async def client(self, *, read_only: bool = False, token: str | None = None) -> AsyncIterator[Caller]:
+    async def client(
+        self, *, read_only: bool = False, token: str | None = None, clock: Callable[[], datetime] | None = None
+    ) -> AsyncIterator[Caller]:
+        """An in-process MCP client; `clock` stands in for the server's clock (move time without sleeping)."""
         server = build_server(
             Settings(database_url=str(self.db.url), rate_limit=100_000),  # tests call faster than people
             db=self.db,
             token=token or (self.read_token if read_only else self.token),
+            **({"clock": clock} if clock else {}),
         )
         async with Client(server) as client:
             yield Caller(client)

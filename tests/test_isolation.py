@@ -15,15 +15,16 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlmodel import SQLModel
 
 from market_mcp.config import Settings
 from market_mcp.db import Database
-from market_mcp.db.tables import Booking, Credit, MarketDate, Order, Vendor
+from market_mcp.db.tables import Booking, Credit, MarketDate, Order, Vendor, WaitlistEntry
 from market_mcp.server import build_server
 from market_mcp.tools import TOOLSETS
 from tests.factories import Caller, Tenant, next_weekday
+from tests.factories import today as today_in_melbourne
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Records:
     application_id: int
     credit_id: int
     order_id: int
+    entry_id: int
 
 
 # Ids no organisation has: the "never existed" side of every comparison (distinct, so a message names one kind).
@@ -48,6 +50,7 @@ NEVER_EXISTED = Records(
     application_id=900_005,
     credit_id=900_006,
     order_id=900_007,
+    entry_id=900_008,
 )
 
 # How a refusal names a record, by the argument that carries its id (services.scope.label).
@@ -119,10 +122,33 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
     "complete_zero_amount_order": lambda r: {"order_id": r.order_id},
     "record_order_payment": lambda r: {"order_id": r.order_id, "method": "cash"},
     "send_order_reminder": lambda r: {"order_id": r.order_id},
+    # bookings
+    "list_bookings": lambda r: {},
+    "get_booking": lambda r: {"booking_id": r.booking_id},
+    "confirm_booking": lambda r: {"booking_id": r.booking_id},
+    "reject_booking": lambda r: {"booking_id": r.booking_id, "reason": "Taken over"},
+    "cancel_booking": lambda r: {"booking_id": r.booking_id, "credit_vendor": True},
+    "rebook_booking": lambda r: {"booking_id": r.booking_id, "target_market_date_id": r.market_date_id},
+    "restore_booking": lambda r: {"booking_id": r.booking_id},
+    "update_space_number": lambda r: {"booking_id": r.booking_id, "space_number": "Z9"},
+    # no required id: his ids come back in skipped as not found (see test_bulk_cancel_skips_bobs_bookings_...)
+    "bulk_cancel_bookings": lambda r: {"booking_ids": [r.booking_id], "credit_vendor": True},
+    # waitlist
+    "list_waitlist": lambda r: {"market_id": r.market_id},
+    "add_to_waitlist": lambda r: {"market_date_id": r.market_date_id, "vendor_id": r.vendor_id},
+    "notify_waitlist": lambda r: {"entry_id": r.entry_id},
+    "accept_waitlist_offer": lambda r: {"entry_id": r.entry_id},
+    "remove_from_waitlist": lambda r: {"entry_id": r.entry_id, "reason": "Taken over"},
+    # market dates that end
+    "cancel_market_date": lambda r: {"market_date_id": r.market_date_id, "credit_vendors": True},
+    "close_out_market_date": lambda r: {"market_date_id": r.market_date_id, "no_show_booking_ids": [r.booking_id]},
     # activity
     "list_audit_log": lambda r: {},
     "list_emails": lambda r: {},
 }
+
+# Tools whose record id is optional in the schema (one of two ways to name the record), and the one a case uses.
+OPTIONAL_ID = {"list_waitlist": "market_id", "notify_waitlist": "entry_id"}
 
 # Every one of Bob's names contains "bob" (and none of Alice's does), so any of his data in her results shows.
 CANARY = "bob"
@@ -134,6 +160,8 @@ def registered_tools() -> list[str]:
 
 def required_id(tool: str, server_tools: dict[str, dict[str, Any]]) -> str | None:
     """The first required <entity>_id argument of the tool: such a tool names a record, so Bob's is a 404."""
+    if tool in OPTIONAL_ID:
+        return OPTIONAL_ID[tool]
     schema = server_tools[tool]
     return next((name for name in schema.get("required", []) if name.endswith("_id")), None)
 
@@ -151,9 +179,10 @@ async def input_schemas(db: Database) -> dict[str, dict[str, Any]]:
 
 async def add_vendor_and_booking(
     db: Database, org_id: int, market_date_id: int, name: str, space: str
-) -> tuple[int, int, int]:
-    """A vendor with an order awaiting payment and its confirmed booking on the date, written straight to the
-    tables (so they are not in the audit log): (vendor id, booking id, order id)."""
+) -> tuple[int, int, int, int]:
+    """A vendor with an order awaiting payment and its confirmed booking on the date, also waiting for a
+    second space on it, written straight to the tables (so they are not in the audit log):
+    (vendor id, booking id, order id, waitlist entry id)."""
     async with db.transaction(write=True) as session:
         market_id = (
             await session.execute(select(MarketDate.market_id).where(MarketDate.id == market_date_id))
@@ -189,7 +218,22 @@ async def add_vendor_and_booking(
         )
         session.add(booking)
         await session.flush()
-        return vendor.id, booking.id, order.id  # type: ignore[return-value]
+        position = (
+            await session.execute(
+                select(func.coalesce(func.max(WaitlistEntry.position), 0) + 1).where(
+                    WaitlistEntry.market_date_id == market_date_id
+                )
+            )
+        ).scalar_one()
+        entry = WaitlistEntry(
+            organization_id=org_id,
+            market_date_id=market_date_id,
+            vendor_id=vendor.id,  # type: ignore[arg-type]  # also waiting for a second space
+            position=position,
+        )
+        session.add(entry)
+        await session.flush()
+        return vendor.id, booking.id, order.id, entry.id  # type: ignore[return-value]
 
 
 async def set_up(tenant: Tenant, *, market: str, slug: str, vendor: str, space: str) -> Records:
@@ -199,7 +243,7 @@ async def set_up(tenant: Tenant, *, market: str, slug: str, vendor: str, space: 
         created = await c.ok("create_market", name=market, slug=slug, idempotency_key=f"{slug}-first")
         await c.ok("update_market", market_id=created["id"], region=f"{market} region")
         md = await c.ok("create_market_date", market_id=created["id"], scheduled_at=str(next_weekday(6)))
-        vendor_id, booking_id, order_id = await add_vendor_and_booking(
+        vendor_id, booking_id, order_id, entry_id = await add_vendor_and_booking(
             tenant.db, tenant.org_id, md["id"], vendor, space
         )
         application = await c.ok(
@@ -216,6 +260,7 @@ async def set_up(tenant: Tenant, *, market: str, slug: str, vendor: str, space: 
         application_id=application["id"],
         credit_id=credit["id"],
         order_id=order_id,
+        entry_id=entry_id,
     )
 
 
@@ -571,3 +616,78 @@ async def test_alices_credit_writes_never_post_expiry_rows_on_bobs_credits(
         )
         await c.ok("delete_credit", credit_id=alices.credit_id)
     assert await rows_of(alice.db, bob.org_id) == bob_before
+
+
+# --- bookings, waitlist, market dates that end ----------------------------------------------------------------------
+
+
+async def test_bulk_cancel_skips_bobs_bookings_in_the_words_of_a_booking_that_never_existed(
+    alice: Tenant, bob: Tenant, world: tuple[Records, Records]
+) -> None:
+    alices, bobs = world
+    bob_before = await rows_of(alice.db, bob.org_id)
+    async with alice.client() as c:
+        result = await c.ok(
+            "bulk_cancel_bookings",
+            booking_ids=[bobs.booking_id, NEVER_EXISTED.booking_id, alices.booking_id],
+            credit_vendor=True,
+        )
+    assert result["cancelled"] == [alices.booking_id]
+    assert result["skipped"] == [
+        {"booking_id": bobs.booking_id, "reason": f"Booking {bobs.booking_id} not found.", "code": 404},
+        {
+            "booking_id": NEVER_EXISTED.booking_id,
+            "reason": f"Booking {NEVER_EXISTED.booking_id} not found.",
+            "code": 404,
+        },
+    ]
+    assert await rows_of(alice.db, bob.org_id) == bob_before
+
+
+async def test_bobs_ids_inside_alices_own_requests_are_not_found_like_ids_that_never_existed(
+    alice: Tenant, bob: Tenant, world: tuple[Records, Records]
+) -> None:
+    alices, bobs = world
+    bob_before = await rows_of(alice.db, bob.org_id)
+    async with alice.client() as c:
+        for date_id in (bobs.market_date_id, NEVER_EXISTED.market_date_id):
+            assert (
+                await c.refused("rebook_booking", 404, booking_id=alices.booking_id, target_market_date_id=date_id)
+                == f"Market date {date_id} not found."
+            )
+            assert await c.refused("list_waitlist", 404, market_date_id=date_id) == f"Market date {date_id} not found."
+        for vendor_id in (bobs.vendor_id, NEVER_EXISTED.vendor_id):
+            assert (
+                await c.refused("add_to_waitlist", 404, market_date_id=alices.market_date_id, vendor_id=vendor_id)
+                == f"Vendor {vendor_id} not found."
+            )
+    async with alice.db.transaction(write=True) as session:  # market day has come: it can be closed out
+        await session.execute(
+            update(MarketDate).where(MarketDate.id == alices.market_date_id).values(scheduled_at=today_in_melbourne())
+        )
+    async with alice.client() as c:
+        for booking_id in (bobs.booking_id, NEVER_EXISTED.booking_id):
+            assert await c.refused(
+                "close_out_market_date", 422, market_date_id=alices.market_date_id, no_show_booking_ids=[booking_id]
+            ) == (
+                f"no_show_booking_ids: {booking_id} is not a confirmed booking on market date "
+                f"{alices.market_date_id}; list_market_date_bookings shows its roster."
+            )
+    assert await rows_of(alice.db, bob.org_id) == bob_before
+
+
+async def test_alices_booking_and_waitlist_lists_never_show_bobs(
+    alice: Tenant, bob: Tenant, world: tuple[Records, Records]
+) -> None:
+    alices, bobs = world
+    async with alice.client() as c:
+        every = await c.ok("list_bookings")
+        searched = await c.ok("list_bookings", query="bob")
+        by_his_vendor = await c.ok("list_bookings", vendor_id=bobs.vendor_id)
+        by_his_date = await c.ok("list_bookings", market_date_id=bobs.market_date_id)
+        waitlist = await c.ok("list_waitlist", market_id=alices.market_id)
+    assert [b["id"] for b in every["items"]] == [alices.booking_id]
+    empty = {"items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}
+    assert searched == by_his_vendor == by_his_date == empty
+    assert [e["id"] for e in waitlist["items"]] == [alices.entry_id]
+    assert CANARY not in json.dumps([every, waitlist]).lower()

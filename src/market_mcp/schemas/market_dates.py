@@ -73,3 +73,30 @@ class RosterEntry(BaseModel):
     email: str
     phone: str
     category: str
+
+
+class AffectedBooking(BaseModel):
+    """A booking cancel_market_date cancels (or, in a dry run, would cancel)."""
+
+    booking_id: int
+    vendor_id: int
+    business_name: str
+    email: str
+    booking_status: BookingStatus = Field(description="Its status before the cancellation.")
+    amount_cents: int
+    credit_cents: int = Field(description="Credit the vendor gets back (paid bookings, with credit_vendors).")
+
+
+class MarketDateCancelled(MarketDateOut):
+    dry_run: bool
+    bookings: list[AffectedBooking]
+    emails_queued: int
+    credits_issued_cents: int
+    currency: str
+    waitlist_entries_closed: int
+
+
+class MarketDateClosed(MarketDateOut):
+    attended_count: int
+    no_show_count: int
+    no_show_booking_ids: list[int]

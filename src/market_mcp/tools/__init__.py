@@ -1,6 +1,16 @@
 """One module per toolset; each declares its thin tools on a Toolset. TOOLSETS is the catalog."""
 
-from market_mcp.tools import activity, applications, credits, market_dates, markets, orders, vendors
+from market_mcp.tools import (
+    activity,
+    applications,
+    bookings,
+    credits,
+    market_dates,
+    markets,
+    orders,
+    vendors,
+    waitlist,
+)
 from market_mcp.tools.registry import Org, Toolset, ToolSpec
 
 TOOLSETS: dict[str, Toolset] = {
@@ -12,6 +22,8 @@ TOOLSETS: dict[str, Toolset] = {
         applications.toolset,
         credits.toolset,
         orders.toolset,
+        bookings.toolset,
+        waitlist.toolset,
         activity.toolset,
     )
 }

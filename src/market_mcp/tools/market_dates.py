@@ -12,11 +12,13 @@ from market_mcp.schemas.market_dates import (
     DateCapacity,
     DayOfWeek,
     LocalTime,
+    MarketDateCancelled,
+    MarketDateClosed,
     MarketDateOut,
     MarketDateStatus,
     RosterEntry,
 )
-from market_mcp.services import market_dates
+from market_mcp.services import closing, market_dates
 from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("market_dates", "Market dates: schedule trading days, change them, see who is booked.")
@@ -121,3 +123,41 @@ async def list_market_date_bookings(
     """The roster of one market date: every pending and confirmed booking with its vendor, contact details,
     space number and amount, in space order."""
     return await market_dates.list_market_date_bookings(org, market_date_id, limit=limit, offset=offset)
+
+
+@toolset.write("Cancel market date", destructive=True, idempotent=False, emails=True)
+async def cancel_market_date(
+    org: Org,
+    market_date_id: MarketDateId,
+    reason: Annotated[
+        str | None, Field(max_length=500, description="Why (e.g. the weather), for vendors' emails.")
+    ] = None,
+    credit_vendors: Annotated[
+        bool, Field(description="Credit each paid booking's amount back to its vendor (default false).")
+    ] = False,
+    dry_run: Annotated[
+        bool, Field(description="Report the vendors and money affected without changing anything.")
+    ] = False,
+    idempotency_key: IdempotencyKey = None,
+) -> MarketDateCancelled:
+    """Cancel a whole market date (e.g. for weather): every pending and confirmed booking is cancelled, paid ones
+    are credited with credit_vendors, unpaid orders stop charging, the waitlist is closed. Emails every booked
+    vendor. Use dry_run first to see who and how much."""
+    return await closing.cancel_market_date(
+        org, market_date_id, reason=reason, credit_vendors=credit_vendors, dry_run=dry_run
+    )
+
+
+@toolset.write("Close out market date", destructive=False, idempotent=False)
+async def close_out_market_date(
+    org: Org,
+    market_date_id: MarketDateId,
+    no_show_booking_ids: Annotated[
+        list[Annotated[int, Field(ge=1)]],
+        Field(max_length=10_000, description="Confirmed bookings whose vendor did not come."),
+    ] = [],  # noqa: B006 (pydantic copies defaults)
+    idempotency_key: IdempotencyKey = None,
+) -> MarketDateClosed:
+    """Finalise a market date on or after its day: confirmed bookings are marked attended except the no-shows
+    named, the date becomes closed (once; it cannot be reopened) and its waitlist ends. Emails nobody."""
+    return await closing.close_out_market_date(org, market_date_id, no_show_booking_ids=no_show_booking_ids)

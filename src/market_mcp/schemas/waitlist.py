@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from market_mcp.schemas.common import Page
+
+WaitlistStatus = Literal["waiting", "notified", "accepted", "declined", "expired", "removed"]
+
+
+class WaitlistEntryOut(BaseModel):
+    id: int
+    status: WaitlistStatus = Field(description="An offer past its window reads as expired.")
+    position: int = Field(description="Offer order on this date: lower is offered first.")
+    market_date_id: int
+    scheduled_at: date
+    market_id: int
+    market_name: str
+    vendor_id: int
+    business_name: str
+    email: str
+    notified_at: datetime | None
+    offer_expires_at: datetime | None
+    booking_id: int | None
+    removed_reason: str | None
+    created_at: datetime
+
+
+class WaitlistEntryResult(WaitlistEntryOut):
+    order_id: int | None = None
+    emails_queued: int = 0
+
+
+class WaitlistPage(Page[WaitlistEntryOut]):
+    market_date_id: int = Field(description="The market date this waitlist is for.")
+    scheduled_at: date
+    spaces_left: int = Field(description="Spaces that can be offered now.")

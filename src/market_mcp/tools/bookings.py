@@ -1,0 +1,144 @@
+"""bookings: each vendor's stall on each market date — confirm, cancel, move, restore, number."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server.mcpserver import Context
+from pydantic import Field
+
+from market_mcp.schemas.bookings import BookingOut, BookingResult, BulkCancelResult
+from market_mcp.schemas.common import DateFilter, IdempotencyKey, Limit, Money, Offset, Page, Stripped
+from market_mcp.schemas.market_dates import BookingStatus
+from market_mcp.services import bookings
+from market_mcp.tools.registry import Org, Toolset
+
+toolset = Toolset("bookings", "Bookings: confirm, cancel, move, restore and number vendors' stalls on market dates.")
+
+BookingId = Annotated[int, Field(ge=1, description="The booking's id (from list_bookings or get_order).")]
+Reason = Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email.")]
+CreditVendor = Annotated[
+    bool, Field(description="Credit paid bookings' amounts back to their vendors (default false).")
+]
+SpaceNumber = Annotated[str, Stripped, Field(min_length=1, max_length=20)]
+
+
+@toolset.read("List bookings")
+async def list_bookings(
+    org: Org,
+    date_filter: Annotated[
+        DateFilter | None, Field(description="upcoming (soonest first) or past; default: all, latest first.")
+    ] = None,
+    market_id: Annotated[int | None, Field(ge=1, description="Only this market's bookings.")] = None,
+    market_date_id: Annotated[int | None, Field(ge=1, description="Only bookings on this market date.")] = None,
+    vendor_id: Annotated[int | None, Field(ge=1, description="Only this vendor's bookings.")] = None,
+    status: Annotated[BookingStatus | None, Field(description="pending, confirmed, rejected or cancelled.")] = None,
+    query: Annotated[
+        str | None, Field(max_length=200, description="Matches the vendor's business or contact name.")
+    ] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[BookingOut]:
+    """List bookings (one vendor's stall on one market date) with vendor, market, date, space and amount."""
+    return await bookings.list_bookings(
+        org,
+        date_filter=date_filter,
+        market_id=market_id,
+        market_date_id=market_date_id,
+        vendor_id=vendor_id,
+        status=status,
+        query=query,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@toolset.read("Get booking")
+async def get_booking(org: Org, booking_id: BookingId) -> BookingResult:
+    """One booking with its vendor, market date, space, amount and status."""
+    return await bookings.get_booking(org, booking_id)
+
+
+@toolset.write("Confirm booking", destructive=False, idempotent=False, emails=True)
+async def confirm_booking(org: Org, booking_id: BookingId, idempotency_key: IdempotencyKey = None) -> BookingResult:
+    """Confirm a pending booking if its date has a space left (409 if full). Emails the vendor."""
+    return await bookings.confirm_booking(org, booking_id)
+
+
+@toolset.write("Reject booking", destructive=True, idempotent=False, emails=True)
+async def reject_booking(
+    org: Org, booking_id: BookingId, reason: Reason = None, idempotency_key: IdempotencyKey = None
+) -> BookingResult:
+    """Reject a pending booking; an unpaid order stops charging for it. Emails the vendor."""
+    return await bookings.reject_booking(org, booking_id, reason=reason)
+
+
+@toolset.write("Cancel booking", destructive=True, idempotent=False, emails=True)
+async def cancel_booking(
+    org: Org,
+    booking_id: BookingId,
+    reason: Reason = None,
+    credit_vendor: CreditVendor = False,
+    idempotency_key: IdempotencyKey = None,
+) -> BookingResult:
+    """Cancel a confirmed booking. With credit_vendor, a paid booking's amount becomes a credit; an unpaid order
+    stops charging for it. Emails the vendor, and offers the space to the date's waitlist if the market
+    auto-notifies (emailing that vendor too)."""
+    return await bookings.cancel_booking(org, booking_id, reason=reason, credit_vendor=credit_vendor)
+
+
+@toolset.write("Move booking to another date", destructive=True, idempotent=False, emails=True)
+async def rebook_booking(
+    org: Org,
+    booking_id: BookingId,
+    target_market_date_id: Annotated[int, Field(ge=1, description="The market date to move it to.")],
+    fee: Annotated[Money, Field(description="Rebooking fee the vendor pays (default 0).")] = 0,
+    idempotency_key: IdempotencyKey = None,
+) -> BookingResult:
+    """Move a paid, confirmed booking to another date: the old booking is cancelled, its amount minus the fee
+    is credited and spent on a new confirmed booking, so the vendor owes only the fee. Returns the new booking.
+    Emails the vendor."""
+    return await bookings.rebook_booking(org, booking_id, target_market_date_id=target_market_date_id, fee_cents=fee)
+
+
+@toolset.write("Restore booking", destructive=False, idempotent=False, emails=True)
+async def restore_booking(org: Org, booking_id: BookingId, idempotency_key: IdempotencyKey = None) -> BookingResult:
+    """Bring a cancelled booking back to confirmed if its date has room and its space is free; a credit given
+    for the cancellation is taken back, or an unpaid order charges for it again. Emails the vendor."""
+    return await bookings.restore_booking(org, booking_id)
+
+
+@toolset.write("Assign space", destructive=True, idempotent=True)
+async def update_space_number(
+    org: Org,
+    booking_id: BookingId,
+    space_number: Annotated[
+        SpaceNumber | None, Field(description='The stall space, e.g. "14A"; null clears it. Unique on the date.')
+    ],
+    idempotency_key: IdempotencyKey = None,
+) -> BookingResult:
+    """Give a pending or confirmed booking its stall space (409 if another booking on the date has it).
+    Emails nobody."""
+    return await bookings.update_space_number(org, booking_id, space_number=space_number)
+
+
+@toolset.write("Cancel many bookings", destructive=True, idempotent=False, emails=True)
+async def bulk_cancel_bookings(
+    org: Org,
+    ctx: Context,
+    booking_ids: Annotated[
+        list[Annotated[int, Field(ge=1)]],
+        Field(min_length=1, max_length=1000, description="The bookings to cancel (1 to 1,000)."),
+    ],
+    reason: Reason = None,
+    credit_vendor: CreditVendor = False,
+    dry_run: Annotated[bool, Field(description="Report what would happen without changing anything.")] = False,
+    idempotency_key: IdempotencyKey = None,
+) -> BulkCancelResult:
+    """Cancel many confirmed bookings in one go (all or nothing), as cancel_booking does each: credits with
+    credit_vendor, an email to each vendor, waitlist offers where the market auto-notifies. Ids that cannot be
+    cancelled are listed in skipped with the reason. Use dry_run to preview. To cancel a whole date use
+    cancel_market_date."""
+    return await bookings.bulk_cancel_bookings(
+        org, booking_ids, reason=reason, credit_vendor=credit_vendor, dry_run=dry_run, progress=ctx.report_progress
+    )

@@ -1,0 +1,81 @@
+"""waitlist: vendors waiting for a space on a full market date, offered it in turn for 48 hours."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from market_mcp.schemas.common import IdempotencyKey, Limit, Offset
+from market_mcp.schemas.waitlist import WaitlistEntryResult, WaitlistPage, WaitlistStatus
+from market_mcp.services import waitlist
+from market_mcp.tools.registry import Org, Toolset
+
+toolset = Toolset("waitlist", "Waitlist: queue vendors for full market dates and offer them freed spaces.")
+
+EntryId = Annotated[int, Field(ge=1, description="The waitlist entry's id (from list_waitlist).")]
+
+
+@toolset.read("List waitlist")
+async def list_waitlist(
+    org: Org,
+    market_id: Annotated[int | None, Field(ge=1, description="The market: its next upcoming date's waitlist.")] = None,
+    market_date_id: Annotated[int | None, Field(ge=1, description="A specific market date's waitlist.")] = None,
+    status: Annotated[
+        WaitlistStatus | None, Field(description="Only this status; default: waiting and notified (open offers).")
+    ] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> WaitlistPage:
+    """The waitlist of a market date in offer order (position), with each vendor and any open 48-hour offer,
+    plus the date's spaces_left. Pass market_id for the market's next upcoming date, or market_date_id."""
+    return await waitlist.list_waitlist(
+        org, market_id=market_id, market_date_id=market_date_id, status=status, limit=limit, offset=offset
+    )
+
+
+@toolset.write("Add to waitlist", destructive=False, idempotent=False)
+async def add_to_waitlist(
+    org: Org,
+    market_date_id: Annotated[int, Field(ge=1, description="The market date the vendor wants.")],
+    vendor_id: Annotated[int, Field(ge=1, description="The vendor (needs an approved application to the market).")],
+    idempotency_key: IdempotencyKey = None,
+) -> WaitlistEntryResult:
+    """Put a vendor at the end of a market date's waitlist (typically when create_order says the date is full).
+    Emails nobody; notify_waitlist makes the offer."""
+    return await waitlist.add_to_waitlist(org, market_date_id=market_date_id, vendor_id=vendor_id)
+
+
+@toolset.write("Offer a space from the waitlist", destructive=False, idempotent=False, emails=True)
+async def notify_waitlist(
+    org: Org,
+    entry_id: Annotated[int | None, Field(ge=1, description="The waiting entry to offer the space to.")] = None,
+    market_date_id: Annotated[
+        int | None, Field(ge=1, description="Instead of entry_id: offer to this date's first waiting vendor.")
+    ] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WaitlistEntryResult:
+    """Offer a free space to a waiting vendor: the space is held for them for 48 hours (409 if the date has no
+    space left). Emails the vendor the offer. Record their yes with accept_waitlist_offer."""
+    return await waitlist.notify_waitlist(org, entry_id=entry_id, market_date_id=market_date_id)
+
+
+@toolset.write("Accept waitlist offer", destructive=False, idempotent=False, emails=True)
+async def accept_waitlist_offer(
+    org: Org, entry_id: EntryId, idempotency_key: IdempotencyKey = None
+) -> WaitlistEntryResult:
+    """Record that a notified vendor took the offered space: creates their order at the market's fee with a
+    confirmed booking, applying their credits (409 if the offer expired). Emails the vendor the confirmation."""
+    return await waitlist.accept_waitlist_offer(org, entry_id)
+
+
+@toolset.write("Remove from waitlist", destructive=True, idempotent=False)
+async def remove_from_waitlist(
+    org: Org,
+    entry_id: EntryId,
+    reason: Annotated[str | None, Field(max_length=500, description="Why (kept on the entry).")] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> WaitlistEntryResult:
+    """Take a waiting or notified vendor off a date's waitlist (an open offer's held space is freed). Emails
+    nobody."""
+    return await waitlist.remove_from_waitlist(org, entry_id, reason=reason)
