@@ -275,9 +275,46 @@ async def _serve(
         await server.run_stdio_async()
 
 
+async def _serve_http(
+    settings: Settings,
+    db: Database,
+    *,
+    host: str,
+    port: int,
+    stateless: bool,
+    public_url: str | None,
+    toolsets: list[str] | None,
+    read_only: bool,
+) -> None:
+    import uvicorn
+
+    from market_mcp.server import build_server
+
+    await _ready(db)
+    url = (public_url or f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}").rstrip("/")
+    server = build_server(settings, db=db, toolsets=toolsets, read_only=read_only, public_url=url)
+    app = server.streamable_http_app(stateless_http=stateless, json_response=True, host=host)
+    config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level.lower(), lifespan="on")
+    _err(f"market-mcp: Streamable HTTP on {url}/mcp{' (stateless)' if stateless else ''}; health at {url}/healthz")
+    async with server.delivering():
+        await uvicorn.Server(config).serve()
+
+
 async def cmd_serve(args: argparse.Namespace, settings: Settings, db: Database) -> int:
-    token = settings.token.get_secret_value() if settings.token else None
     toolsets = [t.strip() for t in args.toolsets.split(",") if t.strip()] if args.toolsets else None
+    if args.transport == "http":
+        await _serve_http(
+            settings,
+            db,
+            host=args.host,
+            port=args.port,
+            stateless=args.stateless,
+            public_url=args.public_url,
+            toolsets=toolsets,
+            read_only=args.read_only,
+        )
+        return 0
+    token = settings.token.get_secret_value() if settings.token else None
     await _serve(settings, db, token=token, toolsets=toolsets, read_only=args.read_only)
     return 0
 
@@ -287,8 +324,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"market-mcp {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="run the MCP server on stdio (token from MARKET_MCP_TOKEN)")
-    serve.add_argument("--transport", choices=["stdio"], default="stdio")
+    serve = sub.add_parser(
+        "serve", help="run the MCP server: stdio (token from MARKET_MCP_TOKEN) or Streamable HTTP (bearer tokens)"
+    )
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    serve.add_argument("--host", default="127.0.0.1", help="http: address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="http: port (default 8000)")
+    serve.add_argument(
+        "--stateless", action="store_true", help="http: no server-side sessions (replicas need no sticky sessions)"
+    )
+    serve.add_argument("--public-url", help="http: the URL clients reach this server at (default http://HOST:PORT)")
     serve.add_argument("--toolsets", help="comma-separated toolsets to expose (default: all)")
     serve.add_argument("--read-only", action="store_true", help="expose only tools that read")
     serve.set_defaults(handler=cmd_serve)

@@ -17,8 +17,10 @@ from datetime import datetime
 from typing import Any
 
 import anyio
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, ListToolsResult, PaginatedRequestParams, TextContent
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
@@ -28,6 +30,7 @@ from market_mcp.config import Settings
 from market_mcp.db import Database
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Forbidden, Invalid, MarketError, NotFound
+from market_mcp.http import OrganisationTokens, healthz, request_token
 from market_mcp.mail import Mailer
 from market_mcp.services import audit, idempotency
 from market_mcp.tools import TOOLSETS
@@ -114,17 +117,34 @@ class MarketServer(MCPServer):
         toolsets: Iterable[str] | None = None,
         read_only: bool = False,
         clock: Callable[[], datetime] = utcnow,
+        public_url: str | None = None,
     ) -> None:
+        # Over HTTP (public_url set: where clients reach this server) every request brings its own token.
+        http: dict[str, Any] = {}
+        if public_url:
+            http = dict(
+                auth=AuthSettings(
+                    issuer_url=public_url,  # type: ignore[arg-type]
+                    resource_server_url=f"{public_url}/mcp",  # type: ignore[arg-type]
+                    validate_token_resource=False,  # API tokens are not bound to a resource: OrganisationTokens checks
+                ),
+                token_verifier=OrganisationTokens(db),
+            )
         super().__init__(
             name="market-mcp",
             title="Market organiser",
             instructions=INSTRUCTIONS,
             version=__version__,
             log_level=settings.log_level.upper(),  # type: ignore[arg-type]
+            **http,
         )
-        self.settings = settings
+        self.config = settings  # ours; MCPServer keeps its own `settings`
         self.db = db
-        self._token = token
+        self.http = public_url is not None
+        self._token = None if self.http else token
+        self._scopes: dict[str, str | None] = {}  # token -> scope, for tools/list (a token's scope never changes)
+        if self.http:
+            self.custom_route("/healthz", methods=["GET"])(healthz(db))
         self.clock = clock
         self.rate_limiter = RateLimiter(settings.rate_limit)
         self.mailer = Mailer(db, settings.smtp_url) if settings.smtp_url else None
@@ -163,8 +183,29 @@ class MarketServer(MCPServer):
                 tasks.cancel_scope.cancel()
 
     def token_for(self, context: Context[Any, Any] | None) -> str | None:
-        """The calling token: the server's own (stdio, from MARKET_MCP_TOKEN)."""
-        return self._token
+        """The calling token: the request's bearer token over HTTP; the server's own on stdio (MARKET_MCP_TOKEN)."""
+        if not self.http:
+            return self._token
+        return request_token(context.headers if context is not None else None)
+
+    async def _handle_list_tools(
+        self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
+    ) -> ListToolsResult:
+        """tools/list as the calling token may use it: a read-only token sees only the tools that read."""
+        tools = await self.list_tools()
+        token = self._token if not self.http else request_token(getattr(ctx.request, "headers", None))
+        if await self._scope_of(token) == "read":
+            tools = [tool for tool in tools if not self.specs[tool.name].writes]
+        return ListToolsResult(tools=tools)
+
+    async def _scope_of(self, token: str | None) -> str | None:
+        if token not in self._scopes:
+            try:
+                async with self.db.transaction() as session:
+                    self._scopes[token] = (await authenticate(session, token)).scope  # type: ignore[index]
+            except Exception:  # unknown token, store down: list everything; every call will say what is wrong
+                return None
+        return self._scopes[token]  # type: ignore[index]
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -260,6 +301,7 @@ def build_server(
     toolsets: Iterable[str] | None = None,
     read_only: bool = False,
     clock: Callable[[], datetime] = utcnow,
+    public_url: str | None = None,
 ) -> MarketServer:
     """The market-mcp server. `token` is the organisation token for stdio (default: MARKET_MCP_TOKEN)."""
     settings = settings or Settings()
@@ -272,4 +314,5 @@ def build_server(
         toolsets=toolsets,
         read_only=read_only,
         clock=clock,
+        public_url=public_url,
     )

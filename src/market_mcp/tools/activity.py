@@ -35,7 +35,7 @@ async def list_audit_log(
 
 
 async def delivery_note(ctx: Context) -> str:
-    smtp_url = getattr(ctx.mcp_server, "settings", None) and ctx.mcp_server.settings.smtp_url  # type: ignore[attr-defined]
+    smtp_url = getattr(ctx.mcp_server, "config", None) and ctx.mcp_server.config.smtp_url  # type: ignore[attr-defined]
     if not smtp_url:
         return "Delivery is not configured (MARKET_MCP_SMTP_URL is unset): emails stay queued and nobody receives them."
     return "Queued emails are delivered over SMTP shortly after the change that queued them; failures are retried."
