@@ -128,7 +128,7 @@ async def test_tools_json_is_the_catalog_tools_list_returns(cli: Cli, db: Databa
     expected = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in listed.tools]
     assert printed["tools"] == expected
     human = cli.run("tools").stdout.splitlines()
-    assert len(human) == len(expected) and human[0].split()[:3] == ["markets", "read", "list_markets"]
+    assert len(human) == len(expected) and human[0].split()[:3] == ["dashboard", "read", "get_context"]
 
 
 async def test_demo_creates_a_realistic_organisation_once_and_prints_a_working_token_each_time(cli: Cli) -> None:

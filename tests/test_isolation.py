@@ -63,6 +63,7 @@ LABELS = {
     "application_id": "Application",
     "credit_id": "Credit",
     "entry_id": "Waitlist entry",
+    "id": "Vendor",  # fetch's "vendor:N"
 }
 
 # Every tool -> the arguments Alice sends to reach Bob's records (given Bob's ids).
@@ -142,13 +143,20 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
     # market dates that end
     "cancel_market_date": lambda r: {"market_date_id": r.market_date_id, "credit_vendors": True},
     "close_out_market_date": lambda r: {"market_date_id": r.market_date_id, "no_show_booking_ids": [r.booking_id]},
+    # dashboard
+    "get_context": lambda r: {},
+    "get_dashboard": lambda r: {},
+    "get_dashboard_summary": lambda r: {},
+    # connector: search finds none of Bob's records; fetching one is "not found" (see test_alice_cannot_reach…)
+    "search": lambda r: {"query": "bob"},
+    "fetch": lambda r: {"id": f"vendor:{r.vendor_id}"},
     # activity
     "list_audit_log": lambda r: {},
     "list_emails": lambda r: {},
 }
 
 # Tools whose record id is optional in the schema (one of two ways to name the record), and the one a case uses.
-OPTIONAL_ID = {"list_waitlist": "market_id", "notify_waitlist": "entry_id"}
+OPTIONAL_ID = {"list_waitlist": "market_id", "notify_waitlist": "entry_id", "fetch": "id"}
 
 # Every one of Bob's names contains "bob" (and none of Alice's does), so any of his data in her results shows.
 CANARY = "bob"
@@ -328,8 +336,9 @@ async def test_alice_cannot_reach_or_change_bobs_records(
             arguments, missing = case(bobs), case(NEVER_EXISTED)
             refusal = await c.refused(tool, 404, **arguments)
             never_existed = await c.refused(tool, 404, **missing)
-            assert refusal == f"{LABELS[id_argument]} {arguments[id_argument]} not found."
-            assert never_existed == f"{LABELS[id_argument]} {missing[id_argument]} not found."
+            bare = lambda value: str(value).rpartition(":")[2]  # noqa: E731  fetch names records "vendor:55"
+            assert refusal == f"{LABELS[id_argument]} {bare(arguments[id_argument])} not found."
+            assert never_existed == f"{LABELS[id_argument]} {bare(missing[id_argument])} not found."
         else:
             result = await c.ok(tool, **case(bobs))
             assert CANARY not in json.dumps(result).lower(), result

@@ -1,15 +1,13 @@
 """Migrations: upgrade creates and keeps the schema, matches the models, and can be undone.
 
-Each test migrates its own fresh database (tmp_path), not the `db` fixture's migrated copy.
+Each test migrates its own empty database (the `fresh` fixture), not the `db` fixture's migrated copy.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from pathlib import Path
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -21,17 +19,11 @@ from market_mcp.db import Database
 from market_mcp.db.engine import BUSY_TIMEOUT_MS
 from market_mcp.db.migrate import MIGRATIONS, alembic_config, current_revision, head_revision, upgrade
 from market_mcp.db.tables import Market, Organization
+from tests.conftest import sqlite_only
 
 # SQLite cannot reflect indexes on an expression, so autogenerate skips (and warns about) these two;
 # test_case_insensitive_email_indexes_exist checks them in sqlite_master instead.
 EXPRESSION_INDEXES = {"ux_app_user_org_email", "ux_vendor_org_email"}
-
-
-@pytest.fixture
-async def fresh(tmp_path: Path):
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}")
-    yield database
-    await database.dispose()
 
 
 async def tables(db: Database) -> list[str]:
@@ -88,14 +80,18 @@ async def test_the_migrated_schema_matches_the_models(fresh: Database) -> None:
 
 async def test_case_insensitive_email_indexes_exist(fresh: Database) -> None:
     await upgrade(fresh)
+    catalog = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+        if fresh.is_sqlite
+        else "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+    )
     async with fresh.engine.connect() as conn:
-        rows = (
-            await conn.exec_driver_sql(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN (?, ?) ORDER BY name",
-                tuple(sorted(EXPRESSION_INDEXES)),
-            )
-        ).all()
-    found = {name: re.sub(r"\s+", " ", sql) for name, sql in rows}
+        rows = (await conn.exec_driver_sql(catalog)).all()
+    found = {  # PostgreSQL spells the column lower((email)::text)
+        name: re.sub(r"\s+", " ", sql).replace("lower((email)::text)", "lower(email)")
+        for name, sql in rows
+        if name in EXPRESSION_INDEXES
+    }
     assert sorted(found) == sorted(EXPRESSION_INDEXES)
     assert "CREATE UNIQUE INDEX" in found["ux_app_user_org_email"]
     assert "(organization_id, lower(email))" in found["ux_app_user_org_email"]
@@ -123,6 +119,7 @@ def test_the_migrations_form_one_line_of_history() -> None:
     assert [down for _, down in revisions] == [None, *[rev for rev, _ in revisions[:-1]]]
 
 
+@sqlite_only
 async def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(fresh: Database) -> None:
     await upgrade(fresh)
     async with fresh.engine.connect() as conn:

@@ -261,3 +261,19 @@ async def test_an_absurdly_large_float_is_refused_as_too_large_not_as_a_crash(al
     async with alice.client() as c:
         refusal = await c.refused("create_market", 422, name="Riverside", default_fee=1e30)
     assert refusal == "Invalid arguments: default_fee must be at most 1,000,000; got 1e+30."
+
+
+@pytest.mark.parametrize(
+    "tool, arguments",
+    [
+        ("get_vendor", {"vendor_id": 2**31}),
+        ("list_orders", {"market_id": 10**12}),
+        ("bulk_cancel_bookings", {"booking_ids": [1, 2**40]}),
+    ],
+)
+async def test_an_id_larger_than_any_record_can_have_is_refused_before_the_database(
+    alice: Tenant, tool: str, arguments: dict[str, Any]
+) -> None:
+    async with alice.client() as c:
+        refusal = await c.refused(tool, 422, **arguments)
+    assert refusal.startswith("Invalid arguments: ") and "2147483647" in refusal

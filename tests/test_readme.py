@@ -34,5 +34,8 @@ def test_the_readme_lists_every_tool_of_the_registry() -> None:
 
 
 def test_the_readme_test_command_is_what_ci_runs() -> None:
-    ci = (Path(__file__).parent.parent / ".ci" / "run").read_text().strip().splitlines()[-1]
-    assert f"\n{ci}\n" in README.read_text()
+    ci = (Path(__file__).parent.parent / ".ci" / "run").read_text().splitlines()
+    command = next(line for line in ci if line.startswith("python3 -m venv"))
+    assert f"\n{command}\n" in README.read_text()
+    # …and then the same suite on PostgreSQL
+    assert any(line.startswith("MARKET_MCP_TEST_POSTGRES_URL=") and line.endswith("pytest -q -n auto") for line in ci)

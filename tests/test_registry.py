@@ -18,6 +18,8 @@ from market_mcp.tools import TOOLSETS
 
 # TOOLS.md's catalog for the toolsets built so far: a registered tool must be one of these, under this toolset.
 CATALOG: dict[str, set[str]] = {
+    "dashboard": {"get_context", "get_dashboard", "get_dashboard_summary"},
+    "connector": {"search", "fetch"},
     "markets": {"list_markets", "get_market", "create_market", "update_market", "send_market_email"},
     "market_dates": {
         "list_market_dates",
@@ -257,3 +259,11 @@ def test_record_arguments_are_named_entity_id_never_a_bare_id(tools: dict[str, T
     record_arguments = [p for p in properties if p.endswith(("_id", "_ids"))]
     strangers = [p for p in record_arguments if not p.removesuffix("s").endswith(tuple(f"{e}_id" for e in ENTITIES))]
     assert strangers == []
+
+
+def test_the_server_instructions_name_only_tools_that_exist() -> None:
+    from market_mcp.server import INSTRUCTIONS
+
+    named = set(re.findall(r"\b(?:list|get|create|update|cancel|send)_[a-z_]+\b", INSTRUCTIONS))
+    assert named and named <= set(registered()), sorted(named - set(registered()))
+    assert len(INSTRUCTIONS) < 1500  # read at the start of every conversation

@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -319,6 +320,15 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings, db: Database) 
     return 0
 
 
+async def cmd_bundle(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from market_mcp.bundle import build
+
+    path = build(Path(args.output or f"dist/market-mcp-{__version__}.mcpb"))
+    _err(f"Built {path}: open it with Claude Desktop (or drag it onto Settings → Extensions) to install.")
+    _out(str(path))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="market-mcp", description="Run your markets by chatting with an AI assistant.")
     p.add_argument("--version", action="version", version=f"market-mcp {__version__}")
@@ -339,6 +349,10 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=cmd_serve)
 
     sub.add_parser("init", help="create or upgrade the database").set_defaults(handler=cmd_init)
+
+    bundle = sub.add_parser("bundle", help="build an MCP bundle (.mcpb) for one-click install in Claude Desktop")
+    bundle.add_argument("--output", help="where to write it (default dist/market-mcp-VERSION.mcpb)")
+    bundle.set_defaults(handler=cmd_bundle)
 
     demo = sub.add_parser("demo", help="create a demo organisation with realistic data and print a token")
     demo.add_argument("--serve", action="store_true", help="then serve it on stdio (messages go to stderr)")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from platformdirs import user_data_dir
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,3 +27,11 @@ class Settings(BaseSettings):
     rate_limit: int = Field(default=60, ge=1, description="Tool calls per minute per token.")
     smtp_url: str | None = Field(default=None, description="SMTP server for the outbox; unset keeps emails queued.")
     log_level: str = Field(default="WARNING", description="Logging level on standard error.")
+
+    @field_validator("database_url", "token", "smtp_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any, info: Any) -> Any:
+        """An empty variable means "not set" (an MCP bundle passes optional settings left blank as "")."""
+        if isinstance(value, str) and not value.strip():
+            return default_database_url() if info.field_name == "database_url" else None
+        return value

@@ -41,13 +41,15 @@ logger = logging.getLogger("market_mcp")
 INSTRUCTIONS = """\
 market-mcp runs a market organisation's admin: markets, their trading dates, vendors, applications, \
 orders, bookings, the waitlist, credits and emails. Everything is scoped to the organisation of the API \
-token; you never pass an organisation. Start with list_markets to get market_id values, then \
-list_market_dates (market_id, date_filter="upcoming") for market_date_id values. Ids flow between tools \
-as <entity>_id arguments. Money arguments are decimal amounts in the organisation's currency (45 or \
-"45.50"); results give integer *_cents plus currency. Tools whose description says they email people \
-queue real emails to vendors; confirm with the organiser first, and prefer dry_run where offered. A \
-refused call returns {"error", "code"}: 404 not found, 409 wrong state, 422 bad input (the message \
-names the argument), 401/403 token problems.\
+token; you never pass an organisation. Start with get_context (the organisation, today's date, market ids); \
+for "what's pending?" call get_dashboard_summary. Ids flow between tools as <entity>_id arguments: \
+list_markets gives market_id, list_market_dates market_date_id, list_vendors vendor_id, list_orders \
+order_id, get_order and list_bookings booking_id, list_waitlist entry_id. Money arguments are decimal \
+amounts in the organisation's currency (45 or "45.50"); results give integer *_cents plus currency. Tools \
+that email vendors say so (openWorldHint): approving, rejecting, reminding, cancelling, rebooking, \
+waitlist offers and mass email. Confirm with the organiser before they run, and use dry_run where \
+offered. A refused call returns {"error", "code"}: 404 not found, 409 wrong state, 422 bad input (the \
+message names the argument), 401/403 token problems, 429 slow down.\
 """
 
 

@@ -14,6 +14,7 @@ T = TypeVar("T")
 
 MAX_AMOUNT = Decimal("1000000")
 MAX_LIMIT = 200
+MAX_ID = 2_147_483_647  # the store's INTEGER ids: a larger one is refused (422), never sent to the database
 PAGE_BUDGET_BYTES = 48_000  # TOOLS.md: no result exceeds about 50 KB of JSON
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")  # ASCII digits only: no "1e3", "1_000", "+5"
 

@@ -134,6 +134,18 @@ async def upcoming_market_dates(org: OrgContext, market_id: int, *, limit: int) 
     return [_out(org, row) for row in rows]
 
 
+async def next_market_date(org: OrgContext) -> MarketDateOut | None:
+    """The organisation's next scheduled date (any market), with its counts."""
+    stmt = (
+        _with_counts(org)
+        .where(MarketDate.status == "scheduled", MarketDate.scheduled_at >= org.today())
+        .order_by(MarketDate.scheduled_at, MarketDate.id)
+        .limit(1)
+    )
+    row = (await org.session.execute(stmt)).first()
+    return _out(org, row) if row else None
+
+
 async def get_market_date(org: OrgContext, market_date_id: int) -> MarketDateOut:
     await get_or_404(org, MarketDate, market_date_id)
     row = (await org.session.execute(_with_counts(org).where(MarketDate.id == market_date_id))).one()

@@ -4,7 +4,9 @@ from market_mcp.tools import (
     activity,
     applications,
     bookings,
+    connector,
     credits,
+    dashboard,
     market_dates,
     markets,
     orders,
@@ -16,6 +18,7 @@ from market_mcp.tools.registry import Org, Toolset, ToolSpec
 TOOLSETS: dict[str, Toolset] = {
     t.name: t
     for t in (
+        dashboard.toolset,
         markets.toolset,
         market_dates.toolset,
         vendors.toolset,
@@ -25,6 +28,7 @@ TOOLSETS: dict[str, Toolset] = {
         bookings.toolset,
         waitlist.toolset,
         activity.toolset,
+        connector.toolset,
     )
 }
 

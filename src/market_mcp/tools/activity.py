@@ -9,7 +9,7 @@ from mcp.server.mcpserver import Context, Resolve
 from pydantic import Field
 
 from market_mcp.schemas.audit import AuditEntryOut
-from market_mcp.schemas.common import Limit, Offset, Page
+from market_mcp.schemas.common import MAX_ID, Limit, Offset, Page
 from market_mcp.schemas.emails import EmailKind, EmailPage, EmailStatus
 from market_mcp.services import audit, emails
 from market_mcp.tools.registry import Org, Toolset
@@ -49,7 +49,7 @@ async def list_emails(
     org: Org,
     delivery: Delivery,
     status: Annotated[EmailStatus | None, Field(description="queued, sent or failed.")] = None,
-    vendor_id: Annotated[int | None, Field(ge=1, description="Only emails to this vendor.")] = None,
+    vendor_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only emails to this vendor.")] = None,
     kind: Annotated[EmailKind | None, Field(description="Only this kind, e.g. application_approved.")] = None,
     limit: Limit = 50,
     offset: Offset = 0,

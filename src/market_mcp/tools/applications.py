@@ -14,7 +14,7 @@ from market_mcp.schemas.applications import (
     Decision,
     ReminderSent,
 )
-from market_mcp.schemas.common import Day, IdempotencyKey, Limit, Money, Offset, Page, PositiveMoney
+from market_mcp.schemas.common import MAX_ID, Day, IdempotencyKey, Limit, Money, Offset, Page, PositiveMoney
 from market_mcp.schemas.credits import CreditDetail
 from market_mcp.schemas.vendors import (
     MaybeBusinessName,
@@ -29,7 +29,7 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("applications", "Applications: review, approve, reject or waitlist vendors who want to trade.")
 
-ApplicationId = Annotated[int, Field(ge=1, description="The application's id (from list_applications).")]
+ApplicationId = Annotated[int, Field(ge=1, le=MAX_ID, description="The application's id (from list_applications).")]
 Notes = Annotated[str, Field(max_length=1000, description="Why the credit was given (shown on the credit).")]
 ExpiresOn = Annotated[Day | None, Field(description="Last day the credit can be spent, YYYY-MM-DD; default: never.")]
 
@@ -43,7 +43,7 @@ async def list_applications(
     query: Annotated[
         str | None, Field(max_length=200, description="Matches the vendor's name, contact or email.")
     ] = None,
-    market_id: Annotated[int | None, Field(ge=1, description="Only applications to this market.")] = None,
+    market_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only applications to this market.")] = None,
     start_date: Annotated[Day | None, Field(description="Submitted on or after this date.")] = None,
     end_date: Annotated[Day | None, Field(description="Submitted on or before this date.")] = None,
     limit: Limit = 50,
@@ -72,9 +72,9 @@ async def get_application(org: Org, application_id: ApplicationId) -> Applicatio
 @toolset.write("Record application", destructive=False, idempotent=False)
 async def create_application(
     org: Org,
-    market_id: Annotated[int, Field(ge=1, description="The market they want to trade at.")],
+    market_id: Annotated[int, Field(ge=1, le=MAX_ID, description="The market they want to trade at.")],
     vendor_id: Annotated[
-        int | None, Field(ge=1, description="An existing vendor; or give email and business_name.")
+        int | None, Field(ge=1, le=MAX_ID, description="An existing vendor; or give email and business_name.")
     ] = None,
     email: MaybeEmail = None,
     business_name: MaybeBusinessName = None,

@@ -8,14 +8,14 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from market_mcp.schemas.bookings import BookingOut, BookingResult, BulkCancelResult
-from market_mcp.schemas.common import DateFilter, IdempotencyKey, Limit, Money, Offset, Page, Stripped
+from market_mcp.schemas.common import MAX_ID, DateFilter, IdempotencyKey, Limit, Money, Offset, Page, Stripped
 from market_mcp.schemas.market_dates import BookingStatus
 from market_mcp.services import bookings
 from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("bookings", "Bookings: confirm, cancel, move, restore and number vendors' stalls on market dates.")
 
-BookingId = Annotated[int, Field(ge=1, description="The booking's id (from list_bookings or get_order).")]
+BookingId = Annotated[int, Field(ge=1, le=MAX_ID, description="The booking's id (from list_bookings or get_order).")]
 Reason = Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email.")]
 CreditVendor = Annotated[
     bool, Field(description="Credit paid bookings' amounts back to their vendors (default false).")
@@ -29,9 +29,11 @@ async def list_bookings(
     date_filter: Annotated[
         DateFilter | None, Field(description="upcoming (soonest first) or past; default: all, latest first.")
     ] = None,
-    market_id: Annotated[int | None, Field(ge=1, description="Only this market's bookings.")] = None,
-    market_date_id: Annotated[int | None, Field(ge=1, description="Only bookings on this market date.")] = None,
-    vendor_id: Annotated[int | None, Field(ge=1, description="Only this vendor's bookings.")] = None,
+    market_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only this market's bookings.")] = None,
+    market_date_id: Annotated[
+        int | None, Field(ge=1, le=MAX_ID, description="Only bookings on this market date.")
+    ] = None,
+    vendor_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only this vendor's bookings.")] = None,
     status: Annotated[BookingStatus | None, Field(description="pending, confirmed, rejected or cancelled.")] = None,
     query: Annotated[
         str | None, Field(max_length=200, description="Matches the vendor's business or contact name.")
@@ -91,7 +93,7 @@ async def cancel_booking(
 async def rebook_booking(
     org: Org,
     booking_id: BookingId,
-    target_market_date_id: Annotated[int, Field(ge=1, description="The market date to move it to.")],
+    target_market_date_id: Annotated[int, Field(ge=1, le=MAX_ID, description="The market date to move it to.")],
     fee: Annotated[Money, Field(description="Rebooking fee the vendor pays (default 0).")] = 0,
     idempotency_key: IdempotencyKey = None,
 ) -> BookingResult:
@@ -127,7 +129,7 @@ async def bulk_cancel_bookings(
     org: Org,
     ctx: Context,
     booking_ids: Annotated[
-        list[Annotated[int, Field(ge=1)]],
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]],
         Field(min_length=1, max_length=1000, description="The bookings to cancel (1 to 1,000)."),
     ],
     reason: Reason = None,

@@ -6,14 +6,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Day, IdempotencyKey, Limit, Money, Offset, Page, PositiveMoney
+from market_mcp.schemas.common import MAX_ID, Day, IdempotencyKey, Limit, Money, Offset, Page, PositiveMoney
 from market_mcp.schemas.credits import CreditDeleted, CreditDetail, CreditOut
 from market_mcp.services import credits
 from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("credits", "Credits: issue, adjust and remove money owed to vendors.")
 
-CreditId = Annotated[int, Field(ge=1, description="The credit's id (from list_credits).")]
+CreditId = Annotated[int, Field(ge=1, le=MAX_ID, description="The credit's id (from list_credits).")]
 ExpiresOn = Annotated[Day | None, Field(description="Last day the credit can be spent, YYYY-MM-DD.")]
 
 
@@ -23,7 +23,7 @@ async def list_credits(
     status: Annotated[
         Literal["unexpired", "expired"] | None, Field(description="unexpired (still valid) or expired.")
     ] = None,
-    vendor_id: Annotated[int | None, Field(ge=1, description="Only this vendor's credits.")] = None,
+    vendor_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only this vendor's credits.")] = None,
     query: Annotated[
         str | None, Field(max_length=200, description="Matches the vendor's name or email, or notes.")
     ] = None,
@@ -44,7 +44,7 @@ async def get_credit(org: Org, credit_id: CreditId) -> CreditDetail:
 @toolset.write("Issue credit", destructive=False, idempotent=False)
 async def create_credit(
     org: Org,
-    vendor_id: Annotated[int, Field(ge=1, description="The vendor to credit.")],
+    vendor_id: Annotated[int, Field(ge=1, le=MAX_ID, description="The vendor to credit.")],
     credit_amount: Annotated[PositiveMoney, Field(description='How much, e.g. 10 or "12.50".')],
     notes: Annotated[str, Field(max_length=1000, description='Why, e.g. "Makeup for cancelled date".')] = "",
     expires_at: ExpiresOn = None,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from market_mcp.schemas.common import DateFilter, Day, IdempotencyKey, Limit, Offset, Page
+from market_mcp.schemas.common import MAX_ID, DateFilter, Day, IdempotencyKey, Limit, Offset, Page
 from market_mcp.schemas.market_dates import (
     BulkCreateResult,
     DateCapacity,
@@ -23,15 +23,15 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("market_dates", "Market dates: schedule trading days, change them, see who is booked.")
 
-MarketId = Annotated[int, Field(ge=1, description="The market's id (from list_markets).")]
-MarketDateId = Annotated[int, Field(ge=1, description="The market date's id (from list_market_dates).")]
+MarketId = Annotated[int, Field(ge=1, le=MAX_ID, description="The market's id (from list_markets).")]
+MarketDateId = Annotated[int, Field(ge=1, le=MAX_ID, description="The market date's id (from list_market_dates).")]
 OptionalCapacity = Annotated[DateCapacity | None, Field(description="Stall spaces; default: the market's capacity.")]
 
 
 @toolset.read("List market dates")
 async def list_market_dates(
     org: Org,
-    market_id: Annotated[int | None, Field(ge=1, description="Only this market's dates.")] = None,
+    market_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only this market's dates.")] = None,
     date_filter: Annotated[
         DateFilter | None, Field(description="upcoming (today on) or past (most recent first); default: all.")
     ] = None,
@@ -153,7 +153,7 @@ async def close_out_market_date(
     org: Org,
     market_date_id: MarketDateId,
     no_show_booking_ids: Annotated[
-        list[Annotated[int, Field(ge=1)]],
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]],
         Field(max_length=10_000, description="Confirmed bookings whose vendor did not come."),
     ] = [],  # noqa: B006 (pydantic copies defaults)
     idempotency_key: IdempotencyKey = None,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from market_mcp.schemas.common import IdempotencyKey, Limit, Money, Offset, Page, Stripped, nullable
+from market_mcp.schemas.common import MAX_ID, IdempotencyKey, Limit, Money, Offset, Page, Stripped, nullable
 from market_mcp.schemas.emails import MassEmailResult
 from market_mcp.schemas.markets import (
     Capacity,
@@ -28,7 +28,7 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("markets", "Markets: list, read, create and change them.")
 
-MarketId = Annotated[int, Field(ge=1, description="The market's id (from list_markets).")]
+MarketId = Annotated[int, Field(ge=1, le=MAX_ID, description="The market's id (from list_markets).")]
 Query = Annotated[str | None, Field(max_length=200, description="Matches name, slug or region, any case.")]
 BookingEnabled = Annotated[bool, Field(description="Whether vendors can book this market's dates.")]
 AutoNotify = Annotated[
@@ -158,7 +158,8 @@ async def send_market_email(
         str, Stripped, Field(min_length=1, max_length=10_000, description="The message, in plain text.")
     ],
     market_date_id: Annotated[
-        int | None, Field(ge=1, description="Only vendors booked (pending or confirmed) on this date of the market.")
+        int | None,
+        Field(ge=1, le=MAX_ID, description="Only vendors booked (pending or confirmed) on this date of the market."),
     ] = None,
     dry_run: Annotated[bool, Field(description="List the recipients without sending anything.")] = False,
     idempotency_key: IdempotencyKey = None,

@@ -6,14 +6,14 @@ from typing import Annotated
 
 from pydantic import Field
 
-from market_mcp.schemas.common import IdempotencyKey, Limit, Money, Offset, Page
+from market_mcp.schemas.common import MAX_ID, IdempotencyKey, Limit, Money, Offset, Page
 from market_mcp.schemas.orders import OrderDetail, OrderOut, OrderStatus, PaymentMethod
 from market_mcp.services import orders
 from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("orders", "Orders: take, approve, reject, archive and record payment for vendors' bookings.")
 
-OrderId = Annotated[int, Field(ge=1, description="The order's id (from list_orders).")]
+OrderId = Annotated[int, Field(ge=1, le=MAX_ID, description="The order's id (from list_orders).")]
 
 
 @toolset.read("List orders")
@@ -22,8 +22,8 @@ async def list_orders(
     status: Annotated[
         OrderStatus | None, Field(description="e.g. pending (to approve), payment_pending (unpaid).")
     ] = None,
-    vendor_id: Annotated[int | None, Field(ge=1, description="Only this vendor's orders.")] = None,
-    market_id: Annotated[int | None, Field(ge=1, description="Only orders for this market.")] = None,
+    vendor_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only this vendor's orders.")] = None,
+    market_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only orders for this market.")] = None,
     query: Annotated[
         str | None, Field(max_length=200, description="Matches the vendor's name, contact or email.")
     ] = None,
@@ -53,9 +53,11 @@ async def get_order(org: Org, order_id: OrderId) -> OrderDetail:
 @toolset.write("Take order", destructive=False, idempotent=False, emails=True)
 async def create_order(
     org: Org,
-    vendor_id: Annotated[int, Field(ge=1, description="The vendor ordering (needs an approved application).")],
+    vendor_id: Annotated[
+        int, Field(ge=1, le=MAX_ID, description="The vendor ordering (needs an approved application).")
+    ],
     market_date_ids: Annotated[
-        list[Annotated[int, Field(ge=1)]],
+        list[Annotated[int, Field(ge=1, le=MAX_ID)]],
         Field(min_length=1, max_length=60, description="The dates to book, all of one market."),
     ],
     amount_per_date: Annotated[Money | None, Field(description="Fee per date; default: the market's fee.")] = None,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Day, IdempotencyKey, Limit, Offset, Page, Stripped
+from market_mcp.schemas.common import MAX_ID, Day, IdempotencyKey, Limit, Offset, Page, Stripped
 from market_mcp.schemas.vendors import (
     BusinessName,
     Category,
@@ -29,7 +29,7 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("vendors", "Vendors: stallholders, their history and credit, emails and internal notes.")
 
-VendorId = Annotated[int, Field(ge=1, description="The vendor's id (from list_vendors).")]
+VendorId = Annotated[int, Field(ge=1, le=MAX_ID, description="The vendor's id (from list_vendors).")]
 Subject = Annotated[str, Stripped, Field(min_length=1, max_length=200, description="Email subject line.")]
 Message = Annotated[str, Stripped, Field(min_length=1, max_length=10_000, description="The message, in plain text.")]
 
@@ -40,7 +40,9 @@ async def list_vendors(
     query: Annotated[
         str | None, Field(max_length=200, description="Matches business, contact, email or category.")
     ] = None,
-    market_id: Annotated[int | None, Field(ge=1, description="Only vendors approved to trade at this market.")] = None,
+    market_id: Annotated[
+        int | None, Field(ge=1, le=MAX_ID, description="Only vendors approved to trade at this market.")
+    ] = None,
     start_date: Annotated[Day | None, Field(description="Only vendors who joined on or after this date.")] = None,
     end_date: Annotated[Day | None, Field(description="Only vendors who joined on or before this date.")] = None,
     limit: Limit = 50,

@@ -6,21 +6,25 @@ from typing import Annotated
 
 from pydantic import Field
 
-from market_mcp.schemas.common import IdempotencyKey, Limit, Offset
+from market_mcp.schemas.common import MAX_ID, IdempotencyKey, Limit, Offset
 from market_mcp.schemas.waitlist import WaitlistEntryResult, WaitlistPage, WaitlistStatus
 from market_mcp.services import waitlist
 from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("waitlist", "Waitlist: queue vendors for full market dates and offer them freed spaces.")
 
-EntryId = Annotated[int, Field(ge=1, description="The waitlist entry's id (from list_waitlist).")]
+EntryId = Annotated[int, Field(ge=1, le=MAX_ID, description="The waitlist entry's id (from list_waitlist).")]
 
 
 @toolset.read("List waitlist")
 async def list_waitlist(
     org: Org,
-    market_id: Annotated[int | None, Field(ge=1, description="The market: its next upcoming date's waitlist.")] = None,
-    market_date_id: Annotated[int | None, Field(ge=1, description="A specific market date's waitlist.")] = None,
+    market_id: Annotated[
+        int | None, Field(ge=1, le=MAX_ID, description="The market: its next upcoming date's waitlist.")
+    ] = None,
+    market_date_id: Annotated[
+        int | None, Field(ge=1, le=MAX_ID, description="A specific market date's waitlist.")
+    ] = None,
     status: Annotated[
         WaitlistStatus | None, Field(description="Only this status; default: waiting and notified (open offers).")
     ] = None,
@@ -37,8 +41,10 @@ async def list_waitlist(
 @toolset.write("Add to waitlist", destructive=False, idempotent=False)
 async def add_to_waitlist(
     org: Org,
-    market_date_id: Annotated[int, Field(ge=1, description="The market date the vendor wants.")],
-    vendor_id: Annotated[int, Field(ge=1, description="The vendor (needs an approved application to the market).")],
+    market_date_id: Annotated[int, Field(ge=1, le=MAX_ID, description="The market date the vendor wants.")],
+    vendor_id: Annotated[
+        int, Field(ge=1, le=MAX_ID, description="The vendor (needs an approved application to the market).")
+    ],
     idempotency_key: IdempotencyKey = None,
 ) -> WaitlistEntryResult:
     """Put a vendor at the end of a market date's waitlist (typically when create_order says the date is full).
@@ -49,9 +55,12 @@ async def add_to_waitlist(
 @toolset.write("Offer a space from the waitlist", destructive=False, idempotent=False, emails=True)
 async def notify_waitlist(
     org: Org,
-    entry_id: Annotated[int | None, Field(ge=1, description="The waiting entry to offer the space to.")] = None,
+    entry_id: Annotated[
+        int | None, Field(ge=1, le=MAX_ID, description="The waiting entry to offer the space to.")
+    ] = None,
     market_date_id: Annotated[
-        int | None, Field(ge=1, description="Instead of entry_id: offer to this date's first waiting vendor.")
+        int | None,
+        Field(ge=1, le=MAX_ID, description="Instead of entry_id: offer to this date's first waiting vendor."),
     ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> WaitlistEntryResult:

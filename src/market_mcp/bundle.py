@@ -1,0 +1,102 @@
+"""`market-mcp bundle`: an MCP bundle (.mcpb) for one-click install in Claude Desktop.
+
+The bundle is a zip of manifest.json, this project's pyproject.toml and the package source. Its server
+type is `uv`: Claude Desktop's uv installs the dependencies from pyproject.toml and runs
+`market-mcp serve`, with the organisation's API token (asked for at install, stored as a sensitive
+setting) in MARKET_MCP_TOKEN.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import market_mcp
+from market_mcp import __version__
+
+PACKAGE = Path(market_mcp.__file__).parent
+PROJECT = PACKAGE.parent.parent  # src/market_mcp -> the project root (an editable or source install)
+
+
+def manifest() -> dict[str, Any]:
+    from market_mcp.tools import TOOLSETS
+
+    return {
+        "manifest_version": "0.4",
+        "name": "market-mcp",
+        "display_name": "Market organiser",
+        "version": __version__,
+        "description": "Run your farmers, makers or night market by chatting: vendors, applications, stall fees, "
+        "bookings, the waitlist, credits and vendor emails.",
+        "author": {"name": "market-mcp"},
+        "license": "MIT",
+        "keywords": ["markets", "vendors", "bookings", "organisers"],
+        "server": {
+            "type": "uv",
+            "entry_point": "src/market_mcp/__main__.py",
+            "mcp_config": {
+                "command": "uv",
+                "args": ["run", "--directory", "${__dirname}", "--no-dev", "market-mcp", "serve"],
+                "env": {
+                    "MARKET_MCP_TOKEN": "${user_config.api_token}",
+                    "MARKET_MCP_DATABASE_URL": "${user_config.database_url}",
+                    "MARKET_MCP_SMTP_URL": "${user_config.smtp_url}",
+                },
+            },
+        },
+        "tools": [
+            {"name": spec.name, "description": spec.description.split(". ")[0].rstrip(".") + "."}
+            for toolset in TOOLSETS.values()
+            for spec in toolset.tools
+        ],
+        "user_config": {
+            "api_token": {
+                "type": "string",
+                "title": "Organisation API token",
+                "description": "The token `market-mcp token create --org YOUR-ORG` printed (it starts with mk_org_).",
+                "sensitive": True,
+                "required": True,
+            },
+            "database_url": {
+                "type": "string",
+                "title": "Database URL",
+                "description": "Leave empty for the default SQLite file in your data folder, or a "
+                "postgresql+asyncpg://… URL shared with your team.",
+                "required": False,
+                "default": "",
+            },
+            "smtp_url": {
+                "type": "string",
+                "title": "Outgoing mail (SMTP URL)",
+                "description": "smtp://user:password@host:587?from=you@example.com&starttls=true to send vendor "
+                "emails; leave empty to keep them queued.",
+                "sensitive": True,
+                "required": False,
+                "default": "",
+            },
+        },
+        "compatibility": {"platforms": ["darwin", "win32", "linux"], "runtimes": {"python": ">=3.11"}},
+    }
+
+
+def _sources() -> list[tuple[Path, str]]:
+    files = [(PROJECT / "pyproject.toml", "pyproject.toml"), (PROJECT / "README.md", "README.md")]
+    for path in sorted(PACKAGE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".mako", ".typed"):
+            files.append((path, f"src/market_mcp/{path.relative_to(PACKAGE).as_posix()}"))
+    return files
+
+
+def build(output: Path) -> Path:
+    """Write the bundle to `output` (a .mcpb file) and return its path."""
+    missing = [str(path) for path, _ in _sources() if not path.exists()]
+    if missing:
+        raise FileNotFoundError(f"bundle needs the project's source tree (run it from a checkout): {missing[0]}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        bundle.writestr("manifest.json", json.dumps(manifest(), indent=2) + "\n")
+        for path, name in _sources():
+            bundle.write(path, name)
+    return output

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from market_mcp.schemas.market_dates import MarketDateOut
+
+
+class ContextMarket(BaseModel):
+    id: int
+    name: str
+    status: Literal["published", "unpublished"]
+
+
+class Context(BaseModel):
+    organization_name: str
+    organization_slug: str
+    currency: str
+    timezone: str
+    today: date = Field(description="Today on the organisation's calendar.")
+    token_name: str
+    scope: Literal["read", "write"] = Field(description="read: only list/get tools; write: everything.")
+    markets: list[ContextMarket]
+    toolsets: list[str] = Field(description="The toolsets this server exposes.")
+
+
+class Dashboard(BaseModel):
+    today: date
+    currency: str
+    pending_applications: int = Field(description="Applications waiting for a decision.")
+    pending_orders: int = Field(description="Orders waiting for approval.")
+    unpaid_orders: int = Field(description="Approved orders still payment_pending.")
+    money_owed_cents: int = Field(description="What vendors still owe on payment_pending orders.")
+    money_taken_this_month_cents: int = Field(description="Payments recorded this calendar month.")
+    upcoming_market_dates: int = Field(description="Scheduled dates from today on.")
+    next_market_date: MarketDateOut | None
+    total_vendors: int
+    open_waitlist_offers: int
+    emails_queued: int
+    emails_failed: int
+
+
+class AttentionItem(BaseModel):
+    """Something to deal with, and the call that shows it."""
+
+    what: str
+    count: int
+    tool: str
+    arguments: dict[str, Any]
+
+
+class DashboardSummary(BaseModel):
+    text: str = Field(description="A few short lines for a chat reply.")
+    attention: list[AttentionItem] = Field(description="What needs attention today, most urgent first.")

@@ -1,0 +1,593 @@
+"""search and fetch: every kind of record found by what a person would type, and read back as plain text.
+
+search runs one query per kind, each scoped to the caller's organisation and bounded (PER_KIND), and
+merges them by how well they matched. fetch reads through the get_* services, so a record of another
+organisation is "not found" in exactly their words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy import String, and_, case, cast, func, or_, select
+from sqlmodel import SQLModel
+
+from market_mcp.auth import OrgContext
+from market_mcp.db.functions import casefold
+from market_mcp.db.tables import Application, Booking, Market, MarketDate, Order, Vendor
+from market_mcp.errors import NotFound
+from market_mcp.schemas.applications import ApplicationOut
+from market_mcp.schemas.bookings import BookingOut
+from market_mcp.schemas.common import format_money
+from market_mcp.schemas.connector import FetchedRecord, Metadata, RecordKind, SearchResult, SearchResults
+from market_mcp.schemas.market_dates import MarketDateOut
+from market_mcp.schemas.markets import MarketDetail
+from market_mcp.schemas.orders import OrderDetail
+from market_mcp.schemas.vendors import VendorDetail
+from market_mcp.services import applications, bookings, market_dates, markets, orders, vendors
+from market_mcp.services.market_dates import weekday_name
+from market_mcp.services.scope import label, like_pattern, matches, scoped
+
+PER_KIND = 10
+MAX_RESULTS = 50
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: PostgreSQL refuses a larger parameter rather than finding nothing
+EXACT, STARTS, CONTAINS = 0, 1, 2  # how well a result matched: lower is better
+OPEN_ORDERS = ("pending", "payment_pending")
+
+
+def url_of(kind: RecordKind, number: int) -> str:
+    """There is no web UI: a stable address for citing the record."""
+    return f"market-mcp://{kind}/{number}"
+
+
+# ---------------------------------------------------------------- words shared by search and fetch
+
+
+def _day(day: date) -> str:
+    return f"{weekday_name(day)} {day.day} {day:%B %Y}"
+
+
+def _moment(org: OrgContext, moment: datetime) -> str:
+    local = moment.astimezone(org.tz)
+    return f"{local.day} {local:%B %Y} at {local:%H:%M} ({local:%Z})"
+
+
+def _market_title(name: str, region: str, status: str) -> str:
+    return f"{name} (market{', ' + region if region else ''}, {status})"
+
+
+def _market_date_title(market_name: str, day: date, status: str, confirmed: int, capacity: int) -> str:
+    booked = f"{confirmed} of {capacity} booked"
+    state = {"scheduled": booked, "closed": f"closed, {booked}"}.get(status, status)
+    return f"{market_name} on {_day(day)} (market date, {state})"
+
+
+def _vendor_title(business_name: str, email: str) -> str:
+    return f"{business_name} (vendor, {email})"
+
+
+def _application_title(application_id: int, business_name: str, market_name: str, status: str) -> str:
+    return f"Application {application_id}: {business_name} to {market_name} ({status})"
+
+
+def _order_title(
+    org: OrgContext, order_id: int, business_name: str, market_name: str, status: str, total: int, due: int
+) -> str:
+    # An open order is about what is still due; a settled one about what it came to.
+    money = (
+        f"{format_money(due, org.currency)} due"
+        if status in OPEN_ORDERS
+        else f"{format_money(total, org.currency)} total"
+    )
+    return f"Order {order_id}: {business_name} at {market_name}, {money} ({status})"
+
+
+def _booking_title(
+    booking_id: int, business_name: str, market_name: str, day: date, space: str | None, status: str
+) -> str:
+    where = f", space {space}" if space else ""
+    return f"Booking {booking_id}: {business_name} at {market_name} on {_day(day)}{where} ({status})"
+
+
+# ---------------------------------------------------------------- search
+
+
+def _number(query: str, word: str) -> int | None:
+    """The id in "order 12", "order #12", "#12" or "12" (word = "order"); None if the query is not one."""
+    found = re.fullmatch(rf"(?:{word}\s*)?#?\s*([1-9][0-9]{{0,17}})", query.strip(), re.IGNORECASE)
+    number = int(found.group(1)) if found else None
+    return number if number is not None and number <= MAX_ID else None
+
+
+def _rank(query: str, *columns: Any, exact: tuple[Any, ...] = ()) -> Any:
+    """SQL: EXACT when a column is the query (or an `exact` condition holds), STARTS when one starts with it,
+    else CONTAINS (the row already matched somewhere). Labelled match_rank."""
+    folded = query.strip().casefold()
+    prefix = like_pattern(query).removeprefix("%")
+    return case(
+        (or_(*exact, *(casefold(c) == folded for c in columns)), EXACT),
+        (or_(*(casefold(c).like(prefix, escape="\\") for c in columns)), STARTS),
+        else_=CONTAINS,
+    ).label("match_rank")
+
+
+def _upcoming_first(org: OrgContext) -> list[Any]:
+    """Order by market date: upcoming soonest first, then past most recent first."""
+    upcoming = MarketDate.scheduled_at >= org.today()
+    return [case((upcoming, 0), else_=1), case((upcoming, MarketDate.scheduled_at)), MarketDate.scheduled_at.desc()]  # type: ignore[attr-defined]
+
+
+# Joins that also require the same organisation: a stray row pointing across organisations shows nothing.
+def _vendor_of(model: Any) -> Any:
+    return and_(Vendor.id == model.vendor_id, Vendor.organization_id == model.organization_id)
+
+
+def _market_of(model: Any) -> Any:
+    return and_(Market.id == model.market_id, Market.organization_id == model.organization_id)
+
+
+def _date_of(model: Any) -> Any:
+    return and_(MarketDate.id == model.market_date_id, MarketDate.organization_id == model.organization_id)
+
+
+Hits = list[tuple[int, SearchResult]]
+
+
+def _hit(rank: int, kind: RecordKind, number: int, title: str) -> tuple[int, SearchResult]:
+    return rank, SearchResult(id=f"{kind}:{number}", title=title, url=url_of(kind, number))
+
+
+async def _markets(org: OrgContext, query: str) -> Hits:
+    rank = _rank(query, Market.name, Market.slug)
+    stmt = (
+        scoped(org, Market, Market.id, Market.name, Market.region, Market.status, rank)
+        .where(matches(query, Market.name, Market.slug, Market.region))
+        .order_by(rank, casefold(Market.name), Market.id)
+        .limit(PER_KIND)
+    )
+    rows = (await org.session.execute(stmt)).all()
+    return [_hit(r.match_rank, "market", r.id, _market_title(r.name, r.region, r.status)) for r in rows]
+
+
+async def _market_dates(org: OrgContext, query: str) -> Hits:
+    confirmed = (
+        select(func.count())
+        .where(
+            Booking.market_date_id == MarketDate.id,
+            Booking.organization_id == MarketDate.organization_id,
+            Booking.status == "confirmed",
+        )
+        .correlate(MarketDate)
+        .scalar_subquery()
+        .label("confirmed")
+    )
+    day_text = cast(MarketDate.scheduled_at, String)  # YYYY-MM-DD on every backend
+    rank = _rank(query, Market.name, day_text)
+    stmt = (
+        scoped(
+            org,
+            MarketDate,
+            MarketDate.id,
+            MarketDate.scheduled_at,
+            MarketDate.status,
+            MarketDate.capacity,
+            Market.name,
+            confirmed,
+            rank,
+        )
+        .join(Market, _market_of(MarketDate))
+        .where(matches(query, Market.name, day_text))
+        .order_by(rank, *_upcoming_first(org), MarketDate.id)
+        .limit(PER_KIND)
+    )
+    rows = (await org.session.execute(stmt)).all()
+    return [
+        _hit(
+            r.match_rank,
+            "market_date",
+            r.id,
+            _market_date_title(r.name, r.scheduled_at, r.status, r.confirmed, r.capacity),
+        )
+        for r in rows
+    ]
+
+
+async def _vendors(org: OrgContext, query: str) -> Hits:
+    rank = _rank(query, Vendor.business_name, Vendor.contact_name, Vendor.email)
+    stmt = (
+        scoped(org, Vendor, Vendor.id, Vendor.business_name, Vendor.email, rank)
+        .where(matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email))
+        .order_by(rank, casefold(Vendor.business_name), Vendor.id)
+        .limit(PER_KIND)
+    )
+    rows = (await org.session.execute(stmt)).all()
+    return [_hit(r.match_rank, "vendor", r.id, _vendor_title(r.business_name, r.email)) for r in rows]
+
+
+async def _applications(org: OrgContext, query: str) -> Hits:
+    rank = _rank(query, Vendor.business_name, Vendor.contact_name, Vendor.email)
+    stmt = (
+        scoped(org, Application, Application.id, Application.status, Vendor.business_name, Market.name, rank)
+        .join(Vendor, _vendor_of(Application))
+        .join(Market, _market_of(Application))
+        .where(matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email))
+        .order_by(rank, Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
+        .limit(PER_KIND)
+    )
+    rows = (await org.session.execute(stmt)).all()
+    return [
+        _hit(r.match_rank, "application", r.id, _application_title(r.id, r.business_name, r.name, r.status))
+        for r in rows
+    ]
+
+
+async def _orders(org: OrgContext, query: str) -> Hits:
+    number = _number(query, "order")
+    by_id = (Order.id == number,) if number is not None else ()
+    rank = _rank(query, Vendor.business_name, Vendor.contact_name, Vendor.email, exact=by_id)
+    stmt = (
+        scoped(
+            org,
+            Order,
+            Order.id,
+            Order.status,
+            Order.total_cents,
+            Order.amount_due_cents,
+            Vendor.business_name,
+            Market.name,
+            rank,
+        )
+        .join(Vendor, _vendor_of(Order))
+        .join(Market, _market_of(Order))
+        .where(or_(*by_id, matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email)))
+        .order_by(rank, case((Order.status == "archived", 1), else_=0), Order.id.desc())  # type: ignore[union-attr]
+        .limit(PER_KIND)
+    )
+    rows = (await org.session.execute(stmt)).all()
+    return [
+        _hit(
+            r.match_rank,
+            "order",
+            r.id,
+            _order_title(org, r.id, r.business_name, r.name, r.status, r.total_cents, r.amount_due_cents),
+        )
+        for r in rows
+    ]
+
+
+async def _bookings(org: OrgContext, query: str) -> Hits:
+    number = _number(query, "booking")
+    by_id = (Booking.id == number,) if number is not None else ()
+    rank = _rank(query, Vendor.business_name, Vendor.contact_name, Booking.space_number, exact=by_id)
+    stmt = (
+        scoped(
+            org,
+            Booking,
+            Booking.id,
+            Booking.status,
+            Booking.space_number,
+            Vendor.business_name,
+            Market.name,
+            MarketDate.scheduled_at,
+            rank,
+        )
+        .join(Vendor, _vendor_of(Booking))
+        .join(MarketDate, _date_of(Booking))
+        .join(Market, _market_of(MarketDate))
+        .where(or_(*by_id, matches(query, Vendor.business_name, Vendor.contact_name, Booking.space_number)))
+        .order_by(rank, *_upcoming_first(org), Booking.id)
+        .limit(PER_KIND)
+    )
+    rows = (await org.session.execute(stmt)).all()
+    return [
+        _hit(
+            r.match_rank,
+            "booking",
+            r.id,
+            _booking_title(r.id, r.business_name, r.name, r.scheduled_at, r.space_number, r.status),
+        )
+        for r in rows
+    ]
+
+
+async def search(org: OrgContext, query: str) -> SearchResults:
+    """Records of every kind matching the query (case-insensitive, % and _ taken literally), best first."""
+    hits: Hits = []
+    for find in (_markets, _market_dates, _vendors, _applications, _orders, _bookings):
+        hits.extend(await find(org, query))
+    hits.sort(key=lambda hit: hit[0])  # stable: within a rank, the kinds keep the order above
+    return SearchResults(results=[result for _, result in hits[:MAX_RESULTS]])
+
+
+# ---------------------------------------------------------------- fetch
+
+
+def _lines(*lines: str | None) -> str:
+    return "\n".join(line for line in lines if line is not None)
+
+
+def _quoted(text: str) -> str:
+    """Someone else's words, every line marked as quoted (so no line of theirs reads as one of ours)."""
+    return "\n".join("> " + line for line in text.strip().splitlines())
+
+
+def _market_text(org: OrgContext, m: MarketDetail) -> str:
+    dates = [
+        f"- {_day(d.scheduled_at)} (market date {d.id}): {d.confirmed_count} of {d.capacity} booked, "
+        f"{d.pending_count} pending, {d.spaces_left} spaces left"
+        for d in m.upcoming_dates
+    ]
+    return _lines(
+        f"Market {m.id}: {m.name}",
+        f"Status: {m.status}; bookings {'open' if m.booking_enabled else 'closed'}; "
+        f"waitlist offers {'sent automatically' if m.waitlist_auto_notify else 'sent by hand'}",
+        f"Slug: {m.slug}",
+        f"Region: {m.region}" if m.region else None,
+        f"Type: {m.market_type}" if m.market_type else None,
+        f"Location: {m.location}" if m.location else None,
+        f"Default fee: {format_money(m.default_fee_cents, org.currency)} per date",
+        f"Capacity: {m.capacity} spaces per date",
+        f"Upcoming dates: {m.upcoming_dates_count}; confirmed bookings on them: {m.upcoming_confirmed_bookings}",
+        *dates,
+        f"Applications pending: {m.pending_applications}; approved vendors: {m.approved_vendors}",
+        f"Reference: {m.reference}" if m.reference else None,
+        f"Description: {m.description}" if m.description else None,
+    )
+
+
+def _market_date_text(org: OrgContext, d: MarketDateOut) -> str:
+    hours = f"{d.start_time or '?'} to {d.end_time or '?'}" if d.start_time or d.end_time else None
+    return _lines(
+        f"Market date {d.id}: {d.market_name} on {_day(d.scheduled_at)}",
+        f"Market: {d.market_name} (market {d.market_id})",
+        f"Status: {d.status}",
+        f"Hours: {hours} local time" if hours else None,
+        f"Capacity: {d.capacity}; confirmed {d.confirmed_count}; pending {d.pending_count}; "
+        f"spaces left {d.spaces_left}; waitlist {d.waitlist_count}",
+        f"Closed: {_moment(org, d.closed_at)}" if d.closed_at else None,
+        f"Cancelled: {_moment(org, d.cancelled_at)}" if d.cancelled_at else None,
+        f"Cancel reason: {d.cancel_reason}" if d.cancel_reason else None,
+    )
+
+
+def _vendor_text(org: OrgContext, v: VendorDetail) -> str:
+    money = partial(format_money, currency=org.currency)
+    return _lines(
+        f"Vendor {v.id}: {v.business_name}",
+        f"Contact: {v.contact_name}" if v.contact_name else None,
+        f"Email: {v.email}",
+        f"Phone: {v.phone}" if v.phone else None,
+        f"Category: {v.category}" if v.category else None,
+        f"Trusted: {'yes (orders approved on arrival)' if v.trusted else 'no'}",
+        f"Joined: {_moment(org, v.created_at)}",
+        f"Confirmed bookings: {v.total_bookings}; last attended: "
+        + (_day(v.last_attended) if v.last_attended else "never"),
+        f"Credit balance: {money(v.credit_balance_cents)}",
+        f"Internal notes: {v.notes_count}",
+        "Recent applications:" if v.applications else None,
+        *(f"- Application {a.id} to {a.market_name}: {a.status}" for a in v.applications),
+        "Recent orders:" if v.orders else None,
+        *(
+            f"- Order {o.id}: {money(o.total_cents)} total, {money(o.amount_due_cents)} due ({o.status})"
+            for o in v.orders
+        ),
+        "Recent bookings:" if v.bookings else None,
+        *(
+            f"- Booking {b.id}: {b.market_name} on {_day(b.scheduled_at)}"
+            + (f", space {b.space_number}" if b.space_number else "")
+            + f", {money(b.amount_cents)} ({b.status}"
+            + {True: ", attended", False: ", no-show", None: ""}[b.attended]
+            + ")"
+            for b in v.bookings
+        ),
+        "Credits:" if v.credits else None,
+        *(
+            f"- Credit {c.id}: {money(c.remaining_cents)} left of {money(c.amount_cents)} ({c.status}, {c.source})"
+            + (f", expires {_moment(org, c.expires_at)}" if c.expires_at else "")
+            for c in v.credits
+        ),
+    )
+
+
+def _application_text(org: OrgContext, a: ApplicationOut) -> str:
+    contact = ", ".join(x for x in (a.contact_name, a.vendor_email, a.category) if x)
+    return _lines(
+        f"Application {a.id}: {a.business_name} to {a.market_name}",
+        f"Status: {a.status}" + (f" (can move to {', '.join(a.allowed_moves)})" if a.allowed_moves else ""),
+        f"Vendor: {a.business_name} (vendor {a.vendor_id}), {contact}",
+        f"Market: {a.market_name} (market {a.market_id})",
+        f"Submitted: {_moment(org, a.submitted_at)}",
+        f"Decided: {_moment(org, a.decided_at)}" if a.decided_at else None,
+        f"Starter credit: {format_money(a.starter_credit_cents, org.currency)}" if a.starter_credit_cents else None,
+        f"Organiser's decision message: {a.decision_message}" if a.decision_message else None,
+        # Last, and every line quoted: the vendor's words are data, not instructions.
+        "Vendor's message (their own words, quoted):\n" + _quoted(a.vendor_message)
+        if a.vendor_message.strip()
+        else "Vendor's message: none",
+    )
+
+
+def _order_text(org: OrgContext, o: OrderDetail) -> str:
+    money = partial(format_money, currency=org.currency)
+    paid = None
+    if o.paid_at:
+        how = f" by {o.payment_method.replace('_', ' ')}" if o.payment_method else ""
+        ref = f" (reference {o.payment_reference})" if o.payment_reference else ""
+        paid = f"Paid: {_moment(org, o.paid_at)}{how}{ref}"
+    return _lines(
+        f"Order {o.id}: {o.business_name} at {o.market_name}",
+        f"Status: {o.status}",
+        f"Vendor: {o.business_name} (vendor {o.vendor_id})",
+        f"Market: {o.market_name} (market {o.market_id})",
+        f"Total: {money(o.total_cents)}; credit applied: {money(o.credit_applied_cents)}; "
+        f"amount due: {money(o.amount_due_cents)}",
+        paid,
+        f"Ordered: {_moment(org, o.created_at)}",
+        f"Approved: {_moment(org, o.approved_at)}" if o.approved_at else None,
+        f"Archived: {_moment(org, o.archived_at)}" if o.archived_at else None,
+        f"Rejection reason: {o.rejection_reason}" if o.rejection_reason else None,
+        "Bookings:" if o.bookings else None,
+        *(
+            f"- Booking {b.booking_id}: {_day(b.scheduled_at)} (market date {b.market_date_id})"
+            + (f", space {b.space_number}" if b.space_number else "")
+            + f", {money(b.amount_cents)} ({b.status})"
+            for b in o.bookings
+        ),
+        "Credits applied:" if o.credits_applied else None,
+        *(f"- Credit {c.credit_id}: {money(c.amount_cents)}" for c in o.credits_applied),
+    )
+
+
+def _booking_text(org: OrgContext, b: BookingOut) -> str:
+    attended = {True: "yes", False: "no (no-show)", None: "not recorded yet"}[b.attended]
+    return _lines(
+        f"Booking {b.id}: {b.business_name} at {b.market_name} on {_day(b.scheduled_at)}",
+        f"Status: {b.status}",
+        f"Vendor: {b.business_name} (vendor {b.vendor_id})",
+        f"Market date: {_day(b.scheduled_at)} (market date {b.market_date_id}) at {b.market_name} "
+        f"(market {b.market_id})",
+        f"Space: {b.space_number or 'not assigned'}",
+        f"Amount: {format_money(b.amount_cents, org.currency)}",
+        f"Order: order {b.order_id}" if b.order_id else "Order: none",
+        f"Attended: {attended}",
+        f"Cancelled: {_moment(org, b.cancelled_at)}" if b.cancelled_at else None,
+        f"Cancel reason: {b.cancel_reason}" if b.cancel_reason else None,
+        f"Moved to booking {b.rebooked_to_id}" if b.rebooked_to_id else None,
+    )
+
+
+async def _fetch_market(org: OrgContext, number: int) -> FetchedRecord:
+    m = await markets.get_market(org, number)
+    return _record(
+        "market",
+        number,
+        _market_title(m.name, m.region, m.status),
+        _market_text(org, m),
+        status=m.status,
+        slug=m.slug,
+        default_fee_cents=m.default_fee_cents,
+        currency=org.currency,
+        capacity=m.capacity,
+        next_market_date=str(m.next_market_date) if m.next_market_date else None,
+    )
+
+
+async def _fetch_market_date(org: OrgContext, number: int) -> FetchedRecord:
+    d = await market_dates.get_market_date(org, number)
+    return _record(
+        "market_date",
+        number,
+        _market_date_title(d.market_name, d.scheduled_at, d.status, d.confirmed_count, d.capacity),
+        _market_date_text(org, d),
+        status=d.status,
+        market_id=d.market_id,
+        scheduled_at=str(d.scheduled_at),
+        capacity=d.capacity,
+        confirmed_count=d.confirmed_count,
+        pending_count=d.pending_count,
+        spaces_left=d.spaces_left,
+        waitlist_count=d.waitlist_count,
+    )
+
+
+async def _fetch_vendor(org: OrgContext, number: int) -> FetchedRecord:
+    v = await vendors.get_vendor(org, number)
+    return _record(
+        "vendor",
+        number,
+        _vendor_title(v.business_name, v.email),
+        _vendor_text(org, v),
+        email=v.email,
+        trusted=v.trusted,
+        total_bookings=v.total_bookings,
+        credit_balance_cents=v.credit_balance_cents,
+        currency=org.currency,
+    )
+
+
+async def _fetch_application(org: OrgContext, number: int) -> FetchedRecord:
+    a = await applications.get_application(org, number)
+    return _record(
+        "application",
+        number,
+        _application_title(a.id, a.business_name, a.market_name, a.status),
+        _application_text(org, a),
+        status=a.status,
+        vendor_id=a.vendor_id,
+        market_id=a.market_id,
+        starter_credit_cents=a.starter_credit_cents,
+        currency=org.currency,
+    )
+
+
+async def _fetch_order(org: OrgContext, number: int) -> FetchedRecord:
+    o = await orders.get_order(org, number)
+    return _record(
+        "order",
+        number,
+        _order_title(
+            org,
+            o.id,
+            o.business_name,
+            o.market_name,
+            o.status,
+            o.total_cents,
+            o.amount_due_cents,
+        ),
+        _order_text(org, o),
+        status=o.status,
+        vendor_id=o.vendor_id,
+        market_id=o.market_id,
+        total_cents=o.total_cents,
+        credit_applied_cents=o.credit_applied_cents,
+        amount_due_cents=o.amount_due_cents,
+        currency=org.currency,
+    )
+
+
+async def _fetch_booking(org: OrgContext, number: int) -> FetchedRecord:
+    b = await bookings.get_booking(org, number)
+    return _record(
+        "booking",
+        number,
+        _booking_title(b.id, b.business_name, b.market_name, b.scheduled_at, b.space_number, b.status),
+        _booking_text(org, b),
+        status=b.status,
+        vendor_id=b.vendor_id,
+        market_id=b.market_id,
+        market_date_id=b.market_date_id,
+        order_id=b.order_id,
+        space_number=b.space_number,
+        amount_cents=b.amount_cents,
+        currency=org.currency,
+    )
+
+
+def _record(kind: RecordKind, number: int, title: str, text: str, **metadata: str | int | bool | None) -> FetchedRecord:
+    fields: Metadata = {"kind": kind, f"{kind}_id": number, **metadata}
+    return FetchedRecord(id=f"{kind}:{number}", title=title, text=text, url=url_of(kind, number), metadata=fields)
+
+
+Fetcher = Callable[[OrgContext, int], Awaitable[FetchedRecord]]
+FETCHERS: dict[str, tuple[type[SQLModel], Fetcher]] = {
+    "market": (Market, _fetch_market),
+    "market_date": (MarketDate, _fetch_market_date),
+    "vendor": (Vendor, _fetch_vendor),
+    "application": (Application, _fetch_application),
+    "order": (Order, _fetch_order),
+    "booking": (Booking, _fetch_booking),
+}
+
+
+async def fetch(org: OrgContext, record_id: str) -> FetchedRecord:
+    """One record by its search id ("vendor:55"); 404 in the get_* tool's words if it is not the caller's."""
+    kind, _, digits = record_id.partition(":")
+    model, fetch_one = FETCHERS[kind]
+    number = int(digits)
+    if number > MAX_ID:  # no record has such an id; say so in the same words as any other missing one
+        raise NotFound(f"{label(model)} {number} not found.")
+    return await fetch_one(org, number)
