@@ -237,3 +237,19 @@ async def test_initialize_then_calls_in_a_session_like_a_script(alice: Tenant, p
     assert init.json()["result"]["protocolVersion"] == protocol
     assert "Start with" in init.json()["result"]["instructions"]
     assert tool_result(called)["structuredContent"]["total"] == 0
+
+
+async def test_search_and_fetch_answer_in_the_connector_shapes_over_http(alice: Tenant, bob: Tenant) -> None:
+    async with alice.client() as c:
+        vendor = await c.ok("create_vendor", business_name="Rosa's Bakery", email="rosa@example.com")
+    async with bob.client() as c:
+        await c.ok("create_vendor", business_name="Rosa's Other Bakery", email="rosa@bob.example.com")
+    with http_server(alice.db, "--stateless") as url:
+        found = tool_result(rpc(url, alice.token, "tools/call", {"name": "search", "arguments": {"query": "rosa"}}))
+        record = found["structuredContent"]["results"][0]
+        fetched = tool_result(rpc(url, alice.token, "tools/call", {"name": "fetch", "arguments": {"id": record["id"]}}))
+    assert [r["id"] for r in found["structuredContent"]["results"]] == [f"vendor:{vendor['id']}"]
+    assert set(record) == {"id", "title", "url"}
+    document = fetched["structuredContent"]
+    assert set(document) == {"id", "title", "text", "url", "metadata"}
+    assert document["id"] == record["id"] and "rosa@example.com" in document["text"]

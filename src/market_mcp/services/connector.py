@@ -22,7 +22,7 @@ from market_mcp.db.tables import Application, Booking, Market, MarketDate, Order
 from market_mcp.errors import NotFound
 from market_mcp.schemas.applications import ApplicationOut
 from market_mcp.schemas.bookings import BookingOut
-from market_mcp.schemas.common import format_money
+from market_mcp.schemas.common import MAX_ID, format_money
 from market_mcp.schemas.connector import FetchedRecord, Metadata, RecordKind, SearchResult, SearchResults
 from market_mcp.schemas.market_dates import MarketDateOut
 from market_mcp.schemas.markets import MarketDetail
@@ -34,7 +34,7 @@ from market_mcp.services.scope import label, like_pattern, matches, scoped
 
 PER_KIND = 10
 MAX_RESULTS = 50
-MAX_ID = 2**31 - 1  # ids are INTEGER columns: PostgreSQL refuses a larger parameter rather than finding nothing
+
 EXACT, STARTS, CONTAINS = 0, 1, 2  # how well a result matched: lower is better
 OPEN_ORDERS = ("pending", "payment_pending")
 
