@@ -27,7 +27,9 @@ from tests.factories import Tenant, make_tenant
 
 # Children first; then every id sequence back to 1, as on a fresh SQLite file.
 EMPTY_POSTGRES = [f'DELETE FROM "{t.name}"' for t in reversed(SQLModel.metadata.sorted_tables)] + [
-    f"SELECT setval(pg_get_serial_sequence('\"{t.name}\"', 'id'), 1, false)" for t in SQLModel.metadata.sorted_tables
+    f"SELECT setval(pg_get_serial_sequence('\"{t.name}\"', 'id'), 1, false)"
+    for t in SQLModel.metadata.sorted_tables
+    if "id" in t.c
 ]
 POSTGRES_URL = os.environ.get(
     "MARKET_MCP_TEST_POSTGRES_URL"

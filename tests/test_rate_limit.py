@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from mcp import Client
+from sqlalchemy import select
 
 from market_mcp.auth import RateLimiter
 from market_mcp.config import Settings
+from market_mcp.db.tables import RateLimitWindow
 from market_mcp.errors import RateLimited
-from market_mcp.server import build_server
+from market_mcp.server import MarketServer, build_server
 from tests.factories import Caller, Tenant
 
 
@@ -45,3 +48,24 @@ def test_the_bucket_refills_over_the_minute(monkeypatch: pytest.MonkeyPatch) -> 
     assert json.dumps(refused.value.payload()) == json.dumps(
         {"error": "Rate limit of 60 requests per minute reached; retry in 1 s.", "code": 429}
     )
+
+
+async def test_replicas_sharing_the_database_share_one_allowance_per_token(alice: Tenant, bob: Tenant) -> None:
+    now = [datetime(2026, 11, 23, 9, 30, 10, tzinfo=UTC)]
+    settings = Settings(database_url=str(alice.db.url), rate_limit=3, rate_limit_shared=True)
+
+    def replica(token: str) -> MarketServer:
+        return build_server(settings, db=alice.db, token=token, clock=lambda: now[0])
+
+    async with Client(replica(alice.token)) as a, Client(replica(alice.token)) as b, Client(replica(bob.token)) as c:
+        one, two, bobs = Caller(a), Caller(b), Caller(c)
+        for caller in (one, two, one):
+            await caller.ok("list_markets")
+        refusal = await two.refused("list_markets", 429)
+        assert (await bobs.ok("list_markets"))["total"] == 0  # another token's allowance is its own
+        now[0] += timedelta(seconds=50)  # the next minute begins
+        await two.ok("list_markets")
+    assert refusal == "Rate limit of 3 requests per minute reached; retry in 50 s."
+    async with alice.db.transaction() as session:
+        windows = (await session.execute(select(RateLimitWindow.token_id, RateLimitWindow.calls))).all()
+    assert sorted(tuple(w) for w in windows) == sorted([(alice.token_id, 1), (bob.token_id, 1)])  # old ones cleared

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from market_mcp.db.tables import ApiToken, Organization, User
+from market_mcp.db.tables import ApiToken, Organization, RateLimitWindow, User
 from market_mcp.db.types import utcnow
 from market_mcp.errors import MISSING_TOKEN, Forbidden, RateLimited, Unauthorized
 
@@ -170,3 +172,31 @@ class RateLimiter:
                 f"Rate limit of {self.per_minute} requests per minute reached; retry in {wait} s.", retry_after=wait
             )
         self._buckets[token_id] = (left - 1.0, now)
+
+
+async def check_shared_limit(session: AsyncSession, identity: TokenIdentity, per_minute: int, now: datetime) -> None:
+    """The rate limit counted in the database, so every replica on it shares one allowance per token.
+
+    A fixed one-minute window per token: one upsert per call (PostgreSQL and SQLite alike), which also
+    clears the token's windows that have ended.
+    """
+    window = now.replace(second=0, microsecond=0)
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert  # type: ignore[union-attr]
+    stmt = insert(RateLimitWindow).values(
+        token_id=identity.token_id, window_start=window, organization_id=identity.organization_id, calls=1
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["token_id", "window_start"], set_={"calls": RateLimitWindow.calls + 1}
+    ).returning(RateLimitWindow.calls)
+    calls = (await session.execute(stmt)).scalar_one()
+    await session.execute(
+        delete(RateLimitWindow).where(
+            RateLimitWindow.token_id == identity.token_id,
+            RateLimitWindow.window_start < window,  # type: ignore[operator]
+        )
+    )
+    if calls > per_minute:
+        wait = max(1, math.ceil((window + timedelta(minutes=1) - now).total_seconds()))
+        raise RateLimited(
+            f"Rate limit of {per_minute} requests per minute reached; retry in {wait} s.", retry_after=wait
+        )

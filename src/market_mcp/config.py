@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     )
     token: SecretStr | None = Field(default=None, description="stdio: the organisation API token to act as.")
     rate_limit: int = Field(default=60, ge=1, description="Tool calls per minute per token.")
+    rate_limit_shared: bool = Field(
+        default=False,
+        description="Count the rate limit in the database, so replicas on one PostgreSQL share it (default: "
+        "each process counts its own).",
+    )
     smtp_url: str | None = Field(default=None, description="SMTP server for the outbox; unset keeps emails queued.")
     log_level: str = Field(default="WARNING", description="Logging level on standard error.")
 

@@ -25,7 +25,15 @@ from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from market_mcp import __version__
-from market_mcp.auth import OrgContext, RateLimiter, TokenIdentity, authenticate, mark_used, use_is_stale
+from market_mcp.auth import (
+    OrgContext,
+    RateLimiter,
+    TokenIdentity,
+    authenticate,
+    check_shared_limit,
+    mark_used,
+    use_is_stale,
+)
 from market_mcp.config import Settings
 from market_mcp.db import Database
 from market_mcp.db.types import utcnow
@@ -219,9 +227,14 @@ class MarketServer(MCPServer):
             )
         identity: TokenIdentity | None = None
         try:
+            if self.config.rate_limit_shared:  # its own short write, committed even when the call is refused
+                async with self.db.transaction(write=True) as session:
+                    identity = await authenticate(session, self.token_for(context))
+                    await check_shared_limit(session, identity, self.config.rate_limit, self.clock())
             async with self.db.transaction(write=spec.writes) as session:
                 identity = await authenticate(session, self.token_for(context))
-                self.rate_limiter.check(identity.token_id)
+                if not self.config.rate_limit_shared:
+                    self.rate_limiter.check(identity.token_id)
                 if spec.writes and identity.scope != "write":
                     raise Forbidden(f"This token is read-only; {name} needs a write token.")
                 org = OrgContext.of(session, identity, self.clock)

@@ -438,3 +438,14 @@ __all__ = [
     "VendorNote",
     "WaitlistEntry",
 ]
+
+
+class RateLimitWindow(SQLModel, table=True):
+    """Tool calls per token per minute, shared by every server on the database (MARKET_MCP_RATE_LIMIT_SHARED)."""
+
+    __tablename__ = "rate_limit_window"
+
+    token_id: int = Field(primary_key=True, sa_column_args=[ForeignKey("api_token.id", ondelete="CASCADE")])
+    window_start: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    organization_id: int = _fk("organization.id")
+    calls: int = 0
