@@ -253,3 +253,13 @@ async def test_search_and_fetch_answer_in_the_connector_shapes_over_http(alice: 
     document = fetched["structuredContent"]
     assert set(document) == {"id", "title", "text", "url", "metadata"}
     assert document["id"] == record["id"] and "rosa@example.com" in document["text"]
+
+
+async def test_a_draft_organisations_token_is_403_over_http_too(alice: Tenant) -> None:
+    async with alice.db.transaction(write=True) as session:
+        await organizations.set_status(session, alice.slug, "draft")
+    with http_server(alice.db, "--stateless") as url:
+        refused = tool_result(rpc(url, alice.token, "tools/call", {"name": "list_markets", "arguments": {}}))
+    assert refused["isError"] is True
+    assert refused["structuredContent"]["code"] == 403
+    assert "is in draft" in refused["structuredContent"]["error"]
