@@ -246,7 +246,9 @@ async def send_application_reminder(org: OrgContext, application_id: int) -> Rem
     market = await get_or_404(org, Market, application.market_id)
     next_day = await _next_date(org, market.id)  # type: ignore[arg-type]
     balance = (
-        await org.session.execute(select(credits.balance_of_vendor()).select_from(Vendor).where(Vendor.id == vendor.id))
+        await org.session.execute(
+            select(credits.balance_of_vendor(org.now())).select_from(Vendor).where(Vendor.id == vendor.id)
+        )
     ).scalar_one()
     email = emails.email_vendor(
         org,

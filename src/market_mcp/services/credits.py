@@ -15,7 +15,6 @@ from sqlalchemy import and_, case, func, insert, or_, select, update
 
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Credit, CreditTransaction, Vendor
-from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.common import Page, format_money
 from market_mcp.schemas.credits import CreditDeleted, CreditDetail, CreditOut, CreditTransactionOut
@@ -32,11 +31,11 @@ def is_live(now: datetime) -> Any:
     )
 
 
-def balance_of_vendor() -> Any:
-    """SQL: the vendor's spendable credit (correlated to Vendor in the outer query)."""
+def balance_of_vendor(now: datetime) -> Any:
+    """SQL: the vendor's spendable credit at `now` (correlated to Vendor in the outer query)."""
     return (
         select(func.coalesce(func.sum(Credit.remaining_cents), 0))
-        .where(Credit.vendor_id == Vendor.id, Credit.organization_id == Vendor.organization_id, is_live(utcnow()))
+        .where(Credit.vendor_id == Vendor.id, Credit.organization_id == Vendor.organization_id, is_live(now))
         .correlate(Vendor)
         .scalar_subquery()
     )
@@ -88,13 +87,14 @@ def post(
 
 async def expire_due(org: OrgContext) -> None:
     """Write the `expire` rows for credits whose expiry has passed with money left (set-based)."""
-    now = utcnow()
+    now = org.now()
     due = scoped(org, Credit, Credit.id, Credit.remaining_cents).where(
         Credit.deleted_at.is_(None),
         Credit.remaining_cents > 0,
         Credit.expires_at <= now,  # type: ignore[union-attr, operator]
     )
-    rows = (await org.session.execute(due)).all()
+    # Locked, so two calls expiring at once cannot both write the row (PostgreSQL re-checks the WHERE after waiting).
+    rows = (await org.session.execute(due.order_by(Credit.id).with_for_update())).all()
     if not rows:
         return
     await org.session.execute(
@@ -130,7 +130,7 @@ async def grant(
     """A new credit for the vendor, opened by its `grant` row."""
     if amount_cents <= 0:
         raise Invalid("The credit amount must be more than 0.")
-    if expires_at is not None and expires_at <= utcnow():
+    if expires_at is not None and expires_at <= org.now():
         raise Invalid(f"expires_at {expires_at:%Y-%m-%d %H:%M} UTC is in the past; a credit must expire in the future.")
     credit = Credit(
         organization_id=org.organization_id,
@@ -157,7 +157,7 @@ async def grant_many(org: OrgContext, grants: list[dict[str, Any]]) -> list[int]
     """
     if not grants:
         return []
-    now = utcnow()
+    now = org.now()
     credit_rows = [
         dict(
             organization_id=org.organization_id,
@@ -198,8 +198,8 @@ async def grant_many(org: OrgContext, grants: list[dict[str, Any]]) -> list[int]
 
 async def use(org: OrgContext, credit: Credit, amount_cents: int, *, order_id: int) -> CreditTransaction:
     """Spend part of a live credit on an order (orders apply credits earliest expiry first)."""
-    if status_of(credit, utcnow()) != "live" or credit.deleted_at is not None:
-        raise Conflict(f"Credit {credit.id} cannot be spent: it is {status_of(credit, utcnow())}.")
+    if status_of(credit, org.now()) != "live" or credit.deleted_at is not None:
+        raise Conflict(f"Credit {credit.id} cannot be spent: it is {status_of(credit, org.now())}.")
     if amount_cents <= 0:
         raise Invalid("The amount spent from a credit must be more than 0.")
     row = post(org, credit, "use", -amount_cents, order_id=order_id, note=f"applied to order {order_id}")
@@ -238,7 +238,7 @@ async def get_credit(org: OrgContext, credit_id: int) -> CreditDetail:
         scoped(org, CreditTransaction).where(CreditTransaction.credit_id == credit_id).order_by(CreditTransaction.id)
     )
     transactions = [CreditTransactionOut.model_validate(t, from_attributes=True) for t in ledger.scalars()]
-    now = utcnow()
+    now = org.now()
     if status_of(credit, now) == "expired" and credit.remaining_cents > 0:
         # The expire row is written by the next credit write; show it now so the ledger sums to what we show.
         transactions.append(
@@ -259,7 +259,7 @@ async def get_credit(org: OrgContext, credit_id: int) -> CreditDetail:
 async def list_credits(
     org: OrgContext, *, status: str | None, vendor_id: int | None, query: str | None, limit: int, offset: int
 ) -> Page[CreditOut]:
-    now = utcnow()
+    now = org.now()
     filters: list[Any] = [Credit.deleted_at.is_(None)]  # type: ignore[union-attr]
     if status == "unexpired":
         filters.append(or_(Credit.expires_at.is_(None), Credit.expires_at > now))  # type: ignore[union-attr]
@@ -314,7 +314,7 @@ async def update_credit(
     credit = await _live_credit(org, credit_id, for_update=True)
     await expire_due(org)
     await org.session.refresh(credit)
-    now = utcnow()
+    now = org.now()
     if notes is not None:
         credit.notes = notes
     if expires_at is not None:
@@ -354,7 +354,7 @@ async def delete_credit(org: OrgContext, credit_id: int) -> CreditDeleted:
     removed = credit.remaining_cents
     if removed:
         post(org, credit, "delete", -removed, note="deleted")
-    credit.deleted_at = utcnow()
+    credit.deleted_at = org.now()
     org.session.add(credit)
     await org.session.flush()
     org.touch("credit", credit_id)

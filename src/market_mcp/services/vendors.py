@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -32,7 +32,7 @@ from market_mcp.services.scope import count, get_or_404, matches, scoped
 RECENT = 10
 
 
-def _aggregates() -> list[Any]:
+def _aggregates(now: datetime) -> list[Any]:
     """Correlated per-vendor aggregates: one statement for a whole page, each an index lookup."""
     total_bookings = (
         select(func.count())
@@ -58,7 +58,7 @@ def _aggregates() -> list[Any]:
     return [
         total_bookings.label("total_bookings"),
         last_attended.label("last_attended"),
-        balance_of_vendor().label("credit_balance_cents"),
+        balance_of_vendor(now).label("credit_balance_cents"),
     ]
 
 
@@ -96,7 +96,7 @@ async def list_vendors(
         filters.append(Vendor.created_at < local_day_bounds(org, end_date)[1])
     total = await count(org, scoped(org, Vendor).where(*filters))
     stmt = (
-        scoped(org, Vendor, Vendor, *_aggregates())
+        scoped(org, Vendor, Vendor, *_aggregates(org.now()))
         .where(*filters)
         .order_by(casefold(Vendor.business_name), Vendor.id)
         .limit(limit)
@@ -108,7 +108,9 @@ async def list_vendors(
 
 async def get_vendor(org: OrgContext, vendor_id: int) -> VendorDetail:
     await get_or_404(org, Vendor, vendor_id)
-    row = (await org.session.execute(scoped(org, Vendor, Vendor, *_aggregates()).where(Vendor.id == vendor_id))).one()
+    row = (
+        await org.session.execute(scoped(org, Vendor, Vendor, *_aggregates(org.now())).where(Vendor.id == vendor_id))
+    ).one()
     s = org.session
     applications = await s.execute(
         scoped(org, Application, Application, Market.name)
@@ -135,7 +137,7 @@ async def get_vendor(org: OrgContext, vendor_id: int) -> VendorDetail:
         .limit(RECENT)
     )
     notes_count = await count(org, scoped(org, VendorNote).where(VendorNote.vendor_id == vendor_id))
-    now = utcnow()
+    now = org.now()
     return VendorDetail(
         **_summary(org, row),
         notes_count=notes_count,
