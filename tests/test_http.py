@@ -263,3 +263,12 @@ async def test_a_draft_organisations_token_is_403_over_http_too(alice: Tenant) -
     assert refused["isError"] is True
     assert refused["structuredContent"]["code"] == 403
     assert "is in draft" in refused["structuredContent"]["error"]
+
+
+async def test_behind_a_proxy_the_public_host_is_admitted_and_other_hosts_are_not(alice: Tenant) -> None:
+    with http_server(alice.db, "--stateless", "--public-url", "https://markets.example.com") as url:
+        proxied = rpc(url, alice.token, "tools/list", Host="markets.example.com")
+        rebound = rpc(url, alice.token, "tools/list", Host="attacker.example.net")
+        direct = rpc(url, alice.token, "tools/list")
+    assert proxied.status_code == 200 and direct.status_code == 200
+    assert rebound.status_code in (400, 403, 421)

@@ -276,6 +276,27 @@ async def _serve(
         await server.run_stdio_async()
 
 
+def _allowed_hosts(host: str, port: int, public_url: str) -> Any:
+    """DNS-rebinding protection for a loopback server, which also admits the public URL a proxy forwards."""
+    from urllib.parse import urlsplit
+
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        return None  # listening beyond loopback: the SDK's default (no Host check) applies
+    public = urlsplit(public_url)
+    return TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*", public.netloc, public.hostname or ""],
+        allowed_origins=[
+            "http://127.0.0.1:*",
+            "http://localhost:*",
+            "http://[::1]:*",
+            f"{public.scheme}://{public.netloc}",
+        ],
+    )
+
+
 async def _serve_http(
     settings: Settings,
     db: Database,
@@ -294,7 +315,9 @@ async def _serve_http(
     await _ready(db)
     url = (public_url or f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}").rstrip("/")
     server = build_server(settings, db=db, toolsets=toolsets, read_only=read_only, public_url=url)
-    app = server.streamable_http_app(stateless_http=stateless, json_response=True, host=host)
+    app = server.streamable_http_app(
+        stateless_http=stateless, json_response=True, host=host, transport_security=_allowed_hosts(host, port, url)
+    )
     config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level.lower(), lifespan="on")
     _err(f"market-mcp: Streamable HTTP on {url}/mcp{' (stateless)' if stateless else ''}; health at {url}/healthz")
     async with server.delivering():

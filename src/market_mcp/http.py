@@ -12,12 +12,13 @@ from collections.abc import Mapping
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import AccessToken
-from sqlalchemy import text
+from sqlalchemy import select, text
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from market_mcp.auth import authenticate
+from market_mcp.auth import authenticate, hash_token
 from market_mcp.db import Database
+from market_mcp.db.tables import ApiToken
 from market_mcp.errors import Forbidden, Unauthorized
 
 
@@ -34,8 +35,13 @@ class OrganisationTokens:
         except Unauthorized:
             return None
         except Forbidden:
-            # A known token that may not act (draft organisation, deactivated creator): let the call say 403 and why.
-            return AccessToken(token=token, client_id="api-token", scopes=[])
+            # A known token that may not act (draft organisation, deactivated creator): let the call say 403 and why,
+            # under the token's own identity (the SDK ties a session to it).
+            async with self.db.transaction() as session:
+                token_id = (
+                    await session.execute(select(ApiToken.id).where(ApiToken.token_hash == hash_token(token)))
+                ).scalar_one()
+            return AccessToken(token=token, client_id=f"api-token:{token_id}", scopes=[])
         return AccessToken(token=token, client_id=f"api-token:{identity.token_id}", scopes=[identity.scope])
 
 

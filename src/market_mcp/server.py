@@ -22,7 +22,7 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ListToolsResult, PaginatedRequestParams, TextContent
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from market_mcp import __version__
 from market_mcp.auth import (
@@ -107,11 +107,20 @@ def _without_titles(schema: Any) -> None:
             _without_titles(item)
 
 
+def _is_contention(exc: BaseException) -> bool:
+    """Two transactions in each other's way: a PostgreSQL deadlock or serialisation failure, a SQLite lock
+    held past the busy timeout. Nothing was written; trying again works."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
+
+
 def _cause(exc: BaseException) -> BaseException:
     """What the tool really raised, under the SDK's ToolError wrappers."""
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, MarketError | ValidationError | IntegrityError):
+        if isinstance(seen, MarketError | ValidationError | IntegrityError) or _is_contention(seen):
             return seen
         seen = seen.__cause__
     return exc
@@ -285,6 +294,11 @@ class MarketServer(MCPServer):
             return cause.payload()
         if isinstance(cause, ValidationError):
             return Invalid(_validation_message(cause)).payload()
+        if _is_contention(cause):
+            logger.info("tool %s met a concurrent transaction: %s", name, type(cause).__name__)
+            return Conflict(
+                "Another change to the same records was being saved at the same moment; nothing was saved. Try again."
+            ).payload()
         if isinstance(cause, IntegrityError):
             logger.info("tool %s hit a constraint: %s", name, type(cause.orig).__name__)
             return Conflict(

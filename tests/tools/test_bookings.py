@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from market_mcp.db.tables import Booking, CreditTransaction
+from market_mcp.db.tables import Booking, CreditTransaction, Vendor
 from tests.factories import Caller, Tenant, today
 from tests.tools.test_orders import (
     approved_vendor,
@@ -469,29 +469,27 @@ async def test_the_database_refuses_a_second_active_booking_on_a_space(alice: Te
     async with alice.client() as c:
         s = await market_with_dates(c, dates=1)
         r = await rosa(c, s.market_id)
+        bob = await approved_vendor(c, s.market_id, "Bob's Honey")
         (booking_id,) = booking_ids(await unpaid_booking(c, r, s.date_ids))
         await c.ok("update_space_number", booking_id=booking_id, space_number="9")
-    with pytest.raises(IntegrityError):
-        async with alice.db.transaction(write=True) as session:
-            session.add(
-                Booking(
-                    organization_id=alice.org_id,
-                    vendor_id=r,
-                    market_date_id=s.date_ids[0],
-                    status="pending",
-                    space_number="9",
-                )
-            )
-    async with alice.db.transaction(write=True) as session:  # an inactive booking may keep its old space number
-        session.add(
-            Booking(
-                organization_id=alice.org_id,
-                vendor_id=r,
-                market_date_id=s.date_ids[0],
-                status="cancelled",
-                space_number="9",
-            )
+
+    def booking(vendor_id: int, status: str, space: str | None) -> Booking:
+        return Booking(
+            organization_id=alice.org_id,
+            vendor_id=vendor_id,
+            market_date_id=s.date_ids[0],
+            status=status,
+            space_number=space,
         )
+
+    with pytest.raises(IntegrityError, match="space"):  # another vendor, the same space
+        async with alice.db.transaction(write=True) as session:
+            session.add(booking(bob, "pending", "9"))
+    with pytest.raises(IntegrityError, match="vendor"):  # the same vendor twice on the date
+        async with alice.db.transaction(write=True) as session:
+            session.add(booking(r, "pending", None))
+    async with alice.db.transaction(write=True) as session:  # inactive bookings keep their space and vendor
+        session.add_all([booking(bob, "cancelled", "9"), booking(r, "rejected", "9")])
 
 
 async def test_two_simultaneous_claims_on_one_space_give_it_to_exactly_one(alice: Tenant) -> None:
@@ -570,18 +568,23 @@ async def test_bulk_cancel_takes_1_to_1000_ids(alice: Tenant, ids: list[int], pr
 async def test_bulk_cancel_of_1000_ids_with_mixed_skips_is_one_write_with_an_email_each(alice: Tenant) -> None:
     async with alice.client() as c:
         s = await market_with_dates(c, dates=1, capacity=1000)
-        vendor = await rosa(c, s.market_id)
-    # 990 confirmed and 5 pending bookings written straight to the store (no tool books one vendor twice a date).
+    # 990 confirmed and 5 pending bookings of 995 vendors, written straight to the store.
     async with alice.db.transaction(write=True) as session:
+        stalls = [
+            Vendor(organization_id=alice.org_id, business_name=f"Stall {n}", email=f"stall{n}@example.com")
+            for n in range(995)
+        ]
+        session.add_all(stalls)
+        await session.flush()
         session.add_all(
             Booking(
                 organization_id=alice.org_id,
-                vendor_id=vendor,
+                vendor_id=stall.id,  # type: ignore[arg-type]
                 market_date_id=s.date_ids[0],
                 status="confirmed" if n < 990 else "pending",
                 amount_cents=4500,
             )
-            for n in range(995)
+            for n, stall in enumerate(stalls)
         )
     async with alice.db.transaction() as session:
         ids = list((await session.execute(select(Booking.id).order_by(Booking.id))).scalars())
@@ -672,3 +675,19 @@ async def test_simultaneous_confirmations_for_the_last_space_confirm_exactly_one
         md = await c.ok("get_market_date", market_date_id=s.date_ids[0])
     assert sorted(outcomes) == ["409"] * 5 + ["ok"]
     assert (md["confirmed_count"], md["pending_count"], md["spaces_left"]) == (1, 5, 0)
+
+
+async def test_cancelling_a_booking_of_an_archived_unpaid_order_stops_charging_for_it(alice: Tenant) -> None:
+    async with alice.client() as c:
+        s = await market_with_dates(c, dates=2)
+        r = await rosa(c, s.market_id)
+        order = await unpaid_booking(c, r, s.date_ids)
+        first, _ = booking_ids(order)
+        await c.ok("archive_order", order_id=order["id"])
+        await c.ok("cancel_booking", booking_id=first)
+        restored = await c.ok("restore_order", order_id=order["id"])
+    assert (restored["status"], restored["total_cents"], restored["amount_due_cents"]) == (
+        "payment_pending",
+        4500,
+        4500,
+    )

@@ -267,6 +267,15 @@ class Booking(SQLModel, table=True):
             sqlite_where=text(_in("status", ACTIVE_BOOKING_STATUSES) + " AND space_number IS NOT NULL"),
             postgresql_where=text(_in("status", ACTIVE_BOOKING_STATUSES) + " AND space_number IS NOT NULL"),
         ),
+        # A vendor holds at most one active booking on a date, even when two orders race.
+        Index(
+            "ux_booking_vendor_date",
+            "market_date_id",
+            "vendor_id",
+            unique=True,
+            sqlite_where=text(_in("status", ACTIVE_BOOKING_STATUSES)),
+            postgresql_where=text(_in("status", ACTIVE_BOOKING_STATUSES)),
+        ),
         CheckConstraint(_in("status", BOOKING_STATUSES), name="ck_booking_status"),
         CheckConstraint("amount_cents >= 0", name="ck_booking_amount"),
         CheckConstraint(

@@ -26,6 +26,7 @@ from market_mcp.services import capacity, credits, emails, orders, waitlist
 from market_mcp.services.scope import count, get_or_404, matches, scoped
 
 ACTIVE = ("pending", "confirmed")
+UNPAID = ("pending", "payment_pending")
 Progress = Callable[[int, int, str], Awaitable[None]]
 
 
@@ -121,7 +122,9 @@ class Target:
 
     @property
     def unpaid(self) -> bool:
-        return self.order_status in ("pending", "payment_pending")
+        """Its order still charges for it (archived orders count as what they were)."""
+        status = self.order_previous_status if self.order_status == "archived" else self.order_status
+        return status in UNPAID
 
 
 async def _targets(org: OrgContext, ids: list[int], *, lock: bool) -> dict[int, Target]:
@@ -151,6 +154,7 @@ async def _targets(org: OrgContext, ids: list[int], *, lock: bool) -> dict[int, 
         .join(Market, Market.id == MarketDate.market_id)
         .outerjoin(Order, Order.id == Booking.order_id)
         .where(Booking.id.in_(ids))  # type: ignore[union-attr]
+        .order_by(Booking.id)  # one lock order for every caller
     )
     if lock:
         stmt = stmt.with_for_update(of=Booking)  # type: ignore[arg-type]
@@ -222,8 +226,11 @@ async def release(org: OrgContext, amounts: dict[int, int], *, why: str) -> None
             await orders.refund_credits(org, order, up_to=order.credit_applied_cents - total, note=why)
         order.total_cents = total
         order.amount_due_cents = total - order.credit_applied_cents
-        if order.status == "payment_pending" and order.amount_due_cents == 0:
-            order.status = "complete"
+        if order.amount_due_cents == 0:  # nothing left to pay (an archived order keeps its archive)
+            if order.status == "payment_pending":
+                order.status = "complete"
+            elif order.status == "archived" and order.previous_status == "payment_pending":
+                order.previous_status = "complete"
         order.updated_at = now
         org.session.add(order)
     org.touch("order", *sorted(amounts))
@@ -283,7 +290,11 @@ async def cancel_many(
         if group:
             await org.session.execute(
                 update(Booking)
-                .where(Booking.id.in_(group), Booking.status.in_(statuses))  # type: ignore[union-attr, attr-defined]
+                .where(
+                    Booking.organization_id == org.organization_id,
+                    Booking.id.in_(group),  # type: ignore[union-attr]
+                    Booking.status.in_(statuses),  # type: ignore[attr-defined]
+                )
                 .values(
                     status="cancelled",
                     cancelled_at=now,

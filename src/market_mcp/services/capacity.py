@@ -7,7 +7,7 @@ are already serialised) before counting, so two calls can never both take a date
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Booking, MarketDate
@@ -24,7 +24,7 @@ async def lock_dates(org: OrgContext, date_ids: list[int]) -> dict[int, MarketDa
 async def taken(org: OrgContext, date_ids: list[int]) -> dict[int, int]:
     """Spaces taken per date: confirmed bookings plus open waitlist offers (an offer holds its space)."""
     confirmed = await org.session.execute(
-        select(Booking.market_date_id, func.count())
+        scoped(org, Booking, Booking.market_date_id, func.count())
         .where(Booking.market_date_id.in_(date_ids), Booking.status == "confirmed")  # type: ignore[attr-defined]
         .group_by(Booking.market_date_id)
     )
