@@ -641,16 +641,13 @@ async def rebook_booking(
         else [],
     )
     # The new date costs what the old one did; the carried-over credit pays for it, so the vendor owes the fee.
-    order = await orders.open_order(
+    order, new_id, _ = await orders.book_one(
         org,
         t.vendor_id,
-        market_date_ids=[target.id],
-        amount_per_date_cents=t.amount_cents,  # type: ignore[list-item]
+        target.id,
+        amount_cents=t.amount_cents,
+        email=False,  # type: ignore[arg-type]
     )
-    await orders.approve(org, order, apply_credits=True, email=False)
-    new_id = (
-        await org.session.execute(scoped(org, Booking, Booking.id).where(Booking.order_id == order.id))
-    ).scalar_one()
     old.rebooked_to_id = new_id
     org.session.add(old)
     await org.session.flush()

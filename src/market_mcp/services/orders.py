@@ -285,6 +285,18 @@ async def open_order(
     return order
 
 
+async def book_one(
+    org: OrgContext, vendor_id: int, market_date_id: int, *, amount_cents: int, email: bool
+) -> tuple[Order, int, int]:
+    """An approved one-date order (credits applied): (the order, its booking's id, emails queued)."""
+    order = await open_order(org, vendor_id, market_date_ids=[market_date_id], amount_per_date_cents=amount_cents)
+    queued = await approve(org, order, apply_credits=True, email=email)
+    booking_id = (
+        await org.session.execute(scoped(org, Booking, Booking.id).where(Booking.order_id == order.id))
+    ).scalar_one()
+    return order, booking_id, queued
+
+
 async def create_order(
     org: OrgContext, vendor_id: int, *, market_date_ids: list[int], amount_per_date_cents: int | None
 ) -> OrderDetail:

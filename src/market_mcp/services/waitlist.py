@@ -307,16 +307,13 @@ async def accept_waitlist_offer(org: OrgContext, entry_id: int) -> WaitlistEntry
     entry.updated_at = org.now()
     org.session.add(entry)
     await org.session.flush()
-    order = await orders.open_order(
+    order, booking_id, queued = await orders.book_one(
         org,
         entry.vendor_id,
-        market_date_ids=[md.id],
-        amount_per_date_cents=market.default_fee_cents,  # type: ignore[list-item]
+        md.id,
+        amount_cents=market.default_fee_cents,
+        email=True,  # type: ignore[arg-type]
     )
-    queued = await orders.approve(org, order, apply_credits=True)
-    booking_id = (
-        await org.session.execute(scoped(org, Booking, Booking.id).where(Booking.order_id == order.id))
-    ).scalar_one()
     entry.booking_id = booking_id
     org.session.add(entry)
     await org.session.flush()
