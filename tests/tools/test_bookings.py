@@ -131,7 +131,7 @@ async def test_confirming_a_pending_booking_takes_a_space_and_emails_the_vendor(
     assert again == f"Booking {booking_id} is not pending (it is confirmed), so it cannot be confirmed."
     (email,) = await outbox(alice)
     assert (email["to"], email["kind"]) == ("Rosa@Bakery.example.com", "booking_confirmed")
-    assert email["subject"] == f"Confirmed: Riverside on {s.days[0]:%A %d %B %Y}"
+    assert email["subject"] == f"Confirmed: Riverside on {s.days[0]:%A} {s.days[0].day} {s.days[0]:%B %Y}"
     assert email["body"].startswith("Hi Rosa,\n\nRosa's Bakery's space at Riverside on")
 
 
@@ -321,7 +321,10 @@ async def test_rebooking_moves_a_paid_booking_and_the_vendor_owes_only_the_fee(a
     )
     email = (await outbox(alice))[-1]
     assert (email["kind"], email["to"]) == ("booking_rebooked", "Rosa@Bakery.example.com")
-    assert f"from {s.days[0]:%A %d %B %Y} to {s.days[2]:%A %d %B %Y}" in email["body"]
+    assert (
+        f"from {s.days[0]:%A} {s.days[0].day} {s.days[0]:%B %Y} to {s.days[2]:%A} {s.days[2].day} {s.days[2]:%B %Y}"
+        in email["body"]
+    )
     assert "The rebooking fee of $7.50 is due" in email["body"]
 
 

@@ -30,7 +30,7 @@ MISSING = 999_999
 
 
 def long_day(day: date) -> str:
-    return f"{day:%A %d %B %Y}"
+    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 async def state(tenant: Tenant) -> dict[str, list[tuple[Any, ...]]]:

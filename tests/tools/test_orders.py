@@ -81,7 +81,7 @@ async def credit(c: Caller, vendor_id: int, amount: Any, expires_in_days: int | 
 
 
 def date_line(day: date, amount: str) -> str:
-    return f"- {day:%A %d %B %Y}: {amount}"
+    return f"- {day:%A} {day.day} {day:%B %Y}: {amount}"
 
 
 def recent(moment: str | None) -> bool:

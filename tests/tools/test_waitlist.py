@@ -51,7 +51,7 @@ def moment(value: str | None) -> datetime:
 
 
 def long_day(day: date) -> str:
-    return f"{day:%A %d %B %Y}"
+    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 # ---------------------------------------------------------------- set-up through the tools

@@ -53,6 +53,11 @@ def format_money(cents: int, currency: str) -> str:
     return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
 
 
+def long_date(day: date) -> str:
+    """A trading day as a person writes it in an email or a title: Saturday 5 December 2026."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
 Money = Annotated[
     int,
     BeforeValidator(to_cents),

@@ -12,7 +12,7 @@ from market_mcp.db.tables import Application, Market, MarketDate, Vendor
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Invalid
 from market_mcp.schemas.applications import ApplicationCreated, ApplicationDecided, ApplicationOut, ReminderSent
-from market_mcp.schemas.common import Page, format_money
+from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.credits import CreditDetail
 from market_mcp.schemas.vendors import VendorFields
 from market_mcp.services import credits, emails, vendors
@@ -165,10 +165,6 @@ async def _next_date(org: OrgContext, market_id: int) -> date | None:
     return (await org.session.execute(stmt.order_by(MarketDate.scheduled_at).limit(1))).scalar_one_or_none()
 
 
-def _long_date(day: date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
 async def update_application_status(
     org: OrgContext,
     application_id: int,
@@ -258,7 +254,7 @@ async def send_application_reminder(org: OrgContext, application_id: int) -> Rem
         record_id=application_id,
         market_name=market.name,
         fee=format_money(market.default_fee_cents, org.currency),
-        next_date_sentence=f"The next market is on {_long_date(next_day)}. " if next_day else "",
+        next_date_sentence=f"The next market is on {long_date(next_day)}. " if next_day else "",
         credit_block=emails.paragraph(
             f"You have {format_money(balance, org.currency)} of credit with us, which comes off your booking."
             if balance

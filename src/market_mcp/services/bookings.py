@@ -21,7 +21,7 @@ from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Booking, Credit, CreditTransaction, Market, MarketDate, Order, Vendor
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.bookings import BookingOut, BookingResult, BulkCancelResult, SkippedBooking, WaitlistOffer
-from market_mcp.schemas.common import Page, format_money
+from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.services import capacity, credits, emails, orders, waitlist
 from market_mcp.services.scope import count, get_or_404, matches, scoped
 
@@ -334,7 +334,7 @@ async def cancel_many(
             contact_name=emails.first_name(t.contact_name, t.business_name),
             business_name=t.business_name,
             market_name=t.market_name,
-            day=f"{t.scheduled_at:%A %d %B %Y}",
+            day=long_date(t.scheduled_at),
             message_block=emails.paragraph(reason),
             money_block=_money_block(org, t, done.credits.get(t.id, 0)),
             organization_name=org.organization_name,
@@ -413,7 +413,7 @@ async def _email(org: OrgContext, kind: str, booking_id: int, **values: Any) -> 
         record_type="booking",
         record_id=booking_id,
         market_name=b.market_name,
-        day=f"{b.scheduled_at:%A %d %B %Y}",
+        day=long_date(b.scheduled_at),
         **values,
     )
     return 1
@@ -644,9 +644,9 @@ async def rebook_booking(
     order, new_id, _ = await orders.book_one(
         org,
         t.vendor_id,
-        target.id,
+        target.id,  # type: ignore[arg-type]
         amount_cents=t.amount_cents,
-        email=False,  # type: ignore[arg-type]
+        email=False,
     )
     old.rebooked_to_id = new_id
     org.session.add(old)
@@ -667,8 +667,8 @@ async def rebook_booking(
         record_type="booking",
         record_id=new_id,
         market_name=t.market_name,
-        old_day=f"{t.scheduled_at:%A %d %B %Y}",
-        new_day=f"{target.scheduled_at:%A %d %B %Y}",
+        old_day=long_date(t.scheduled_at),
+        new_day=long_date(target.scheduled_at),
         money_block=emails.paragraph(money),
     )
     offers: list[WaitlistOffer] = []

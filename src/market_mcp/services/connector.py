@@ -22,14 +22,13 @@ from market_mcp.db.tables import Application, Booking, Market, MarketDate, Order
 from market_mcp.errors import NotFound
 from market_mcp.schemas.applications import ApplicationOut
 from market_mcp.schemas.bookings import BookingOut
-from market_mcp.schemas.common import MAX_ID, format_money
+from market_mcp.schemas.common import MAX_ID, format_money, long_date
 from market_mcp.schemas.connector import FetchedRecord, Metadata, RecordKind, SearchResult, SearchResults
 from market_mcp.schemas.market_dates import MarketDateOut
 from market_mcp.schemas.markets import MarketDetail
 from market_mcp.schemas.orders import OrderDetail
 from market_mcp.schemas.vendors import VendorDetail
 from market_mcp.services import applications, bookings, market_dates, markets, orders, vendors
-from market_mcp.services.market_dates import weekday_name
 from market_mcp.services.scope import label, like_pattern, matches, scoped
 
 PER_KIND = 10
@@ -47,10 +46,6 @@ def url_of(kind: RecordKind, number: int) -> str:
 # ---------------------------------------------------------------- words shared by search and fetch
 
 
-def _day(day: date) -> str:
-    return f"{weekday_name(day)} {day.day} {day:%B %Y}"
-
-
 def _moment(org: OrgContext, moment: datetime) -> str:
     local = moment.astimezone(org.tz)
     return f"{local.day} {local:%B %Y} at {local:%H:%M} ({local:%Z})"
@@ -63,7 +58,7 @@ def _market_title(name: str, region: str, status: str) -> str:
 def _market_date_title(market_name: str, day: date, status: str, confirmed: int, capacity: int) -> str:
     booked = f"{confirmed} of {capacity} booked"
     state = {"scheduled": booked, "closed": f"closed, {booked}"}.get(status, status)
-    return f"{market_name} on {_day(day)} (market date, {state})"
+    return f"{market_name} on {long_date(day)} (market date, {state})"
 
 
 def _vendor_title(business_name: str, email: str) -> str:
@@ -90,7 +85,7 @@ def _booking_title(
     booking_id: int, business_name: str, market_name: str, day: date, space: str | None, status: str
 ) -> str:
     where = f", space {space}" if space else ""
-    return f"Booking {booking_id}: {business_name} at {market_name} on {_day(day)}{where} ({status})"
+    return f"Booking {booking_id}: {business_name} at {market_name} on {long_date(day)}{where} ({status})"
 
 
 # ---------------------------------------------------------------- search
@@ -317,7 +312,7 @@ def _quoted(text: str) -> str:
 
 def _market_text(org: OrgContext, m: MarketDetail) -> str:
     dates = [
-        f"- {_day(d.scheduled_at)} (market date {d.id}): {d.confirmed_count} of {d.capacity} booked, "
+        f"- {long_date(d.scheduled_at)} (market date {d.id}): {d.confirmed_count} of {d.capacity} booked, "
         f"{d.pending_count} pending, {d.spaces_left} spaces left"
         for d in m.upcoming_dates
     ]
@@ -342,7 +337,7 @@ def _market_text(org: OrgContext, m: MarketDetail) -> str:
 def _market_date_text(org: OrgContext, d: MarketDateOut) -> str:
     hours = f"{d.start_time or '?'} to {d.end_time or '?'}" if d.start_time or d.end_time else None
     return _lines(
-        f"Market date {d.id}: {d.market_name} on {_day(d.scheduled_at)}",
+        f"Market date {d.id}: {d.market_name} on {long_date(d.scheduled_at)}",
         f"Market: {d.market_name} (market {d.market_id})",
         f"Status: {d.status}",
         f"Hours: {hours} local time" if hours else None,
@@ -365,7 +360,7 @@ def _vendor_text(org: OrgContext, v: VendorDetail) -> str:
         f"Trusted: {'yes (orders approved on arrival)' if v.trusted else 'no'}",
         f"Joined: {_moment(org, v.created_at)}",
         f"Confirmed bookings: {v.total_bookings}; last attended: "
-        + (_day(v.last_attended) if v.last_attended else "never"),
+        + (long_date(v.last_attended) if v.last_attended else "never"),
         f"Credit balance: {money(v.credit_balance_cents)}",
         f"Internal notes: {v.notes_count}",
         "Recent applications:" if v.applications else None,
@@ -377,7 +372,7 @@ def _vendor_text(org: OrgContext, v: VendorDetail) -> str:
         ),
         "Recent bookings:" if v.bookings else None,
         *(
-            f"- Booking {b.id}: {b.market_name} on {_day(b.scheduled_at)}"
+            f"- Booking {b.id}: {b.market_name} on {long_date(b.scheduled_at)}"
             + (f", space {b.space_number}" if b.space_number else "")
             + f", {money(b.amount_cents)} ({b.status}"
             + {True: ", attended", False: ", no-show", None: ""}[b.attended]
@@ -432,7 +427,7 @@ def _order_text(org: OrgContext, o: OrderDetail) -> str:
         f"Rejection reason: {o.rejection_reason}" if o.rejection_reason else None,
         "Bookings:" if o.bookings else None,
         *(
-            f"- Booking {b.booking_id}: {_day(b.scheduled_at)} (market date {b.market_date_id})"
+            f"- Booking {b.booking_id}: {long_date(b.scheduled_at)} (market date {b.market_date_id})"
             + (f", space {b.space_number}" if b.space_number else "")
             + f", {money(b.amount_cents)} ({b.status})"
             for b in o.bookings
@@ -445,10 +440,10 @@ def _order_text(org: OrgContext, o: OrderDetail) -> str:
 def _booking_text(org: OrgContext, b: BookingOut) -> str:
     attended = {True: "yes", False: "no (no-show)", None: "not recorded yet"}[b.attended]
     return _lines(
-        f"Booking {b.id}: {b.business_name} at {b.market_name} on {_day(b.scheduled_at)}",
+        f"Booking {b.id}: {b.business_name} at {b.market_name} on {long_date(b.scheduled_at)}",
         f"Status: {b.status}",
         f"Vendor: {b.business_name} (vendor {b.vendor_id})",
-        f"Market date: {_day(b.scheduled_at)} (market date {b.market_date_id}) at {b.market_name} "
+        f"Market date: {long_date(b.scheduled_at)} (market date {b.market_date_id}) at {b.market_name} "
         f"(market {b.market_id})",
         f"Space: {b.space_number or 'not assigned'}",
         f"Amount: {format_money(b.amount_cents, org.currency)}",

@@ -13,7 +13,7 @@ from sqlalchemy import func
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Application, Booking, Credit, CreditTransaction, Market, MarketDate, Order, Vendor
 from market_mcp.errors import Conflict, Invalid, NotFound
-from market_mcp.schemas.common import Page, format_money
+from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.orders import CreditApplied, OrderDetail, OrderLine, OrderOut
 from market_mcp.services import capacity, credits, emails
 from market_mcp.services.scope import count, get_or_404, matches, scoped
@@ -139,7 +139,7 @@ async def _apply_credits(org: OrgContext, order: Order) -> int:
 
 def _date_lines(lines: list[OrderLine], org: OrgContext) -> str:
     return "\n".join(
-        f"- {line.scheduled_at:%A %d %B %Y}: {format_money(line.amount_cents, org.currency)}" for line in lines
+        f"- {long_date(line.scheduled_at)}: {format_money(line.amount_cents, org.currency)}" for line in lines
     )
 
 

@@ -15,7 +15,7 @@ from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Application, Booking, Market, MarketDate, Vendor, WaitlistEntry
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.bookings import WaitlistOffer
-from market_mcp.schemas.common import Page
+from market_mcp.schemas.common import Page, long_date
 from market_mcp.schemas.waitlist import WaitlistEntryOut, WaitlistEntryResult, WaitlistPage
 from market_mcp.services import capacity, emails, orders
 from market_mcp.services.scope import count, get_or_404, scoped
@@ -226,7 +226,7 @@ async def _offer(org: OrgContext, entry: WaitlistEntry, md: MarketDate) -> Waitl
         record_type="waitlist_entry",
         record_id=entry.id,
         market_name=market.name,
-        day=f"{md.scheduled_at:%A %d %B %Y}",
+        day=long_date(md.scheduled_at),
         expires=f"{entry.offer_expires_at.astimezone(org.tz):%A %d %B at %H:%M}",
     )
     return WaitlistOffer(
@@ -310,9 +310,9 @@ async def accept_waitlist_offer(org: OrgContext, entry_id: int) -> WaitlistEntry
     order, booking_id, queued = await orders.book_one(
         org,
         entry.vendor_id,
-        md.id,
+        md.id,  # type: ignore[arg-type]
         amount_cents=market.default_fee_cents,
-        email=True,  # type: ignore[arg-type]
+        email=True,
     )
     entry.booking_id = booking_id
     org.session.add(entry)
