@@ -288,11 +288,16 @@ async def audit_log(c: Caller, **arguments: Any) -> dict[str, Any]:
     return result.structured_content  # type: ignore[return-value]
 
 
+UNOWNED = {"oauth_client"}  # the applications (ChatGPT, Claude) that ask organisers for access: no one's data
+
+
 async def rows_of(db: Database, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
     """Every row the organisation owns, table by table, in primary-key order."""
     rows: dict[str, list[tuple[Any, ...]]] = {}
     async with db.transaction() as session:
         for table in SQLModel.metadata.sorted_tables:
+            if table.name in UNOWNED:
+                continue
             owner = table.c.id if table.name == "organization" else table.c.organization_id
             stmt = select(table).where(owner == org_id).order_by(*table.primary_key.columns)
             rows[table.name] = [tuple(row) for row in (await session.execute(stmt)).all()]
@@ -314,7 +319,7 @@ def test_every_isolation_case_is_a_registered_tool() -> None:
 def test_every_table_but_organization_carries_organization_id() -> None:
     # rows_of (and the scoping it checks) relies on it: scoping is one column on every query.
     unowned = [t.name for t in SQLModel.metadata.sorted_tables if "organization_id" not in t.c]
-    assert unowned == ["organization"]
+    assert unowned == ["oauth_client", "organization"]
 
 
 # --- every tool -----------------------------------------------------------------------------------------------

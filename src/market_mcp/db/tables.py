@@ -53,6 +53,8 @@ CANCEL_SETTLEMENTS = ("credit", "release")
 CREDIT_SOURCES = ("manual", "application", "rebook", "cancellation", "weather")
 CREDIT_TRANSACTION_KINDS = ("grant", "use", "adjust", "expire", "delete", "refund")
 EMAIL_STATUSES = ("queued", "sent", "failed")
+GRANT_STATUSES = ("pending", "active", "denied", "revoked")
+OAUTH_TOKEN_KINDS = ("code", "access", "refresh")
 
 
 class Organization(SQLModel, table=True):
@@ -440,6 +442,9 @@ __all__ = [
     "IdempotencyRecord",
     "Market",
     "MarketDate",
+    "OAuthClient",
+    "OAuthGrant",
+    "OAuthToken",
     "Order",
     "Organization",
     "User",
@@ -458,3 +463,64 @@ class RateLimitWindow(SQLModel, table=True):
     window_start: datetime = Field(primary_key=True, sa_type=UTCDateTime)
     organization_id: int = _fk("organization.id")
     calls: int = 0
+
+
+class OAuthClient(SQLModel, table=True):
+    """An application that may ask organisers for access (ChatGPT, Claude): registered through dynamic client
+    registration (RFC 7591), or known by the URL of its client ID metadata document (fetched and cached)."""
+
+    __tablename__ = "oauth_client"
+
+    client_id: str = Field(primary_key=True, max_length=2048)
+    info: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # the SDK's OAuthClientInformationFull
+    metadata_document: bool = False
+    created_at: datetime = _when(nullable=False)
+    fetched_at: datetime | None = _when()
+
+
+class OAuthGrant(SQLModel, table=True):
+    """One authorization request and, once an organiser approves it, their consent: one application's access
+    to one organisation, vouched for by the API token they pasted (revoking that token ends the grant too)."""
+
+    __tablename__ = "oauth_grant"
+    __table_args__ = (
+        CheckConstraint(_in("status", GRANT_STATUSES), name="ck_oauth_grant_status"),
+        CheckConstraint("scope IS NULL OR " + _in("scope", TOKEN_SCOPES), name="ck_oauth_grant_scope"),
+        Index("ix_oauth_grant_organization", "organization_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: str = Field(max_length=2048, sa_column_args=[ForeignKey("oauth_client.client_id", ondelete="CASCADE")])
+    client_name: str = Field(max_length=200)  # as the application named itself when it asked
+    request_hash: str = Field(max_length=64, unique=True)  # the consent page's ?request=
+    csrf_hash: str = Field(max_length=64)
+    request: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # what /authorize was asked
+    resource: str = Field(max_length=2048)  # the MCP server the tokens are for (RFC 8707)
+    status: str = Field(default="pending", max_length=16)
+    organization_id: int | None = _fk("organization.id", nullable=True)
+    api_token_id: int | None = _fk("api_token.id", nullable=True)
+    scope: str | None = Field(default=None, max_length=8)
+    created_at: datetime = _when(nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)  # of the request, while pending
+    approved_at: datetime | None = _when()
+    last_used_at: datetime | None = _when()
+    revoked_at: datetime | None = _when()
+
+
+class OAuthToken(SQLModel, table=True):
+    """An authorization code, access token or refresh token of a grant, stored as its SHA-256 only."""
+
+    __tablename__ = "oauth_token"
+    __table_args__ = (
+        CheckConstraint(_in("kind", OAUTH_TOKEN_KINDS), name="ck_oauth_token_kind"),
+        CheckConstraint(_in("scope", TOKEN_SCOPES), name="ck_oauth_token_scope"),
+    )
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    grant_id: int = Field(sa_column_args=[ForeignKey("oauth_grant.id", ondelete="CASCADE")], index=True)
+    organization_id: int = _fk("organization.id")  # issued only once an organiser approved: never pending
+    kind: str = Field(max_length=8)
+    scope: str = Field(max_length=8)
+    created_at: datetime = _when(nullable=False)
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    used_at: datetime | None = _when()  # a code exchanged, a refresh token rotated: a second use is a theft
