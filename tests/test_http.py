@@ -186,11 +186,13 @@ async def test_stateless_replicas_share_one_database_and_need_no_sticky_sessions
 async def test_over_the_rate_limit_a_call_gets_429_with_the_wait_and_later_succeeds(alice: Tenant) -> None:
     with http_server(alice.db, "--stateless", MARKET_MCP_RATE_LIMIT="30") as url:
         call = {"name": "list_markets", "arguments": {}}
-        outcomes = [tool_result(rpc(url, alice.token, "tools/call", call)) for _ in range(31)]
+        outcomes = []
+        while len(outcomes) < 60 and not (outcomes and outcomes[-1]["isError"]):  # a slow machine refills a little
+            outcomes.append(tool_result(rpc(url, alice.token, "tools/call", call)))
         refusal = outcomes[-1]["structuredContent"]
         time.sleep(float(refusal["error"].split("retry in ")[1].split(" s")[0]))  # 30 a minute: one back every 2 s
         recovered = tool_result(rpc(url, alice.token, "tools/call", call))
-    assert all(not o["isError"] for o in outcomes[:30])
+    assert len(outcomes) > 30 and all(not o["isError"] for o in outcomes[:-1])
     assert refusal["code"] == 429
     assert refusal["error"] in (f"Rate limit of 30 requests per minute reached; retry in {n} s." for n in (1, 2))
     assert not recovered["isError"]

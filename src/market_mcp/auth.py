@@ -8,7 +8,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,11 +17,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from market_mcp.db.tables import ApiToken, Organization, RateLimitWindow, User
+from market_mcp.db.tables import ApiToken, OAuthGrant, OAuthToken, Organization, RateLimitWindow, User
 from market_mcp.db.types import utcnow
 from market_mcp.errors import MISSING_TOKEN, Forbidden, RateLimited, Unauthorized
 
 TOKEN_PREFIX = "mk_org_"
+ACCESS_TOKEN_PREFIX = "mk_at_"  # a connector's OAuth access token (market_mcp.oauth)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -98,10 +99,21 @@ class TokenIdentity:
     organization_slug: str
     currency: str
     timezone: str
+    # A connector's access token: its grant, application, resource (audience) and expiry.
+    grant_id: int | None = None
+    client_id: str | None = None
+    resource: str | None = None
+    expires_at: datetime | None = None
 
 
 async def authenticate(session: AsyncSession, raw: str | None) -> TokenIdentity:
-    """The token's organisation, or 401 (missing, unknown, revoked) / 403 (DOMAIN.md's rules)."""
+    """The organisation a token acts for, or 401 (missing, unknown, revoked, expired) / 403 (DOMAIN.md's rules).
+
+    Two kinds of token: an organisation API token, and a connector's OAuth access token, which acts through
+    the API token its organiser approved it with (so every rule for that token applies to it too).
+    """
+    if raw and raw.startswith(ACCESS_TOKEN_PREFIX):
+        return await _authenticate_access(session, raw)
     if not raw or not raw.startswith(TOKEN_PREFIX):
         raise Unauthorized(MISSING_TOKEN)
     digest = hash_token(raw)
@@ -113,10 +125,42 @@ async def authenticate(session: AsyncSession, raw: str | None) -> TokenIdentity:
             .where(ApiToken.token_hash == digest)
         )
     ).first()
-    if row is None:
+    if row is None or not hmac.compare_digest(row[0].token_hash, digest):
         raise Unauthorized(MISSING_TOKEN)
-    token, user, org = row
-    if not hmac.compare_digest(token.token_hash, digest) or token.revoked_at is not None:
+    return _identity(*row)
+
+
+async def _authenticate_access(session: AsyncSession, raw: str) -> TokenIdentity:
+    digest = hash_token(raw)
+    row = (
+        await session.execute(
+            select(OAuthToken, OAuthGrant, ApiToken, User, Organization)
+            .join(OAuthGrant, OAuthGrant.id == OAuthToken.grant_id)
+            .join(ApiToken, ApiToken.id == OAuthGrant.api_token_id)
+            .join(User, User.id == ApiToken.user_id)
+            .join(Organization, Organization.id == ApiToken.organization_id)
+            .where(OAuthToken.token_hash == digest, OAuthToken.kind == "access", OAuthGrant.status == "active")
+        )
+    ).first()
+    if row is None or not hmac.compare_digest(row[0].token_hash, digest):
+        raise Unauthorized(MISSING_TOKEN)
+    access, grant, token, user, org = row
+    if access.expires_at <= utcnow():
+        raise Unauthorized("The access token has expired; the application should refresh it or sign in again.")
+    identity = _identity(token, user, org)
+    return replace(
+        identity,
+        token_name=f"{grant.client_name} via {token.name}",
+        scope="write" if access.scope == "write" and identity.scope == "write" else "read",
+        grant_id=grant.id,
+        client_id=grant.client_id,
+        resource=grant.resource,
+        expires_at=access.expires_at,
+    )
+
+
+def _identity(token: ApiToken, user: User, org: Organization) -> TokenIdentity:
+    if token.revoked_at is not None:
         raise Unauthorized(MISSING_TOKEN)
     if user.organization_id != org.id:
         raise Forbidden(f"This token's creator ({user.email}) is no longer a member of {org.name}; create a new token.")
@@ -147,7 +191,10 @@ def use_is_stale(identity: TokenIdentity) -> bool:
 
 
 async def mark_used(session: AsyncSession, identity: TokenIdentity) -> None:
-    await session.execute(update(ApiToken).where(ApiToken.id == identity.token_id).values(last_used_at=utcnow()))
+    now = utcnow()
+    await session.execute(update(ApiToken).where(ApiToken.id == identity.token_id).values(last_used_at=now))
+    if identity.grant_id is not None:
+        await session.execute(update(OAuthGrant).where(OAuthGrant.id == identity.grant_id).values(last_used_at=now))
 
 
 class RateLimiter:

@@ -19,7 +19,7 @@ import anyio
 from market_mcp import __version__
 from market_mcp.config import Settings
 from market_mcp.db import Database
-from market_mcp.errors import MarketError
+from market_mcp.errors import Invalid, MarketError, NotFound
 
 Handler = Callable[[argparse.Namespace, Settings, Database], Awaitable[int]]
 
@@ -137,28 +137,42 @@ async def cmd_token_create(args: argparse.Namespace, settings: Settings, db: Dat
 
 
 async def cmd_token_list(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from market_mcp.oauth.provider import grants_of
     from market_mcp.services import organizations
 
     await _ready(db)
     async with db.transaction() as session:
         tokens = await organizations.list_tokens(session, args.org)
+        org = await organizations.get_organization(session, args.org)
+        grants = await grants_of(session, org.id)  # type: ignore[arg-type]
     if args.json:
-        _out(
-            json.dumps(
-                [
-                    {
-                        "id": t.id,
-                        "name": t.name,
-                        "scope": t.scope,
-                        "prefix": t.prefix,
-                        "created_at": t.created_at.isoformat(),
-                        "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
-                        "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
-                    }
-                    for t in tokens
-                ]
-            )
-        )
+        rows = [
+            {
+                "id": t.id,
+                "kind": "api",
+                "name": t.name,
+                "scope": t.scope,
+                "prefix": t.prefix,
+                "created_at": t.created_at.isoformat(),
+                "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+                "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+            }
+            for t in tokens
+        ] + [
+            {
+                "id": f"c{g.id}",
+                "kind": "connector",
+                "name": g.client_name,
+                "scope": g.scope,
+                "client_id": g.client_id,
+                "api_token_id": g.api_token_id,
+                "created_at": (g.approved_at or g.created_at).isoformat(),
+                "last_used_at": g.last_used_at.isoformat() if g.last_used_at else None,
+                "revoked_at": g.revoked_at.isoformat() if g.revoked_at else None,
+            }
+            for g in grants
+        ]
+        _out(json.dumps(rows))
         return 0
     if not tokens:
         _out(f"No tokens for {args.org}. Create one with: market-mcp token create --org {args.org}")
@@ -168,15 +182,34 @@ async def cmd_token_list(args: argparse.Namespace, settings: Settings, db: Datab
             f"{t.id:>5}  {t.prefix:<14} {t.scope:<5}  created {_when(t.created_at)}  "
             f"last used {_when(t.last_used_at)}  {state}  {t.name}"
         )
+    if grants:
+        _out("Connectors (applications an organiser approved in the browser, through the token shown):")
+    for g in grants:
+        state = f"revoked {_when(g.revoked_at)}" if g.revoked_at else "live"
+        _out(
+            f"{'c' + str(g.id):>5}  via token {g.api_token_id:<5}{g.scope:<5}  created {_when(g.approved_at)}  "
+            f"last used {_when(g.last_used_at)}  {state}  {g.client_name}"
+        )
     return 0
 
 
 async def cmd_token_revoke(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from market_mcp.oauth.provider import revoke_grant
     from market_mcp.services import organizations
 
     await _ready(db)
+    which = args.token_id.strip()
+    if which[:1].lower() == "c" and which[1:].isdigit():
+        async with db.transaction(write=True) as session:
+            grant = await revoke_grant(session, int(which[1:]))
+        if grant is None:
+            raise NotFound(f"Connector {which} not found; see `market-mcp token list --org SLUG`.")
+        _out(f"Connector {which} ({grant.client_name}) is revoked; its access and refresh tokens stop working now.")
+        return 0
+    if not which.isdigit():
+        raise Invalid(f"{which!r} is not a token id: use the number (or cN for a connector) from `token list`.")
     async with db.transaction(write=True) as session:
-        token = await organizations.revoke_token(session, args.token_id)
+        token = await organizations.revoke_token(session, int(which))
     _out(f"Token {token.id} ({token.name}) is revoked; calls with it are refused from now on.")
     return 0
 
@@ -308,12 +341,16 @@ async def _serve_http(
     toolsets: list[str] | None,
     read_only: bool,
 ) -> None:
+    from urllib.parse import urlsplit
+
     import uvicorn
 
     from market_mcp.server import build_server
 
     await _ready(db)
     url = (public_url or f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}").rstrip("/")
+    if not url.startswith("https://") and urlsplit(url).hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise Invalid(f"--public-url must be https:// (OAuth sign-in requires it), not {url}; put TLS in front.")
     server = build_server(settings, db=db, toolsets=toolsets, read_only=read_only, public_url=url)
     app = server.streamable_http_app(
         stateless_http=stateless, json_response=True, host=host, transport_security=_allowed_hosts(host, port, url)
@@ -413,8 +450,8 @@ def parser() -> argparse.ArgumentParser:
     tlist.add_argument("--org", required=True, metavar="SLUG")
     tlist.add_argument("--json", action="store_true")
     tlist.set_defaults(handler=cmd_token_list)
-    revoke = token.add_parser("revoke", help="revoke a token by its id")
-    revoke.add_argument("token_id", type=int)
+    revoke = token.add_parser("revoke", help="revoke a token, or a connector (cN), by its id in `token list`")
+    revoke.add_argument("token_id", metavar="ID")
     revoke.set_defaults(handler=cmd_token_revoke)
 
     tools = sub.add_parser("tools", help="the tool catalog, as tools/list returns it")

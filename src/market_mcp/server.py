@@ -17,14 +17,15 @@ from datetime import datetime
 from typing import Any
 
 import anyio
-from mcp.server.auth.settings import AuthSettings
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ListToolsResult, PaginatedRequestParams, TextContent
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.applications import Starlette
 
-from market_mcp import __version__
+from market_mcp import __version__, oauth
 from market_mcp.auth import (
     OrgContext,
     RateLimiter,
@@ -38,8 +39,9 @@ from market_mcp.config import Settings
 from market_mcp.db import Database
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Forbidden, Invalid, MarketError, NotFound
-from market_mcp.http import OrganisationTokens, healthz, request_token
+from market_mcp.http import healthz, request_token
 from market_mcp.mail import Mailer
+from market_mcp.oauth import MarketAuthorization
 from market_mcp.services import audit, idempotency
 from market_mcp.tools import TOOLSETS
 from market_mcp.tools.registry import ToolSpec, _current_org
@@ -138,17 +140,12 @@ class MarketServer(MCPServer):
         clock: Callable[[], datetime] = utcnow,
         public_url: str | None = None,
     ) -> None:
-        # Over HTTP (public_url set: where clients reach this server) every request brings its own token.
+        # Over HTTP (public_url set: where clients reach this server) every request brings its own token: an
+        # organisation API token, or a connector's OAuth access token (this server is their authorization server).
         http: dict[str, Any] = {}
-        if public_url:
-            http = dict(
-                auth=AuthSettings(
-                    issuer_url=public_url,  # type: ignore[arg-type]
-                    resource_server_url=f"{public_url}/mcp",  # type: ignore[arg-type]
-                    validate_token_resource=False,  # API tokens are not bound to a resource: OrganisationTokens checks
-                ),
-                token_verifier=OrganisationTokens(db),
-            )
+        self.authorization = MarketAuthorization(db, public_url) if public_url else None
+        if self.authorization is not None:
+            http = dict(auth=oauth.auth_settings(self.authorization.issuer), auth_server_provider=self.authorization)
         super().__init__(
             name="market-mcp",
             title="Market organiser",
@@ -161,7 +158,7 @@ class MarketServer(MCPServer):
         self.db = db
         self.http = public_url is not None
         self._token = None if self.http else token
-        self._scopes: dict[str, str | None] = {}  # token -> scope, for tools/list (a token's scope never changes)
+        self._scope: str | None = None  # stdio: the token's scope, for tools/list (a token's scope never changes)
         if self.http:
             self.custom_route("/healthz", methods=["GET"])(healthz(db))
         self.clock = clock
@@ -201,6 +198,12 @@ class MarketServer(MCPServer):
             finally:
                 tasks.cancel_scope.cancel()
 
+    def streamable_http_app(self, **options: Any) -> Starlette:  # type: ignore[override]
+        app = super().streamable_http_app(**options)
+        if self.authorization is not None:
+            app.router.routes[0:0] = oauth.routes(self.authorization)
+        return app
+
     def token_for(self, context: Context[Any, Any] | None) -> str | None:
         """The calling token: the request's bearer token over HTTP; the server's own on stdio (MARKET_MCP_TOKEN)."""
         if not self.http:
@@ -212,19 +215,23 @@ class MarketServer(MCPServer):
     ) -> ListToolsResult:
         """tools/list as the calling token may use it: a read-only token sees only the tools that read."""
         tools = await self.list_tools()
-        token = self._token if not self.http else request_token(getattr(ctx.request, "headers", None))
-        if await self._scope_of(token) == "read":
+        if self.http:
+            access = get_access_token()  # verified by the SDK's middleware, scopes and all (none: a 403 token)
+            read_only = access is not None and access.scopes == [oauth.READ]
+        else:
+            read_only = await self._scope_of(self._token) == "read"
+        if read_only:
             tools = [tool for tool in tools if not self.specs[tool.name].writes]
         return ListToolsResult(tools=tools)
 
     async def _scope_of(self, token: str | None) -> str | None:
-        if token not in self._scopes:
+        if self._scope is None:
             try:
                 async with self.db.transaction() as session:
-                    self._scopes[token] = (await authenticate(session, token)).scope  # type: ignore[index]
+                    self._scope = (await authenticate(session, token)).scope
             except Exception:  # unknown token, store down: list everything; every call will say what is wrong
                 return None
-        return self._scopes[token]  # type: ignore[index]
+        return self._scope
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from zoneinfo import available_timezones
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from market_mcp.auth import new_token
-from market_mcp.db.tables import ORG_STATUSES, ApiToken, Organization, User
+from market_mcp.db.tables import ORG_STATUSES, ApiToken, OAuthGrant, Organization, User
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Invalid, NotFound
 
@@ -118,4 +118,10 @@ async def revoke_token(session: AsyncSession, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)
+        # The connectors an organiser approved with this token stood on it: they end with it.
+        await session.execute(
+            update(OAuthGrant)
+            .where(OAuthGrant.api_token_id == token_id, OAuthGrant.status == "active")
+            .values(status="revoked", revoked_at=token.revoked_at)
+        )
     return token
