@@ -20,6 +20,7 @@ import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, ListToolsResult, PaginatedRequestParams, TextContent
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -109,6 +110,23 @@ def _without_titles(schema: Any) -> None:
             _without_titles(item)
 
 
+_tools: dict[str, Tool] = {}
+
+
+def _tool(spec: ToolSpec) -> Tool:
+    """A tool as tools/list describes it, built once per process: pydantic's schema generation is most of what
+    constructing a server costs, and every server in the process (each HTTP session, each test) lists the same."""
+    tool = _tools.get(spec.name)
+    if tool is None:
+        tool = Tool.from_function(
+            spec.fn, title=spec.annotations.title, description=spec.description, annotations=spec.annotations
+        )
+        _without_titles(tool.parameters)
+        _without_titles(tool.output_schema)
+        _tools[spec.name] = tool
+    return tool
+
+
 def _is_contention(exc: BaseException) -> bool:
     """Two transactions in each other's way: a PostgreSQL deadlock or serialisation failure, a SQLite lock
     held past the busy timeout. Nothing was written; trying again works."""
@@ -146,7 +164,15 @@ class MarketServer(MCPServer):
         self.authorization = MarketAuthorization(db, public_url) if public_url else None
         if self.authorization is not None:
             http = dict(auth=oauth.auth_settings(self.authorization.issuer), auth_server_provider=self.authorization)
+        chosen = list(TOOLSETS) if toolsets is None else list(toolsets)
+        unknown = [name for name in chosen if name not in TOOLSETS]
+        if unknown:
+            raise ValueError(f"Unknown toolset(s): {', '.join(unknown)}. Known: {', '.join(TOOLSETS)}.")
+        self.specs: dict[str, ToolSpec] = {
+            spec.name: spec for name in chosen for spec in TOOLSETS[name].tools if not (read_only and spec.writes)
+        }
         super().__init__(
+            tools=[_tool(spec) for spec in self.specs.values()],
             name="market-mcp",
             title="Market organiser",
             instructions=INSTRUCTIONS,
@@ -164,26 +190,8 @@ class MarketServer(MCPServer):
         self.clock = clock
         self.rate_limiter = RateLimiter(settings.rate_limit)
         self.mailer = Mailer(db, settings.smtp_url) if settings.smtp_url else None
-        chosen = list(TOOLSETS) if toolsets is None else list(toolsets)
-        unknown = [name for name in chosen if name not in TOOLSETS]
-        if unknown:
-            raise ValueError(f"Unknown toolset(s): {', '.join(unknown)}. Known: {', '.join(TOOLSETS)}.")
-        self.specs: dict[str, ToolSpec] = {}
-        for name in chosen:
-            for spec in TOOLSETS[name].tools:
-                if read_only and spec.writes:
-                    continue
-                self.specs[spec.name] = spec
-                self.add_tool(
-                    spec.fn, title=spec.annotations.title, description=spec.description, annotations=spec.annotations
-                )
-
-        for name in self.specs:
-            tool = self._tool_manager.get_tool(name)
-            _without_titles(tool.parameters)
-            _without_titles(tool.output_schema)
         # A misspelt argument must not be silently ignored: a model would believe the change was made.
-        self._arguments = {name: set(self._tool_manager.get_tool(name).parameters["properties"]) for name in self.specs}
+        self._arguments = {name: set(_tool(spec).parameters["properties"]) for name, spec in self.specs.items()}
 
     @asynccontextmanager
     async def delivering(self) -> AsyncIterator[None]:
