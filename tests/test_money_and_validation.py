@@ -87,7 +87,7 @@ async def test_the_published_schema_for_money_takes_a_number_or_a_decimal_string
     fee = tools["create_market"].input_schema["properties"]["default_fee"]
     assert fee["anyOf"] == [
         {"type": "number", "minimum": 0, "maximum": 1000000},
-        {"type": "string", "pattern": r"^\$?\d+(\.\d{1,2})?$"},
+        {"type": "string", "pattern": r"^\$?\d+(\.\d{1,2})?$", "maxLength": 20},
     ]
 
 

@@ -89,10 +89,22 @@ def _validation_message(error: ValidationError) -> str:
         elif message[:1].islower():  # our own validators speak in the argument's voice: "must be …"
             problems[argument] = f"{argument} {message}"
         else:
-            got = item.get("input")
-            shown = repr(got) if not isinstance(got, str) else repr(got if len(got) <= 40 else got[:40] + "…")
-            problems[argument] = f"{argument}: {message}; got {shown}"
+            problems[argument] = f"{argument}: {message}; got {_shown(item.get('input'))}"
     return "Invalid arguments: " + "; ".join(problems.values()) + "."
+
+
+def _shown(value: Any) -> str:
+    """A value a caller sent, short enough to repeat back (it may be megabytes)."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:40] + "…")
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:60] + "…"
+
+
+def _names(names: list[str], most: int = 10) -> str:
+    """Argument names a caller sent, each and all of them short enough to repeat back."""
+    kept = [name if len(name) <= 40 else name[:40] + "…" for name in names[:most]]
+    return ", ".join(kept) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def _without_titles(schema: Any) -> None:
@@ -247,7 +259,7 @@ class MarketServer(MCPServer):
         spec = self.specs.get(name)
         if spec is None:
             return _result(
-                NotFound(f"Unknown tool {name!r}; call tools/list to see the tools.").payload(), is_error=True
+                NotFound(f"Unknown tool {_shown(name)}; call tools/list to see the tools.").payload(), is_error=True
             )
         identity: TokenIdentity | None = None
         try:
@@ -282,7 +294,7 @@ class MarketServer(MCPServer):
         if unknown:
             known = ", ".join(sorted(self._arguments[spec.name]))
             raise Invalid(
-                f"Invalid arguments: {', '.join(unknown)} {'is not an argument' if len(unknown) == 1 else 'are not arguments'}"
+                f"Invalid arguments: {_names(unknown)} {'is not an argument' if len(unknown) == 1 else 'are not arguments'}"
                 f" of {spec.name}; it takes {known}."
             )
         key = arguments.get("idempotency_key") if spec.writes else None

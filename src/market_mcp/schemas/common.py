@@ -14,6 +14,7 @@ T = TypeVar("T")
 
 MAX_AMOUNT = Decimal("1000000")
 MAX_LIMIT = 200
+MONEY_MAX_CHARS = 20  # "$1000000.00" is 11
 MAX_ID = 2_147_483_647  # the store's INTEGER ids: a larger one is refused (422), never sent to the database
 PAGE_BUDGET_BYTES = 48_000  # TOOLS.md: no result exceeds about 50 KB of JSON
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")  # ASCII digits only: no "1e3", "1_000", "+5"
@@ -23,6 +24,8 @@ def to_cents(value: Any) -> int:
     """A decimal amount a person would say ("10", 10.5, "10.00", "$10") as integer cents."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValueError("must be an amount such as 10 or 10.50")
+    if isinstance(value, str) and len(value) > MONEY_MAX_CHARS:  # before any parsing: a 10 MB "amount" is refused
+        raise ValueError(f"must be an amount such as 10 or 10.50; got {value[:40]!r}")
     text = str(value).strip().removeprefix("$").strip()
     if isinstance(value, str) and not _DECIMAL.fullmatch(text.removeprefix("-")):
         if text.casefold().lstrip("+-") in ("nan", "inf", "infinity"):
@@ -65,7 +68,7 @@ Money = Annotated[
         {
             "anyOf": [
                 {"type": "number", "minimum": 0, "maximum": int(MAX_AMOUNT)},
-                {"type": "string", "pattern": r"^\$?\d+(\.\d{1,2})?$"},
+                {"type": "string", "pattern": r"^\$?\d+(\.\d{1,2})?$", "maxLength": MONEY_MAX_CHARS},
             ],
             "description": 'An amount in the organisation\'s currency, e.g. 45 or "45.50" (at most two decimals).',
         }

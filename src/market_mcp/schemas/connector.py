@@ -33,11 +33,12 @@ SearchQuery = Annotated[
 ]
 RecordId = Annotated[
     str,
-    BeforeValidator(_record_id),
-    Field(
+    Field(  # before the validator, or pydantic leaves pattern and maxLength out of the published schema
+        max_length=30,
         pattern=RECORD_ID_PATTERN,
         description='A result\'s id from search: "<kind>:<number>", e.g. "vendor:55" or "market_date:7".',
     ),
+    BeforeValidator(_record_id),
 ]
 
 

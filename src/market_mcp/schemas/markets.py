@@ -37,8 +37,12 @@ Description = Annotated[str, Field(max_length=5000, description="Public descript
 Reference = Annotated[str, Stripped, Field(max_length=100, description="Free field for the organiser's own systems.")]
 Metadata = Annotated[
     dict[str, Any],
+    Field(
+        max_length=100,
+        description="Free key/value data for the organiser's own systems (replaces the whole object); at most "
+        "100 keys and 4,000 characters of JSON.",
+    ),
     AfterValidator(_small_json),
-    Field(description="Free key/value data for the organiser's own systems (replaces the whole object)."),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,18 +15,35 @@ from market_mcp.services.scope import count, scoped
 # Contact details and secrets never reach the audit log.
 _REDACTED_KEYS = {"email", "phone", "contact_name", "to"}
 _MAX_ARGUMENT_CHARS = 500
+_MAX_ARGUMENTS_JSON = 8000
 
 
 def _redact(value: Any) -> Any:
     """The arguments without contact details or secrets, at any depth, and with long text shortened."""
     if isinstance(value, dict):
-        return {key: "[redacted]" if _secret_or_contact(str(key)) else _redact(item) for key, item in value.items()}
+        kept = {
+            _short(str(key)): "[redacted]" if _secret_or_contact(str(key)) else _redact(item)
+            for key, item in list(value.items())[:50]
+        }
+        return kept | {"…": f"{len(value) - 50} more"} if len(value) > 50 else kept
     if isinstance(value, list):
         kept = [_redact(item) for item in value[:50]]
         return kept + [f"… {len(value) - 50} more"] if len(value) > 50 else kept
-    if isinstance(value, str) and len(value) > _MAX_ARGUMENT_CHARS:
-        return value[:_MAX_ARGUMENT_CHARS] + "…"
+    if isinstance(value, str):
+        return _short(value)
     return value
+
+
+def _short(text: str) -> str:
+    return text[:_MAX_ARGUMENT_CHARS] + "…" if len(text) > _MAX_ARGUMENT_CHARS else text
+
+
+def _bounded(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Arguments of a sane size as they are; a refused call's megabytes as a short excerpt of each argument."""
+    if len(json.dumps(arguments, default=str)) <= _MAX_ARGUMENTS_JSON:
+        return arguments
+    excerpts = {key: json.dumps(value, default=str) for key, value in arguments.items()}
+    return {key: text if len(text) <= 200 else text[:200] + "…" for key, text in excerpts.items()}
 
 
 def _secret_or_contact(key: str) -> bool:
@@ -42,7 +60,7 @@ def record(org: OrgContext, tool: str, arguments: dict[str, Any], outcome: str) 
             tool=tool,
             outcome=outcome,
             records=sorted(set(org.touched), key=org.touched.index)[:1000],
-            arguments=_redact(arguments),
+            arguments=_bounded(_redact(arguments)),
         )
     )
 
