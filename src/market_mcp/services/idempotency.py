@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import IdempotencyRecord
@@ -19,7 +19,19 @@ def request_hash(tool: str, arguments: dict[str, Any]) -> str:
 
 
 async def replay(org: OrgContext, key: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any] | None:
-    """The stored result of an earlier call with this key, or None if the key is new."""
+    """The stored result of an earlier call with this key, or None if the key is new.
+
+    Retries of one call often arrive together (a client that timed out, then retried twice). On PostgreSQL
+    each would see no record and run, and all but one would fail on the key's unique index with a 409 that
+    leaves the caller not knowing whether it happened. So the key is locked first, for the transaction: a
+    retry waits for the first call to commit, then reads its result (READ COMMITTED: each statement sees what
+    committed before it). On SQLite a write transaction already holds the database's write lock.
+    """
+    if org.session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        digest = hashlib.sha256(f"{org.organization_id}:{key}".encode()).digest()
+        await org.session.execute(
+            text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": int.from_bytes(digest[:8], "big", signed=True)}
+        )
     found = (
         await org.session.execute(
             select(IdempotencyRecord).where(
