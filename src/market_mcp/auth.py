@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -24,6 +25,15 @@ from market_mcp.errors import MISSING_TOKEN, Forbidden, RateLimited, Unauthorize
 TOKEN_PREFIX = "mk_org_"
 ACCESS_TOKEN_PREFIX = "mk_at_"  # a connector's OAuth access token (market_mcp.oauth)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+# Any of this server's secrets (API token, OAuth access or refresh token, code) pasted into text.
+_SECRET_IN_TEXT = re.compile(r"mk_[a-z]+_[A-Za-z0-9_-]{16,}")
+
+
+def without_tokens(text: str) -> str:
+    """Text with any token in it replaced, for what is logged, audited or repeated back: a model may paste one."""
+    return _SECRET_IN_TEXT.sub("[token]", text) if "mk_" in text else text
 
 
 def hash_token(raw: str) -> str:

@@ -466,6 +466,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(
         stream=sys.stderr, level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
+    # aiosqlite logs every statement with its parameters at DEBUG: contact details, and any token a person
+    # pasted into a note. Debugging market-mcp must not put those in its log.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger().level))
 
     async def run() -> int:
         db = Database(settings.database_url)

@@ -35,6 +35,7 @@ from market_mcp.auth import (
     check_shared_limit,
     mark_used,
     use_is_stale,
+    without_tokens,
 )
 from market_mcp.config import Settings
 from market_mcp.db import Database
@@ -96,8 +97,9 @@ def _validation_message(error: ValidationError) -> str:
 def _shown(value: Any) -> str:
     """A value a caller sent, short enough to repeat back (it may be megabytes)."""
     if isinstance(value, str):
+        value = without_tokens(value)
         return repr(value if len(value) <= 40 else value[:40] + "…")
-    shown = repr(value)
+    shown = without_tokens(repr(value))
     return shown if len(shown) <= 60 else shown[:60] + "…"
 
 

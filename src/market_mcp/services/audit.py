@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from market_mcp.auth import OrgContext
+from market_mcp.auth import OrgContext, without_tokens
 from market_mcp.db.tables import AuditEntry
 from market_mcp.schemas.audit import AuditEntryOut
 from market_mcp.schemas.common import Page
@@ -35,6 +35,7 @@ def _redact(value: Any) -> Any:
 
 
 def _short(text: str) -> str:
+    text = without_tokens(text)
     return text[:_MAX_ARGUMENT_CHARS] + "…" if len(text) > _MAX_ARGUMENT_CHARS else text
 
 
