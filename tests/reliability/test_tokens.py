@@ -70,7 +70,7 @@ def http_server_logging(db: Database, log: Path) -> Iterator[str]:
 class Stdio:
     """`market-mcp serve` as Claude Desktop runs it, logging at DEBUG to a file; hand-written JSON-RPC."""
 
-    def __init__(self, db: Database, token: str, log: Path) -> None:
+    def __init__(self, db: Database, token: str, log: Path, **env: str) -> None:
         self.err = log.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "market_mcp", "serve"],
@@ -78,7 +78,7 @@ class Stdio:
             stdout=subprocess.PIPE,
             stderr=self.err,
             text=True,
-            env=environment(db, MARKET_MCP_TOKEN=token),
+            env=environment(db, MARKET_MCP_TOKEN=token, **env),
         )
         self.ids = 0
         self.request(
