@@ -222,6 +222,7 @@ class Order(SQLModel, table=True):
     __table_args__ = (
         Index("ix_order_org_status", "organization_id", "status", "created_at"),
         Index("ix_order_vendor", "vendor_id"),
+        Index("ix_order_org_paid", "organization_id", "paid_at"),  # the dashboard's money taken this month
         CheckConstraint(_in("status", ORDER_STATUSES), name="ck_order_status"),
         CheckConstraint(
             "previous_status IS NULL OR " + _in("previous_status", ORDER_STATUSES), name="ck_order_previous_status"
@@ -257,7 +258,8 @@ class Booking(SQLModel, table=True):
     __tablename__ = "booking"
     __table_args__ = (
         Index("ix_booking_date_status", "market_date_id", "status"),
-        Index("ix_booking_vendor", "vendor_id"),
+        # (vendor, organisation, status): a vendor's counts, chosen over (organisation, status) with or without statistics
+        Index("ix_booking_vendor_status", "vendor_id", "organization_id", "status"),
         Index("ix_booking_order", "order_id"),
         Index("ix_booking_org_status", "organization_id", "status"),
         # A space is held by at most one active booking on a date: the database enforces it.
@@ -331,8 +333,16 @@ class WaitlistEntry(SQLModel, table=True):
 class Credit(SQLModel, table=True):
     __tablename__ = "credit"
     __table_args__ = (
-        Index("ix_credit_vendor", "vendor_id", "expires_at"),
+        Index("ix_credit_vendor_org", "vendor_id", "organization_id", "expires_at"),  # a vendor's balance
         Index("ix_credit_org_expiry", "organization_id", "expires_at"),
+        # Only credits that can still expire: expire_due, run by every approval, never walks years of spent ones.
+        Index(
+            "ix_credit_expiring",
+            "organization_id",
+            "expires_at",
+            sqlite_where=text("remaining_cents > 0 AND deleted_at IS NULL"),
+            postgresql_where=text("remaining_cents > 0 AND deleted_at IS NULL"),
+        ),
         CheckConstraint(_in("source", CREDIT_SOURCES), name="ck_credit_source"),
         CheckConstraint("amount_cents >= 0 AND remaining_cents >= 0", name="ck_credit_money"),
     )

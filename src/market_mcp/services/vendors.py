@@ -95,12 +95,18 @@ async def list_vendors(
     if end_date is not None:
         filters.append(Vendor.created_at < local_day_bounds(org, end_date)[1])
     total = await count(org, scoped(org, Vendor).where(*filters))
-    stmt = (
-        scoped(org, Vendor, Vendor, *_aggregates(org.now()))
+    # The page first, then its aggregates: 50 vendors' counts, not every vendor's before the sort.
+    page = (
+        scoped(org, Vendor, Vendor.id)
         .where(*filters)
         .order_by(casefold(Vendor.business_name), Vendor.id)
         .limit(limit)
         .offset(offset)
+    )
+    stmt = (
+        scoped(org, Vendor, Vendor, *_aggregates(org.now()))
+        .where(Vendor.id.in_(page.scalar_subquery()))  # type: ignore[union-attr]
+        .order_by(casefold(Vendor.business_name), Vendor.id)
     )
     rows = (await org.session.execute(stmt)).all()
     return Page.of([VendorSummary(**_summary(org, row)) for row in rows], total=total, limit=limit, offset=offset)
