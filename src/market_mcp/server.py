@@ -109,6 +109,16 @@ def _names(names: list[str], most: int = 10) -> str:
     return ", ".join(kept) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
 def _without_titles(schema: Any) -> None:
     """Drop pydantic's generated titles ("Market Id" for market_id): noise in a catalog read every conversation."""
     if isinstance(schema, dict):
@@ -299,6 +309,9 @@ class MarketServer(MCPServer):
                 f"Invalid arguments: {_names(unknown)} {'is not an argument' if len(unknown) == 1 else 'are not arguments'}"
                 f" of {spec.name}; it takes {known}."
             )
+        with_nul = [name for name, value in arguments.items() if _has_nul(value)]
+        if with_nul:  # PostgreSQL cannot store U+0000 in text: a 422 here, not a 500 at the INSERT
+            raise Invalid(f"Invalid arguments: {_names(with_nul)} cannot contain the NUL character (\\u0000).")
         key = arguments.get("idempotency_key") if spec.writes else None
         key = key if isinstance(key, str) and 0 < len(key) <= 200 else None
         if key is not None:

@@ -167,3 +167,14 @@ async def test_any_arguments_end_in_a_result_or_a_refusal_and_the_store_stays_wh
                 assert payload["code"] in (404, 409, 422), (tool, args, payload)
     assert await integrity_problems(alice.db) == []
     assert await rows_of(alice.db, bob.org_id) == bob_before
+
+
+async def test_a_nul_character_anywhere_in_the_arguments_is_a_422_and_the_refusal_is_audited(alice: Tenant) -> None:
+    # Found by the test above on PostgreSQL, which cannot store U+0000 in text: it was a 500 at the INSERT.
+    async with alice.client() as c:
+        in_text = await c.refused("create_market", 422, name="Night\x00Market")
+        in_metadata = await c.refused("create_market", 422, name="Night Market", metadata={"a\x00": "b"})
+        log = await c.client.call_tool("list_audit_log", {"tool": "create_market"})
+    assert in_text == in_metadata.replace("metadata", "name")
+    assert in_text == "Invalid arguments: name cannot contain the NUL character (\\u0000)."
+    assert [e["outcome"] for e in log.structured_content["items"]] == ["422", "422"]  # type: ignore[index]

@@ -35,7 +35,7 @@ def _redact(value: Any) -> Any:
 
 
 def _short(text: str) -> str:
-    text = without_tokens(text)
+    text = without_tokens(text).replace("\x00", "\\u0000")  # PostgreSQL stores no NUL, even in JSON
     return text[:_MAX_ARGUMENT_CHARS] + "…" if len(text) > _MAX_ARGUMENT_CHARS else text
 
 
