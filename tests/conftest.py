@@ -129,3 +129,14 @@ async def alice(db: Database) -> Tenant:
 @pytest.fixture
 async def bob(db: Database) -> Tenant:
     return await make_tenant(db, "bob")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL, run only the tests that touch the store (through `db` or `fresh`): the others do exactly
+    what they did in the SQLite pass, and CI's time is better spent elsewhere."""
+    if POSTGRES_URL is None:
+        return
+    skip = pytest.mark.skip(reason="does not touch the store: it runs once, in the SQLite pass")
+    for item in items:
+        if not {"db", "fresh"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(skip)
