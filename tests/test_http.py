@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
@@ -43,16 +43,7 @@ def http_server(db: Database, *arguments: str, **env: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, process.communicate()[1]
-            try:
-                if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
+        wait_until_healthy(process, url, lambda: process.communicate()[1])
         yield url
     finally:
         os.kill(process.pid, signal.SIGTERM)
@@ -62,6 +53,20 @@ def http_server(db: Database, *arguments: str, **env: str) -> Iterator[str]:
             process.kill()
             out, _ = process.communicate()
         assert out == "", out  # nothing but HTTP: stdout stays empty
+
+
+def wait_until_healthy(process: subprocess.Popen[Any], url: str, why: Callable[[], str]) -> None:
+    """Until the server process at `url` answers /healthz (30 s at most); `why` says what it printed if it died."""
+    deadline = time.monotonic() + 30
+    while True:
+        assert process.poll() is None, why()
+        try:
+            if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx2.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.1)
 
 
 @asynccontextmanager

@@ -13,13 +13,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
 from sqlalchemy import select, update
 
@@ -29,7 +27,7 @@ from market_mcp.db.tables import ApiToken, AuditEntry, User
 from market_mcp.errors import MISSING_TOKEN
 from market_mcp.services import organizations
 from tests.factories import Tenant
-from tests.test_http import rpc, tool_result
+from tests.test_http import rpc, tool_result, wait_until_healthy
 from tests.test_mail import free_port
 
 
@@ -51,16 +49,7 @@ def http_server_logging(db: Database, log: Path) -> Iterator[str]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                assert process.poll() is None, log.read_text()
-                try:
-                    if httpx2.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx2.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+            wait_until_healthy(process, url, log.read_text)
             yield url
         finally:
             os.kill(process.pid, signal.SIGTERM)

@@ -17,6 +17,7 @@ Scopes: `markets:read` sees the read tools; `markets:write` adds the rest, as AP
 from __future__ import annotations
 
 import secrets
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -128,13 +129,11 @@ class MarketAuthorization:
             return None  # the SDK answers "client not found"; the document's problem is not ours to echo
         if info.scope is None:
             info.scope = " ".join(SCOPES)
-        try:
+        with suppress(IntegrityError):  # another request stored the same document a moment ago
             async with self.db.transaction(write=True) as session:
                 stored = await session.get(OAuthClient, client_id) or OAuthClient(client_id=client_id, info={})
                 stored.info, stored.metadata_document, stored.fetched_at = info.model_dump(mode="json"), True, utcnow()
                 session.add(stored)
-        except IntegrityError:
-            pass  # another request stored the same document a moment ago
         return info
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
