@@ -32,14 +32,14 @@ def _stdio(db: Database, token: str | None) -> StdioServerParameters:
 class RawStdio:
     """Hand-written JSON-RPC, as a script or an older client would send it."""
 
-    def __init__(self, db: Database, token: str | None) -> None:
+    def __init__(self, db: Database, token: str | None, *, stderr: Any = subprocess.PIPE, **env: str) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "market_mcp", "serve"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=stderr,
             text=True,
-            env=_env(db, token),
+            env=_env(db, token) | env,
         )
 
     def send(self, message: dict[str, Any]) -> None:

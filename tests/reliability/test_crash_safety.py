@@ -104,9 +104,9 @@ async def test_a_server_killed_in_the_middle_of_a_bulk_cancel_leaves_all_or_noth
     # Restarted on the same store: nothing half-done is in its way (no lock left behind, no stray row).
     server = Stdio(alice.db, alice.token, tmp_path / "restarted.log")
     try:
-        result = server.request("tools/call", bulk_cancel(ids))["result"]
+        result = server.ask("tools/call", bulk_cancel(ids))["result"]
     finally:
-        server.close()
+        server.stop()
     done = result["structuredContent"]
     assert (len(done["cancelled"]), done["skipped"], done["emails_queued"]) == (BOOKINGS, [], BOOKINGS)
     assert await counts(alice) == (BOOKINGS, BOOKINGS, BOOKINGS)
@@ -117,7 +117,7 @@ async def test_emails_queued_before_a_sigkill_are_delivered_once_each_after_the_
 ) -> None:
     ids = await confirmed_bookings(alice, EMAILS)  # SMTP delivery is one connection per email: fewer, for time
     server = Stdio(alice.db, alice.token, tmp_path / "first.log")  # no SMTP: the emails stay queued
-    done = server.request("tools/call", bulk_cancel(ids))["result"]["structuredContent"]
+    done = server.ask("tools/call", bulk_cancel(ids))["result"]["structuredContent"]
     os.kill(server.process.pid, signal.SIGKILL)
     server.process.wait(timeout=10)
     server.err.close()
@@ -133,7 +133,7 @@ async def test_emails_queued_before_a_sigkill_are_delivered_once_each_after_the_
                 time.sleep(0.2)
             time.sleep(0.5)  # anything sent twice would arrive now
         finally:
-            server.close()
+            server.stop()
     message_ids = [m.message["Message-ID"] for m in handler.received]
     assert len(message_ids) == EMAILS == len(set(message_ids))
     async with alice.db.transaction() as session:

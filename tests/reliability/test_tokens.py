@@ -29,6 +29,7 @@ from market_mcp.services import organizations
 from tests.factories import Tenant
 from tests.test_http import rpc, tool_result, wait_until_healthy
 from tests.test_mail import free_port
+from tests.test_stdio import RawStdio
 
 
 def environment(db: Database, **env: str) -> dict[str, str]:
@@ -56,45 +57,33 @@ def http_server_logging(db: Database, log: Path) -> Iterator[str]:
             process.wait(timeout=10)
 
 
-class Stdio:
-    """`market-mcp serve` as Claude Desktop runs it, logging at DEBUG to a file; hand-written JSON-RPC."""
+class Stdio(RawStdio):
+    """`market-mcp serve` as Claude Desktop runs it, logging at DEBUG to a file, already initialized."""
 
     def __init__(self, db: Database, token: str, log: Path, **env: str) -> None:
         self.err = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "market_mcp", "serve"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.err,
-            text=True,
-            env=environment(db, MARKET_MCP_TOKEN=token, **env),
-        )
+        super().__init__(db, token, stderr=self.err, MARKET_MCP_LOG_LEVEL="DEBUG", **env)
         self.ids = 0
-        self.request(
+        self.ask(
             "initialize",
             {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
         )
         self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
-    def send(self, message: dict[str, Any]) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(message) + "\n")
-        self.process.stdin.flush()
-
-    def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def ask(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The reply to a request with the next id (notifications the server sends meanwhile are skipped)."""
         self.ids += 1
         self.send({"jsonrpc": "2.0", "id": self.ids, "method": method, "params": params})
-        assert self.process.stdout is not None
         while True:
-            reply = json.loads(self.process.stdout.readline())
+            reply = self.receive()
             if reply.get("id") == self.ids:
                 return reply
 
     def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
-        result = self.request("tools/call", {"name": tool, "arguments": arguments})["result"]
+        result = self.ask("tools/call", {"name": tool, "arguments": arguments})["result"]
         return json.loads(result["content"][0]["text"])
 
-    def close(self) -> None:
+    def stop(self) -> None:
         assert self.process.stdin is not None
         self.process.stdin.close()
         self.process.wait(timeout=15)
@@ -168,7 +157,7 @@ async def test_over_stdio_a_token_revoked_or_its_creator_deactivated_fails_on_th
             await organizations.revoke_token(session, alice.token_id)
         revoked = server.call("list_markets")
     finally:
-        server.close()
+        server.stop()
     assert deactivated == {
         "error": "This token's creator (admin@alice.example.com) has been deactivated; create a new token.",
         "code": 403,
