@@ -6,24 +6,27 @@ Each test migrates its own empty database (the `fresh` fixture), not the `db` fi
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import warnings
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, select
 from sqlmodel import SQLModel
 
 import market_mcp.db.tables  # noqa: F401  (every table on SQLModel.metadata)
 from market_mcp.db import Database
 from market_mcp.db.engine import BUSY_TIMEOUT_MS
-from market_mcp.db.migrate import MIGRATIONS, alembic_config, current_revision, head_revision, upgrade
+from market_mcp.db.migrate import MIGRATIONS, alembic_config, analyze, current_revision, head_revision, upgrade
 from market_mcp.db.tables import Market, Organization
-from tests.conftest import sqlite_only
+from tests.conftest import make_tenant, sqlite_only
 
 # SQLite cannot reflect indexes on an expression, so autogenerate skips (and warns about) these two;
 # test_case_insensitive_email_indexes_exist checks them in sqlite_master instead.
-EXPRESSION_INDEXES = {"ux_app_user_org_email", "ux_vendor_org_email"}
+EXPRESSION_INDEXES = {"ux_app_user_org_email", "ux_vendor_org_email", "ix_vendor_org_sort"}
 
 
 async def tables(db: Database) -> list[str]:
@@ -99,12 +102,13 @@ async def test_case_insensitive_email_indexes_exist(fresh: Database) -> None:
     assert "(organization_id, lower(email))" in found["ux_vendor_org_email"]
 
 
-def test_head_revision_is_the_newest_migration_file() -> None:
+def test_head_revision_is_the_newest_migration_file_and_alembics_head() -> None:
     files = sorted((MIGRATIONS / "versions").glob("[0-9]*.py"))
     assert files, "no migration files"
     newest = re.search(r'^revision: str = "([^"]+)"', files[-1].read_text(), re.MULTILINE)
     assert newest is not None
     assert head_revision() == newest.group(1)
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_the_migrations_form_one_line_of_history() -> None:
@@ -153,3 +157,35 @@ async def test_downgrading_to_base_and_upgrading_to_head_again_works(fresh: Data
     assert await tables(fresh) == MODEL_TABLES
     assert await current_revision(fresh) == head_revision()
     assert await upgrade(fresh) == (head_revision(), head_revision())
+
+
+@sqlite_only
+async def test_opening_a_current_store_skips_alembic_and_refreshes_stale_planner_statistics(fresh: Database) -> None:
+    async def analysed() -> dict[str, int]:
+        async with fresh.engine.connect() as conn:
+            rows = (await conn.exec_driver_sql("SELECT tbl, stat FROM sqlite_stat1")).all()
+        return {table: int(stat.split()[0]) for table, stat in rows}
+
+    await upgrade(fresh)  # a migration ran: statistics are taken whatever the size
+    alice = await make_tenant(fresh, "alice")
+    assert not await analyze(fresh)  # a few rows more: the figures stand
+    async with fresh.engine.begin() as conn:  # the audit log grows past a thousand entries
+        await conn.exec_driver_sql(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500) "
+            "INSERT INTO audit_entry (organization_id, token_id, token_name, tool, outcome, records, arguments, "
+            f"created_at) SELECT {alice.org_id}, NULL, 't', 'get_vendor', 'ok', '[]', '{{}}', '2026-01-01' FROM n"
+        )
+    await upgrade(fresh)  # opening the store again notices, and analyses
+    assert (await analysed())["audit_entry"] == 1500
+    assert not await analyze(fresh)
+
+    # A new process opening the (now current) store never imports Alembic: start-up is faster without it.
+    probe = (
+        "import sys, anyio\n"
+        "from market_mcp.db import Database\n"
+        "from market_mcp.db.migrate import upgrade\n"
+        f"print(anyio.run(upgrade, Database({fresh.url.render_as_string(hide_password=False)!r})), "
+        "'alembic' in sys.modules)\n"
+    )
+    ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert ran.stdout.split() == [f"('{head_revision()}',", f"'{head_revision()}')", "False"]

@@ -95,18 +95,14 @@ async def list_vendors(
     if end_date is not None:
         filters.append(Vendor.created_at < local_day_bounds(org, end_date)[1])
     total = await count(org, scoped(org, Vendor).where(*filters))
-    # The page first, then its aggregates: 50 vendors' counts, not every vendor's before the sort.
-    page = (
-        scoped(org, Vendor, Vendor.id)
-        .where(*filters)
-        .order_by(casefold(Vendor.business_name), Vendor.id)
-        .limit(limit)
-        .offset(offset)
-    )
+    # The page first, then its aggregates: 50 vendors' counts, not every vendor's before the sort. Name order
+    # ignores case as lower() does (ix_vendor_org_sort), so a page reads its own rows, not every vendor.
+    by_name = (func.lower(Vendor.business_name), Vendor.id)
+    page = scoped(org, Vendor, Vendor.id).where(*filters).order_by(*by_name).limit(limit).offset(offset)
     stmt = (
         scoped(org, Vendor, Vendor, *_aggregates(org.now()))
         .where(Vendor.id.in_(page.scalar_subquery()))  # type: ignore[union-attr]
-        .order_by(casefold(Vendor.business_name), Vendor.id)
+        .order_by(*by_name)
     )
     rows = (await org.session.execute(stmt)).all()
     return Page.of([VendorSummary(**_summary(org, row)) for row in rows], total=total, limit=limit, offset=offset)
