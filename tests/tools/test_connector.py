@@ -137,6 +137,18 @@ async def test_search_ignores_case(alice: Tenant) -> None:
     assert ids(mixed)[0] == f"market:{w['setup'].market_id}"
 
 
+async def test_search_folds_case_beyond_ascii(alice: Tenant) -> None:
+    # SQLite compares ASCII in C and sends only other text through Python's casefold: both paths must match.
+    strasse = await add_vendor(alice, "Straße Brot", email="brot@example.com")
+    otaki = await add_vendor(alice, "ŌTAKI HONEY", email="honey@example.com")
+    cafe = await add_vendor(alice, "Café Rosa", email="cafe@example.com")
+    async with alice.client() as c:
+        assert ids(await c.ok("search", query="STRASSE")) == [f"vendor:{strasse}"]
+        assert ids(await c.ok("search", query="ōtaki")) == [f"vendor:{otaki}"]
+        assert ids(await c.ok("search", query="CAFÉ")) == [f"vendor:{cafe}"]
+        assert ids(await c.ok("search", query="é r")) == [f"vendor:{cafe}"]
+
+
 async def test_search_takes_percent_and_underscore_literally(alice: Tenant) -> None:
     juice = await add_vendor(alice, "100% Juice", email="juice@example.com")
     await add_vendor(alice, "1000 Juices", email="juices@example.com")

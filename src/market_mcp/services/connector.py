@@ -132,6 +132,19 @@ def _date_of(model: Any) -> Any:
 Hits = list[tuple[int, SearchResult]]
 
 
+def _vendors_matching(org: OrgContext, query: str, *also: Any) -> Any:
+    """The ids of the organisation's vendors whose name (or `also`: contact, email) matches: applications,
+    orders and bookings are found through them and the vendor_id indexes, not by matching every row's vendor."""
+    columns = also or (Vendor.contact_name, Vendor.email)
+    return scoped(org, Vendor, Vendor.id).where(matches(query, Vendor.business_name, *columns))
+
+
+def _looks_like_a_space(query: str) -> bool:
+    """Space numbers are short and have a digit ("12", "A4"): only then is every booking's space compared."""
+    text = query.strip()
+    return len(text) <= 12 and any(c.isdigit() for c in text)
+
+
 def _hit(rank: int, kind: RecordKind, number: int, title: str) -> tuple[int, SearchResult]:
     return rank, SearchResult(id=f"{kind}:{number}", title=title, url=url_of(kind, number))
 
@@ -209,7 +222,7 @@ async def _applications(org: OrgContext, query: str) -> Hits:
         scoped(org, Application, Application.id, Application.status, Vendor.business_name, Market.name, rank)
         .join(Vendor, _vendor_of(Application))
         .join(Market, _market_of(Application))
-        .where(matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email))
+        .where(Application.vendor_id.in_(_vendors_matching(org, query)))
         .order_by(rank, Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
         .limit(PER_KIND)
     )
@@ -238,7 +251,7 @@ async def _orders(org: OrgContext, query: str) -> Hits:
         )
         .join(Vendor, _vendor_of(Order))
         .join(Market, _market_of(Order))
-        .where(or_(*by_id, matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email)))
+        .where(or_(*by_id, Order.vendor_id.in_(_vendors_matching(org, query))))
         .order_by(rank, case((Order.status == "archived", 1), else_=0), Order.id.desc())  # type: ignore[union-attr]
         .limit(PER_KIND)
     )
@@ -258,6 +271,7 @@ async def _bookings(org: OrgContext, query: str) -> Hits:
     number = _number(query, "booking")
     by_id = (Booking.id == number,) if number is not None else ()
     rank = _rank(query, Vendor.business_name, Vendor.contact_name, Booking.space_number, exact=by_id)
+    by_space = (matches(query, Booking.space_number),) if _looks_like_a_space(query) else ()
     stmt = (
         scoped(
             org,
@@ -273,7 +287,7 @@ async def _bookings(org: OrgContext, query: str) -> Hits:
         .join(Vendor, _vendor_of(Booking))
         .join(MarketDate, _date_of(Booking))
         .join(Market, _market_of(MarketDate))
-        .where(or_(*by_id, matches(query, Vendor.business_name, Vendor.contact_name, Booking.space_number)))
+        .where(or_(*by_id, *by_space, Booking.vendor_id.in_(_vendors_matching(org, query, Vendor.contact_name))))
         .order_by(rank, *_upcoming_first(org), Booking.id)
         .limit(PER_KIND)
     )

@@ -14,7 +14,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlmodel import SQLModel
 
 from market_mcp.auth import OrgContext
-from market_mcp.db.functions import casefold
+from market_mcp.db.functions import folded_like
 from market_mcp.errors import NotFound
 
 M = TypeVar("M", bound=SQLModel)
@@ -62,4 +62,4 @@ def like_pattern(query: str) -> str:
 def matches(query: str, *columns: Any) -> Any:
     """Any of the columns contains `query`, ignoring case (Unicode-aware on every backend)."""
     pattern = like_pattern(query)
-    return or_(*(casefold(column).like(pattern, escape="\\") for column in columns))
+    return or_(*(folded_like(column, pattern) for column in columns))
