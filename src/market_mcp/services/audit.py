@@ -60,7 +60,7 @@ def record(org: OrgContext, tool: str, arguments: dict[str, Any], outcome: str) 
             token_name=org.token_name,
             tool=tool,
             outcome=outcome,
-            records=sorted(set(org.touched), key=org.touched.index)[:1000],
+            records=list(dict.fromkeys(org.touched))[:1000],  # each once, in the order first touched
             arguments=_bounded(_redact(arguments)),
         )
     )

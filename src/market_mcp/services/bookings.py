@@ -285,7 +285,8 @@ async def cancel_many(
         "credit": [t.id for t in done.cancelled if t.id in done.credits],
         "release": [t.id for t in released],
     }
-    groups[""] = [t.id for t in done.cancelled if t.id not in set(groups["credit"]) | set(groups["release"])]
+    settled = {*groups["credit"], *groups["release"]}
+    groups[""] = [t.id for t in done.cancelled if t.id not in settled]
     for settlement, group in groups.items():
         if group:
             await org.session.execute(

@@ -150,6 +150,24 @@ async def grant(
     return credit
 
 
+async def _insert_credits(org: OrgContext, rows: list[dict[str, Any]]) -> list[int]:
+    """INSERT the rows, returning their new ids in the rows' order.
+
+    PostgreSQL: one batched insert whose RETURNING SQLAlchemy puts in order. SQLite: SQLAlchemy keeps that order
+    there only by inserting one row per statement, so instead one executemany, then the ids above the largest
+    before it: a write transaction holds SQLite's only write lock (BEGIN IMMEDIATE), and SQLite numbers each new
+    row one above the largest id, so they are the next ids in the rows' order.
+    """
+    if org.session.bind.dialect.name != "sqlite":  # type: ignore[union-attr]
+        opened = await org.session.execute(insert(Credit).returning(Credit.id, sort_by_parameter_order=True), rows)  # type: ignore[arg-type]
+        return list(opened.scalars())
+    largest = (await org.session.execute(select(func.coalesce(func.max(Credit.id), 0)))).scalar_one()
+    await org.session.execute(insert(Credit), rows)
+    ids = list((await org.session.execute(select(Credit.id).where(Credit.id > largest).order_by(Credit.id))).scalars())
+    assert len(ids) == len(rows), "credits inserted beside this transaction"  # impossible under the write lock
+    return ids
+
+
 async def grant_many(org: OrgContext, grants: list[dict[str, Any]]) -> list[int]:
     """Open many credits in two statements (bulk cancellations credit hundreds of vendors at once).
 
@@ -173,8 +191,7 @@ async def grant_many(org: OrgContext, grants: list[dict[str, Any]]) -> list[int]
         )
         for g in grants
     ]
-    opened = await org.session.execute(insert(Credit).returning(Credit.id, sort_by_parameter_order=True), credit_rows)  # type: ignore[arg-type]
-    ids = list(opened.scalars())
+    ids = await _insert_credits(org, credit_rows)
     await org.session.execute(
         insert(CreditTransaction),
         [
