@@ -14,10 +14,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from market_mcp.db.functions import upsert_insert
 from market_mcp.db.tables import ApiToken, OAuthGrant, OAuthToken, Organization, RateLimitWindow, User
 from market_mcp.db.types import utcnow
 from market_mcp.errors import MISSING_TOKEN, Forbidden, RateLimited, Unauthorized
@@ -238,7 +237,7 @@ async def check_shared_limit(session: AsyncSession, identity: TokenIdentity, per
     clears the token's windows that have ended.
     """
     window = now.replace(second=0, microsecond=0)
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert  # type: ignore[union-attr]
+    insert = upsert_insert(session.bind.dialect.name)  # type: ignore[union-attr]
     stmt = insert(RateLimitWindow).values(
         token_id=identity.token_id, window_start=window, organization_id=identity.organization_id, calls=1
     )

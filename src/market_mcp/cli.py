@@ -291,14 +291,12 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings, db: Database) -
 async def _serve(
     settings: Settings, db: Database, *, token: str | None, toolsets: list[str] | None, read_only: bool
 ) -> None:
-    from market_mcp.auth import authenticate
     from market_mcp.server import build_server
 
     await _ready(db)
     server = build_server(settings, db=db, token=token, toolsets=toolsets, read_only=read_only)
     try:
-        async with db.transaction() as session:
-            identity = await authenticate(session, token)
+        identity = await server.identify()
         logging.getLogger("market_mcp").info(
             "serving %s with token %s", identity.organization_slug, identity.token_name
         )

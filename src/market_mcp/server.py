@@ -14,19 +14,19 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, ListToolsResult, PaginatedRequestParams, TextContent
+from mcp.types import Tool as MCPTool
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.applications import Starlette
 
-from market_mcp import __version__, oauth
+from market_mcp import __version__, catalog
 from market_mcp.auth import (
     OrgContext,
     RateLimiter,
@@ -42,11 +42,13 @@ from market_mcp.db import Database
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Forbidden, Invalid, MarketError, NotFound
 from market_mcp.http import healthz, request_token
-from market_mcp.mail import Mailer
-from market_mcp.oauth import MarketAuthorization
 from market_mcp.services import audit, idempotency
 from market_mcp.tools import TOOLSETS
 from market_mcp.tools.registry import ToolSpec, _current_org
+
+if TYPE_CHECKING:
+    from market_mcp.mail import Mailer
+    from market_mcp.oauth import MarketAuthorization
 
 logger = logging.getLogger("market_mcp")
 
@@ -119,38 +121,6 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def _without_titles(schema: Any) -> None:
-    """Drop pydantic's generated titles ("Market Id" for market_id): noise in a catalog read every conversation."""
-    if isinstance(schema, dict):
-        schema.pop("title", None)
-        for key, value in schema.items():
-            if key in ("properties", "$defs"):
-                for sub in value.values():
-                    _without_titles(sub)
-            elif key not in ("default", "examples", "enum", "const"):
-                _without_titles(value)
-    elif isinstance(schema, list):
-        for item in schema:
-            _without_titles(item)
-
-
-_tools: dict[str, Tool] = {}
-
-
-def _tool(spec: ToolSpec) -> Tool:
-    """A tool as tools/list describes it, built once per process: pydantic's schema generation is most of what
-    constructing a server costs, and every server in the process (each HTTP session, each test) lists the same."""
-    tool = _tools.get(spec.name)
-    if tool is None:
-        tool = Tool.from_function(
-            spec.fn, title=spec.annotations.title, description=spec.description, annotations=spec.annotations
-        )
-        _without_titles(tool.parameters)
-        _without_titles(tool.output_schema)
-        _tools[spec.name] = tool
-    return tool
-
-
 def _is_contention(exc: BaseException) -> bool:
     """Two transactions in each other's way: a PostgreSQL deadlock or serialisation failure, a SQLite lock
     held past the busy timeout. Nothing was written; trying again works."""
@@ -184,9 +154,13 @@ class MarketServer(MCPServer):
     ) -> None:
         # Over HTTP (public_url set: where clients reach this server) every request brings its own token: an
         # organisation API token, or a connector's OAuth access token (this server is their authorization server).
+        # Imported only here: stdio never serves OAuth, and starts faster without it.
         http: dict[str, Any] = {}
-        self.authorization = MarketAuthorization(db, public_url) if public_url else None
-        if self.authorization is not None:
+        self.authorization: MarketAuthorization | None = None
+        if public_url is not None:
+            from market_mcp import oauth
+
+            self.authorization = oauth.MarketAuthorization(db, public_url)
             http = dict(auth=oauth.auth_settings(self.authorization.issuer), auth_server_provider=self.authorization)
         chosen = list(TOOLSETS) if toolsets is None else list(toolsets)
         unknown = [name for name in chosen if name not in TOOLSETS]
@@ -195,8 +169,9 @@ class MarketServer(MCPServer):
         self.specs: dict[str, ToolSpec] = {
             spec.name: spec for name in chosen for spec in TOOLSETS[name].tools if not (read_only and spec.writes)
         }
+        # tools/list comes from the catalog (cached between runs); each tool is built on its first call.
+        self.definitions = {name: d for name, d in catalog.definitions().items() if name in self.specs}
         super().__init__(
-            tools=[_tool(spec) for spec in self.specs.values()],
             name="market-mcp",
             title="Market organiser",
             instructions=INSTRUCTIONS,
@@ -213,9 +188,13 @@ class MarketServer(MCPServer):
             self.custom_route("/healthz", methods=["GET"])(healthz(db))
         self.clock = clock
         self.rate_limiter = RateLimiter(settings.rate_limit)
-        self.mailer = Mailer(db, settings.smtp_url) if settings.smtp_url else None
+        self.mailer: Mailer | None = None
+        if settings.smtp_url:
+            from market_mcp.mail import Mailer
+
+            self.mailer = Mailer(db, settings.smtp_url)
         # A misspelt argument must not be silently ignored: a model would believe the change was made.
-        self._arguments = {name: set(_tool(spec).parameters["properties"]) for name, spec in self.specs.items()}
+        self._arguments = {name: set(d.input_schema["properties"]) for name, d in self.definitions.items()}
 
     @asynccontextmanager
     async def delivering(self) -> AsyncIterator[None]:
@@ -233,6 +212,8 @@ class MarketServer(MCPServer):
     def streamable_http_app(self, **options: Any) -> Starlette:  # type: ignore[override]
         app = super().streamable_http_app(**options)
         if self.authorization is not None:
+            from market_mcp import oauth
+
             app.router.routes[0:0] = oauth.routes(self.authorization)
         return app
 
@@ -242,25 +223,40 @@ class MarketServer(MCPServer):
             return self._token
         return request_token(context.headers if context is not None else None)
 
+    async def list_tools(self) -> list[MCPTool]:
+        return list(self.definitions.values())
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        found = self.definitions.get(name)
+        return None if found is None else found.input_schema
+
     async def _handle_list_tools(
         self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
     ) -> ListToolsResult:
         """tools/list as the calling token may use it: a read-only token sees only the tools that read."""
         tools = await self.list_tools()
         if self.http:
+            from market_mcp.oauth import READ
+
             access = get_access_token()  # verified by the SDK's middleware, scopes and all (none: a 403 token)
-            read_only = access is not None and access.scopes == [oauth.READ]
+            read_only = access is not None and access.scopes == [READ]
         else:
             read_only = await self._scope_of(self._token) == "read"
         if read_only:
             tools = [tool for tool in tools if not self.specs[tool.name].writes]
         return ListToolsResult(tools=tools)
 
+    async def identify(self) -> TokenIdentity:
+        """Who the stdio token is (or its refusal), remembered for tools/list: a token's scope never changes."""
+        async with self.db.transaction() as session:
+            identity = await authenticate(session, self._token)
+        self._scope = identity.scope
+        return identity
+
     async def _scope_of(self, token: str | None) -> str | None:
         if self._scope is None:
             try:
-                async with self.db.transaction() as session:
-                    self._scope = (await authenticate(session, token)).scope
+                await self.identify()
             except Exception:  # unknown token, store down: list everything; every call will say what is wrong
                 return None
         return self._scope
@@ -320,7 +316,8 @@ class MarketServer(MCPServer):
                 return _result(stored)
         reset = _current_org.set(org)
         try:
-            raw = await super().call_tool(spec.name, arguments, context)
+            context = context or Context(mcp_server=self, subscriptions=self._subscriptions)
+            raw = await catalog.tool(spec.name).run(arguments, context, convert_result=True)
         finally:
             _current_org.reset(reset)
         assert isinstance(raw, CallToolResult) and raw.structured_content is not None

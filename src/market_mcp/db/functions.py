@@ -54,3 +54,13 @@ def _folded_like_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
 def _folded_like(element: Any, compiler: Any, **kw: Any) -> str:
     column, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"(lower({column}) LIKE {pattern} ESCAPE '\\')"
+
+
+def upsert_insert(dialect: str) -> Any:
+    """The backend's INSERT that takes ON CONFLICT clauses (imported on use: SQLite serves never load the
+    PostgreSQL dialect)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert

@@ -3,13 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from market_mcp.schemas.common import Schema
 
 ApplicationStatus = Literal["pending", "approved", "rejected", "waitlisted"]
 Decision = Literal["approved", "rejected", "waitlisted"]
 
 
-class ApplicationOut(BaseModel):
+class ApplicationOut(Schema):
     id: int
     status: ApplicationStatus
     allowed_moves: list[str] = Field(description="Statuses update_application_status can move it to.")
@@ -37,7 +39,7 @@ class ApplicationDecided(ApplicationOut):
     emails_queued: int
 
 
-class ReminderSent(BaseModel):
+class ReminderSent(Schema):
     application_id: int
     vendor_id: int
     to: str

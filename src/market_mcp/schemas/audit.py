@@ -3,10 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from market_mcp.schemas.common import Schema
 
 
-class AuditEntryOut(BaseModel):
+class AuditEntryOut(Schema):
     id: int
     created_at: datetime
     tool: str

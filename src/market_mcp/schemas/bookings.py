@@ -3,14 +3,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from market_mcp.schemas.common import Schema
 from market_mcp.schemas.market_dates import BookingStatus
 
 SkipCode = Literal[404, 409]
 
 
-class BookingOut(BaseModel):
+class BookingOut(Schema):
     id: int
     status: BookingStatus
     order_id: int | None
@@ -30,7 +31,7 @@ class BookingOut(BaseModel):
     created_at: datetime
 
 
-class WaitlistOffer(BaseModel):
+class WaitlistOffer(Schema):
     """The waitlisted vendor offered the freed space (48 hours to accept)."""
 
     entry_id: int
@@ -47,13 +48,13 @@ class BookingResult(BookingOut):
     waitlist_offers: list[WaitlistOffer] = Field(default_factory=list)
 
 
-class SkippedBooking(BaseModel):
+class SkippedBooking(Schema):
     booking_id: int
     reason: str
     code: SkipCode
 
 
-class BulkCancelResult(BaseModel):
+class BulkCancelResult(Schema):
     dry_run: bool
     cancelled: list[int] = Field(description="Booking ids cancelled (in a dry run: that would be).")
     skipped: list[SkippedBooking]

@@ -12,6 +12,14 @@ from pydantic.fields import FieldInfo
 
 T = TypeVar("T")
 
+
+class Schema(BaseModel):
+    """A tool's result or part of one. Validators and serializers are built on first use, not at import:
+    the server starts (and answers tools/list from its catalog) without building any."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 MAX_AMOUNT = Decimal("1000000")
 MAX_LIMIT = 200
 MONEY_MAX_CHARS = 20  # "$1000000.00" is 11
@@ -112,7 +120,7 @@ DateFilter = Literal["upcoming", "past"]
 Day = Annotated[date, Field(description="A calendar date, YYYY-MM-DD.")]
 
 
-class Page(BaseModel, Generic[T]):
+class Page(Schema, Generic[T]):
     """One page of a list: pass next_offset as offset to get the next page (null on the last one)."""
 
     items: list[T]
@@ -136,7 +144,7 @@ class Page(BaseModel, Generic[T]):
         )
 
 
-class Refusal(BaseModel):
+class Refusal(Schema):
     """What a refused call returns (with isError)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BeforeValidator, Field
 
-from market_mcp.schemas.common import Stripped
+from market_mcp.schemas.common import Schema, Stripped
 
 RecordKind = Literal["market", "market_date", "vendor", "application", "order", "booking"]
 KINDS: tuple[RecordKind, ...] = ("market", "market_date", "vendor", "application", "order", "booking")
@@ -42,20 +42,20 @@ RecordId = Annotated[
 ]
 
 
-class SearchResult(BaseModel):
+class SearchResult(Schema):
     id: str = Field(description='The record as "<kind>:<number>", e.g. "vendor:55": pass it to fetch.')
     title: str = Field(description="What the record is, in a few words.")
     url: str = Field(description="market-mcp://<kind>/<number>: an address for citing it (there is no web page).")
 
 
-class SearchResults(BaseModel):
+class SearchResults(Schema):
     results: list[SearchResult] = Field(description="At most 10 of each kind and 50 in all, best matches first.")
 
 
 Metadata = dict[str, str | int | bool | None]
 
 
-class FetchedRecord(BaseModel):
+class FetchedRecord(Schema):
     id: str = Field(description='The record as "<kind>:<number>".')
     title: str
     text: str = Field(

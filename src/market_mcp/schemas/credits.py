@@ -3,12 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from market_mcp.schemas.common import Schema
 
 CreditStatus = Literal["live", "used", "expired"]
 
 
-class CreditTransactionOut(BaseModel):
+class CreditTransactionOut(Schema):
     id: int | None = Field(description="None for an expiry that is due but not yet written to the ledger.")
     kind: str = Field(description="grant, use, adjust, expire or delete.")
     amount_cents: int = Field(description="Signed: positive adds to the credit, negative takes from it.")
@@ -19,7 +21,7 @@ class CreditTransactionOut(BaseModel):
     created_at: datetime
 
 
-class CreditOut(BaseModel):
+class CreditOut(Schema):
     id: int
     vendor_id: int
     business_name: str
@@ -38,7 +40,7 @@ class CreditDetail(CreditOut):
     transactions: list[CreditTransactionOut] = Field(description="The ledger, oldest first; sums to remaining_cents.")
 
 
-class CreditDeleted(BaseModel):
+class CreditDeleted(Schema):
     id: int
     deleted: bool
     vendor_id: int

@@ -3,18 +3,19 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from market_mcp.schemas.common import Schema
 from market_mcp.schemas.market_dates import MarketDateOut
 
 
-class ContextMarket(BaseModel):
+class ContextMarket(Schema):
     id: int
     name: str
     status: Literal["published", "unpublished"]
 
 
-class Context(BaseModel):
+class Context(Schema):
     organization_name: str
     organization_slug: str
     currency: str
@@ -26,7 +27,7 @@ class Context(BaseModel):
     toolsets: list[str] = Field(description="The toolsets this server exposes.")
 
 
-class Dashboard(BaseModel):
+class Dashboard(Schema):
     today: date
     currency: str
     pending_applications: int = Field(description="Applications waiting for a decision.")
@@ -42,7 +43,7 @@ class Dashboard(BaseModel):
     emails_failed: int
 
 
-class AttentionItem(BaseModel):
+class AttentionItem(Schema):
     """Something to deal with, and the call that shows it."""
 
     what: str
@@ -51,6 +52,6 @@ class AttentionItem(BaseModel):
     arguments: dict[str, Any]
 
 
-class DashboardSummary(BaseModel):
+class DashboardSummary(Schema):
     text: str = Field(description="A few short lines for a chat reply.")
     attention: list[AttentionItem] = Field(description="What needs attention today, most urgent first.")

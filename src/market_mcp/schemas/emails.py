@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from market_mcp.schemas.common import Page
+from market_mcp.schemas.common import Page, Schema
 
 EmailStatus = Literal["queued", "sent", "failed"]
 EmailKind = Literal[
@@ -28,7 +28,7 @@ EmailKind = Literal[
 ]
 
 
-class EmailOut(BaseModel):
+class EmailOut(Schema):
     id: int
     to: str
     subject: str
@@ -48,13 +48,13 @@ class EmailPage(Page[EmailOut]):
     delivery: str = Field(description="Whether queued emails are being delivered, and how.")
 
 
-class Recipient(BaseModel):
+class Recipient(Schema):
     vendor_id: int
     business_name: str
     email: str
 
 
-class MassEmailResult(BaseModel):
+class MassEmailResult(Schema):
     dry_run: bool
     market_id: int
     market_date_id: int | None

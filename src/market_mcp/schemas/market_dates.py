@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from market_mcp.schemas.common import Schema
 
 MarketDateStatus = Literal["scheduled", "closed", "cancelled"]
 BookingStatus = Literal["pending", "confirmed", "rejected", "cancelled"]
@@ -13,7 +15,7 @@ DateCapacity = Annotated[int, Field(ge=0, le=10_000, description="Stall spaces o
 DayOfWeek = Annotated[int, Field(ge=0, le=6, description="0 = Sunday, 1 = Monday, … 6 = Saturday.")]
 
 
-class MarketDateOut(BaseModel):
+class MarketDateOut(Schema):
     id: int
     market_id: int
     market_name: str
@@ -34,7 +36,7 @@ class MarketDateOut(BaseModel):
     closed_at: datetime | None
 
 
-class PlannedMarketDate(BaseModel):
+class PlannedMarketDate(Schema):
     """A date bulk_create_market_dates made (or, in a dry run, would make)."""
 
     id: int | None = Field(description="The new market date's id; null in a dry run.")
@@ -49,18 +51,18 @@ class PlannedMarketDate(BaseModel):
     status: MarketDateStatus
 
 
-class SkippedDate(BaseModel):
+class SkippedDate(Schema):
     scheduled_at: date
     reason: str
 
 
-class BulkCreateResult(BaseModel):
+class BulkCreateResult(Schema):
     dry_run: bool
     created: list[PlannedMarketDate]
     skipped: list[SkippedDate]
 
 
-class RosterEntry(BaseModel):
+class RosterEntry(Schema):
     booking_id: int
     status: BookingStatus
     space_number: str | None
@@ -75,7 +77,7 @@ class RosterEntry(BaseModel):
     category: str
 
 
-class AffectedBooking(BaseModel):
+class AffectedBooking(Schema):
     """A booking cancel_market_date cancels (or, in a dry run, would cancel)."""
 
     booking_id: int

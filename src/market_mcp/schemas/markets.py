@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, Field
 
-from market_mcp.schemas.common import Stripped
+from market_mcp.schemas.common import Schema, Stripped
 from market_mcp.schemas.market_dates import MarketDateOut
 
 MarketStatus = Literal["published", "unpublished"]
@@ -46,7 +46,7 @@ Metadata = Annotated[
 ]
 
 
-class MarketFields(BaseModel):
+class MarketFields(Schema):
     """The fields a person sets on a market (service input)."""
 
     name: str | None = None
@@ -64,7 +64,7 @@ class MarketFields(BaseModel):
     metadata: dict[str, Any] | None = None
 
 
-class MarketOut(BaseModel):
+class MarketOut(Schema):
     id: int
     name: str
     slug: str

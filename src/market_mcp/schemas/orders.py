@@ -3,13 +3,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from market_mcp.schemas.common import Schema
 
 OrderStatus = Literal["pending", "payment_pending", "complete", "rejected", "archived"]
 PaymentMethod = Literal["card", "cash", "bank_transfer"]
 
 
-class OrderLine(BaseModel):
+class OrderLine(Schema):
     booking_id: int
     market_date_id: int
     scheduled_at: date
@@ -18,13 +20,13 @@ class OrderLine(BaseModel):
     amount_cents: int
 
 
-class CreditApplied(BaseModel):
+class CreditApplied(Schema):
     credit_id: int
     amount_cents: int = Field(description="How much of the credit this order used.")
     created_at: datetime
 
 
-class OrderOut(BaseModel):
+class OrderOut(Schema):
     id: int
     status: OrderStatus
     vendor_id: int

@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from market_mcp.schemas.common import Stripped, nullable
+from market_mcp.schemas.common import Schema, Stripped, nullable
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -31,7 +31,7 @@ MaybePhone = nullable(Phone)
 MaybeCategory = nullable(Category)
 
 
-class VendorFields(BaseModel):
+class VendorFields(Schema):
     """The fields a person sets on a vendor (service input); None means unchanged."""
 
     business_name: str | None = None
@@ -41,7 +41,7 @@ class VendorFields(BaseModel):
     category: str | None = None
 
 
-class VendorOut(BaseModel):
+class VendorOut(Schema):
     id: int
     business_name: str
     contact_name: str
@@ -60,7 +60,7 @@ class VendorSummary(VendorOut):
     currency: str
 
 
-class VendorApplication(BaseModel):
+class VendorApplication(Schema):
     id: int
     market_id: int
     market_name: str
@@ -69,7 +69,7 @@ class VendorApplication(BaseModel):
     decided_at: datetime | None
 
 
-class VendorOrder(BaseModel):
+class VendorOrder(Schema):
     id: int
     market_id: int
     status: str
@@ -79,7 +79,7 @@ class VendorOrder(BaseModel):
     created_at: datetime
 
 
-class VendorBooking(BaseModel):
+class VendorBooking(Schema):
     id: int
     market_date_id: int
     market_name: str
@@ -90,7 +90,7 @@ class VendorBooking(BaseModel):
     attended: bool | None
 
 
-class VendorCredit(BaseModel):
+class VendorCredit(Schema):
     id: int
     amount_cents: int
     remaining_cents: int
@@ -108,7 +108,7 @@ class VendorDetail(VendorSummary):
     credits: list[VendorCredit] = Field(description="The 10 most recent credits (see list_credits for all).")
 
 
-class VendorNoteOut(BaseModel):
+class VendorNoteOut(Schema):
     id: int
     vendor_id: int
     note: str
@@ -116,7 +116,7 @@ class VendorNoteOut(BaseModel):
     created_at: datetime
 
 
-class EmailQueued(BaseModel):
+class EmailQueued(Schema):
     email_id: int
     vendor_id: int | None
     to: str

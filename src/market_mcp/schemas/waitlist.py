@@ -3,14 +3,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from market_mcp.schemas.common import Page
+from market_mcp.schemas.common import Page, Schema
 
 WaitlistStatus = Literal["waiting", "notified", "accepted", "declined", "expired", "removed"]
 
 
-class WaitlistEntryOut(BaseModel):
+class WaitlistEntryOut(Schema):
     id: int
     status: WaitlistStatus = Field(description="An offer past its window reads as expired.")
     position: int = Field(description="Offer order on this date: lower is offered first.")

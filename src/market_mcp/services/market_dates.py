@@ -7,10 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from market_mcp.auth import OrgContext
+from market_mcp.db.functions import upsert_insert
 from market_mcp.db.tables import Booking, Market, MarketDate, Vendor, WaitlistEntry
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Invalid
@@ -242,8 +241,7 @@ async def create_market_date(
 
 
 def _insert_ignoring_duplicates(org: OrgContext, rows: list[dict[str, Any]]) -> Any:
-    dialect = org.session.bind.dialect.name  # type: ignore[union-attr]
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = upsert_insert(org.session.bind.dialect.name)  # type: ignore[union-attr]
     return (
         insert(MarketDate)
         .values(rows)
