@@ -8,7 +8,6 @@ transaction, and turn every refusal into {"error", "code"} with isError.
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -22,7 +21,8 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import CallToolResult, ListToolsResult, PaginatedRequestParams, TextContent
 from mcp.types import Tool as MCPTool
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pydantic_core import to_json
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.applications import Starlette
 
@@ -68,7 +68,7 @@ message names the argument), 401/403 token problems, 429 slow down.\
 
 
 def _json(payload: Any) -> str:
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+    return to_json(payload, fallback=str).decode()  # compact, UTF-8 as is: json.dumps's separators and ensure_ascii
 
 
 def _result(structured: dict[str, Any], *, is_error: bool = False) -> CallToolResult:
@@ -316,16 +316,21 @@ class MarketServer(MCPServer):
                 return _result(stored)
         reset = _current_org.set(org)
         try:
-            context = context or Context(mcp_server=self, subscriptions=self._subscriptions)
-            raw = await catalog.tool(spec.name).run(arguments, context, convert_result=True)
+            tool = catalog.tool(spec.name)
+            value = await tool.run(arguments, context or Context(mcp_server=self, subscriptions=self._subscriptions))
         finally:
             _current_org.reset(reset)
-        assert isinstance(raw, CallToolResult) and raw.structured_content is not None
+        if isinstance(value, BaseModel):  # every tool's result: dumped once here (the SDK's conversion dumps twice)
+            structured = value.model_dump(mode="json", by_alias=True)
+        else:
+            converted = tool.fn_metadata.convert_result(value)
+            assert isinstance(converted, CallToolResult) and converted.structured_content is not None
+            structured = converted.structured_content
         if spec.writes:
             audit.record(org, spec.name, arguments, "ok")
             if key is not None:
-                idempotency.remember(org, key, spec.name, arguments, raw.structured_content)
-        return _result(raw.structured_content)
+                idempotency.remember(org, key, spec.name, arguments, structured)
+        return _result(structured)
 
     def _refusal(self, name: str, exc: Exception) -> dict[str, Any]:
         cause = _cause(exc)
