@@ -121,10 +121,11 @@ def free_port() -> int:
 
 @dataclass
 class Target:
-    """The database and token every server of the run uses."""
+    """The database and token every server of the run uses, and market-mcp's answers for the same-answer floor."""
 
     path: Path
     token: str
+    answers: Path | None = None
 
     @property
     def url(self) -> str:
@@ -147,11 +148,39 @@ class Sides:
     urls: dict[str, str] = field(default_factory=dict)  # http: where throughput opens more clients
 
 
+def ours_in_process(target: Target) -> Any:
+    settings = Settings(database_url=target.url, rate_limit=int(RATE_LIMIT))
+    return build_server(settings, db=Database(target.url), token=target.token)
+
+
+async def capture_answers(target: Target, store: Store) -> Path:
+    """market-mcp's answer to each read question (its first arguments), with the tool's output schema: what the
+    echo servers' same_<tool> tools return."""
+    answers = []
+    async with Client(ours_in_process(target)) as ours:
+        schemas = {tool.name: tool.output_schema for tool in (await ours.list_tools()).tools}
+        for question in store.questions():
+            result = await ours.call_tool(question.tool, question.arguments(0))
+            answers.append(
+                {
+                    "tool": question.tool,
+                    "output_schema": schemas[question.tool],
+                    "structured": result.structured_content,
+                }
+            )
+    path = target.path.with_name(target.path.stem + "-answers.json")
+    path.write_text(json.dumps(answers))
+    return path
+
+
+def echo_arguments(target: Target) -> list[str]:
+    return [str(target.answers)] if target.answers else []
+
+
 @asynccontextmanager
 async def in_process(target: Target) -> AsyncIterator[Sides]:
-    settings = Settings(database_url=target.url, rate_limit=int(RATE_LIMIT))
-    ours = build_server(settings, db=Database(target.url), token=target.token)
-    async with Client(echo_server()) as echo, Client(ours) as client:
+    answers = json.loads(target.answers.read_text()) if target.answers else []
+    async with Client(echo_server(answers)) as echo, Client(ours_in_process(target)) as client:
         yield Sides("in-process", echo, client)
 
 
@@ -161,7 +190,7 @@ async def stdio(target: Target) -> AsyncIterator[Sides]:
     ours = StdioServerParameters(
         command=sys.executable, args=["-m", "market_mcp", "serve"], env=env | {"MARKET_MCP_TOKEN": target.token}
     )
-    echo = StdioServerParameters(command=sys.executable, args=[ECHO, "stdio"], env=env)
+    echo = StdioServerParameters(command=sys.executable, args=[ECHO, "stdio", *echo_arguments(target)], env=env)
     peer = StdioServerParameters(command=str(PEER), args=["--db-path", str(target.path)], env=env)
     # The peer speaks SDK v1: the legacy handshake spares it a discovery request it would log as invalid.
     async with Client(echo) as e, Client(ours) as o, Client(peer, mode="legacy") as p:
@@ -208,7 +237,7 @@ async def http(target: Target) -> AsyncIterator[Sides]:
     env = target.environment()
     ours_command = [sys.executable, "-m", "market_mcp", "serve", "--transport", "http", "--stateless", "--port"]
     async with (
-        http_server([sys.executable, ECHO, "http"], env) as (echo_url, echo_pid),
+        http_server([sys.executable, ECHO, "http", *echo_arguments(target)], env) as (echo_url, echo_pid),
         http_server(ours_command, env) as (ours_url, ours_pid),
         http_client(echo_url, target.token) as e,
         http_client(ours_url, target.token) as o,
@@ -255,16 +284,20 @@ async def read_figure(sides: Sides, question: Question, plan: Plan, too_slow: se
         await sides.ours.call_tool(question.tool, question.arguments(i))
         if sides.peer is not None:
             await sides.peer.call_tool("read_query", {"query": question.sql(i)})
-    echo, ours, peer = [], [], []
+    echo, same, ours, peer = [], [], [], []
     started = time.monotonic()
     for i in range(plan.reads):
         if i >= plan.minimum and time.monotonic() - started > plan.read_seconds:
             break
         echo.append(await timed(sides.echo, "echo", ECHO_ARGUMENTS))
+        same.append(await timed(sides.echo, f"same_{question.tool}", {}))
         ours.append(await timed(sides.ours, question.tool, question.arguments(i)))
         if sides.peer is not None:
             peer.append(await timed(sides.peer, "read_query", {"query": question.sql(i)}))
-    return figure(sides.transport, question.figure, question.tool, question.kind, echo, ours, peer)
+    row = figure(sides.transport, question.figure, question.tool, question.kind, echo, ours, peer)
+    row["same"] = summary(same)
+    row["vs_same"] = round(row["ours"]["p50"] / row["same"]["p50"], 2)
+    return row
 
 
 async def write_figure(
@@ -307,9 +340,11 @@ class Writes:
 
 
 def said(row: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+    same = f", same answer {row['same']['p50']} ms" if "same" in row else ""
     peer = f", peer {row['peer']['p50']} ms" if "peer" in row else ""
     log(
-        f"    {row['figure']}: {row['ours']['p50']} ms (echo {row['echo']['p50']} ms{peer}; {row['ours']['calls']} calls)"
+        f"    {row['figure']}: {row['ours']['p50']} ms (echo {row['echo']['p50']} ms{same}{peer}; "
+        f"{row['ours']['calls']} calls)"
     )
     return row
 

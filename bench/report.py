@@ -61,8 +61,8 @@ def target_of(row: dict[str, Any]) -> tuple[str, bool | None]:
 def figures_table(result: dict[str, Any]) -> list[str]:
     lines = [
         "| transport | figure | calls | echo p50 / p99 ms | ours p50 / p99 ms | ours ÷ echo | target | | "
-        "peer p50 / p99 ms | ours ÷ peer (≤ 1.0) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "same answer p50 ms | ours ÷ same answer | peer p50 / p99 ms | ours ÷ peer (≤ 1.0) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in result["figures"]:
         target, met = target_of(row)
@@ -70,9 +70,12 @@ def figures_table(result: dict[str, Any]) -> list[str]:
         note = " (one call: too slow to repeat)" if row.get("too_slow") else ""
         peer = ms(row["peer"]) if "peer" in row else "–"
         vs_peer = f"{row['vs_peer']:g} {verdict(row['vs_peer'] <= 1.0)}" if "peer" in row else "–"
+        same = f"{row['same']['p50']:g}" if "same" in row else "–"
+        vs_same = f"{row['vs_same']:g}×" if "same" in row else "–"
         lines.append(
             f"| {row['transport']} | {row['figure']}{note} | {row['ours']['calls']} | {ms(row['echo'])} | "
-            f"{ms(row['ours'])} | {ratio} | {target} | {'' if met is None else verdict(met)} | {peer} | {vs_peer} |"
+            f"{ms(row['ours'])} | {ratio} | {target} | {'' if met is None else verdict(met)} | {same} | {vs_same} | "
+            f"{peer} | {vs_peer} |"
         )
     return lines
 
