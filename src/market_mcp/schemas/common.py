@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
@@ -64,6 +65,7 @@ def format_money(cents: int, currency: str) -> str:
     return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
 
 
+@lru_cache(maxsize=4096)  # a bulk cancellation writes the same few days into a thousand emails
 def long_date(day: date) -> str:
     """A trading day as a person writes it in an email or a title: Saturday 5 December 2026."""
     return f"{day:%A} {day.day} {day:%B %Y}"

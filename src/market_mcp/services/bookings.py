@@ -329,6 +329,7 @@ async def cancel_many(
     await report(3, f"Credited {len(credited)} vendors")
 
     rows = []
+    message_block = emails.paragraph(reason)
     for t in done.cancelled:
         subject, body = emails.render(
             email_kind,
@@ -336,7 +337,7 @@ async def cancel_many(
             business_name=t.business_name,
             market_name=t.market_name,
             day=long_date(t.scheduled_at),
-            message_block=emails.paragraph(reason),
+            message_block=message_block,
             money_block=_money_block(org, t, done.credits.get(t.id, 0)),
             organization_name=org.organization_name,
         )
