@@ -190,6 +190,7 @@ class VendorNote(SQLModel, table=True):
 class Application(SQLModel, table=True):
     __tablename__ = "application"
     __table_args__ = (
+        Index("ix_application_org_submitted", "organization_id", "submitted_at", "id"),  # newest first, by date
         Index("ix_application_org_status", "organization_id", "status", "submitted_at"),
         Index("ix_application_vendor", "vendor_id"),
         Index("ix_application_market", "market_id"),
@@ -224,6 +225,8 @@ class Order(SQLModel, table=True):
         # amount_due_cents and the paid columns ride along so the dashboard's sums read only the indexes.
         Index("ix_order_org_status", "organization_id", "status", "created_at", "amount_due_cents"),
         Index("ix_order_vendor", "vendor_id"),
+        Index("ix_order_org", "organization_id", "id"),  # list_orders: newest first
+        Index("ix_order_market", "market_id", "id"),  # list_orders of a market, newest first
         Index("ix_order_org_paid", "organization_id", "paid_at", "total_cents", "credit_applied_cents"),
         CheckConstraint(_in("status", ORDER_STATUSES), name="ck_order_status"),
         CheckConstraint(

@@ -17,7 +17,7 @@ from market_mcp.schemas.credits import CreditDetail
 from market_mcp.schemas.vendors import VendorFields
 from market_mcp.services import credits, emails, vendors
 from market_mcp.services.market_dates import local_day_bounds
-from market_mcp.services.scope import count, get_or_404, matches, scoped
+from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 # DOMAIN.md: pending -> approved | rejected | waitlisted; waitlisted -> approved | rejected.
 MOVES: dict[str, tuple[str, ...]] = {
@@ -95,7 +95,7 @@ async def list_applications(
     if end_date is not None:
         filters.append(Application.submitted_at < local_day_bounds(org, end_date)[1])
     if query and query.strip():
-        filters.append(matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email))
+        filters.append(Application.vendor_id.in_(vendors_matching(org, query)))  # type: ignore[attr-defined]
     stmt = _joined(org).where(*filters)
     total = await count(org, stmt)
     ordered = stmt.order_by(Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]

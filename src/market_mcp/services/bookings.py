@@ -23,7 +23,7 @@ from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.bookings import BookingOut, BookingResult, BulkCancelResult, SkippedBooking, WaitlistOffer
 from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.services import capacity, credits, emails, orders, waitlist
-from market_mcp.services.scope import count, get_or_404, matches, scoped
+from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 ACTIVE = ("pending", "confirmed")
 UNPAID = ("pending", "payment_pending")
@@ -70,13 +70,18 @@ async def list_bookings(
 ) -> Page[BookingOut]:
     filters: list[Any] = []
     order: list[Any] = [MarketDate.scheduled_at.desc(), Booking.id.desc()]  # type: ignore[attr-defined, union-attr]
+    # The dates (upcoming or past, of a market) are chosen as a set of market date ids, so the planner starts
+    # from them through the bookings' date index, not from every booking of the organisation.
+    dates: list[Any] = []
     if date_filter == "upcoming":
-        filters.append(MarketDate.scheduled_at >= org.today())
+        dates.append(MarketDate.scheduled_at >= org.today())
         order = [MarketDate.scheduled_at, Booking.id]
     elif date_filter == "past":
-        filters.append(MarketDate.scheduled_at < org.today())
+        dates.append(MarketDate.scheduled_at < org.today())
     if market_id is not None:
-        filters.append(MarketDate.market_id == market_id)
+        dates.append(MarketDate.market_id == market_id)
+    if dates:
+        filters.append(Booking.market_date_id.in_(scoped(org, MarketDate, MarketDate.id).where(*dates)))  # type: ignore[attr-defined]
     if market_date_id is not None:
         filters.append(Booking.market_date_id == market_date_id)
     if vendor_id is not None:
@@ -84,7 +89,7 @@ async def list_bookings(
     if status:
         filters.append(Booking.status == status)
     if query and query.strip():
-        filters.append(matches(query, Vendor.business_name, Vendor.contact_name))
+        filters.append(Booking.vendor_id.in_(vendors_matching(org, query, Vendor.business_name, Vendor.contact_name)))  # type: ignore[attr-defined]
     stmt = _joined(org).where(*filters)
     total = await count(org, stmt)
     rows = (await org.session.execute(stmt.order_by(*order).limit(limit).offset(offset))).all()

@@ -29,7 +29,7 @@ from market_mcp.schemas.markets import MarketDetail
 from market_mcp.schemas.orders import OrderDetail
 from market_mcp.schemas.vendors import VendorDetail
 from market_mcp.services import applications, bookings, market_dates, markets, orders, vendors
-from market_mcp.services.scope import label, like_pattern, matches, scoped
+from market_mcp.services.scope import label, like_pattern, matches, scoped, vendors_matching
 
 PER_KIND = 10
 MAX_RESULTS = 50
@@ -132,13 +132,6 @@ def _date_of(model: Any) -> Any:
 Hits = list[tuple[int, SearchResult]]
 
 
-def _vendors_matching(org: OrgContext, query: str, *also: Any) -> Any:
-    """The ids of the organisation's vendors whose name (or `also`: contact, email) matches: applications,
-    orders and bookings are found through them and the vendor_id indexes, not by matching every row's vendor."""
-    columns = also or (Vendor.contact_name, Vendor.email)
-    return scoped(org, Vendor, Vendor.id).where(matches(query, Vendor.business_name, *columns))
-
-
 def _looks_like_a_space(query: str) -> bool:
     """Space numbers are short and have a digit ("12", "A4"): only then is every booking's space compared."""
     text = query.strip()
@@ -222,7 +215,7 @@ async def _applications(org: OrgContext, query: str) -> Hits:
         scoped(org, Application, Application.id, Application.status, Vendor.business_name, Market.name, rank)
         .join(Vendor, _vendor_of(Application))
         .join(Market, _market_of(Application))
-        .where(Application.vendor_id.in_(_vendors_matching(org, query)))
+        .where(Application.vendor_id.in_(vendors_matching(org, query)))
         .order_by(rank, Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
         .limit(PER_KIND)
     )
@@ -251,7 +244,7 @@ async def _orders(org: OrgContext, query: str) -> Hits:
         )
         .join(Vendor, _vendor_of(Order))
         .join(Market, _market_of(Order))
-        .where(or_(*by_id, Order.vendor_id.in_(_vendors_matching(org, query))))
+        .where(or_(*by_id, Order.vendor_id.in_(vendors_matching(org, query))))
         .order_by(rank, case((Order.status == "archived", 1), else_=0), Order.id.desc())  # type: ignore[union-attr]
         .limit(PER_KIND)
     )
@@ -287,7 +280,13 @@ async def _bookings(org: OrgContext, query: str) -> Hits:
         .join(Vendor, _vendor_of(Booking))
         .join(MarketDate, _date_of(Booking))
         .join(Market, _market_of(MarketDate))
-        .where(or_(*by_id, *by_space, Booking.vendor_id.in_(_vendors_matching(org, query, Vendor.contact_name))))
+        .where(
+            or_(
+                *by_id,
+                *by_space,
+                Booking.vendor_id.in_(vendors_matching(org, query, Vendor.business_name, Vendor.contact_name)),
+            )
+        )
         .order_by(rank, *_upcoming_first(org), Booking.id)
         .limit(PER_KIND)
     )

@@ -19,7 +19,7 @@ from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.common import Page, format_money
 from market_mcp.schemas.credits import CreditDeleted, CreditDetail, CreditOut, CreditTransactionOut
 from market_mcp.services.market_dates import local_day_bounds
-from market_mcp.services.scope import count, get_or_404, matches, scoped
+from market_mcp.services.scope import count, get_or_404, matches, scoped, vendors_matching
 
 
 def is_live(now: datetime) -> Any:
@@ -285,7 +285,7 @@ async def list_credits(
     if vendor_id is not None:
         filters.append(Credit.vendor_id == vendor_id)
     if query and query.strip():
-        filters.append(matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email, Credit.notes))
+        filters.append(or_(Credit.vendor_id.in_(vendors_matching(org, query)), matches(query, Credit.notes)))  # type: ignore[attr-defined]
     base = scoped(org, Credit, Credit, Vendor.business_name).join(Vendor, Vendor.id == Credit.vendor_id).where(*filters)
     total = await count(org, base)
     # Soonest-expiring live credit first: the order they would be spent in.

@@ -16,7 +16,7 @@ from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.orders import CreditApplied, OrderDetail, OrderLine, OrderOut
 from market_mcp.services import capacity, credits, emails
-from market_mcp.services.scope import count, get_or_404, matches, scoped
+from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 # DOMAIN.md: which statuses each action starts from.
 APPROVABLE = ("pending",)
@@ -107,7 +107,7 @@ async def list_orders(
     if market_id is not None:
         filters.append(Order.market_id == market_id)
     if query and query.strip():
-        filters.append(matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email))
+        filters.append(Order.vendor_id.in_(vendors_matching(org, query)))  # type: ignore[attr-defined]
     stmt = _joined(org).where(*filters)
     total = await count(org, stmt)
     rows = (await org.session.execute(stmt.order_by(Order.id.desc()).limit(limit).offset(offset))).all()  # type: ignore[union-attr]

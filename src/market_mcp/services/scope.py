@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 
 from market_mcp.auth import OrgContext
 from market_mcp.db.functions import folded_like
+from market_mcp.db.tables import Vendor
 from market_mcp.errors import NotFound
 
 M = TypeVar("M", bound=SQLModel)
@@ -63,3 +64,10 @@ def matches(query: str, *columns: Any) -> Any:
     """Any of the columns contains `query`, ignoring case (Unicode-aware on every backend)."""
     pattern = like_pattern(query)
     return or_(*(folded_like(column, pattern) for column in columns))
+
+
+def vendors_matching(org: OrgContext, query: str, *columns: Any) -> Select[Any]:
+    """The ids of the organisation's vendors with `query` in their name, contact or email (or in `columns`):
+    records are then found by vendor_id through its indexes, not by matching every record's vendor."""
+    columns = columns or (Vendor.business_name, Vendor.contact_name, Vendor.email)
+    return scoped(org, Vendor, Vendor.id).where(matches(query, *columns))
