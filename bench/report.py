@@ -203,8 +203,10 @@ def markdown(results: list[dict[str, Any]], *, command: str, minutes: float) -> 
         "",
         "Written by `python -m bench` (see bench/README.md): market-mcp's tools against the MCP SDK's own floor "
         "(an `echo` tool on a bare `MCPServer`) and against `mcp-server-sqlite`'s `read_query` answering the same "
-        "questions in hand-written SQL, pair by pair in one run. Times are round trips as the SDK client sees "
-        "them, in milliseconds.",
+        "questions in hand-written SQL, pair by pair in one run. Beside echo, the floor server also returns "
+        "market-mcp's own answer to each read question at once, under the same output schema (`same answer`): "
+        "what is left of a ratio to echo once the answer's size is paid for is market-mcp's work. Times are round "
+        "trips as the SDK client sees them, in milliseconds.",
         "",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; the run took {minutes:.0f} minutes.",
         f"- Command: `.venv/bin/{command}` (from the project's root)",
