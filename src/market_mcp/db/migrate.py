@@ -9,6 +9,7 @@ since they were taken, so plans follow the store instead of guessing; PostgreSQL
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -69,7 +70,9 @@ async def upgrade(db: Database) -> tuple[str | None, str]:
 
             config = alembic_config()
             config.attributes["connection"] = sync
-            command.upgrade(config, "head")
+            with warnings.catch_warnings():  # SQLite batch migrations copy tables; expression indexes are rebuilt
+                warnings.filterwarnings("ignore", message="Skipped unsupported reflection of expression-based index")
+                command.upgrade(config, "head")
 
         async with db.engine.begin() as conn:
             await conn.run_sync(run)
