@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from market_mcp.db.tables import Booking, CreditTransaction, Vendor
+from market_mcp.db.tables import Booking, Credit, CreditTransaction, Vendor
 from tests.factories import Caller, Tenant, today
 from tests.tools.test_orders import (
     approved_vendor,
@@ -627,6 +627,31 @@ async def test_bulk_cancel_of_1000_ids_with_mixed_skips_is_one_write_with_an_ema
     assert len([e for e in await outbox(alice) if e["kind"] == "booking_cancelled"]) == 990
     (entry,) = log.structured_content["items"]  # type: ignore[index]
     assert entry["outcome"] == "ok" and len([r for r in entry["records"] if r.startswith("booking:")]) == 990
+
+
+async def test_a_bulk_cancels_credits_each_belong_to_the_vendor_of_the_booking_they_name(alice: Tenant) -> None:
+    # On SQLite the credits go in with one executemany and their ids are read back: each must still be the
+    # credit of its own booking's vendor, whatever the order asked and whatever credits exist already.
+    async with alice.client() as c:
+        _, paid, _ = await storm(c, alice, 12)
+        await c.ok(
+            "create_credit", vendor_id=(await c.ok("get_booking", booking_id=paid[0]))["vendor_id"], credit_amount=5
+        )
+        done = await c.ok("bulk_cancel_bookings", booking_ids=paid[::-1], credit_vendor=True)
+    assert done["cancelled"] == paid[::-1]
+    async with alice.db.transaction() as session:
+        granted = (
+            await session.execute(
+                select(Credit.id, Credit.vendor_id, Credit.notes, Booking.id, Booking.vendor_id)
+                .join(CreditTransaction, CreditTransaction.credit_id == Credit.id)
+                .join(Booking, Booking.id == CreditTransaction.booking_id)
+                .where(CreditTransaction.kind == "grant")
+            )
+        ).all()
+    assert sorted(booking for _, _, _, booking, _ in granted) == sorted(paid)
+    for _, credit_vendor, notes, booking, booking_vendor in granted:
+        assert credit_vendor == booking_vendor
+        assert notes.startswith(f"Booking {booking} at ")
 
 
 async def test_overlapping_bulk_and_single_cancels_cancel_and_credit_each_booking_once(alice: Tenant) -> None:
