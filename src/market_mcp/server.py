@@ -241,7 +241,7 @@ class MarketServer(MCPServer):
             access = get_access_token()  # verified by the SDK's middleware, scopes and all (none: a 403 token)
             read_only = access is not None and access.scopes == [READ]
         else:
-            read_only = await self._scope_of(self._token) == "read"
+            read_only = await self._scope_of() == "read"
         if read_only:
             tools = [tool for tool in tools if not self.specs[tool.name].writes]
         return ListToolsResult(tools=tools)
@@ -253,7 +253,7 @@ class MarketServer(MCPServer):
         self._scope = identity.scope
         return identity
 
-    async def _scope_of(self, token: str | None) -> str | None:
+    async def _scope_of(self) -> str | None:
         if self._scope is None:
             try:
                 await self.identify()

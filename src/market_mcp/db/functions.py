@@ -46,8 +46,8 @@ def _folded_like_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     column, pattern = element.clauses
     ascii_like = f"{compiler.process(column, **kw)} LIKE {compiler.process(pattern, **kw)} ESCAPE '\\'"
     other = f"{compiler.process(column, **kw)} GLOB '*[^ -~]*'"  # any character outside printable ASCII
-    folded_like = f"casefold({compiler.process(column, **kw)}) LIKE {compiler.process(pattern, **kw)} ESCAPE '\\'"
-    return f"({ascii_like} OR ({other} AND {folded_like}))"
+    folded = f"casefold({compiler.process(column, **kw)}) LIKE {compiler.process(pattern, **kw)} ESCAPE '\\'"
+    return f"({ascii_like} OR ({other} AND {folded}))"
 
 
 @compiles(folded_like)
