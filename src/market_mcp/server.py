@@ -24,6 +24,7 @@ from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 from market_mcp import __version__, catalog
@@ -223,6 +224,10 @@ class MarketServer(MCPServer):
             return self._token
         return request_token(context.headers if context is not None else None)
 
+    async def caller(self, session: AsyncSession, context: Context[Any, Any] | None) -> TokenIdentity:
+        """Who is calling, or the refusal (401/403): every request that reads or writes the store asks this."""
+        return await authenticate(session, self.token_for(context))
+
     async def list_tools(self) -> list[MCPTool]:
         return list(self.definitions.values())
 
@@ -249,7 +254,7 @@ class MarketServer(MCPServer):
     async def identify(self) -> TokenIdentity:
         """Who the stdio token is (or its refusal), remembered for tools/list: a token's scope never changes."""
         async with self.db.transaction() as session:
-            identity = await authenticate(session, self._token)
+            identity = await self.caller(session, None)
         self._scope = identity.scope
         return identity
 
@@ -273,10 +278,10 @@ class MarketServer(MCPServer):
         try:
             if self.config.rate_limit_shared:  # its own short write, committed even when the call is refused
                 async with self.db.transaction(write=True) as session:
-                    identity = await authenticate(session, self.token_for(context))
+                    identity = await self.caller(session, context)
                     await check_shared_limit(session, identity, self.config.rate_limit, self.clock())
             async with self.db.transaction(write=spec.writes) as session:
-                identity = await authenticate(session, self.token_for(context))
+                identity = await self.caller(session, context)
                 if not self.config.rate_limit_shared:
                     self.rate_limiter.check(identity.token_id)
                 if spec.writes and identity.scope != "write":
