@@ -88,3 +88,15 @@ class Caller:
         assert payload is not None and set(payload) == {"error", "code"}, payload
         assert payload["code"] == code, payload
         return payload["error"]
+
+
+def emails_queued(n: int) -> dict[str, Any]:
+    """What a write's result says of the email it queued, on a server without SMTP (the tests' default)."""
+    return {
+        "queued": n,
+        "delivery": "not_configured",
+        "note": f"{n} email{'s' if n != 1 else ''} queued, not yet sent. Email delivery is not set up "
+        "(MARKET_MCP_SMTP_URL is unset): queued emails stay in the outbox and nobody receives them until it is set."
+        if n
+        else "No email was queued.",
+    }

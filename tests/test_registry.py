@@ -267,3 +267,40 @@ def test_the_server_instructions_name_only_tools_that_exist() -> None:
     named = set(re.findall(r"\b(?:list|get|create|update|cancel|send)_[a-z_]+\b", INSTRUCTIONS))
     assert named and named <= set(registered()), sorted(named - set(registered()))
     assert len(INSTRUCTIONS) < 1500  # read at the start of every conversation
+
+
+@pytest.mark.parametrize("name", registered())
+def test_every_tool_that_emails_says_what_it_queued_and_whether_it_is_delivered(
+    tools: dict[str, Tool], name: str
+) -> None:
+    emails = (tools[name].output_schema or {}).get("properties", {}).get("emails")
+    if tools[name].annotations.open_world_hint:  # type: ignore[union-attr]
+        assert emails is not None, f"{name} emails vendors but its result cannot say so"
+        assert {"queued", "delivery", "note"} <= set(_properties(tools[name], "emails"))
+
+
+def _properties(tool: Tool, field: str) -> dict[str, Any]:
+    """The properties of an object-valued field of a tool's output schema, following a $ref if there is one."""
+    schema = tool.output_schema or {}
+    found = schema["properties"][field]
+    for option in [found, *found.get("anyOf", [])]:
+        ref = option.get("$ref")
+        if ref:
+            return schema["$defs"][ref.split("/")[-1]]["properties"]
+        if "properties" in option:
+            return option["properties"]
+    return {}
+
+
+DRY_RUN_TOOLS = ["bulk_cancel_bookings", "bulk_create_market_dates", "cancel_market_date", "send_market_email"]
+
+
+def test_exactly_the_tools_that_preview_take_dry_run(tools: dict[str, Tool]) -> None:
+    assert sorted(n for n, t in tools.items() if "dry_run" in t.input_schema.get("properties", {})) == DRY_RUN_TOOLS
+
+
+@pytest.mark.parametrize("name", DRY_RUN_TOOLS)
+def test_a_preview_reports_under_would_names_and_says_so(tools: dict[str, Tool], name: str) -> None:
+    properties = (tools[name].output_schema or {})["properties"]
+    assert {"dry_run", "note"} <= set(properties)
+    assert [p for p in properties if p.startswith("would_")], f"{name}: a preview needs would_* fields"

@@ -61,12 +61,21 @@ class OrgContext:
     scope: str
     clock: Callable[[], datetime] = utcnow
     touched: list[str] = field(default_factory=list)
-    mail_queued: bool = False  # set when the call queues email, so delivery is woken after commit
+    emails_queued: int = 0  # emails this call put in the outbox: its result says so, and delivery is woken
+    email_delivery: bool = False  # whether queued email is delivered at all (SMTP configured)
 
     @classmethod
-    def of(cls, session: AsyncSession, identity: TokenIdentity, clock: Callable[[], datetime] = utcnow) -> OrgContext:
+    def of(
+        cls,
+        session: AsyncSession,
+        identity: TokenIdentity,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        email_delivery: bool = False,
+    ) -> OrgContext:
         return cls(
             clock=clock,
+            email_delivery=email_delivery,
             session=session,
             organization_id=identity.organization_id,
             organization_name=identity.organization_name,

@@ -43,7 +43,7 @@ from market_mcp.db import Database
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Forbidden, Invalid, MarketError, NotFound
 from market_mcp.http import healthz, request_token
-from market_mcp.services import audit, idempotency
+from market_mcp.services import audit, emails, idempotency
 from market_mcp.tools import TOOLSETS
 from market_mcp.tools.registry import ToolSpec, _current_org
 
@@ -286,9 +286,9 @@ class MarketServer(MCPServer):
                     self.rate_limiter.check(identity.token_id)
                 if spec.writes and identity.scope != "write":
                     raise Forbidden(f"This token is read-only; {name} needs a write token.")
-                org = OrgContext.of(session, identity, self.clock)
+                org = OrgContext.of(session, identity, self.clock, email_delivery=self.mailer is not None)
                 result = await self._run(spec, org, arguments, context)
-            if org.mail_queued and self.mailer is not None:
+            if org.emails_queued and self.mailer is not None:
                 self.mailer.kick()  # committed: the mail can go now
         except Exception as exc:  # every refusal and every crash leaves here as {"error", "code"}
             payload = self._refusal(name, exc)
@@ -325,6 +325,8 @@ class MarketServer(MCPServer):
             value = await tool.run(arguments, context or Context(mcp_server=self, subscriptions=self._subscriptions))
         finally:
             _current_org.reset(reset)
+        if spec.annotations.open_world_hint and not getattr(value, "dry_run", False):
+            value.emails = emails.queued(org)  # every emailing tool's result says what it queued, never "sent"
         if isinstance(value, BaseModel):  # every tool's result: dumped once here (the SDK's conversion dumps twice)
             structured = value.model_dump(mode="json", by_alias=True)
         else:

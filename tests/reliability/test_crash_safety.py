@@ -108,7 +108,7 @@ async def test_a_server_killed_in_the_middle_of_a_bulk_cancel_leaves_all_or_noth
     finally:
         server.stop()
     done = result["structuredContent"]
-    assert (len(done["cancelled"]), done["skipped"], done["emails_queued"]) == (BOOKINGS, [], BOOKINGS)
+    assert (len(done["cancelled"]), done["skipped"], done["emails"]["queued"]) == (BOOKINGS, [], BOOKINGS)
     assert await counts(alice) == (BOOKINGS, BOOKINGS, BOOKINGS)
 
 
@@ -121,7 +121,7 @@ async def test_emails_queued_before_a_sigkill_are_delivered_once_each_after_the_
     os.kill(server.process.pid, signal.SIGKILL)
     server.process.wait(timeout=10)
     server.err.close()
-    assert done["emails_queued"] == EMAILS
+    assert done["emails"]["queued"] == EMAILS
     handler = RecordingHandler()
     with smtp_server(handler) as port:
         server = Stdio(

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from market_mcp.db.tables import Application, Credit, CreditTransaction, Email, Market, MarketDate, Vendor
-from tests.factories import Tenant, next_weekday, today
+from tests.factories import Tenant, emails_queued, next_weekday, today
 
 NEXT_YEAR = today().year + 1
 
@@ -607,9 +607,9 @@ async def test_an_allowed_move_changes_the_status_and_emails_the_vendor_the_deci
         ALLOWED_MOVES[decision],
         "Thanks, Kiri.",
     )
-    assert (decided["credit_id"], decided["emails_queued"], decided["starter_credit_cents"]) == (None, 1, 0)
+    assert (decided["credit_id"], decided["emails"]["queued"], decided["starter_credit_cents"]) == (None, 1, 0)
     assert decided["decided_at"] is not None
-    assert got == {k: v for k, v in decided.items() if k not in ("credit_id", "emails_queued")}
+    assert got == {k: v for k, v in decided.items() if k not in ("credit_id", "emails")}
     assert await outbox(alice) == [
         {
             "kind": kind,
@@ -631,7 +631,7 @@ async def test_a_decision_without_a_message_sends_the_plain_email(alice: Tenant,
     async with alice.client() as c:
         decided = await c.ok("update_application_status", application_id=application, status=decision)
     kind, subject, body = DECISION_EMAILS[decision]
-    assert (decided["decision_message"], decided["emails_queued"]) == ("", 1)
+    assert (decided["decision_message"], decided["emails"]["queued"]) == ("", 1)
     assert [(e["kind"], e["subject"], e["body"]) for e in await outbox(alice)] == [(kind, subject, body())]
 
 
@@ -703,7 +703,7 @@ async def test_send_notification_false_decides_without_queueing_an_email(alice: 
             send_notification=False,
             message="Not this season.",
         )
-    assert (decided["status"], decided["decision_message"], decided["emails_queued"]) == (
+    assert (decided["status"], decided["decision_message"], decided["emails"]["queued"]) == (
         "rejected",
         "Not this season.",
         0,
@@ -763,7 +763,7 @@ async def test_approving_with_a_starter_credit_grants_it_and_says_so_in_dollars(
         "expires_at": None,
     }
     assert await ledger_of(alice, credit["id"]) == [("grant", 1000, 1000)]
-    assert (decided["starter_credit_cents"], decided["emails_queued"], decided["status"]) == (1000, 1, "approved")
+    assert (decided["starter_credit_cents"], decided["emails"]["queued"], decided["status"]) == (1000, 1, "approved")
     assert [(e["kind"], e["body"]) for e in await outbox(alice)] == [
         ("application_approved", approved_body("Welcome aboard!", "$10.00"))
     ]
@@ -853,7 +853,7 @@ async def test_a_starter_credit_is_granted_even_when_the_vendor_is_not_emailed(a
     assert [(cr["vendor_id"], cr["application_id"], cr["amount_cents"]) for cr in await credits_of(alice)] == [
         (kiri, application, 750)
     ]
-    assert (decided["credit_id"] is not None, decided["emails_queued"], await outbox(alice)) == (True, 0, [])
+    assert (decided["credit_id"] is not None, decided["emails"]["queued"], await outbox(alice)) == (True, 0, [])
 
 
 # ---------------------------------------------------------------- send_application_reminder
@@ -879,7 +879,7 @@ async def test_a_reminder_names_the_markets_next_date_its_fee_and_the_vendors_cr
         "vendor_id": kiri,
         "to": "kiris.kitchen@example.com",
         "kind": "application_reminder",
-        "emails_queued": 1,
+        "emails": emails_queued(1),
     }
     assert await outbox(alice) == [
         {

@@ -126,7 +126,7 @@ async def test_confirming_a_pending_booking_takes_a_space_and_emails_the_vendor(
         confirmed = await c.ok("confirm_booking", booking_id=booking_id)
         md = await c.ok("get_market_date", market_date_id=s.date_ids[0])
         again = await c.refused("confirm_booking", 409, booking_id=booking_id)
-    assert (confirmed["status"], confirmed["emails_queued"]) == ("confirmed", 1)
+    assert (confirmed["status"], confirmed["emails"]["queued"]) == ("confirmed", 1)
     assert (md["confirmed_count"], md["pending_count"]) == (1, 0)
     assert again == f"Booking {booking_id} is not pending (it is confirmed), so it cannot be confirmed."
     (email,) = await outbox(alice)
@@ -157,7 +157,7 @@ async def test_rejecting_a_pending_booking_takes_it_off_the_order_and_emails_the
         rejected = await c.ok("reject_booking", booking_id=first, reason="That Saturday is for food trucks only.")
         after = await c.ok("get_order", order_id=order["id"])
         refused = await c.refused("reject_booking", 409, booking_id=first)
-    assert (rejected["status"], rejected["cancel_reason"], rejected["emails_queued"]) == (
+    assert (rejected["status"], rejected["cancel_reason"], rejected["emails"]["queued"]) == (
         "rejected",
         "That Saturday is for food trucks only.",
         1,
@@ -193,7 +193,7 @@ async def test_cancelling_a_paid_booking_with_credit_gives_its_amount_back_as_a_
         "Rosa is unwell.",
         4500,
     )
-    assert cancelled["cancelled_at"] is not None and cancelled["emails_queued"] == 1
+    assert cancelled["cancelled_at"] is not None and cancelled["emails"]["queued"] == 1
     assert (given["vendor_id"], given["amount_cents"], given["remaining_cents"], given["source"]) == (
         r,
         4500,
@@ -302,7 +302,7 @@ async def test_rebooking_moves_a_paid_booking_and_the_vendor_owes_only_the_fee(a
         new_order = await c.ok("get_order", order_id=moved["order_id"])
         rebook_credit = await c.ok("get_credit", credit_id=moved["credit_id"])
     assert (moved["status"], moved["market_date_id"], moved["amount_cents"]) == ("confirmed", s.date_ids[2], 4500)
-    assert (moved["rebooked_from_id"], moved["credit_issued_cents"], moved["emails_queued"]) == (old_id, 3750, 1)
+    assert (moved["rebooked_from_id"], moved["credit_issued_cents"], moved["emails"]["queued"]) == (old_id, 3750, 1)
     assert (old["status"], old["rebooked_to_id"], old["cancel_reason"]) == (
         "cancelled",
         moved["id"],
@@ -543,8 +543,19 @@ async def test_a_dry_run_reports_exactly_what_a_bulk_cancel_then_does(alice: Ten
         done = await c.ok("bulk_cancel_bookings", booking_ids=asked, credit_vendor=True, reason="Storm warning")
         credits = await c.ok("list_credits", limit=200)
         md = await c.ok("get_market_date", market_date_id=s.date_ids[0])
-    assert preview == {**done, "dry_run": True}
+    # The preview names exactly what the run then did, each under a would_ name of its own.
+    assert preview == {
+        "dry_run": True,
+        "currency": "AUD",
+        "note": "Preview only: no booking was cancelled, no credit issued and no email queued. Call again with "
+        "dry_run false to do it.",
+        "would_cancel": done["cancelled"],
+        "would_skip": done["skipped"],
+        "would_credit_cents": done["credits_issued_cents"],
+        "would_email": done["emails"]["queued"],
+    }
     assert done["dry_run"] is False
+    assert done["waitlist_offers"] == []
     assert done["cancelled"] == [*paid[1:], *unpaid]
     assert done["skipped"] == [
         {
@@ -554,7 +565,7 @@ async def test_a_dry_run_reports_exactly_what_a_bulk_cancel_then_does(alice: Ten
         },
         {"booking_id": 999_999, "reason": "Booking 999999 not found.", "code": 404},
     ]
-    assert (done["emails_queued"], done["credits_issued_cents"], done["currency"]) == (5, 2 * 4500, "AUD")
+    assert (done["emails"]["queued"], done["credits_issued_cents"], done["currency"]) == (5, 2 * 4500, "AUD")
     assert sorted(cr["amount_cents"] for cr in credits["items"]) == [4500, 4500]
     assert md["confirmed_count"] == 0
     bodies = [e["body"] for e in (await outbox(alice)) if e["kind"] == "booking_cancelled"][-5:]
@@ -607,7 +618,7 @@ async def test_bulk_cancel_of_1000_ids_with_mixed_skips_is_one_write_with_an_ema
         log = await c.client.call_tool("list_audit_log", {"tool": "bulk_cancel_bookings"})
     done = result.structured_content
     assert done is not None
-    assert (done["cancelled"], done["emails_queued"]) == (ids[:990], 990)
+    assert (done["cancelled"], done["emails"]["queued"]) == (ids[:990], 990)
     assert [(skip["booking_id"], skip["code"]) for skip in done["skipped"]] == [
         *((i, 409) for i in ids[990:]),
         *((i, 404) for i in strangers),

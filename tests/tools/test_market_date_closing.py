@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.factories import Caller, Tenant, today
+from tests.factories import Caller, Tenant, emails_queued, today
 from tests.tools.test_orders import (
     Setup,
     approved_vendor,
@@ -107,35 +107,22 @@ async def storm(c: Caller) -> Storm:
     )
 
 
-def affected(w: Storm, *, credited: bool) -> list[dict[str, Any]]:
+def affected(w: Storm, *, credited: bool, preview: bool = False) -> list[dict[str, Any]]:
+    """The bookings the storm's date holds: as a preview lists them (as they are, and what each would get back),
+    or as the cancellation did them (cancelled now, what they were, and what each got back)."""
+    rows = [
+        (w.paid, w.rosa, "Rosa's Bakery", "Rosa@Bakery.example.com", "confirmed", 4500 if credited else 0),
+        (w.unpaid, w.kiri, "Kiri's Kitchen", "kiris.kitchen@example.com", "confirmed", 0),
+        (w.pending, w.tom, "Tom's Tomatoes", "toms.tomatoes@example.com", "pending", 0),
+    ]
     return [
-        {
-            "booking_id": w.paid,
-            "vendor_id": w.rosa,
-            "business_name": "Rosa's Bakery",
-            "email": "Rosa@Bakery.example.com",
-            "booking_status": "confirmed",
-            "amount_cents": 4500,
-            "credit_cents": 4500 if credited else 0,
-        },
-        {
-            "booking_id": w.unpaid,
-            "vendor_id": w.kiri,
-            "business_name": "Kiri's Kitchen",
-            "email": "kiris.kitchen@example.com",
-            "booking_status": "confirmed",
-            "amount_cents": 4500,
-            "credit_cents": 0,
-        },
-        {
-            "booking_id": w.pending,
-            "vendor_id": w.tom,
-            "business_name": "Tom's Tomatoes",
-            "email": "toms.tomatoes@example.com",
-            "booking_status": "pending",
-            "amount_cents": 4500,
-            "credit_cents": 0,
-        },
+        {"booking_id": booking, "vendor_id": vendor, "business_name": name, "email": email, "amount_cents": 4500}
+        | (
+            {"booking_status": status, "would_credit_cents": credit}
+            if preview
+            else {"booking_status": "cancelled", "was": status, "credit_cents": credit}
+        )
+        for booking, vendor, name, email, status, credit in rows
     ]
 
 
@@ -152,15 +139,19 @@ async def test_a_dry_run_lists_the_pending_and_confirmed_bookings_with_their_mon
         preview = await c.ok(
             "cancel_market_date", market_date_id=w.date_id, reason="Storm", credit_vendors=credit_vendors, dry_run=True
         )
-    assert preview["bookings"] == affected(w, credited=credit_vendors)
+    assert preview["would_cancel"] == affected(w, credited=credit_vendors, preview=True)
+    # Nothing in a preview is spelled like what a done cancellation reports.
+    assert not {"bookings", "emails", "credits_issued_cents", "waitlist_entries_closed"} & set(preview)
     assert {
         k: preview[k]
         for k in (
             "id",
             "status",
             "dry_run",
-            "emails_queued",
-            "credits_issued_cents",
+            "note",
+            "would_email",
+            "would_credit_cents",
+            "would_close_waitlist_entries",
             "currency",
             "cancelled_at",
             "cancel_reason",
@@ -172,8 +163,11 @@ async def test_a_dry_run_lists_the_pending_and_confirmed_bookings_with_their_mon
         "id": w.date_id,
         "status": "scheduled",
         "dry_run": True,
-        "emails_queued": 3,
-        "credits_issued_cents": 4500 if credit_vendors else 0,
+        "note": "Preview only: the date is still scheduled; no booking was cancelled, no credit issued, no email "
+        "queued. Call again with dry_run false to do it.",
+        "would_email": 3,
+        "would_credit_cents": 4500 if credit_vendors else 0,
+        "would_close_waitlist_entries": 1,
         "currency": "AUD",
         "cancelled_at": None,
         "cancel_reason": None,
@@ -199,13 +193,14 @@ async def test_cancelling_a_date_cancels_its_bookings_emails_each_vendor_the_rea
         md = await c.ok("get_market_date", market_date_id=w.date_id)
         listed = await c.ok("list_market_dates", market_id=w.s.market_id, status="cancelled")
     assert done["bookings"] == affected(w, credited=True)
+    assert not [k for k in done if k.startswith("would_")] and "note" not in done
     assert {
         k: done[k]
         for k in (
             "status",
             "cancel_reason",
             "dry_run",
-            "emails_queued",
+            "emails",
             "credits_issued_cents",
             "waitlist_entries_closed",
         )
@@ -213,7 +208,7 @@ async def test_cancelling_a_date_cancels_its_bookings_emails_each_vendor_the_rea
         "status": "cancelled",
         "cancel_reason": "Severe storm warning",
         "dry_run": False,
-        "emails_queued": 3,
+        "emails": emails_queued(3),
         "credits_issued_cents": 4500,
         "waitlist_entries_closed": 1,
     }
@@ -326,7 +321,7 @@ async def test_cancelling_a_date_with_nobody_booked_only_cancels_the_date(alice:
     async with alice.client() as c:
         s = await market_with_dates(c)
         done = await c.ok("cancel_market_date", market_date_id=s.date_ids[1], reason="Council works")
-    assert (done["status"], done["bookings"], done["emails_queued"], done["waitlist_entries_closed"]) == (
+    assert (done["status"], done["bookings"], done["emails"]["queued"], done["waitlist_entries_closed"]) == (
         "cancelled",
         [],
         0,
@@ -346,7 +341,7 @@ async def test_cancelling_a_date_of_an_auto_notifying_market_offers_its_freed_sp
     assert [(e["id"], e["status"]) for e in entries["items"]] == [(w.entry, "removed")]
     new_mail = (await outbox(alice))[len(mail_before) :]
     assert [e["kind"] for e in new_mail] == ["market_date_cancelled"] * 3
-    assert done["emails_queued"] == 3
+    assert done["emails"]["queued"] == 3
 
 
 @pytest.mark.parametrize("how", ["cancelled", "closed", "passed"])

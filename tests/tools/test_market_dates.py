@@ -427,10 +427,12 @@ async def test_a_dry_run_creates_nothing_and_returns_the_same_plan_without_ids(a
         assert await market_date_count(alice.db) == 1
         real = await c.ok("bulk_create_market_dates", market_id=market["id"], **arguments)
     assert plan["dry_run"] is True and real["dry_run"] is False
-    assert {d["id"] for d in plan["created"]} == {None}
+    assert plan["note"] == "Preview only: no market date was created. Call again with dry_run false to do it."
+    assert not {"created", "skipped"} & set(plan) and not {"note", "would_create", "would_skip"} & set(real)
+    assert {d["id"] for d in plan["would_create"]} == {None}
     assert None not in {d["id"] for d in real["created"]}
-    assert plan["created"] == [d | {"id": None} for d in real["created"]]
-    assert plan["skipped"] == real["skipped"] and len(plan["skipped"]) == 1
+    assert plan["would_create"] == [d | {"id": None} for d in real["created"]]
+    assert plan["would_skip"] == real["skipped"] and len(plan["would_skip"]) == 1
     assert await market_date_count(alice.db) == 1 + len(real["created"])
 
 
@@ -491,7 +493,7 @@ async def test_a_range_of_366_days_is_accepted(alice: Tenant) -> None:
             day_of_week=3,
             dry_run=True,
         )
-    assert [d["scheduled_at"] for d in result["created"]] == [str(d) for d in days_between(start, end, 3)]
+    assert [d["scheduled_at"] for d in result["would_create"]] == [str(d) for d in days_between(start, end, 3)]
 
 
 async def test_a_range_over_366_days_is_refused(alice: Tenant) -> None:

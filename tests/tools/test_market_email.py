@@ -17,7 +17,7 @@ from sqlalchemy import select
 from market_mcp.config import Settings
 from market_mcp.db.tables import Application, Booking, Email, Vendor
 from market_mcp.server import build_server
-from tests.factories import Caller, Tenant, next_weekday
+from tests.factories import Caller, Tenant, emails_queued, next_weekday
 
 SUBJECT = "Car park closed on Saturday"
 MESSAGE = "Please unload on Water Street this week; the car park is being resurfaced."
@@ -155,13 +155,14 @@ async def test_a_dry_run_lists_the_markets_approved_vendors_by_business_name_and
         "market_id": market,
         "market_date_id": None,
         "subject": SUBJECT,
-        "recipient_count": 2,
-        "recipients": [
+        "truncated": False,
+        "note": "Preview only: no email was queued. Call again with dry_run false to do it.",
+        "would_email": 2,
+        "would_email_to": [
             {"vendor_id": v["green"], "business_name": "Green Grocer", "email": "green@example.com"},
             {"vendor_id": v["rosa"], "business_name": "rosa's Bakery", "email": "rosa@example.com"},
         ],
-        "truncated": False,
-        "emails_queued": 0,
+        "would_send": {"to": "green@example.com", "subject": SUBJECT, "body": greeting("Green Grocer")},
     }
     assert await outbox(alice) == []
 
@@ -172,7 +173,7 @@ async def test_a_real_send_queues_one_message_per_recipient_greeting_them_and_na
     async with alice.client() as c:
         market, v = await market_with_vendors(c)
         result = await send(c, market)
-    assert (result["dry_run"], result["recipient_count"], result["emails_queued"]) == (False, 2, 2)
+    assert (result["dry_run"], result["recipient_count"], result["emails"]["queued"]) == (False, 2, 2)
     assert await outbox(alice) == [
         dict(
             to="green@example.com",
@@ -197,11 +198,20 @@ async def test_a_real_send_queues_one_message_per_recipient_greeting_them_and_na
     ]
 
 
+@pytest.mark.parametrize("opening", ["Hi all,", "Hello everyone!", "Dear stallholders,", "G'day team,"])
+async def test_a_message_that_greets_is_sent_with_that_greeting_alone(alice: Tenant, opening: str) -> None:
+    async with alice.client() as c:
+        market, _ = await market_with_vendors(c)
+        await c.ok("send_market_email", market_id=market, subject=SUBJECT, message=f"{opening} {MESSAGE}")
+    bodies = {e["body"] for e in await outbox(alice)}
+    assert bodies == {f"{opening} {MESSAGE}\n\nAlice Markets, for Riverside"}
+
+
 async def test_a_send_to_a_market_without_active_vendors_queues_nothing(alice: Tenant) -> None:
     async with alice.client() as c:
         market = await new_market(c)
         result = await send(c, market)
-    assert (result["recipient_count"], result["recipients"], result["emails_queued"]) == (0, [], 0)
+    assert (result["recipient_count"], result["recipients"], result["emails"]["queued"]) == (0, [], 0)
     assert await outbox(alice) == []
 
 
@@ -221,20 +231,24 @@ async def test_with_a_market_date_only_vendors_with_a_pending_or_confirmed_booki
         await add_booking(alice, market_date_id=other_day, vendor_id=v["green"], status="confirmed")
         dry = await send(c, market, market_date_id=day, dry_run=True)
         result = await send(c, market, market_date_id=day)
-    assert dry == {
+    recipients = [
+        {"vendor_id": v["pending"], "business_name": "Pending Pies", "email": "pies@example.com"},
+        {"vendor_id": v["rosa"], "business_name": "rosa's Bakery", "email": "rosa@example.com"},
+    ]
+    said = {"market_id": market, "market_date_id": day, "subject": SUBJECT, "truncated": False}
+    assert dry == said | {
         "dry_run": True,
-        "market_id": market,
-        "market_date_id": day,
-        "subject": SUBJECT,
-        "recipient_count": 2,
-        "recipients": [
-            {"vendor_id": v["pending"], "business_name": "Pending Pies", "email": "pies@example.com"},
-            {"vendor_id": v["rosa"], "business_name": "rosa's Bakery", "email": "rosa@example.com"},
-        ],
-        "truncated": False,
-        "emails_queued": 0,
+        "note": "Preview only: no email was queued. Call again with dry_run false to do it.",
+        "would_email": 2,
+        "would_email_to": recipients,
+        "would_send": {"to": "pies@example.com", "subject": SUBJECT, "body": greeting("Pat")},
     }
-    assert result == dry | {"dry_run": False, "emails_queued": 2}
+    assert result == said | {
+        "dry_run": False,
+        "recipient_count": 2,
+        "recipients": recipients,
+        "emails": emails_queued(2),
+    }
     assert await outbox(alice) == [
         dict(
             to="pies@example.com",
@@ -304,12 +318,12 @@ async def test_the_recipients_list_stops_at_100_with_truncated_and_the_exact_cou
         vendors = await add_approved_vendors(alice, market, 105)
         dry = await send(c, market, dry_run=True)
         sent = await send(c, market)
-    assert (dry["recipient_count"], dry["truncated"], dry["emails_queued"]) == (105, True, 0)
-    assert dry["recipients"] == [
+    assert (dry["would_email"], dry["truncated"], "emails" in dry) == (105, True, False)
+    assert dry["would_email_to"] == [
         {"vendor_id": vendors[n], "business_name": f"Vendor {n:03}", "email": f"vendor{n:03}@example.com"}
         for n in range(100)
     ]
-    assert (sent["recipient_count"], sent["truncated"], sent["emails_queued"], len(sent["recipients"])) == (
+    assert (sent["recipient_count"], sent["truncated"], sent["emails"]["queued"], len(sent["recipients"])) == (
         105,
         True,
         105,
@@ -323,7 +337,7 @@ async def test_exactly_100_recipients_are_all_listed_and_not_truncated(alice: Te
         market = await new_market(c)
         await add_approved_vendors(alice, market, 100)
         dry = await send(c, market, dry_run=True)
-    assert (dry["recipient_count"], len(dry["recipients"]), dry["truncated"]) == (100, 100, False)
+    assert (dry["would_email"], len(dry["would_email_to"]), dry["truncated"]) == (100, 100, False)
 
 
 # ================================================================ list_emails
@@ -341,8 +355,10 @@ async def test_list_emails_is_newest_first_and_says_delivery_is_not_configured(a
         second = await add_email(alice, vendor_id=None, kind="vendor_message", status="failed", to="x@example.com")
         await send(c, market)
         page = await c.ok("list_emails")
-    assert page["delivery"] == (
-        "Delivery is not configured (MARKET_MCP_SMTP_URL is unset): emails stay queued and nobody receives them."
+    assert (page["delivery"], page["delivery_note"]) == (
+        "not_configured",
+        "Email delivery is not set up (MARKET_MCP_SMTP_URL is unset): queued emails stay in the outbox and nobody "
+        "receives them until it is set.",
     )
     assert (page["total"], page["limit"], page["offset"], page["next_offset"]) == (4, 50, 0, None)
     ids = [e["id"] for e in page["items"]]
@@ -404,8 +420,9 @@ async def test_list_emails_says_how_mail_goes_out_when_smtp_is_configured(alice:
     )
     async with Client(server) as client:
         page = await Caller(client).ok("list_emails")
-    assert page["delivery"] == (
-        "Queued emails are delivered over SMTP shortly after the change that queued them; failures are retried."
+    assert (page["delivery"], page["delivery_note"]) == (
+        "sending",
+        "Queued emails go out over SMTP within a minute; list_emails shows whether each one was sent.",
     )
 
 

@@ -16,7 +16,7 @@ import anyio
 from sqlalchemy import func, select, text, update
 
 from market_mcp.db.tables import Booking, CreditTransaction, Email, MarketDate, Vendor, WaitlistEntry
-from tests.factories import Caller, Tenant, next_weekday, today
+from tests.factories import Caller, Tenant, emails_queued, next_weekday, today
 
 # ---------------------------------------------------------------- set-up through the tools
 
@@ -251,7 +251,7 @@ async def test_a_new_order_has_a_pending_booking_on_each_date_in_date_order_at_t
             },
         ],
         "credits_applied": [],
-        "emails_queued": 0,
+        "emails": emails_queued(0),
     }
     assert recent(order["created_at"])
     assert await outbox(alice) == []
@@ -395,7 +395,7 @@ async def test_a_trusted_vendors_order_is_approved_on_arrival_and_emails_them_on
         vendor = await rosa(c, s.market_id)
         await make_trusted(alice, vendor)
         order = await order_of(c, vendor, s.date_ids[:2])
-    assert (order["status"], order["amount_due_cents"], order["emails_queued"]) == ("payment_pending", 9000, 1)
+    assert (order["status"], order["amount_due_cents"], order["emails"]["queued"]) == ("payment_pending", 9000, 1)
     assert [b["status"] for b in order["bookings"]] == ["confirmed", "confirmed"]
     assert recent(order["approved_at"])
     assert await outbox(alice) == [
@@ -430,7 +430,7 @@ async def test_approving_confirms_the_bookings_and_leaves_the_fee_due_and_emails
         "status": "payment_pending",
         "approved_at": approved["approved_at"],
         "bookings": [b | {"status": "confirmed"} for b in order["bookings"]],
-        "emails_queued": 1,
+        "emails": emails_queued(1),
     }
     assert recent(approved["approved_at"])
     assert await booking_statuses(alice, order["id"]) == ["confirmed", "confirmed"]
@@ -545,7 +545,7 @@ async def test_trust_future_orders_approves_the_vendors_next_order_on_arrival(al
         trusted = (await c.ok("get_vendor", vendor_id=vendor))["trusted"]
         second = await order_of(c, vendor, s.date_ids[1:2])
     assert trusted is True
-    assert (second["status"], second["emails_queued"], lines(second)) == (
+    assert (second["status"], second["emails"]["queued"], lines(second)) == (
         "payment_pending",
         1,
         [(s.date_ids[1], str(s.days[1]), "confirmed", 4500)],
@@ -563,7 +563,7 @@ async def test_without_trust_future_orders_the_next_order_waits_for_approval(ali
         first = await order_of(c, vendor, s.date_ids[:1])
         await c.ok("approve_order", order_id=first["id"])
         second = await order_of(c, vendor, s.date_ids[1:2])
-    assert (second["status"], second["emails_queued"]) == ("pending", 0)
+    assert (second["status"], second["emails"]["queued"]) == ("pending", 0)
 
 
 async def test_the_second_approval_for_the_last_space_is_refused_naming_the_date_and_writes_nothing(
@@ -720,7 +720,7 @@ async def test_rejecting_a_pending_order_rejects_its_bookings_and_emails_the_rea
         rejected["status"],
         rejected["rejection_reason"],
         rejected["amount_due_cents"],
-        rejected["emails_queued"],
+        rejected["emails"]["queued"],
     ) == (
         "rejected",
         "We are full of bakers this season.",
@@ -840,7 +840,7 @@ async def test_an_archived_order_is_left_out_of_list_orders_unless_asked_for(ali
         default = await c.ok("list_orders")
         everything = await c.ok("list_orders", include_archived=True)
         only_archived = await c.ok("list_orders", status="archived")
-    assert (archived["status"], archived["emails_queued"]) == ("archived", 0)
+    assert (archived["status"], "emails" in archived) == ("archived", False)
     assert recent(archived["archived_at"])
     assert ([o["id"] for o in default["items"]], default["total"]) == ([kept["id"]], 1)
     assert ([o["id"] for o in everything["items"]], everything["total"]) == ([hidden["id"], kept["id"]], 2)
@@ -900,7 +900,7 @@ async def test_modify_moves_a_payment_pending_order_back_to_pending(alice: Tenan
         await c.ok("approve_order", order_id=order["id"])
         emails_before = await outbox(alice)
         modified = await c.ok("modify_order", order_id=order["id"])
-    assert (modified["status"], modified["emails_queued"]) == ("pending", 0)
+    assert (modified["status"], "emails" in modified) == ("pending", False)
     assert await outbox(alice) == emails_before
 
 
@@ -927,7 +927,7 @@ async def test_a_free_order_is_completed_without_payment_and_its_bookings_confir
         order = await order_of(c, vendor, s.date_ids[:2], amount_per_date=0)
         completed = await c.ok("complete_zero_amount_order", order_id=order["id"])
     assert (order["status"], order["total_cents"]) == ("pending", 0)
-    assert (completed["status"], completed["amount_due_cents"], completed["emails_queued"]) == ("complete", 0, 1)
+    assert (completed["status"], completed["amount_due_cents"], completed["emails"]["queued"]) == ("complete", 0, 1)
     assert [b["status"] for b in completed["bookings"]] == ["confirmed", "confirmed"]
     assert await outbox(alice) == [
         dict(
@@ -976,7 +976,7 @@ async def test_recording_payment_completes_the_order_and_emails_a_receipt(alice:
         paid["payment_reference"],
         paid["amount_due_cents"],
         paid["credit_applied_cents"],
-        paid["emails_queued"],
+        paid["emails"]["queued"],
     ) == ("complete", "bank_transfer", "TX-991", 0, 2000, 1)
     assert recent(paid["paid_at"])
     receipt = (await outbox(alice))[-1]
@@ -1032,7 +1032,7 @@ async def test_a_reminder_emails_the_vendor_the_amount_still_due(alice: Tenant) 
         order = await order_of(c, vendor, s.date_ids[:1])
         await c.ok("approve_order", order_id=order["id"])
         reminded = await c.ok("send_order_reminder", order_id=order["id"])
-    assert (reminded["status"], reminded["amount_due_cents"], reminded["emails_queued"]) == ("payment_pending", 4050, 1)
+    assert (reminded["status"], reminded["amount_due_cents"], reminded["emails"]["queued"]) == ("payment_pending", 4050, 1)
     emails = await outbox(alice)
     assert len(emails) == 2
     assert emails[-1] == dict(
@@ -1102,7 +1102,7 @@ async def test_list_orders_items_carry_the_money_and_names(alice: Tenant) -> Non
         vendor = await rosa(c, s.market_id)
         order = await order_of(c, vendor, s.date_ids[:2])
         page = await c.ok("list_orders")
-    expected = {k: v for k, v in order.items() if k not in ("bookings", "credits_applied", "emails_queued")}
+    expected = {k: v for k, v in order.items() if k not in ("bookings", "credits_applied", "emails")}
     assert page == {"items": [expected], "total": 1, "limit": 50, "offset": 0, "next_offset": None}
 
 
@@ -1117,11 +1117,11 @@ async def test_get_order_lists_its_lines_in_date_order_and_the_credits_applied(a
     assert lines(read) == [(d, str(day), "confirmed", 2000) for d, day in zip(s.date_ids, s.days, strict=True)]
     assert [(a["credit_id"], a["amount_cents"]) for a in read["credits_applied"]] == [(used, 1000)]
     assert recent(read["credits_applied"][0]["created_at"])
-    assert (read["total_cents"], read["credit_applied_cents"], read["amount_due_cents"], read["emails_queued"]) == (
+    assert (read["total_cents"], read["credit_applied_cents"], read["amount_due_cents"], "emails" in read) == (
         6000,
         1000,
         5000,
-        0,
+        False,  # a read queues nothing and says nothing of email
     )
 
 

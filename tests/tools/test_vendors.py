@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from market_mcp.db.tables import Application, Booking, Credit, Email, Market, MarketDate, Order, Vendor, VendorNote
-from tests.factories import Tenant, next_weekday, today
+from tests.factories import Tenant, emails_queued, next_weekday, today
 
 NOW = datetime.now(UTC)
 NEXT_YEAR = today().year + 1
@@ -761,7 +761,7 @@ async def test_send_vendor_email_queues_one_message_greeting_the_contact_and_sig
         "subject": "Your stall this Saturday",
         "kind": "vendor_message",
         "status": "queued",
-        "emails_queued": 1,
+        "emails": emails_queued(1),
     }
 
 

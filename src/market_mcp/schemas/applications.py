@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from market_mcp.schemas.common import Schema
+from market_mcp.schemas.emails import Emailing
 
 ApplicationStatus = Literal["pending", "approved", "rejected", "waitlisted"]
 Decision = Literal["approved", "rejected", "waitlisted"]
@@ -34,14 +35,12 @@ class ApplicationCreated(ApplicationOut):
     vendor_created: bool = Field(description="True when this call also created the vendor.")
 
 
-class ApplicationDecided(ApplicationOut):
+class ApplicationDecided(ApplicationOut, Emailing):
     credit_id: int | None = Field(description="The starter credit this decision issued, if any.")
-    emails_queued: int
 
 
-class ReminderSent(Schema):
+class ReminderSent(Emailing):
     application_id: int
     vendor_id: int
     to: str
     kind: str
-    emails_queued: int

@@ -5,7 +5,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Schema
+from market_mcp.schemas.common import Schema, when_set
+from market_mcp.schemas.emails import Emailing
 from market_mcp.schemas.market_dates import BookingStatus
 
 SkipCode = Literal[404, 409]
@@ -40,8 +41,7 @@ class WaitlistOffer(Schema):
     offer_expires_at: datetime
 
 
-class BookingResult(BookingOut):
-    emails_queued: int = 0
+class BookingResult(BookingOut, Emailing):
     credit_issued_cents: int = Field(0, description="Credit given to the vendor by this change.")
     credit_id: int | None = None
     rebooked_from_id: int | None = Field(None, description="For rebook_booking: the booking that was moved.")
@@ -54,11 +54,15 @@ class SkippedBooking(Schema):
     code: SkipCode
 
 
-class BulkCancelResult(Schema):
+class BulkCancelResult(Emailing):
     dry_run: bool
-    cancelled: list[int] = Field(description="Booking ids cancelled (in a dry run: that would be).")
-    skipped: list[SkippedBooking]
-    emails_queued: int
-    credits_issued_cents: int
     currency: str
-    waitlist_offers: list[WaitlistOffer] = Field(default_factory=list)
+    cancelled: list[int] | None = when_set("Booking ids cancelled.")
+    skipped: list[SkippedBooking] | None = when_set("Ids not cancelled, and why.")
+    credits_issued_cents: int | None = when_set("Credit given back to vendors.")
+    waitlist_offers: list[WaitlistOffer] | None = when_set("Freed spaces offered to waitlisted vendors.")
+    note: str | None = when_set("Dry run: what this preview is.")
+    would_cancel: list[int] | None = when_set("Dry run: booking ids that would be cancelled.")
+    would_skip: list[SkippedBooking] | None = when_set("Dry run: ids that would not be, and why.")
+    would_credit_cents: int | None = when_set("Dry run: credit that would be given back.")
+    would_email: int | None = when_set("Dry run: vendors who would be emailed (plus any waitlist offers).")

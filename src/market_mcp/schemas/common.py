@@ -122,6 +122,21 @@ DateFilter = Literal["upcoming", "past"]
 Day = Annotated[date, Field(description="A calendar date, YYYY-MM-DD.")]
 
 
+def _unset(value: Any) -> bool:
+    return value is None
+
+
+def when_set(description: str) -> Any:
+    """A result field that is left out, not null, when a call has nothing to say in it: a preview's would_*
+    fields are absent from a done result and the other way round, so neither can be read as the other."""
+    return Field(None, exclude_if=_unset, description=description)
+
+
+def preview_note(nothing: str) -> str:
+    """What a dry run's result says first: that nothing happened, and how to make it happen."""
+    return f"Preview only: {nothing}. Call again with dry_run false to do it."
+
+
 class Page(Schema, Generic[T]):
     """One page of a list: pass next_offset as offset to get the next page (null on the last one)."""
 

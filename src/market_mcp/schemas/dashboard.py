@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from market_mcp.schemas.common import Schema
+from market_mcp.schemas.emails import EmailDelivery
 from market_mcp.schemas.market_dates import MarketDateOut
 
 
@@ -25,6 +26,7 @@ class Context(Schema):
     scope: Literal["read", "write"] = Field(description="read: only list/get tools; write: everything.")
     markets: list[ContextMarket]
     toolsets: list[str] = Field(description="The toolsets this server exposes.")
+    email_delivery: EmailDelivery = Field(description="Whether emails the tools queue reach anyone.")
 
 
 class Dashboard(Schema):

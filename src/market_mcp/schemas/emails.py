@@ -5,9 +5,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Page, Schema
+from market_mcp.schemas.common import Page, Schema, when_set
 
 EmailStatus = Literal["queued", "sent", "failed"]
+Delivery = Literal["sending", "not_configured"]
 EmailKind = Literal[
     "application_approved",
     "application_rejected",
@@ -44,8 +45,26 @@ class EmailOut(Schema):
     created_at: datetime
 
 
+class EmailDelivery(Schema):
+    """Whether queued email reaches anyone: a model must not report queued mail as sent."""
+
+    delivery: Delivery = Field(description="sending: SMTP is configured; not_configured: nobody receives email.")
+    note: str
+
+
+class EmailsQueued(EmailDelivery):
+    queued: int = Field(description="Emails this call put in the outbox (not yet sent).")
+
+
+class Emailing(Schema):
+    """A result of a tool that emails vendors: the server adds what the call queued."""
+
+    emails: EmailsQueued | None = when_set("What this call queued, and whether it will be delivered.")
+
+
 class EmailPage(Page[EmailOut]):
-    delivery: str = Field(description="Whether queued emails are being delivered, and how.")
+    delivery: Delivery
+    delivery_note: str
 
 
 class Recipient(Schema):
@@ -54,12 +73,21 @@ class Recipient(Schema):
     email: str
 
 
-class MassEmailResult(Schema):
+class SampleEmail(Schema):
+    to: str
+    subject: str
+    body: str = Field(description="As the first recipient will read it: the server adds the greeting and sign-off.")
+
+
+class MassEmailResult(Emailing):
     dry_run: bool
     market_id: int
     market_date_id: int | None
     subject: str
-    recipient_count: int
-    recipients: list[Recipient] = Field(description="The first 100 recipients, by business name.")
     truncated: bool = Field(description="True when there are more recipients than listed.")
-    emails_queued: int
+    recipient_count: int | None = when_set("Vendors emailed.")
+    recipients: list[Recipient] | None = when_set("The first 100 recipients, by business name.")
+    note: str | None = when_set("Dry run: what this preview is.")
+    would_email: int | None = when_set("Dry run: vendors who would be emailed.")
+    would_email_to: list[Recipient] | None = when_set("Dry run: the first 100 of them, by business name.")
+    would_send: SampleEmail | None = when_set("Dry run: the first email, as it would be sent.")

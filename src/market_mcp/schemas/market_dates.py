@@ -5,7 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Schema
+from market_mcp.schemas.common import Schema, when_set
+from market_mcp.schemas.emails import Emailing
 
 MarketDateStatus = Literal["scheduled", "closed", "cancelled"]
 BookingStatus = Literal["pending", "confirmed", "rejected", "cancelled"]
@@ -58,8 +59,11 @@ class SkippedDate(Schema):
 
 class BulkCreateResult(Schema):
     dry_run: bool
-    created: list[PlannedMarketDate]
-    skipped: list[SkippedDate]
+    created: list[PlannedMarketDate] | None = when_set("The dates created.")
+    skipped: list[SkippedDate] | None = when_set("Days not created, and why.")
+    note: str | None = when_set("Dry run: what this preview is.")
+    would_create: list[PlannedMarketDate] | None = when_set("Dry run: the dates that would be created.")
+    would_skip: list[SkippedDate] | None = when_set("Dry run: days that would not be, and why.")
 
 
 class RosterEntry(Schema):
@@ -78,24 +82,30 @@ class RosterEntry(Schema):
 
 
 class AffectedBooking(Schema):
-    """A booking cancel_market_date cancels (or, in a dry run, would cancel)."""
+    """A booking cancel_market_date cancelled (or, in a dry run, would cancel)."""
 
     booking_id: int
     vendor_id: int
     business_name: str
     email: str
-    booking_status: BookingStatus = Field(description="Its status before the cancellation.")
+    booking_status: BookingStatus = Field(description="Its status now.")
     amount_cents: int
-    credit_cents: int = Field(description="Credit the vendor gets back (paid bookings, with credit_vendors).")
+    was: BookingStatus | None = when_set("Its status before the cancellation.")
+    credit_cents: int | None = when_set("Credit the vendor got back.")
+    would_credit_cents: int | None = when_set("Dry run: credit the vendor would get back.")
 
 
-class MarketDateCancelled(MarketDateOut):
+class MarketDateCancelled(MarketDateOut, Emailing):
     dry_run: bool
-    bookings: list[AffectedBooking]
-    emails_queued: int
-    credits_issued_cents: int
     currency: str
-    waitlist_entries_closed: int
+    bookings: list[AffectedBooking] | None = when_set("The bookings cancelled, in their new status.")
+    credits_issued_cents: int | None = when_set("Credit given back to vendors.")
+    waitlist_entries_closed: int | None = when_set("Waitlist entries of the date that were closed.")
+    note: str | None = when_set("Dry run: what this preview is.")
+    would_cancel: list[AffectedBooking] | None = when_set("Dry run: the bookings that would be cancelled.")
+    would_credit_cents: int | None = when_set("Dry run: credit that would be given back.")
+    would_email: int | None = when_set("Dry run: vendors who would be emailed.")
+    would_close_waitlist_entries: int | None = when_set("Dry run: waitlist entries that would be closed.")
 
 
 class MarketDateClosed(MarketDateOut):

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from market_mcp.schemas.common import Schema
+from market_mcp.schemas.emails import Emailing
 
 OrderStatus = Literal["pending", "payment_pending", "complete", "rejected", "archived"]
 PaymentMethod = Literal["card", "cash", "bank_transfer"]
@@ -46,7 +47,6 @@ class OrderOut(Schema):
     created_at: datetime
 
 
-class OrderDetail(OrderOut):
+class OrderDetail(OrderOut, Emailing):
     bookings: list[OrderLine] = Field(description="The order's line items: one booking per market date.")
     credits_applied: list[CreditApplied]
-    emails_queued: int = 0

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import Field
 
 from market_mcp.schemas.common import Schema, Stripped, nullable
+from market_mcp.schemas.emails import Emailing
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -116,11 +117,10 @@ class VendorNoteOut(Schema):
     created_at: datetime
 
 
-class EmailQueued(Schema):
+class EmailQueued(Emailing):
     email_id: int
     vendor_id: int | None
     to: str
     subject: str
     kind: str
-    status: str
-    emails_queued: int
+    status: str = Field(description="queued: in the outbox, not yet sent.")

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from market_mcp.schemas.common import Page, Schema
+from market_mcp.schemas.emails import Emailing
 
 WaitlistStatus = Literal["waiting", "notified", "accepted", "declined", "expired", "removed"]
 
@@ -28,9 +29,8 @@ class WaitlistEntryOut(Schema):
     created_at: datetime
 
 
-class WaitlistEntryResult(WaitlistEntryOut):
+class WaitlistEntryResult(WaitlistEntryOut, Emailing):
     order_id: int | None = None
-    emails_queued: int = 0
 
 
 class WaitlistPage(Page[WaitlistEntryOut]):

@@ -205,7 +205,6 @@ async def update_application_status(
     await org.session.flush()
     org.touch("application", application_id)
 
-    queued = 0
     if send_notification:
         emails.email_vendor(
             org,
@@ -223,8 +222,7 @@ async def update_application_status(
                 else None
             ),
         )
-        queued = 1
-    return ApplicationDecided(**await _read(org, application_id), credit_id=credit_id, emails_queued=queued)
+    return ApplicationDecided(**await _read(org, application_id), credit_id=credit_id)
 
 
 async def send_application_reminder(org: OrgContext, application_id: int) -> ReminderSent:
@@ -268,7 +266,6 @@ async def send_application_reminder(org: OrgContext, application_id: int) -> Rem
         vendor_id=vendor.id,
         to=vendor.email,
         kind="application_reminder",
-        emails_queued=1,  # type: ignore[arg-type]
     )
 
 

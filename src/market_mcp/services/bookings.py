@@ -21,7 +21,7 @@ from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Booking, Credit, CreditTransaction, Market, MarketDate, Order, Vendor
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.bookings import BookingOut, BookingResult, BulkCancelResult, SkippedBooking, WaitlistOffer
-from market_mcp.schemas.common import Page, format_money, long_date
+from market_mcp.schemas.common import Page, format_money, long_date, preview_note
 from market_mcp.services import capacity, credits, emails, orders, waitlist
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
@@ -192,17 +192,26 @@ class Cancellation:
     skipped: list[SkippedBooking] = field(default_factory=list)
     credits: dict[int, int] = field(default_factory=dict)  # booking id -> cents credited
     credit_ids: dict[int, int] = field(default_factory=dict)  # booking id -> credit id
-    emails_queued: int = 0
     offers: list[WaitlistOffer] = field(default_factory=list)
 
     def result(self, org: OrgContext, *, dry_run: bool) -> BulkCancelResult:
+        ids = [t.id for t in self.cancelled]
+        if dry_run:
+            return BulkCancelResult(
+                dry_run=True,
+                currency=org.currency,
+                note=preview_note("no booking was cancelled, no credit issued and no email queued"),
+                would_cancel=ids,
+                would_skip=self.skipped,
+                would_credit_cents=sum(self.credits.values()),
+                would_email=len(ids),
+            )
         return BulkCancelResult(
-            dry_run=dry_run,
-            cancelled=[t.id for t in self.cancelled],
-            skipped=self.skipped,
-            emails_queued=self.emails_queued,
-            credits_issued_cents=sum(self.credits.values()),
+            dry_run=False,
             currency=org.currency,
+            cancelled=ids,
+            skipped=self.skipped,
+            credits_issued_cents=sum(self.credits.values()),
             waitlist_offers=self.offers,
         )
 
@@ -273,7 +282,6 @@ async def cancel_many(
             done.skipped.append(SkippedBooking(booking_id=booking_id, reason=why, code=404 if t is None else 409))
     if credit_source:
         done.credits = {t.id: t.amount_cents for t in done.cancelled if t.paid and t.amount_cents > 0}
-    done.emails_queued = len(done.cancelled)
     if dry_run or not done.cancelled:
         return done
 
@@ -367,7 +375,6 @@ async def cancel_many(
                 freed[t.market_date_id] += 1
         for market_date_id, spaces in sorted(freed.items()):
             done.offers += await waitlist.offer_freed_spaces(org, market_date_id, spaces)
-        done.emails_queued += len(done.offers)
     await org.session.flush()
     return done
 
@@ -400,7 +407,6 @@ async def cancel_booking(org: OrgContext, booking_id: int, *, reason: str | None
     return await get_booking(
         org,
         booking_id,
-        emails_queued=done.emails_queued,
         credit_issued_cents=sum(done.credits.values()),
         credit_id=done.credit_ids.get(booking_id),
         waitlist_offers=done.offers,
@@ -410,7 +416,7 @@ async def cancel_booking(org: OrgContext, booking_id: int, *, reason: str | None
 # ---------------------------------------------------------------- one booking at a time
 
 
-async def _email(org: OrgContext, kind: str, booking_id: int, **values: Any) -> int:
+async def _email(org: OrgContext, kind: str, booking_id: int, **values: Any) -> None:
     b = await get_booking(org, booking_id)
     vendor = await get_or_404(org, Vendor, b.vendor_id)
     emails.email_vendor(
@@ -423,7 +429,6 @@ async def _email(org: OrgContext, kind: str, booking_id: int, **values: Any) -> 
         day=long_date(b.scheduled_at),
         **values,
     )
-    return 1
 
 
 def _space_sentence(space_number: str | None) -> str:
@@ -466,10 +471,10 @@ async def confirm_booking(org: OrgContext, booking_id: int) -> BookingResult:
     org.session.add(booking)
     await org.session.flush()
     org.touch("booking", booking_id)
-    queued = await _email(
+    await _email(
         org, "booking_confirmed", booking_id, space_sentence=_space_sentence(booking.space_number), message_block=""
     )
-    return await get_booking(org, booking_id, emails_queued=queued)
+    return await get_booking(org, booking_id)
 
 
 async def reject_booking(org: OrgContext, booking_id: int, *, reason: str | None) -> BookingResult:
@@ -488,10 +493,8 @@ async def reject_booking(org: OrgContext, booking_id: int, *, reason: str | None
         await release(org, {order.id: booking.amount_cents}, why="booking rejected")  # type: ignore[union-attr, dict-item]
     org.touch("booking", booking_id)
     money = emails.paragraph("You won't be charged for this date.") if unpaid else ""
-    queued = await _email(
-        org, "booking_rejected", booking_id, message_block=emails.paragraph(reason), money_block=money
-    )
-    return await get_booking(org, booking_id, emails_queued=queued)
+    await _email(org, "booking_rejected", booking_id, message_block=emails.paragraph(reason), money_block=money)
+    return await get_booking(org, booking_id)
 
 
 async def update_space_number(org: OrgContext, booking_id: int, *, space_number: str | None) -> BookingResult:
@@ -567,14 +570,14 @@ async def restore_booking(org: OrgContext, booking_id: int) -> BookingResult:
     org.session.add(booking)
     await org.session.flush()
     org.touch("booking", booking_id)
-    queued = await _email(
+    await _email(
         org,
         "booking_confirmed",
         booking_id,
         space_sentence=_space_sentence(booking.space_number),
         message_block=emails.paragraph(f"Your booking is back on. {money}".strip()),
     )
-    return await get_booking(org, booking_id, emails_queued=queued)
+    return await get_booking(org, booking_id)
 
 
 async def _take_back_credit(org: OrgContext, booking: Booking) -> None:
@@ -648,7 +651,7 @@ async def rebook_booking(
         else [],
     )
     # The new date costs what the old one did; the carried-over credit pays for it, so the vendor owes the fee.
-    order, new_id, _ = await orders.book_one(
+    order, new_id = await orders.book_one(
         org,
         t.vendor_id,
         target.id,  # type: ignore[arg-type]
@@ -684,7 +687,6 @@ async def rebook_booking(
     return await get_booking(
         org,
         new_id,
-        emails_queued=1 + len(offers),
         credit_issued_cents=remainder,
         credit_id=credit_ids[0] if credit_ids else None,
         rebooked_from_id=booking_id,

@@ -7,6 +7,7 @@ from sqlalchemy import update
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Booking, MarketDate
 from market_mcp.errors import Conflict, Invalid
+from market_mcp.schemas.common import preview_note
 from market_mcp.schemas.market_dates import AffectedBooking, MarketDateCancelled, MarketDateClosed
 from market_mcp.services import bookings, waitlist
 from market_mcp.services.market_dates import get_market_date
@@ -48,33 +49,57 @@ async def cancel_market_date(
         email_kind="market_date_cancelled",
         offer_waitlist=False,
     )
-    closed = 0
-    if not dry_run:
-        closed = await waitlist.close_for_date(org, market_date_id, status="removed", reason="market date cancelled")
-        md.status = "cancelled"
-        md.cancelled_at = md.updated_at = org.now()
-        md.cancel_reason = reason
-        org.session.add(md)
-        await org.session.flush()
-        org.touch("market_date", market_date_id)
+    credited = sum(done.credits.values())
+    if dry_run:
+        waiting = await waitlist.open_count(org, market_date_id)
+        return MarketDateCancelled(
+            **(await get_market_date(org, market_date_id)).model_dump(),
+            dry_run=True,
+            currency=org.currency,
+            note=preview_note(
+                "the date is still scheduled; no booking was cancelled, no credit issued, no email queued"
+            ),
+            would_cancel=[
+                AffectedBooking(
+                    booking_id=t.id,
+                    vendor_id=t.vendor_id,
+                    business_name=t.business_name,
+                    email=t.email,
+                    booking_status=t.status,  # type: ignore[arg-type]
+                    amount_cents=t.amount_cents,
+                    would_credit_cents=done.credits.get(t.id, 0),
+                )
+                for t in done.cancelled
+            ],
+            would_credit_cents=credited,
+            would_email=len(done.cancelled),
+            would_close_waitlist_entries=waiting,
+        )
+    closed = await waitlist.close_for_date(org, market_date_id, status="removed", reason="market date cancelled")
+    md.status = "cancelled"
+    md.cancelled_at = md.updated_at = org.now()
+    md.cancel_reason = reason
+    org.session.add(md)
+    await org.session.flush()
+    org.touch("market_date", market_date_id)
     return MarketDateCancelled(
         **(await get_market_date(org, market_date_id)).model_dump(),
-        dry_run=dry_run,
+        dry_run=False,
+        currency=org.currency,
         bookings=[
             AffectedBooking(
                 booking_id=t.id,
                 vendor_id=t.vendor_id,
                 business_name=t.business_name,
                 email=t.email,
-                booking_status=t.status,  # type: ignore[arg-type]
+                booking_status="cancelled",
+                was=t.status,  # type: ignore[arg-type]
                 amount_cents=t.amount_cents,
                 credit_cents=done.credits.get(t.id, 0),
             )
             for t in done.cancelled
         ],
-        emails_queued=done.emails_queued,
-        credits_issued_cents=sum(done.credits.values()),
-        currency=org.currency,
+        credits_issued_cents=credited,
         waitlist_entries_closed=closed,
     )
 

@@ -12,6 +12,7 @@ from market_mcp.db.tables import Application, Booking, Email, Market, MarketDate
 from market_mcp.schemas.common import format_money
 from market_mcp.schemas.dashboard import AttentionItem, Context, ContextMarket, Dashboard, DashboardSummary
 from market_mcp.services.market_dates import local_day_bounds, next_market_date, weekday_name
+from market_mcp.services import emails
 from market_mcp.services.scope import scoped
 
 SOON = timedelta(days=7)  # unpaid bookings this close to market day need chasing
@@ -31,6 +32,7 @@ async def get_context(org: OrgContext, *, toolsets: list[str]) -> Context:
         scope=org.scope,  # type: ignore[arg-type]
         markets=[ContextMarket(id=i, name=n, status=s) for i, n, s in markets.all()],
         toolsets=toolsets,
+        email_delivery=emails.delivery(org),
     )
 
 

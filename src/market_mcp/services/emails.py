@@ -6,6 +6,7 @@ Every message the system sends is a template here, so the voice of the market is
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import insert
@@ -14,7 +15,7 @@ from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Email, Vendor
 from market_mcp.db.types import utcnow
 from market_mcp.schemas.common import Page
-from market_mcp.schemas.emails import EmailOut, EmailPage
+from market_mcp.schemas.emails import EmailDelivery, EmailOut, EmailPage, EmailsQueued
 from market_mcp.services.scope import count, scoped
 
 # kind -> (subject, body). Fields in braces come from the caller; *_block fields are optional paragraphs.
@@ -123,8 +124,9 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Thank you for understanding, and we hope to see you at the next market.\n\n"
         "Kind regards,\n{organization_name}",
     ),
-    "vendor_message": ("{subject}", "Hi {contact_name},\n\n{message}\n\n{organization_name}"),
-    "market_message": ("{subject}", "Hi {contact_name},\n\n{message}\n\n{organization_name}, for {market_name}"),
+    # The organiser's own words: {greeting} is ours unless their message opens with one (see `greeting`).
+    "vendor_message": ("{subject}", "{greeting}{message}\n\n{organization_name}"),
+    "market_message": ("{subject}", "{greeting}{message}\n\n{organization_name}, for {market_name}"),
 }
 
 EMAIL_KINDS = (
@@ -147,9 +149,46 @@ EMAIL_KINDS = (
 )
 
 
+NOT_DELIVERED = (
+    "Email delivery is not set up (MARKET_MCP_SMTP_URL is unset): queued emails stay in the outbox and nobody "
+    "receives them until it is set."
+)
+DELIVERED = "Queued emails go out over SMTP within a minute; list_emails shows whether each one was sent."
+
+
+def delivery(org: OrgContext) -> EmailDelivery:
+    """Whether the outbox is delivered at all, in words a model can repeat to the organiser."""
+    if org.email_delivery:
+        return EmailDelivery(delivery="sending", note=DELIVERED)
+    return EmailDelivery(delivery="not_configured", note=NOT_DELIVERED)
+
+
+def queued(org: OrgContext) -> EmailsQueued:
+    """What this call put in the outbox, and whether anyone will receive it: never "sent"."""
+    n, state = org.emails_queued, delivery(org)
+    if n == 0:
+        note = "No email was queued."
+    else:
+        note = f"{n} email{'s' if n != 1 else ''} queued, not yet sent. {state.note}"
+    return EmailsQueued(queued=n, delivery=state.delivery, note=note)
+
+
 def first_name(contact_name: str, business_name: str) -> str:
     """How an email greets a vendor: their first name, or the business when no contact is known."""
     return contact_name.split()[0] if contact_name.strip() else business_name
+
+
+_OWN_GREETING = re.compile(
+    r"(hi|hello|hey|hiya|dear|greetings|g'?day|good (morning|afternoon|evening|day)|kia ora|to all)\b", re.IGNORECASE
+)
+
+
+def greeting(message: str, contact_name: str, business_name: str) -> str:
+    """The line an organiser's message is sent under: "Hi Hannah," unless the message already greets
+    ("Hi all, …"), so no vendor reads two greetings."""
+    if _OWN_GREETING.match(message.lstrip()):
+        return ""
+    return f"Hi {first_name(contact_name, business_name)},\n\n"
 
 
 def paragraph(text: str | None) -> str:
@@ -187,7 +226,7 @@ def queue_email(
         record_id=record_id,
     )
     org.session.add(email)
-    org.mail_queued = True
+    org.emails_queued += 1
     return email
 
 
@@ -222,9 +261,8 @@ async def list_emails(
     kind: str | None,
     limit: int,
     offset: int,
-    delivery: str,
 ) -> EmailPage:
-    """The outbox, newest first. `delivery` says whether and how queued mail goes out."""
+    """The outbox, newest first, and whether queued mail goes out at all."""
     stmt = scoped(org, Email)
     if status:
         stmt = stmt.where(Email.status == status)
@@ -236,7 +274,8 @@ async def list_emails(
     rows = await org.session.execute(stmt.order_by(Email.id.desc()).limit(limit).offset(offset))  # type: ignore[union-attr]
     items = [EmailOut.model_validate(e, from_attributes=True) for e in rows.scalars()]
     page = Page[EmailOut].of(items, total=total, limit=limit, offset=offset)
-    return EmailPage(**page.model_dump(), delivery=delivery)
+    said = delivery(org)
+    return EmailPage(**page.model_dump(), delivery=said.delivery, delivery_note=said.note)
 
 
 async def queue_many(org: OrgContext, rows: list[dict[str, Any]]) -> None:
@@ -245,4 +284,4 @@ async def queue_many(org: OrgContext, rows: list[dict[str, Any]]) -> None:
         now = utcnow()
         base = dict(organization_id=org.organization_id, status="queued", attempts=0, created_at=now)
         await org.session.execute(insert(Email), [base | row for row in rows])
-        org.mail_queued = True
+        org.emails_queued += len(rows)

@@ -13,7 +13,7 @@ from market_mcp.db.functions import upsert_insert
 from market_mcp.db.tables import Booking, Market, MarketDate, Vendor, WaitlistEntry
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Invalid
-from market_mcp.schemas.common import Page
+from market_mcp.schemas.common import Page, preview_note
 from market_mcp.schemas.market_dates import (
     BulkCreateResult,
     MarketDateOut,
@@ -323,7 +323,14 @@ async def bulk_create_market_dates(
         if dry_run or row["scheduled_at"] in ids
     ]
     skipped.sort(key=lambda s: s.scheduled_at)
-    return BulkCreateResult(dry_run=dry_run, created=created, skipped=skipped)
+    if dry_run:
+        return BulkCreateResult(
+            dry_run=True,
+            note=preview_note("no market date was created"),
+            would_create=created,
+            would_skip=skipped,
+        )
+    return BulkCreateResult(dry_run=False, created=created, skipped=skipped)
 
 
 async def update_market_date(

@@ -11,8 +11,8 @@ from market_mcp.auth import OrgContext
 from market_mcp.db.tables import ACTIVE_BOOKING_STATUSES, Application, Booking, Market, MarketDate, Vendor
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Invalid
-from market_mcp.schemas.common import Page
-from market_mcp.schemas.emails import MassEmailResult, Recipient
+from market_mcp.schemas.common import Page, preview_note
+from market_mcp.schemas.emails import MassEmailResult, Recipient, SampleEmail
 from market_mcp.schemas.markets import MarketDetail, MarketFields, MarketOut
 from market_mcp.services import emails
 from market_mcp.services.market_dates import upcoming_market_dates
@@ -187,40 +187,46 @@ async def send_market_email(
         who = select(Application.vendor_id).where(Application.market_id == market_id, Application.status == "approved")
     stmt = scoped(org, Vendor).where(Vendor.id.in_(who)).order_by(func.lower(Vendor.business_name), Vendor.id)  # type: ignore[union-attr]
     recipients = list((await org.session.execute(stmt)).scalars())
-    queued = 0
-    if not dry_run and recipients:
-        rows = []
-        for vendor in recipients:
-            _, body = emails.render(
-                "market_message",
-                subject=subject,
-                contact_name=emails.first_name(vendor.contact_name, vendor.business_name),
-                message=message.strip(),
-                organization_name=org.organization_name,
-                market_name=market.name,
-            )
-            rows.append(
-                dict(
-                    vendor_id=vendor.id,
-                    to=vendor.email,
-                    subject=subject.strip(),
-                    body=body,
-                    kind="market_message",
-                    record_type="market_date" if market_date_id else "market",
-                    record_id=market_date_id or market_id,
-                )
-            )
-        await emails.queue_many(org, rows)
-        queued = len(rows)
-        org.touch("market", market_id)
+
+    def email_to(vendor: Vendor) -> SampleEmail:
+        _, body = emails.render(
+            "market_message",
+            subject=subject,
+            greeting=emails.greeting(message, vendor.contact_name, vendor.business_name),
+            message=message.strip(),
+            organization_name=org.organization_name,
+            market_name=market.name,
+        )
+        return SampleEmail(to=vendor.email, subject=subject.strip(), body=body)
+
     listed = [Recipient(vendor_id=v.id, business_name=v.business_name, email=v.email) for v in recipients[:100]]  # type: ignore[arg-type]
+    said = dict(market_id=market_id, market_date_id=market_date_id, subject=subject.strip())
+    if dry_run:
+        return MassEmailResult(
+            dry_run=True,
+            **said,
+            truncated=len(recipients) > 100,
+            note=preview_note("no email was queued"),
+            would_email=len(recipients),
+            would_email_to=listed,
+            would_send=email_to(recipients[0]) if recipients else None,
+        )
+    rows = []
+    for vendor in recipients:
+        rows.append(
+            dict(
+                vendor_id=vendor.id,
+                to=vendor.email,
+                subject=subject.strip(),
+                body=email_to(vendor).body,
+                kind="market_message",
+                record_type="market_date" if market_date_id else "market",
+                record_id=market_date_id or market_id,
+            )
+        )
+    await emails.queue_many(org, rows)
+    if rows:
+        org.touch("market", market_id)
     return MassEmailResult(
-        dry_run=dry_run,
-        market_id=market_id,
-        market_date_id=market_date_id,
-        subject=subject.strip(),
-        recipient_count=len(recipients),
-        recipients=listed,
-        truncated=len(recipients) > 100,
-        emails_queued=queued,
+        dry_run=False, **said, truncated=len(recipients) > 100, recipient_count=len(recipients), recipients=listed
     )

@@ -42,7 +42,7 @@ def _out(org: OrgContext, order: Order, business_name: str, market_name: str) ->
     )
 
 
-async def get_order(org: OrgContext, order_id: int, *, emails_queued: int = 0) -> OrderDetail:
+async def get_order(org: OrgContext, order_id: int) -> OrderDetail:
     await get_or_404(org, Order, order_id)
     order, business_name, market_name = (await org.session.execute(_joined(org).where(Order.id == order_id))).one()
     lines = await org.session.execute(
@@ -82,7 +82,6 @@ async def get_order(org: OrgContext, order_id: int, *, emails_queued: int = 0) -
             CreditApplied(credit_id=credit_id, amount_cents=amount, created_at=at)
             for credit_id, amount, at in used.all()
         ],
-        emails_queued=emails_queued,
     )
 
 
@@ -143,7 +142,7 @@ def _date_lines(lines: list[OrderLine], org: OrgContext) -> str:
     )
 
 
-async def _email(org: OrgContext, kind: str, order_id: int, **extra: Any) -> int:
+async def _email(org: OrgContext, kind: str, order_id: int, **extra: Any) -> None:
     detail = await get_order(org, order_id)
     vendor = await get_or_404(org, Vendor, detail.vendor_id)
     emails.email_vendor(
@@ -159,12 +158,11 @@ async def _email(org: OrgContext, kind: str, order_id: int, **extra: Any) -> int
         due=format_money(detail.amount_due_cents, org.currency),
         **extra,
     )
-    return 1
 
 
-async def approve(org: OrgContext, order: Order, *, apply_credits: bool, email: bool = True) -> int:
+async def approve(org: OrgContext, order: Order, *, apply_credits: bool, email: bool = True) -> None:
     """Confirm the order's pending bookings against capacity, apply credits, set what is due; emails the vendor
-    (unless the caller sends its own email); returns emails queued."""
+    (unless the caller sends its own email)."""
     pending = list(
         (
             await org.session.execute(
@@ -193,7 +191,7 @@ async def approve(org: OrgContext, order: Order, *, apply_credits: bool, email: 
     await org.session.flush()
     org.touch("order", order.id)  # type: ignore[arg-type]
     if not email:
-        return 0
+        return
     applied = order.credit_applied_cents
     credit_line = f" Credit applied: {format_money(applied, org.currency)}." if applied else ""
     due_sentence = (
@@ -201,7 +199,7 @@ async def approve(org: OrgContext, order: Order, *, apply_credits: bool, email: 
         if order.amount_due_cents
         else "Nothing more is due."
     )
-    return await _email(org, "order_approved", order.id, credit_line=credit_line, due_sentence=due_sentence)  # type: ignore[arg-type]
+    await _email(org, "order_approved", order.id, credit_line=credit_line, due_sentence=due_sentence)  # type: ignore[arg-type]
 
 
 async def open_order(
@@ -287,14 +285,14 @@ async def open_order(
 
 async def book_one(
     org: OrgContext, vendor_id: int, market_date_id: int, *, amount_cents: int, email: bool
-) -> tuple[Order, int, int]:
-    """An approved one-date order (credits applied): (the order, its booking's id, emails queued)."""
+) -> tuple[Order, int]:
+    """An approved one-date order (credits applied): (the order, its booking's id)."""
     order = await open_order(org, vendor_id, market_date_ids=[market_date_id], amount_per_date_cents=amount_cents)
-    queued = await approve(org, order, apply_credits=True, email=email)
+    await approve(org, order, apply_credits=True, email=email)
     booking_id = (
         await org.session.execute(scoped(org, Booking, Booking.id).where(Booking.order_id == order.id))
     ).scalar_one()
-    return order, booking_id, queued
+    return order, booking_id
 
 
 async def create_order(
@@ -304,10 +302,9 @@ async def create_order(
         org, vendor_id, market_date_ids=market_date_ids, amount_per_date_cents=amount_per_date_cents
     )
     vendor = await get_or_404(org, Vendor, vendor_id)
-    queued = 0
     if vendor.trusted:  # trusted vendors' orders are approved on arrival
-        queued = await approve(org, order, apply_credits=True)
-    return await get_order(org, order.id, emails_queued=queued)  # type: ignore[arg-type]
+        await approve(org, order, apply_credits=True)
+    return await get_order(org, order.id)  # type: ignore[arg-type]
 
 
 async def approve_order(
@@ -316,14 +313,14 @@ async def approve_order(
     order = await get_or_404(org, Order, order_id, for_update=True)
     if order.status not in APPROVABLE:
         raise _refuse(order, "approved", APPROVABLE)
-    queued = await approve(org, order, apply_credits=apply_credits)
+    await approve(org, order, apply_credits=apply_credits)
     if trust_future_orders:
         vendor = await get_or_404(org, Vendor, order.vendor_id)
         vendor.trusted = True
         vendor.updated_at = org.now()
         org.session.add(vendor)
         org.touch("vendor", vendor.id)  # type: ignore[arg-type]
-    return await get_order(org, order_id, emails_queued=queued)
+    return await get_order(org, order_id)
 
 
 async def reject_order(org: OrgContext, order_id: int, *, reason: str | None) -> OrderDetail:
@@ -356,10 +353,8 @@ async def reject_order(org: OrgContext, order_id: int, *, reason: str | None) ->
         if refunded
         else None
     )
-    queued = await _email(
-        org, "order_rejected", order_id, message_block=emails.paragraph(reason), credit_block=credit_block
-    )
-    return await get_order(org, order_id, emails_queued=queued)
+    await _email(org, "order_rejected", order_id, message_block=emails.paragraph(reason), credit_block=credit_block)
+    return await get_order(org, order_id)
 
 
 async def refund_credits(org: OrgContext, order: Order, *, up_to: int | None = None, note: str = "") -> int:
@@ -429,8 +424,8 @@ async def complete_zero_amount_order(org: OrgContext, order_id: int) -> OrderDet
             f"Order {order_id} totals {format_money(order.total_cents, org.currency)}, not zero; approve it with "
             "approve_order instead."
         )
-    queued = await approve(org, order, apply_credits=False)
-    return await get_order(org, order_id, emails_queued=queued)
+    await approve(org, order, apply_credits=False)
+    return await get_order(org, order_id)
 
 
 async def record_order_payment(org: OrgContext, order_id: int, *, method: str, reference: str | None) -> OrderDetail:
@@ -447,15 +442,15 @@ async def record_order_payment(org: OrgContext, order_id: int, *, method: str, r
     org.session.add(order)
     await org.session.flush()
     org.touch("order", order_id)
-    queued = await _email(
+    await _email(
         org, "payment_received", order_id, paid=format_money(paid, org.currency), method=method.replace("_", " ")
     )
-    return await get_order(org, order_id, emails_queued=queued)
+    return await get_order(org, order_id)
 
 
 async def send_order_reminder(org: OrgContext, order_id: int) -> OrderDetail:
     order = await get_or_404(org, Order, order_id)
     if order.status != "payment_pending":
         raise _refuse(order, "reminded about payment", ("payment_pending",))
-    queued = await _email(org, "order_reminder", order_id)
-    return await get_order(org, order_id, emails_queued=queued)
+    await _email(org, "order_reminder", order_id)
+    return await get_order(org, order_id)

@@ -242,6 +242,7 @@ async def send_vendor_email(org: OrgContext, vendor_id: int, *, subject: str, me
         record_id=vendor_id,
         subject=subject,
         message=message.strip(),
+        greeting=emails.greeting(message, vendor.contact_name, vendor.business_name),
     )
     await org.session.flush()
     org.touch("email", email.id)  # type: ignore[arg-type]
@@ -252,7 +253,6 @@ async def send_vendor_email(org: OrgContext, vendor_id: int, *, subject: str, me
         subject=email.subject,
         kind=email.kind,  # type: ignore[arg-type]
         status=email.status,
-        emails_queued=1,
     )
 
 

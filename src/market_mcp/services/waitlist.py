@@ -286,7 +286,7 @@ async def notify_waitlist(org: OrgContext, *, entry_id: int | None, market_date_
             "bookings or open offers. Cancel a booking or raise the capacity with update_market_date first."
         )
     await _offer(org, entry, md)
-    return await get_entry(org, entry.id, emails_queued=1)  # type: ignore[arg-type]
+    return await get_entry(org, entry.id)  # type: ignore[arg-type]
 
 
 async def accept_waitlist_offer(org: OrgContext, entry_id: int) -> WaitlistEntryResult:
@@ -307,7 +307,7 @@ async def accept_waitlist_offer(org: OrgContext, entry_id: int) -> WaitlistEntry
     entry.updated_at = org.now()
     org.session.add(entry)
     await org.session.flush()
-    order, booking_id, queued = await orders.book_one(
+    order, booking_id = await orders.book_one(
         org,
         entry.vendor_id,
         md.id,  # type: ignore[arg-type]
@@ -318,7 +318,7 @@ async def accept_waitlist_offer(org: OrgContext, entry_id: int) -> WaitlistEntry
     org.session.add(entry)
     await org.session.flush()
     org.touch("waitlist_entry", entry_id)
-    return await get_entry(org, entry_id, order_id=order.id, emails_queued=queued)
+    return await get_entry(org, entry_id, order_id=order.id)
 
 
 async def remove_from_waitlist(org: OrgContext, entry_id: int, *, reason: str | None) -> WaitlistEntryResult:
@@ -347,3 +347,14 @@ async def close_for_date(org: OrgContext, market_date_id: int, *, status: str, r
         .values(status=status, removed_reason=reason, updated_at=org.now())
     )
     return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+async def open_count(org: OrgContext, market_date_id: int) -> int:
+    """Entries close_for_date would end: what a dry run of cancelling the date reports."""
+    return await count(
+        org,
+        scoped(org, WaitlistEntry).where(
+            WaitlistEntry.market_date_id == market_date_id,
+            WaitlistEntry.status.in_(OPEN),  # type: ignore[attr-defined]
+        ),
+    )

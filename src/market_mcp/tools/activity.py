@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from mcp.server.mcpserver import Context, Resolve
 from pydantic import Field
 
 from market_mcp.schemas.audit import AuditEntryOut
@@ -34,20 +33,9 @@ async def list_audit_log(
     return await audit.list_audit_log(org, tool=tool, since=since, limit=limit, offset=offset)
 
 
-async def delivery_note(ctx: Context) -> str:
-    smtp_url = getattr(ctx.mcp_server, "config", None) and ctx.mcp_server.config.smtp_url  # type: ignore[attr-defined]
-    if not smtp_url:
-        return "Delivery is not configured (MARKET_MCP_SMTP_URL is unset): emails stay queued and nobody receives them."
-    return "Queued emails are delivered over SMTP shortly after the change that queued them; failures are retried."
-
-
-Delivery = Annotated[str, Resolve(delivery_note)]
-
-
 @toolset.read("Email outbox")
 async def list_emails(
     org: Org,
-    delivery: Delivery,
     status: Annotated[EmailStatus | None, Field(description="queued, sent or failed.")] = None,
     vendor_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only emails to this vendor.")] = None,
     kind: Annotated[EmailKind | None, Field(description="Only this kind, e.g. application_approved.")] = None,
@@ -56,6 +44,4 @@ async def list_emails(
 ) -> EmailPage:
     """Every email the system sent or will send, newest first, with its status (queued, sent, failed), any
     delivery error, and whether delivery is configured at all."""
-    return await emails.list_emails(
-        org, status=status, vendor_id=vendor_id, kind=kind, limit=limit, offset=offset, delivery=delivery
-    )
+    return await emails.list_emails(org, status=status, vendor_id=vendor_id, kind=kind, limit=limit, offset=offset)
