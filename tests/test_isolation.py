@@ -513,9 +513,9 @@ async def test_lists_filtered_by_bobs_ids_or_searched_for_his_names_come_back_em
             "list_emails to his vendor": await c.ok("list_emails", vendor_id=bobs.vendor_id),
         }
     empty = {"items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}
-    assert {name: {k: v for k, v in page.items() if k not in ("delivery", "delivery_note")} for name, page in pages.items()} == {
-        name: empty for name in pages
-    }
+    assert {
+        name: {k: v for k, v in page.items() if k not in ("delivery", "delivery_note")} for name, page in pages.items()
+    } == {name: empty for name in pages}
 
 
 async def test_alices_lists_hold_exactly_her_own_vendor_application_credit_and_email(

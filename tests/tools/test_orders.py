@@ -1032,7 +1032,11 @@ async def test_a_reminder_emails_the_vendor_the_amount_still_due(alice: Tenant) 
         order = await order_of(c, vendor, s.date_ids[:1])
         await c.ok("approve_order", order_id=order["id"])
         reminded = await c.ok("send_order_reminder", order_id=order["id"])
-    assert (reminded["status"], reminded["amount_due_cents"], reminded["emails"]["queued"]) == ("payment_pending", 4050, 1)
+    assert (reminded["status"], reminded["amount_due_cents"], reminded["emails"]["queued"]) == (
+        "payment_pending",
+        4050,
+        1,
+    )
     emails = await outbox(alice)
     assert len(emails) == 2
     assert emails[-1] == dict(

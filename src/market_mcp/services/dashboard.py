@@ -11,8 +11,8 @@ from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Application, Booking, Email, Market, MarketDate, Order, Vendor, WaitlistEntry
 from market_mcp.schemas.common import format_money
 from market_mcp.schemas.dashboard import AttentionItem, Context, ContextMarket, Dashboard, DashboardSummary
-from market_mcp.services.market_dates import local_day_bounds, next_market_date, weekday_name
 from market_mcp.services import emails
+from market_mcp.services.market_dates import local_day_bounds, next_market_date, weekday_name
 from market_mcp.services.scope import scoped
 
 SOON = timedelta(days=7)  # unpaid bookings this close to market day need chasing
