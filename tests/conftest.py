@@ -140,3 +140,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if not {"db", "fresh"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(skip)
+
+
+@pytest.fixture
+async def demo(db: Database) -> Tenant:
+    """The demo organisation (`market-mcp demo`'s data) with a write and a read token."""
+    from market_mcp.demo import populate_demo
+
+    tenant = await make_tenant(db, "demo", name="Harbour & Hills Markets")
+    async with db.transaction(write=True) as session:
+        await populate_demo(session, tenant.org_id)
+    return tenant

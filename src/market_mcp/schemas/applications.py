@@ -5,14 +5,27 @@ from typing import Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Schema
+from market_mcp.schemas.common import Row
 from market_mcp.schemas.emails import Emailing
 
 ApplicationStatus = Literal["pending", "approved", "rejected", "waitlisted"]
 Decision = Literal["approved", "rejected", "waitlisted"]
 
 
-class ApplicationOut(Schema):
+class ApplicationOut(Row):
+    COMPACT = (
+        "id",
+        "status",
+        "allowed_moves",
+        "vendor_id",
+        "business_name",
+        "category",
+        "market_id",
+        "market_name",
+        "submitted_at",
+        "decided_at",
+    )
+
     id: int
     status: ApplicationStatus
     allowed_moves: list[str] = Field(description="Statuses update_application_status can move it to.")

@@ -5,14 +5,27 @@ from typing import Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Schema, when_set
+from market_mcp.schemas.common import Row, Schema, when_set
 from market_mcp.schemas.emails import Emailing
 from market_mcp.schemas.market_dates import BookingStatus
 
 SkipCode = Literal[404, 409]
 
 
-class BookingOut(Schema):
+class BookingOut(Row):
+    COMPACT = (
+        "id",
+        "status",
+        "order_id",
+        "vendor_id",
+        "business_name",
+        "market_date_id",
+        "market_name",
+        "scheduled_at",
+        "space_number",
+        "amount_cents",
+    )
+
     id: int
     status: BookingStatus
     order_id: int | None

@@ -6,9 +6,19 @@ import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar, get_args
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    WithJsonSchema,
+    field_serializer,
+)
 from pydantic.fields import FieldInfo
 
 T = TypeVar("T")
@@ -120,6 +130,9 @@ IdempotencyKey = Annotated[
 ]
 DateFilter = Literal["upcoming", "past"]
 Day = Annotated[date, Field(description="A calendar date, YYYY-MM-DD.")]
+FromDate = Annotated[date | None, Field(description="From this day, YYYY-MM-DD (inclusive).")]
+ToDate = Annotated[date | None, Field(description="To this day, YYYY-MM-DD (inclusive).")]
+PAGE_SIZE = 20  # a default page a model reads whole: compact rows, a few kilobytes
 
 
 def _unset(value: Any) -> bool:
@@ -137,6 +150,27 @@ def preview_note(nothing: str) -> str:
     return f"Preview only: {nothing}. Call again with dry_run false to do it."
 
 
+def _compact_required(schema: dict[str, Any], cls: type[BaseModel]) -> None:
+    # A list shows only a row's COMPACT fields, so only those are sure to be there.
+    compact = cls.__dict__.get("COMPACT")
+    if compact:
+        schema["required"] = [name for name in schema.get("required", []) if name in compact]
+
+
+class Row(Schema):
+    """A record as lists show it: its COMPACT fields by default (a page a model reads on every list call),
+    every field with detail="full" or through the record's get_* tool."""
+
+    model_config = ConfigDict(defer_build=True, json_schema_extra=_compact_required)
+    COMPACT: ClassVar[tuple[str, ...]] = ()
+
+
+Detail = Annotated[
+    Literal["compact", "full"],
+    Field(description="compact (default): the key fields of each row; full: every field (larger pages)."),
+]
+
+
 class Page(Schema, Generic[T]):
     """One page of a list: pass next_offset as offset to get the next page (null on the last one)."""
 
@@ -145,20 +179,55 @@ class Page(Schema, Generic[T]):
     limit: int
     offset: int
     next_offset: int | None
+    page: str = Field("", description="Which items these are, of how many, and how to get the next page.")
+    _full: bool = PrivateAttr(False)
+
+    @field_serializer("items", mode="wrap")
+    def _rows(self, items: list[Any], handler: Any, info: Any) -> Any:
+        if self._full or not items or not getattr(items[0], "COMPACT", ()):
+            return handler(items)
+        return [item.model_dump(mode=info.mode, include=set(item.COMPACT)) for item in items]
 
     @classmethod
-    def of(cls, items: list[T], *, total: int, limit: int, offset: int) -> Page[T]:
+    def of(cls, items: list[T], *, total: int, limit: int, offset: int, **extra: Any) -> Self:
         """A page of these items, cut short (with next_offset set) where it would pass the size budget."""
+        page = cls(items=items, total=total, limit=limit, offset=offset, next_offset=None, **extra)
+        return page._cut()
+
+    def detailed(self, detail: str) -> Self:
+        """The page with every field of its rows (detail="full"), cut again to the size budget."""
+        if detail == "full":
+            self._full = True
+            self._cut()
+        return self
+
+    def _cut(self) -> Self:
         kept, size = [], 0
-        for item in items:
-            size += len(item.model_dump_json()) if isinstance(item, BaseModel) else 0
+        for item in self.items:
+            if isinstance(item, BaseModel):
+                fields = None if self._full else (set(getattr(item, "COMPACT", ())) or None)
+                size += len(item.model_dump_json(include=fields))
             if kept and size > PAGE_BUDGET_BYTES:
                 break
             kept.append(item)
-        more = offset + len(kept) < total
-        return cls(
-            items=kept, total=total, limit=limit, offset=offset, next_offset=offset + len(kept) if more else None
-        )
+        self.items = kept
+        more = self.offset + len(kept) < self.total
+        self.next_offset = self.offset + len(kept) if more else None
+        self.page = self._said()
+        return self
+
+    def _said(self) -> str:
+        shown, total = len(self.items), self.total
+        if total == 0:
+            return "Nothing matches."
+        if shown == 0:
+            return f"No items from offset {self.offset}: there are {total} in all."
+        if self.offset == 0 and self.next_offset is None:
+            return f"All {total} shown."
+        said = f"Items {self.offset + 1}-{self.offset + shown} of {total}."
+        if self.next_offset is None:
+            return said + " This is the last page."
+        return said + f" For the next page call again with offset={self.next_offset}."
 
 
 class Refusal(Schema):

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Schema
+from market_mcp.schemas.common import Row, Schema
 
 CreditStatus = Literal["live", "used", "expired"]
 
@@ -21,7 +21,18 @@ class CreditTransactionOut(Schema):
     created_at: datetime
 
 
-class CreditOut(Schema):
+class CreditOut(Row):
+    COMPACT = (
+        "id",
+        "vendor_id",
+        "business_name",
+        "amount_cents",
+        "remaining_cents",
+        "currency",
+        "status",
+        "expires_at",
+    )
+
     id: int
     vendor_id: int
     business_name: str

@@ -29,6 +29,13 @@ class Context(Schema):
     email_delivery: EmailDelivery = Field(description="Whether emails the tools queue reach anyone.")
 
 
+class Call(Schema):
+    """The tool call that lists exactly the records a figure counts."""
+
+    tool: str
+    arguments: dict[str, Any]
+
+
 class Dashboard(Schema):
     today: date
     currency: str
@@ -43,10 +50,11 @@ class Dashboard(Schema):
     open_waitlist_offers: int
     emails_queued: int
     emails_failed: int
+    calls: dict[str, Call] = Field(description="For each figure, the call that lists exactly what it counts.")
 
 
 class AttentionItem(Schema):
-    """Something to deal with, and the call that shows it."""
+    """Something to deal with, and the call that lists exactly those records."""
 
     what: str
     count: int

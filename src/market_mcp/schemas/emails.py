@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Page, Schema, when_set
+from market_mcp.schemas.common import Page, Row, Schema, when_set
 
 EmailStatus = Literal["queued", "sent", "failed"]
 Delivery = Literal["sending", "not_configured"]
@@ -29,7 +29,9 @@ EmailKind = Literal[
 ]
 
 
-class EmailOut(Schema):
+class EmailOut(Row):
+    COMPACT = ("id", "to", "subject", "kind", "status", "vendor_id", "created_at", "sent_at", "error")
+
     id: int
     to: str
     subject: str

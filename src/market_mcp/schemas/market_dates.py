@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Schema, when_set
+from market_mcp.schemas.common import Row, Schema, when_set
 from market_mcp.schemas.emails import Emailing
 
 MarketDateStatus = Literal["scheduled", "closed", "cancelled"]
@@ -16,7 +16,23 @@ DateCapacity = Annotated[int, Field(ge=0, le=10_000, description="Stall spaces o
 DayOfWeek = Annotated[int, Field(ge=0, le=6, description="0 = Sunday, 1 = Monday, … 6 = Saturday.")]
 
 
-class MarketDateOut(Schema):
+class MarketDateOut(Row):
+    COMPACT = (
+        "id",
+        "market_id",
+        "market_name",
+        "scheduled_at",
+        "weekday",
+        "start_time",
+        "end_time",
+        "status",
+        "capacity",
+        "confirmed_count",
+        "pending_count",
+        "spaces_left",
+        "waitlist_count",
+    )
+
     id: int
     market_id: int
     market_name: str
@@ -66,7 +82,19 @@ class BulkCreateResult(Schema):
     would_skip: list[SkippedDate] | None = when_set("Dry run: days that would not be, and why.")
 
 
-class RosterEntry(Schema):
+class RosterEntry(Row):
+    COMPACT = (
+        "booking_id",
+        "status",
+        "space_number",
+        "vendor_id",
+        "business_name",
+        "contact_name",
+        "phone",
+        "category",
+        "amount_cents",
+    )
+
     booking_id: int
     status: BookingStatus
     space_number: str | None

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
-from market_mcp.schemas.common import Schema, Stripped
+from market_mcp.schemas.common import Row, Schema, Stripped
 from market_mcp.schemas.market_dates import MarketDateOut
 
 MarketStatus = Literal["published", "unpublished"]
@@ -64,7 +64,20 @@ class MarketFields(Schema):
     metadata: dict[str, Any] | None = None
 
 
-class MarketOut(Schema):
+class MarketOut(Row):
+    COMPACT = (
+        "id",
+        "name",
+        "status",
+        "region",
+        "market_type",
+        "booking_enabled",
+        "default_fee_cents",
+        "currency",
+        "capacity",
+        "next_market_date",
+    )
+
     id: int
     name: str
     slug: str

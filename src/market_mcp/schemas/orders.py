@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Schema
+from market_mcp.schemas.common import Row, Schema
 from market_mcp.schemas.emails import Emailing
 
 OrderStatus = Literal["pending", "payment_pending", "complete", "rejected", "archived"]
@@ -27,7 +27,22 @@ class CreditApplied(Schema):
     created_at: datetime
 
 
-class OrderOut(Schema):
+class OrderOut(Row):
+    COMPACT = (
+        "id",
+        "status",
+        "vendor_id",
+        "business_name",
+        "market_id",
+        "market_name",
+        "total_cents",
+        "amount_due_cents",
+        "currency",
+        "first_date",
+        "last_date",
+        "date_count",
+    )
+
     id: int
     status: OrderStatus
     vendor_id: int
@@ -45,6 +60,9 @@ class OrderOut(Schema):
     approved_at: datetime | None
     archived_at: datetime | None
     created_at: datetime
+    first_date: date | None = Field(description="Its first trading day still booked (pending or confirmed).")
+    last_date: date | None = Field(description="Its last trading day still booked.")
+    date_count: int = Field(description="Trading days still booked on it.")
 
 
 class OrderDetail(OrderOut, Emailing):

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Schema, Stripped, nullable
+from market_mcp.schemas.common import Row, Schema, Stripped, nullable
 from market_mcp.schemas.emails import Emailing
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
@@ -42,7 +42,7 @@ class VendorFields(Schema):
     category: str | None = None
 
 
-class VendorOut(Schema):
+class VendorOut(Row):
     id: int
     business_name: str
     contact_name: str
@@ -55,6 +55,19 @@ class VendorOut(Schema):
 
 
 class VendorSummary(VendorOut):
+    COMPACT = (
+        "id",
+        "business_name",
+        "contact_name",
+        "email",
+        "phone",
+        "category",
+        "total_bookings",
+        "last_attended",
+        "credit_balance_cents",
+        "currency",
+    )
+
     total_bookings: int = Field(description="Confirmed bookings, past and upcoming.")
     last_attended: date | None = Field(description="The last market date they attended.")
     credit_balance_cents: int = Field(description="Unexpired credit they can still spend.")

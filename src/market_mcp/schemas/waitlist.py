@@ -5,13 +5,24 @@ from typing import Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Page, Schema
+from market_mcp.schemas.common import Page, Row
 from market_mcp.schemas.emails import Emailing
 
 WaitlistStatus = Literal["waiting", "notified", "accepted", "declined", "expired", "removed"]
 
 
-class WaitlistEntryOut(Schema):
+class WaitlistEntryOut(Row):
+    COMPACT = (
+        "id",
+        "status",
+        "position",
+        "market_date_id",
+        "scheduled_at",
+        "vendor_id",
+        "business_name",
+        "offer_expires_at",
+    )
+
     id: int
     status: WaitlistStatus = Field(description="An offer past its window reads as expired.")
     position: int = Field(description="Offer order on this date: lower is offered first.")
@@ -34,6 +45,6 @@ class WaitlistEntryResult(WaitlistEntryOut, Emailing):
 
 
 class WaitlistPage(Page[WaitlistEntryOut]):
-    market_date_id: int = Field(description="The market date this waitlist is for.")
-    scheduled_at: date
-    spaces_left: int = Field(description="Spaces that can be offered now.")
+    market_date_id: int | None = Field(description="The market date this waitlist is for (null: every date's).")
+    scheduled_at: date | None
+    spaces_left: int | None = Field(description="Spaces that can be offered now on that date.")

@@ -15,8 +15,7 @@ from market_mcp.schemas.applications import ApplicationCreated, ApplicationDecid
 from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.credits import CreditDetail
 from market_mcp.schemas.vendors import VendorFields
-from market_mcp.services import credits, emails, vendors
-from market_mcp.services.market_dates import local_day_bounds
+from market_mcp.services import credits, emails, ranges, vendors
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 # DOMAIN.md: pending -> approved | rejected | waitlisted; waitlisted -> approved | rejected.
@@ -90,10 +89,7 @@ async def list_applications(
         filters.append(Application.status == status)
     if market_id is not None:
         filters.append(Application.market_id == market_id)
-    if start_date is not None:
-        filters.append(Application.submitted_at >= local_day_bounds(org, start_date)[0])
-    if end_date is not None:
-        filters.append(Application.submitted_at < local_day_bounds(org, end_date)[1])
+    filters += ranges.at_moments(org, Application.submitted_at, start_date, end_date, names=("start_date", "end_date"))
     if query and query.strip():
         filters.append(Application.vendor_id.in_(vendors_matching(org, query)))  # type: ignore[attr-defined]
     stmt = _joined(org).where(*filters)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from market_mcp.auth import OrgContext, without_tokens
 from market_mcp.db.tables import AuditEntry
 from market_mcp.schemas.audit import AuditEntryOut
 from market_mcp.schemas.common import Page
+from market_mcp.services import ranges
 from market_mcp.services.scope import count, scoped
 
 # Contact details and secrets never reach the audit log.
 _REDACTED_KEYS = {"email", "phone", "contact_name", "to"}
 _MAX_ARGUMENT_CHARS = 500
 _MAX_ARGUMENTS_JSON = 8000
+SHOWN_RECORDS = 20  # a bulk cancel touches a thousand: the count says so, its arguments name them
 
 
 def _redact(value: Any) -> Any:
@@ -67,9 +69,16 @@ def record(org: OrgContext, tool: str, arguments: dict[str, Any], outcome: str) 
 
 
 async def list_audit_log(
-    org: OrgContext, *, tool: str | None, since: datetime | None, limit: int, offset: int
+    org: OrgContext,
+    *,
+    tool: str | None,
+    since: datetime | None,
+    from_date: date | None = None,
+    to_date: date | None = None,
+    limit: int,
+    offset: int,
 ) -> Page[AuditEntryOut]:
-    stmt = scoped(org, AuditEntry)
+    stmt = scoped(org, AuditEntry).where(*ranges.at_moments(org, AuditEntry.created_at, from_date, to_date))
     if tool:
         stmt = stmt.where(AuditEntry.tool == tool)
     if since:
@@ -79,5 +88,17 @@ async def list_audit_log(
     rows = (
         (await org.session.execute(stmt.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))).scalars().all()  # type: ignore[union-attr]
     )
-    items = [AuditEntryOut.model_validate(row, from_attributes=True) for row in rows]
+    items = [
+        AuditEntryOut(
+            id=row.id,  # type: ignore[arg-type]
+            created_at=row.created_at,
+            tool=row.tool,
+            token_name=row.token_name,
+            outcome=row.outcome,
+            records=row.records[:SHOWN_RECORDS],
+            record_count=len(row.records),
+            arguments=row.arguments,
+        )
+        for row in rows
+    ]
     return Page.of(items, total=total, limit=limit, offset=offset)

@@ -22,7 +22,7 @@ from market_mcp.db.tables import Booking, Credit, CreditTransaction, Market, Mar
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.bookings import BookingOut, BookingResult, BulkCancelResult, SkippedBooking, WaitlistOffer
 from market_mcp.schemas.common import Page, format_money, long_date, preview_note
-from market_mcp.services import capacity, credits, emails, orders, waitlist
+from market_mcp.services import capacity, credits, emails, orders, ranges, waitlist
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 ACTIVE = ("pending", "confirmed")
@@ -65,14 +65,16 @@ async def list_bookings(
     vendor_id: int | None,
     status: str | None,
     query: str | None,
+    from_date: date | None = None,
+    to_date: date | None = None,
     limit: int,
     offset: int,
 ) -> Page[BookingOut]:
     filters: list[Any] = []
     order: list[Any] = [MarketDate.scheduled_at.desc(), Booking.id.desc()]  # type: ignore[attr-defined, union-attr]
-    # The dates (upcoming or past, of a market) are chosen as a set of market date ids, so the planner starts
-    # from them through the bookings' date index, not from every booking of the organisation.
-    dates: list[Any] = []
+    # The dates (upcoming or past, of a market, in a range) are chosen as a set of market date ids, so the planner
+    # starts from them through the bookings' date index, not from every booking of the organisation.
+    dates: list[Any] = ranges.on_days(MarketDate.scheduled_at, from_date, to_date)
     if date_filter == "upcoming":
         dates.append(MarketDate.scheduled_at >= org.today())
         order = [MarketDate.scheduled_at, Booking.id]

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import and_, func, select
 
 from market_mcp.auth import OrgContext
-from market_mcp.db.tables import Application, Booking, Email, Market, MarketDate, Order, Vendor, WaitlistEntry
+from market_mcp.db.tables import Application, Email, Market, MarketDate, Order, Vendor, WaitlistEntry
 from market_mcp.schemas.common import format_money
-from market_mcp.schemas.dashboard import AttentionItem, Context, ContextMarket, Dashboard, DashboardSummary
-from market_mcp.services import emails
+from market_mcp.schemas.dashboard import AttentionItem, Call, Context, ContextMarket, Dashboard, DashboardSummary
+from market_mcp.services import emails, orders
 from market_mcp.services.market_dates import local_day_bounds, next_market_date, weekday_name
 from market_mcp.services.scope import scoped
 
@@ -50,21 +50,16 @@ async def _figures(org: OrgContext) -> Any:
     month_start = local_day_bounds(org, today.replace(day=1))[0]
     org_id = org.organization_id
     now = org.now()
-    # From the next week's dates to their confirmed bookings (an index holds each one's order), then each
-    # order by id: the week's bookings, not every unpaid order's.
-    soon = select(MarketDate.id).where(
-        MarketDate.organization_id == org_id,
-        MarketDate.scheduled_at.between(today, today + SOON),  # type: ignore[attr-defined]
-    )
-    still_unpaid = (
-        select(Order.id)
-        .where(Order.id == Booking.order_id, Order.organization_id == org_id, Order.status == "payment_pending")
-        .correlate(Booking)
-        .exists()
-    )
+    # The week's bookings (through the dates' index) to their orders, then each order by id: what
+    # list_orders(status="payment_pending", from_date=today, to_date=today + 7) lists.
     unpaid_soon = (
-        select(func.count(func.distinct(Booking.order_id)))
-        .where(Booking.market_date_id.in_(soon), Booking.status == "confirmed", still_unpaid)  # type: ignore[attr-defined]
+        select(func.count())
+        .select_from(Order)
+        .where(
+            Order.organization_id == org_id,
+            Order.status == "payment_pending",
+            Order.id.in_(orders.trading_between(org, today, today + SOON)),  # type: ignore[union-attr]
+        )
         .scalar_subquery()
     )
     stmt = select(
@@ -106,8 +101,36 @@ async def _figures(org: OrgContext) -> Any:
     return (await org.session.execute(stmt)).one()
 
 
+def calls(org: OrgContext) -> dict[str, Call]:
+    """For each figure, the call that lists exactly the records it counts (the tests hold them to it)."""
+    today = org.today()
+
+    def call(tool: str, **arguments: Any) -> Call:
+        return Call(tool=tool, arguments=arguments)
+
+    unpaid = call("list_orders", status="payment_pending")
+    return {
+        "pending_applications": call("list_applications", status="pending"),
+        "pending_orders": call("list_orders", status="pending"),
+        "unpaid_orders": unpaid,
+        "money_owed_cents": unpaid,
+        "unpaid_soon": call("list_orders", status="payment_pending", from_date=str(today), to_date=str(today + SOON)),
+        "money_taken_this_month_cents": call(
+            "list_orders", paid_from=str(today.replace(day=1)), paid_to=str(today), include_archived=True
+        ),
+        "upcoming_market_dates": call("list_market_dates", date_filter="upcoming", status="scheduled"),
+        "dates_to_close_out": call("list_market_dates", date_filter="past", status="scheduled"),
+        "total_vendors": call("list_vendors"),
+        "open_waitlist_offers": call("list_waitlist", status="notified"),
+        "emails_queued": call("list_emails", status="queued"),
+        "emails_failed": call("list_emails", status="failed"),
+    }
+
+
 async def get_dashboard(org: OrgContext) -> Dashboard:
     f = await _figures(org)
+    follow = calls(org)
+    nxt = await next_market_date(org)
     return Dashboard(
         today=org.today(),
         currency=org.currency,
@@ -117,11 +140,13 @@ async def get_dashboard(org: OrgContext) -> Dashboard:
         money_owed_cents=f.money_owed_cents,
         money_taken_this_month_cents=f.money_taken_this_month_cents,
         upcoming_market_dates=f.upcoming_market_dates,
-        next_market_date=await next_market_date(org),
+        next_market_date=nxt,
         total_vendors=f.total_vendors,
         open_waitlist_offers=f.open_waitlist_offers,
         emails_queued=f.emails_queued,
         emails_failed=f.emails_failed,
+        calls={name: c for name, c in follow.items() if name not in ("unpaid_soon", "dates_to_close_out")}
+        | ({"next_market_date": Call(tool="get_market_date", arguments={"market_date_id": nxt.id})} if nxt else {}),
     )
 
 
@@ -143,32 +168,21 @@ async def get_dashboard_summary(org: OrgContext) -> DashboardSummary:
     today = org.today()
     money = lambda cents: format_money(cents, org.currency)  # noqa: E731
     attention: list[AttentionItem] = []
+    follow = calls(org)
 
-    def need(count: int, what: str, tool: str, **arguments: Any) -> None:
+    def need(figure: str, what: str) -> None:
+        count = getattr(f, figure)
         if count:
-            attention.append(AttentionItem(what=what, count=count, tool=tool, arguments=arguments))
+            call = follow[figure]
+            attention.append(AttentionItem(what=what, count=count, tool=call.tool, arguments=call.arguments))
 
-    need(
-        f.pending_applications,
-        f"{_plural(f.pending_applications, 'application')} waiting for a decision",
-        "list_applications",
-        status="pending",
-    )
-    need(f.pending_orders, f"{_plural(f.pending_orders, 'order')} to approve", "list_orders", status="pending")
-    need(
-        f.unpaid_soon,
-        f"{_plural(f.unpaid_soon, 'unpaid order')} with a market in the next 7 days",
-        "list_orders",
-        status="payment_pending",
-    )
-    need(
-        f.dates_to_close_out,
-        f"{_plural(f.dates_to_close_out, 'past market date')} not closed out",
-        "list_market_dates",
-        date_filter="past",
-        status="scheduled",
-    )
-    need(f.emails_failed, f"{_plural(f.emails_failed, 'email')} failed to send", "list_emails", status="failed")
+    need("pending_applications", f"{_plural(f.pending_applications, 'application')} waiting for a decision")
+    need("pending_orders", f"{_plural(f.pending_orders, 'order')} to approve")
+    need("unpaid_soon", f"{_plural(f.unpaid_soon, 'unpaid order')} with a market in the next 7 days")
+    need("dates_to_close_out", f"{_plural(f.dates_to_close_out, 'past market date')} not closed out")
+    need("emails_failed", f"{_plural(f.emails_failed, 'email')} failed to send")
+    if not org.email_delivery:
+        need("emails_queued", f"{_plural(f.emails_queued, 'email')} queued and never sent: delivery is not set up")
 
     lines = []
     if nxt is None:

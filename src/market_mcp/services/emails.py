@@ -7,6 +7,7 @@ Every message the system sends is a template here, so the voice of the market is
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from sqlalchemy import insert
@@ -14,8 +15,8 @@ from sqlalchemy import insert
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Email, Vendor
 from market_mcp.db.types import utcnow
-from market_mcp.schemas.common import Page
 from market_mcp.schemas.emails import EmailDelivery, EmailOut, EmailPage, EmailsQueued
+from market_mcp.services import ranges
 from market_mcp.services.scope import count, scoped
 
 # kind -> (subject, body). Fields in braces come from the caller; *_block fields are optional paragraphs.
@@ -259,11 +260,13 @@ async def list_emails(
     status: str | None,
     vendor_id: int | None,
     kind: str | None,
+    from_date: date | None = None,
+    to_date: date | None = None,
     limit: int,
     offset: int,
 ) -> EmailPage:
     """The outbox, newest first, and whether queued mail goes out at all."""
-    stmt = scoped(org, Email)
+    stmt = scoped(org, Email).where(*ranges.at_moments(org, Email.created_at, from_date, to_date))
     if status:
         stmt = stmt.where(Email.status == status)
     if vendor_id is not None:
@@ -273,9 +276,8 @@ async def list_emails(
     total = await count(org, stmt)
     rows = await org.session.execute(stmt.order_by(Email.id.desc()).limit(limit).offset(offset))  # type: ignore[union-attr]
     items = [EmailOut.model_validate(e, from_attributes=True) for e in rows.scalars()]
-    page = Page[EmailOut].of(items, total=total, limit=limit, offset=offset)
     said = delivery(org)
-    return EmailPage(**page.model_dump(), delivery=said.delivery, delivery_note=said.note)
+    return EmailPage.of(items, total=total, limit=limit, offset=offset, delivery=said.delivery, delivery_note=said.note)
 
 
 async def queue_many(org: OrgContext, rows: list[dict[str, Any]]) -> None:

@@ -21,6 +21,7 @@ from market_mcp.schemas.market_dates import (
     RosterEntry,
     SkippedDate,
 )
+from market_mcp.services import ranges
 from market_mcp.services.scope import count, get_or_404, scoped
 
 WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -157,10 +158,15 @@ async def list_market_dates(
     market_id: int | None,
     date_filter: str | None,
     status: str | None,
+    from_date: date | None = None,
+    to_date: date | None = None,
     limit: int,
     offset: int,
 ) -> Page[MarketDateOut]:
-    filters: list[Any] = []
+    """Dates in date order; by default the upcoming ones (or, given a range, every date in it)."""
+    filters: list[Any] = ranges.on_days(MarketDate.scheduled_at, from_date, to_date)
+    if date_filter is None:
+        date_filter = "all" if from_date or to_date else "upcoming"
     if market_id is not None:
         filters.append(MarketDate.market_id == market_id)
     if status:

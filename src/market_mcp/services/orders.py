@@ -6,16 +6,27 @@ both take a date's last space.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import Select, func
 
 from market_mcp.auth import OrgContext
-from market_mcp.db.tables import Application, Booking, Credit, CreditTransaction, Market, MarketDate, Order, Vendor
+from market_mcp.db.tables import (
+    ACTIVE_BOOKING_STATUSES,
+    Application,
+    Booking,
+    Credit,
+    CreditTransaction,
+    Market,
+    MarketDate,
+    Order,
+    Vendor,
+)
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.orders import CreditApplied, OrderDetail, OrderLine, OrderOut
-from market_mcp.services import capacity, credits, emails
+from market_mcp.services import capacity, credits, emails, ranges
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 # DOMAIN.md: which statuses each action starts from.
@@ -67,6 +78,7 @@ async def get_order(org: OrgContext, order_id: int) -> OrderDetail:
     )
     return OrderDetail(
         **_out(org, order, business_name, market_name),
+        **(await _trading_days(org, [order_id])).get(order_id, NO_DAYS),
         bookings=[
             OrderLine(
                 booking_id=b.id,
@@ -93,10 +105,16 @@ async def list_orders(
     market_id: int | None,
     query: str | None,
     include_archived: bool,
+    from_date: date | None = None,
+    to_date: date | None = None,
+    paid_from: date | None = None,
+    paid_to: date | None = None,
     limit: int,
     offset: int,
 ) -> Page[OrderOut]:
-    filters: list[Any] = []
+    filters: list[Any] = ranges.at_moments(org, Order.paid_at, paid_from, paid_to, names=("paid_from", "paid_to"))
+    if from_date is not None or to_date is not None:
+        filters.append(Order.id.in_(trading_between(org, from_date, to_date)))  # type: ignore[union-attr]
     if status:
         filters.append(Order.status == status)
     elif not include_archived:
@@ -110,7 +128,47 @@ async def list_orders(
     stmt = _joined(org).where(*filters)
     total = await count(org, stmt)
     rows = (await org.session.execute(stmt.order_by(Order.id.desc()).limit(limit).offset(offset))).all()  # type: ignore[union-attr]
-    return Page.of([OrderOut(**_out(org, *row)) for row in rows], total=total, limit=limit, offset=offset)
+    days = await _trading_days(org, [row[0].id for row in rows])
+    return Page.of(
+        [OrderOut(**_out(org, *row), **days.get(row[0].id, NO_DAYS)) for row in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def trading_between(org: OrgContext, from_date: date | None, to_date: date | None) -> Select[Any]:
+    """The ids of orders with a booking still on (pending or confirmed) for a market date in the range: what
+    list_orders' from_date/to_date and the dashboard's "unpaid with a market soon" both count."""
+    days = scoped(org, MarketDate, MarketDate.id).where(*ranges.on_days(MarketDate.scheduled_at, from_date, to_date))
+    return scoped(org, Booking, Booking.order_id).where(
+        Booking.market_date_id.in_(days),  # type: ignore[attr-defined]
+        Booking.status.in_(ACTIVE_BOOKING_STATUSES),  # type: ignore[attr-defined]
+        Booking.order_id.is_not(None),  # type: ignore[union-attr]
+    )
+
+
+NO_DAYS = {"first_date": None, "last_date": None, "date_count": 0}
+
+
+async def _trading_days(org: OrgContext, order_ids: list[int | None]) -> dict[int, dict[str, Any]]:
+    """Each order's first and last trading day still booked, and how many: one grouped read for a page."""
+    if not order_ids:
+        return {}
+    rows = await org.session.execute(
+        scoped(
+            org,
+            Booking,
+            Booking.order_id,
+            func.min(MarketDate.scheduled_at),
+            func.max(MarketDate.scheduled_at),
+            func.count(),
+        )
+        .join(MarketDate, MarketDate.id == Booking.market_date_id)
+        .where(Booking.order_id.in_(order_ids), Booking.status.in_(ACTIVE_BOOKING_STATUSES))  # type: ignore[union-attr, attr-defined]
+        .group_by(Booking.order_id)
+    )
+    return {i: {"first_date": first, "last_date": last, "date_count": n} for i, first, last, n in rows.all()}
 
 
 async def _apply_credits(org: OrgContext, order: Order) -> int:

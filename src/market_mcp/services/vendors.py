@@ -24,9 +24,8 @@ from market_mcp.schemas.vendors import (
     VendorOrder,
     VendorSummary,
 )
-from market_mcp.services import emails
+from market_mcp.services import emails, ranges
 from market_mcp.services.credits import balance_of_vendor, status_of
-from market_mcp.services.market_dates import local_day_bounds
 from market_mcp.services.scope import count, get_or_404, matches, scoped
 
 RECENT = 10
@@ -90,10 +89,7 @@ async def list_vendors(
             Application.market_id == market_id, Application.status == "approved"
         )
         filters.append(Vendor.id.in_(approved))  # type: ignore[union-attr]
-    if start_date is not None:
-        filters.append(Vendor.created_at >= local_day_bounds(org, start_date)[0])
-    if end_date is not None:
-        filters.append(Vendor.created_at < local_day_bounds(org, end_date)[1])
+    filters += ranges.at_moments(org, Vendor.created_at, start_date, end_date, names=("start_date", "end_date"))
     total = await count(org, scoped(org, Vendor).where(*filters))
     # The page first, then its aggregates: 50 vendors' counts, not every vendor's before the sort. Name order
     # ignores case as lower() does (ix_vendor_org_sort), so a page reads its own rows, not every vendor.

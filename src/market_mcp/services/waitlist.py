@@ -15,7 +15,7 @@ from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Application, Booking, Market, MarketDate, Vendor, WaitlistEntry
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.bookings import WaitlistOffer
-from market_mcp.schemas.common import Page, long_date
+from market_mcp.schemas.common import long_date
 from market_mcp.schemas.waitlist import WaitlistEntryOut, WaitlistEntryResult, WaitlistPage
 from market_mcp.services import capacity, emails, orders
 from market_mcp.services.scope import count, get_or_404, scoped
@@ -101,6 +101,9 @@ async def list_waitlist(
     limit: int,
     offset: int,
 ) -> WaitlistPage:
+    """One date's waitlist in offer order (a market's next date when given only the market), or, given
+    neither, every date's entries in that status, by date."""
+    md: MarketDate | None = None
     if market_date_id is not None:
         md = await get_or_404(org, MarketDate, market_date_id)
         if market_id is not None and md.market_id != market_id:
@@ -123,21 +126,23 @@ async def list_waitlist(
             raise Conflict(
                 f"{market.name} has no upcoming market dates; pass market_date_id to see an earlier date's waitlist."
             )
+    stmt = _joined(org).where(_status_filter(org, [status] if status else list(OPEN)))
+    if md is not None:
+        stmt = stmt.where(WaitlistEntry.market_date_id == md.id)
+        order = [WaitlistEntry.position]
     else:
-        raise Invalid("Pass market_id (for its next upcoming date) or market_date_id.")
-    stmt = _joined(org).where(
-        WaitlistEntry.market_date_id == md.id, _status_filter(org, [status] if status else list(OPEN))
-    )
+        order = [MarketDate.scheduled_at, WaitlistEntry.market_date_id, WaitlistEntry.position]
     total = await count(org, stmt)
-    rows = (await org.session.execute(stmt.order_by(WaitlistEntry.position).limit(limit).offset(offset))).all()
+    rows = (await org.session.execute(stmt.order_by(*order).limit(limit).offset(offset))).all()
     items = [WaitlistEntryOut(**_out(org, row)) for row in rows]
-    left = await capacity.spaces_left(org, md) if md.status == "scheduled" else 0
-    page = Page[WaitlistEntryOut].of(items, total=total, limit=limit, offset=offset)
-    return WaitlistPage(
-        **page.model_dump(),
-        market_date_id=md.id,  # type: ignore[arg-type]
-        scheduled_at=md.scheduled_at,
-        spaces_left=left,
+    return WaitlistPage.of(
+        items,
+        total=total,
+        limit=limit,
+        offset=offset,
+        market_date_id=md.id if md else None,
+        scheduled_at=md.scheduled_at if md else None,
+        spaces_left=(await capacity.spaces_left(org, md) if md.status == "scheduled" else 0) if md else None,
     )
 
 

@@ -14,7 +14,18 @@ from market_mcp.schemas.applications import (
     Decision,
     ReminderSent,
 )
-from market_mcp.schemas.common import MAX_ID, Day, IdempotencyKey, Limit, Money, Offset, Page, PositiveMoney
+from market_mcp.schemas.common import (
+    MAX_ID,
+    PAGE_SIZE,
+    Day,
+    Detail,
+    IdempotencyKey,
+    Limit,
+    Money,
+    Offset,
+    Page,
+    PositiveMoney,
+)
 from market_mcp.schemas.credits import CreditDetail
 from market_mcp.schemas.vendors import (
     MaybeBusinessName,
@@ -46,12 +57,13 @@ async def list_applications(
     market_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only applications to this market.")] = None,
     start_date: Annotated[Day | None, Field(description="Submitted on or after this date.")] = None,
     end_date: Annotated[Day | None, Field(description="Submitted on or before this date.")] = None,
-    limit: Limit = 50,
+    detail: Detail = "compact",
+    limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[ApplicationOut]:
     """List applications to trade, newest first, with the vendor, market, status and allowed_moves. For "what's
     pending?" use status="pending"."""
-    return await applications.list_applications(
+    page = await applications.list_applications(
         org,
         status=status,
         query=query,
@@ -61,6 +73,7 @@ async def list_applications(
         limit=limit,
         offset=offset,
     )
+    return page.detailed(detail)
 
 
 @toolset.read("Get application")

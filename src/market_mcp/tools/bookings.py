@@ -8,7 +8,20 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from market_mcp.schemas.bookings import BookingOut, BookingResult, BulkCancelResult
-from market_mcp.schemas.common import MAX_ID, DateFilter, IdempotencyKey, Limit, Money, Offset, Page, Stripped
+from market_mcp.schemas.common import (
+    MAX_ID,
+    PAGE_SIZE,
+    DateFilter,
+    Detail,
+    FromDate,
+    IdempotencyKey,
+    Limit,
+    Money,
+    Offset,
+    Page,
+    Stripped,
+    ToDate,
+)
 from market_mcp.schemas.market_dates import BookingStatus
 from market_mcp.services import bookings
 from market_mcp.tools.registry import Org, Toolset
@@ -38,11 +51,14 @@ async def list_bookings(
     query: Annotated[
         str | None, Field(max_length=200, description="Matches the vendor's business or contact name.")
     ] = None,
-    limit: Limit = 50,
+    from_date: FromDate = None,
+    to_date: ToDate = None,
+    detail: Detail = "compact",
+    limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[BookingOut]:
     """List bookings (one vendor's stall on one market date) with vendor, market, date, space and amount."""
-    return await bookings.list_bookings(
+    page = await bookings.list_bookings(
         org,
         date_filter=date_filter,
         market_id=market_id,
@@ -50,9 +66,12 @@ async def list_bookings(
         vendor_id=vendor_id,
         status=status,
         query=query,
+        from_date=from_date,
+        to_date=to_date,
         limit=limit,
         offset=offset,
     )
+    return page.detailed(detail)
 
 
 @toolset.read("Get booking")

@@ -6,7 +6,18 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import MAX_ID, Day, IdempotencyKey, Limit, Money, Offset, Page, PositiveMoney
+from market_mcp.schemas.common import (
+    MAX_ID,
+    PAGE_SIZE,
+    Day,
+    Detail,
+    IdempotencyKey,
+    Limit,
+    Money,
+    Offset,
+    Page,
+    PositiveMoney,
+)
 from market_mcp.schemas.credits import CreditDeleted, CreditDetail, CreditOut
 from market_mcp.services import credits
 from market_mcp.tools.registry import Org, Toolset
@@ -27,12 +38,14 @@ async def list_credits(
     query: Annotated[
         str | None, Field(max_length=200, description="Matches the vendor's name or email, or notes.")
     ] = None,
-    limit: Limit = 50,
+    detail: Detail = "compact",
+    limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[CreditOut]:
     """List credits (soonest to expire first) with granted and remaining amounts and status: live, used or
     expired."""
-    return await credits.list_credits(org, status=status, vendor_id=vendor_id, query=query, limit=limit, offset=offset)
+    page = await credits.list_credits(org, status=status, vendor_id=vendor_id, query=query, limit=limit, offset=offset)
+    return page.detailed(detail)
 
 
 @toolset.read("Get credit")

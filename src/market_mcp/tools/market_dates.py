@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import MAX_ID, DateFilter, Day, IdempotencyKey, Limit, Offset, Page
+from market_mcp.schemas.common import (
+    MAX_ID,
+    PAGE_SIZE,
+    Day,
+    Detail,
+    FromDate,
+    IdempotencyKey,
+    Limit,
+    Offset,
+    Page,
+    ToDate,
+)
 from market_mcp.schemas.market_dates import (
     BulkCreateResult,
     DateCapacity,
@@ -33,17 +44,29 @@ async def list_market_dates(
     org: Org,
     market_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only this market's dates.")] = None,
     date_filter: Annotated[
-        DateFilter | None, Field(description="upcoming (today on) or past (most recent first); default: all.")
+        Literal["upcoming", "past", "all"] | None,
+        Field(description="upcoming (default: today on, soonest first), past (latest first) or all."),
     ] = None,
     status: Annotated[MarketDateStatus | None, Field(description="Only dates in this status.")] = None,
-    limit: Limit = 50,
+    from_date: FromDate = None,
+    to_date: ToDate = None,
+    detail: Detail = "compact",
+    limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[MarketDateOut]:
     """List market dates in date order, each with capacity, confirmed_count, pending_count, spaces_left and
     waitlist_count. Use date_filter="upcoming" for what is coming up."""
-    return await market_dates.list_market_dates(
-        org, market_id=market_id, date_filter=date_filter, status=status, limit=limit, offset=offset
+    page = await market_dates.list_market_dates(
+        org,
+        market_id=market_id,
+        date_filter=date_filter,
+        status=status,
+        from_date=from_date,
+        to_date=to_date,
+        limit=limit,
+        offset=offset,
     )
+    return page.detailed(detail)
 
 
 @toolset.read("Get market date")

@@ -6,7 +6,18 @@ from typing import Annotated
 
 from pydantic import Field
 
-from market_mcp.schemas.common import MAX_ID, IdempotencyKey, Limit, Money, Offset, Page, Stripped, nullable
+from market_mcp.schemas.common import (
+    MAX_ID,
+    PAGE_SIZE,
+    Detail,
+    IdempotencyKey,
+    Limit,
+    Money,
+    Offset,
+    Page,
+    Stripped,
+    nullable,
+)
 from market_mcp.schemas.emails import MassEmailResult
 from market_mcp.schemas.markets import (
     Capacity,
@@ -53,12 +64,14 @@ async def list_markets(
     org: Org,
     status: Annotated[MarketStatus | None, Field(description="Only published or unpublished markets.")] = None,
     query: Query = None,
-    limit: Limit = 50,
+    detail: Detail = "compact",
+    limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[MarketOut]:
     """List the organisation's markets (name, region, type, fee, capacity, next trading day).
     Start here to find a market_id for the other tools."""
-    return await markets.list_markets(org, status=status, query=query, limit=limit, offset=offset)
+    page = await markets.list_markets(org, status=status, query=query, limit=limit, offset=offset)
+    return page.detailed(detail)
 
 
 @toolset.read("Get market")

@@ -6,7 +6,19 @@ from typing import Annotated
 
 from pydantic import Field
 
-from market_mcp.schemas.common import MAX_ID, IdempotencyKey, Limit, Money, Offset, Page
+from market_mcp.schemas.common import (
+    MAX_ID,
+    PAGE_SIZE,
+    Day,
+    Detail,
+    FromDate,
+    IdempotencyKey,
+    Limit,
+    Money,
+    Offset,
+    Page,
+    ToDate,
+)
 from market_mcp.schemas.orders import OrderDetail, OrderOut, OrderStatus, PaymentMethod
 from market_mcp.services import orders
 from market_mcp.tools.registry import Org, Toolset
@@ -28,20 +40,30 @@ async def list_orders(
         str | None, Field(max_length=200, description="Matches the vendor's name, contact or email.")
     ] = None,
     include_archived: Annotated[bool, Field(description="Include archived orders (left out by default).")] = False,
-    limit: Limit = 50,
+    from_date: FromDate = None,
+    to_date: ToDate = None,
+    paid_from: Annotated[Day | None, Field(description="Paid on or after this day, YYYY-MM-DD.")] = None,
+    paid_to: Annotated[Day | None, Field(description="Paid on or before this day, YYYY-MM-DD.")] = None,
+    detail: Detail = "compact",
+    limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[OrderOut]:
     """List orders, newest first, with totals, credit applied and amount due."""
-    return await orders.list_orders(
+    page = await orders.list_orders(
         org,
         status=status,
         vendor_id=vendor_id,
         market_id=market_id,
         query=query,
         include_archived=include_archived,
+        from_date=from_date,
+        to_date=to_date,
+        paid_from=paid_from,
+        paid_to=paid_to,
         limit=limit,
         offset=offset,
     )
+    return page.detailed(detail)
 
 
 @toolset.read("Get order")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from market_mcp.schemas.common import MAX_ID, Day, IdempotencyKey, Limit, Offset, Page, Stripped
+from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, Day, Detail, IdempotencyKey, Limit, Offset, Page, Stripped
 from market_mcp.schemas.vendors import (
     BusinessName,
     Category,
@@ -45,14 +45,16 @@ async def list_vendors(
     ] = None,
     start_date: Annotated[Day | None, Field(description="Only vendors who joined on or after this date.")] = None,
     end_date: Annotated[Day | None, Field(description="Only vendors who joined on or before this date.")] = None,
-    limit: Limit = 50,
+    detail: Detail = "compact",
+    limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[VendorSummary]:
     """List stallholders by name, each with total_bookings, last_attended and credit_balance_cents. Use query to
     find a vendor_id by name or email."""
-    return await vendors.list_vendors(
+    page = await vendors.list_vendors(
         org, query=query, market_id=market_id, start_date=start_date, end_date=end_date, limit=limit, offset=offset
     )
+    return page.detailed(detail)
 
 
 @toolset.read("Get vendor")
@@ -111,7 +113,7 @@ async def send_vendor_email(
 
 @toolset.read("List vendor notes")
 async def list_vendor_notes(
-    org: Org, vendor_id: VendorId, limit: Limit = 50, offset: Offset = 0
+    org: Org, vendor_id: VendorId, limit: Limit = PAGE_SIZE, offset: Offset = 0
 ) -> Page[VendorNoteOut]:
     """The organisation's internal notes about a vendor, newest first. Vendors never see them."""
     return await vendors.list_vendor_notes(org, vendor_id, limit=limit, offset=offset)

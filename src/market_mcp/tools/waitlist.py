@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from market_mcp.schemas.common import MAX_ID, IdempotencyKey, Limit, Offset
+from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, IdempotencyKey, Limit, Offset
 from market_mcp.schemas.waitlist import WaitlistEntryResult, WaitlistPage, WaitlistStatus
 from market_mcp.services import waitlist
 from market_mcp.tools.registry import Org, Toolset
@@ -28,7 +28,7 @@ async def list_waitlist(
     status: Annotated[
         WaitlistStatus | None, Field(description="Only this status; default: waiting and notified (open offers).")
     ] = None,
-    limit: Limit = 50,
+    limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> WaitlistPage:
     """The waitlist of a market date in offer order (position), with each vendor and any open 48-hour offer,
