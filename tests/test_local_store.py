@@ -87,8 +87,8 @@ async def test_changing_the_settings_after_the_first_start_changes_the_organisat
     assert renamed.changes == [
         "Renamed Riverside Farmers' Market to Riverside Markets, as the settings say (its slug stays "
         "riverside-farmers-market).",
-        "Riverside Markets's timezone is now Pacific/Auckland (was Australia/Melbourne), as the settings say.",
-        "Riverside Markets's currency is now NZD (was AUD), as the settings say; amounts are unchanged.",
+        "The timezone of Riverside Markets is now Pacific/Auckland (was Australia/Melbourne), as the settings say.",
+        "The currency of Riverside Markets is now NZD (was AUD), as the settings say.",
     ]
     assert renamed.token_id == first.token_id
     assert await counts(db) == (1, 1, 1)
@@ -125,6 +125,16 @@ def test_the_slug_is_made_from_the_name(name: str, slug: str) -> None:
 def test_a_timezone_and_a_currency_in_lower_case_are_taken_as_their_proper_names() -> None:
     settings = Settings(org_name="Riverside", org_timezone="pacific/auckland", org_currency="nzd")
     assert settings.local_organization() == LocalOrganization("Riverside", "Pacific/Auckland", "NZD")
+
+
+def test_settings_pasted_with_spaces_or_a_newline_around_them_are_taken_without(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MARKET_MCP_ORG_NAME", "  Riverside Farmers' Market\n")
+    monkeypatch.setenv("MARKET_MCP_TOKEN", " mk_org_abc\n")
+    settings = Settings()
+    assert settings.org_name == "Riverside Farmers' Market"
+    assert settings.token is not None and settings.token.get_secret_value() == "mk_org_abc"
 
 
 def test_a_currency_that_is_not_three_letters_is_refused_naming_the_setting() -> None:

@@ -166,7 +166,8 @@ async def set_up_local(session: AsyncSession, *, name: str, timezone: str, curre
     ).first()
     if found is not None:
         token, org = found
-        return LocalSetUp(org, token.id, _follow(session, org, name=name, timezone=timezone, currency=currency))  # type: ignore[arg-type]
+        changes = _follow(session, org, name=name, timezone=timezone, currency=currency)
+        return LocalSetUp(org, token.id, changes)  # type: ignore[arg-type]
     slug = slug_for(name)
     org = (await session.execute(select(Organization).where(Organization.slug == slug))).scalar_one_or_none()
     if org is None:
@@ -186,12 +187,10 @@ def _follow(session: AsyncSession, org: Organization, *, name: str, timezone: st
         changes.append(f"Renamed {org.name} to {name}, as the settings say (its slug stays {org.slug}).")
         org.name = name
     if org.timezone != timezone:
-        changes.append(f"{name}'s timezone is now {timezone} (was {org.timezone}), as the settings say.")
+        changes.append(f"The timezone of {name} is now {timezone} (was {org.timezone}), as the settings say.")
         org.timezone = timezone
     if org.currency != currency:
-        changes.append(
-            f"{name}'s currency is now {currency} (was {org.currency}), as the settings say; amounts are unchanged."
-        )
+        changes.append(f"The currency of {name} is now {currency} (was {org.currency}), as the settings say.")
         org.currency = currency
     if changes:
         session.add(org)
