@@ -24,6 +24,12 @@ from market_mcp.errors import MISSING_TOKEN, Forbidden, RateLimited, Unauthorize
 TOKEN_PREFIX = "mk_org_"
 ACCESS_TOKEN_PREFIX = "mk_at_"  # a connector's OAuth access token (market_mcp.oauth)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# stdio with no token, an organisation name, and a database named in the settings: why the name is not enough.
+TOKEN_FOR_NAMED_STORE = (
+    "The API token is missing. MARKET_MCP_ORG_NAME lets the server work without one only on this computer's own "
+    "store, and MARKET_MCP_DATABASE_URL names another database, which may be shared. Create a token with "
+    "`market-mcp token create --org SLUG` and enter it as the extension's API token (MARKET_MCP_TOKEN)."
+)
 
 
 # Any of this server's secrets (API token, OAuth access or refresh token, code) pasted into text.
@@ -175,6 +181,27 @@ async def _authenticate_access(session: AsyncSession, raw: str) -> TokenIdentity
         resource=grant.resource,
         expires_at=access.expires_at,
     )
+
+
+async def authenticate_local(session: AsyncSession, token_id: int) -> TokenIdentity:
+    """The organisation of a local store, acting through its own token (services.organizations.set_up_local):
+    no secret to check, and every other rule of a token applies (revoked: 401; draft, creator gone: 403)."""
+    row = (
+        await session.execute(
+            select(ApiToken, User, Organization)
+            .join(User, User.id == ApiToken.user_id)
+            .join(Organization, Organization.id == ApiToken.organization_id)
+            .where(ApiToken.id == token_id)
+        )
+    ).first()
+    if row is None or row[0].revoked_at is not None:
+        slug = row[2].slug if row is not None else "SLUG"
+        raise Unauthorized(
+            f"This computer's own token was revoked, so the server no longer acts for the organisation without "
+            f"one. Create a token with `market-mcp token create --org {slug}` and enter it as the extension's "
+            "API token (MARKET_MCP_TOKEN)."
+        )
+    return _identity(*row)
 
 
 def _identity(token: ApiToken, user: User, org: Organization) -> TokenIdentity:

@@ -2,8 +2,9 @@
 
 The bundle is a zip of manifest.json, this project's pyproject.toml and the package source. Its server
 type is `uv`: Claude Desktop's uv installs the dependencies from pyproject.toml and runs
-`market-mcp serve`, with the organisation's API token (asked for at install, stored as a sensitive
-setting) in MARKET_MCP_TOKEN.
+`market-mcp serve`. Installed alone, it asks for the organisation's name, timezone and currency, and the
+server sets that organisation up in a SQLite file in the person's data folder and acts for it without a
+token. A database URL in its settings (PostgreSQL shared with a team) needs an API token as well.
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ def manifest() -> dict[str, Any]:
                 "command": "uv",
                 "args": ["run", "--directory", "${__dirname}", "--no-dev", "market-mcp", "serve"],
                 "env": {
-                    "MARKET_MCP_TOKEN": "${user_config.api_token}",
+                    "MARKET_MCP_ORG_NAME": "${user_config.organization_name}",
+                    "MARKET_MCP_ORG_TIMEZONE": "${user_config.timezone}",
+                    "MARKET_MCP_ORG_CURRENCY": "${user_config.currency}",
                     "MARKET_MCP_DATABASE_URL": "${user_config.database_url}",
+                    "MARKET_MCP_TOKEN": "${user_config.api_token}",
                     "MARKET_MCP_SMTP_URL": "${user_config.smtp_url}",
                 },
             },
@@ -51,19 +55,45 @@ def manifest() -> dict[str, Any]:
             for toolset in TOOLSETS.values()
             for spec in toolset.tools
         ],
+        # Every optional setting has a default: a host substitutes a setting it has no value for as "".
         "user_config": {
-            "api_token": {
+            "organization_name": {
                 "type": "string",
-                "title": "Organisation API token",
-                "description": "The token `market-mcp token create --org YOUR-ORG` printed (it starts with mk_org_).",
-                "sensitive": True,
+                "title": "Organisation name",
+                "description": "Your market organisation, e.g. Riverside Farmers Market. It is set up on this "
+                "computer the first time the extension starts; change it here to rename it. (With a shared "
+                "database, the API token's organisation is used instead.)",
                 "required": True,
+            },
+            "timezone": {
+                "type": "string",
+                "title": "Timezone",
+                "description": "Where your markets trade, as an IANA name: Australia/Melbourne, Europe/London, "
+                "America/New_York…",
+                "required": False,
+                "default": "Australia/Melbourne",
+            },
+            "currency": {
+                "type": "string",
+                "title": "Currency",
+                "description": "The three-letter code of the money your stall fees are in: AUD, NZD, GBP, USD…",
+                "required": False,
+                "default": "AUD",
             },
             "database_url": {
                 "type": "string",
-                "title": "Database URL",
-                "description": "Leave empty for the default SQLite file in your data folder, or a "
-                "postgresql+asyncpg://… URL shared with your team.",
+                "title": "Shared database URL",
+                "description": "Only to share a database with your team: a postgresql+asyncpg://… URL (then an "
+                "API token is needed too). Leave empty to keep everything in a file on this computer.",
+                "required": False,
+                "default": "",
+            },
+            "api_token": {
+                "type": "string",
+                "title": "API token (only for a shared database)",
+                "description": "The token `market-mcp token create --org YOUR-ORG` printed (it starts with mk_org_). "
+                "Leave empty on this computer's own database.",
+                "sensitive": True,
                 "required": False,
                 "default": "",
             },

@@ -393,7 +393,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser(
-        "serve", help="run the MCP server: stdio (token from MARKET_MCP_TOKEN) or Streamable HTTP (bearer tokens)"
+        "serve",
+        help="run the MCP server: stdio (token from MARKET_MCP_TOKEN, or none on this computer's own store for the "
+        "organisation MARKET_MCP_ORG_NAME names) or Streamable HTTP (bearer tokens)",
     )
     serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     serve.add_argument("--host", default="127.0.0.1", help="http: address to listen on (default 127.0.0.1)")

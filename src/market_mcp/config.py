@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import available_timezones
 
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from market_mcp.errors import Invalid
+
+# A host that does not substitute an optional setting left blank passes the placeholder itself.
+_PLACEHOLDER = re.compile(r"\$\{user_config\.[^}]*\}")
+_FIX = "Change it in the extension's settings (or the environment) and restart the server."
+
 
 def default_database_url() -> str:
     path = Path(user_data_dir("market-mcp", appauthor=False)) / "market.db"
     return f"sqlite+aiosqlite:///{path}"
+
+
+@cache
+def _timezones() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
+
+
+@dataclass(frozen=True)
+class LocalOrganization:
+    """The organisation this computer's own store is for, as the settings describe it (checked)."""
+
+    name: str
+    timezone: str
+    currency: str
 
 
 class Settings(BaseSettings):
@@ -24,6 +48,14 @@ class Settings(BaseSettings):
         "or postgresql+asyncpg://user:pass@host/db.",
     )
     token: SecretStr | None = Field(default=None, description="stdio: the organisation API token to act as.")
+    org_name: str | None = Field(
+        default=None,
+        description="stdio without a token, on the default store: the organisation this computer works for. "
+        "The server sets it up on first start and acts for it; a database named in MARKET_MCP_DATABASE_URL "
+        "always needs a token.",
+    )
+    org_timezone: str = Field(default="Australia/Melbourne", description="That organisation's IANA timezone.")
+    org_currency: str = Field(default="AUD", description="That organisation's ISO 4217 currency.")
     rate_limit: int = Field(default=60, ge=1, description="Tool calls per minute per token.")
     rate_limit_shared: bool = Field(
         default=False,
@@ -33,10 +65,40 @@ class Settings(BaseSettings):
     smtp_url: str | None = Field(default=None, description="SMTP server for the outbox; unset keeps emails queued.")
     log_level: str = Field(default="WARNING", description="Logging level on standard error.")
 
-    @field_validator("database_url", "token", "smtp_url", mode="before")
+    @field_validator("database_url", "token", "smtp_url", "org_name", "org_timezone", "org_currency", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any, info: Any) -> Any:
         """An empty variable means "not set" (an MCP bundle passes optional settings left blank as "")."""
-        if isinstance(value, str) and not value.strip():
-            return default_database_url() if info.field_name == "database_url" else None
+        if not isinstance(value, str):
+            return value
+        value = value.strip()  # a pasted token or name often brings a space or newline along
+        if not value or _PLACEHOLDER.fullmatch(value):
+            return cls.model_fields[info.field_name].get_default(call_default_factory=True)
         return value
+
+    @property
+    def store_is_local(self) -> bool:
+        """Whether the store is this computer's own SQLite file (the default). A database named in the settings
+        may be shared with other people, so the server never uses one without a token."""
+        return self.database_url == default_database_url()
+
+    def local_organization(self) -> LocalOrganization:
+        """The organisation named by MARKET_MCP_ORG_*, or a refusal naming the setting to fix, with an example."""
+        name = self.org_name or ""
+        if not name:
+            raise Invalid(f"The organisation name (MARKET_MCP_ORG_NAME) is not set. {_FIX}")
+        if len(name) > 200:
+            raise Invalid(f"The organisation name (MARKET_MCP_ORG_NAME) must be at most 200 characters. {_FIX}")
+        timezone = _timezones().get(self.org_timezone.lower())
+        if timezone is None:
+            raise Invalid(
+                "The timezone (MARKET_MCP_ORG_TIMEZONE) must be an IANA name such as Australia/Melbourne or "
+                f"Europe/London; got {self.org_timezone!r}. {_FIX}"
+            )
+        currency = self.org_currency.upper()
+        if not re.fullmatch(r"[A-Z]{3}", currency):
+            raise Invalid(
+                "The currency (MARKET_MCP_ORG_CURRENCY) must be a three-letter ISO 4217 code such as AUD or USD; "
+                f"got {self.org_currency!r}. {_FIX}"
+            )
+        return LocalOrganization(name=name, timezone=timezone, currency=currency)

@@ -29,10 +29,12 @@ from starlette.applications import Starlette
 
 from market_mcp import __version__, catalog
 from market_mcp.auth import (
+    TOKEN_FOR_NAMED_STORE,
     OrgContext,
     RateLimiter,
     TokenIdentity,
     authenticate,
+    authenticate_local,
     check_shared_limit,
     mark_used,
     use_is_stale,
@@ -41,9 +43,9 @@ from market_mcp.auth import (
 from market_mcp.config import Settings
 from market_mcp.db import Database
 from market_mcp.db.types import utcnow
-from market_mcp.errors import Conflict, Forbidden, Invalid, MarketError, NotFound
+from market_mcp.errors import Conflict, Forbidden, Invalid, MarketError, NotFound, Unauthorized
 from market_mcp.http import healthz, request_token
-from market_mcp.services import audit, emails, idempotency
+from market_mcp.services import audit, emails, idempotency, organizations
 from market_mcp.tools import TOOLSETS
 from market_mcp.tools.registry import ToolSpec, _current_org
 
@@ -185,6 +187,10 @@ class MarketServer(MCPServer):
         self.http = public_url is not None
         self._token = None if self.http else token
         self._scope: str | None = None  # stdio: the token's scope, for tools/list (a token's scope never changes)
+        # Local mode: stdio with no token, on this computer's own store, for the organisation the settings name.
+        # The server sets it up and acts for it through a token of its own (its id: set on the first caller()).
+        self.local = not self.http and self._token is None and settings.org_name is not None and settings.store_is_local
+        self._local_token_id: int | None = None
         if self.http:
             self.custom_route("/healthz", methods=["GET"])(healthz(db))
         self.clock = clock
@@ -226,7 +232,26 @@ class MarketServer(MCPServer):
 
     async def caller(self, session: AsyncSession, context: Context[Any, Any] | None) -> TokenIdentity:
         """Who is calling, or the refusal (401/403): every request that reads or writes the store asks this."""
-        return await authenticate(session, self.token_for(context))
+        if self.local:
+            if self._local_token_id is None:  # at start (identify), or the next call if that was refused
+                self._local_token_id = await self._set_up_local()
+            return await authenticate_local(session, self._local_token_id)
+        token = self.token_for(context)
+        if token is None and not self.http and self.config.org_name is not None:
+            raise Unauthorized(TOKEN_FOR_NAMED_STORE)
+        return await authenticate(session, token)
+
+    async def _set_up_local(self) -> int:
+        """This computer's organisation, found or set up in a transaction of its own (the caller's has not
+        begun: a session connects on its first statement), or the refusal of a bad setting."""
+        wanted = self.config.local_organization()
+        async with self.db.transaction(write=True) as session:
+            local = await organizations.set_up_local(
+                session, name=wanted.name, timezone=wanted.timezone, currency=wanted.currency
+            )
+        for change in local.changes:
+            logger.warning(change)
+        return local.token_id
 
     async def list_tools(self) -> list[MCPTool]:
         return list(self.definitions.values())

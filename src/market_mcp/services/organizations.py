@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass, field
 from zoneinfo import available_timezones
 
 from sqlalchemy import func, select, update
@@ -14,6 +16,7 @@ from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Invalid, NotFound
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+LOCAL_TOKEN_NAME = "This computer (local)"
 
 
 async def get_organization(session: AsyncSession, slug: str) -> Organization:
@@ -125,3 +128,70 @@ async def revoke_token(session: AsyncSession, token_id: int) -> ApiToken:
             .values(status="revoked", revoked_at=token.revoked_at)
         )
     return token
+
+
+def slug_for(name: str) -> str:
+    """A slug made from a name: "Riverside Farmers' Market" -> "riverside-farmers-market"."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:64].strip("-") or "local"
+
+
+@dataclass
+class LocalSetUp:
+    """This computer's organisation and the token the server acts through for it."""
+
+    organization: Organization
+    token_id: int
+    changes: list[str] = field(default_factory=list)  # what this start did, in sentences for the log
+
+
+async def set_up_local(session: AsyncSession, *, name: str, timezone: str, currency: str) -> LocalSetUp:
+    """The organisation a local store (stdio, no token) works for: found, or set up on first start.
+
+    The server acts through a token of its own, LOCAL_TOKEN_NAME, whose secret is never kept: the same
+    rules as any token apply (revoked: 401; organisation in draft: 403) and its name is in the audit log.
+    The store has one local organisation, the one holding that token: changing the name, timezone or
+    currency in the settings changes it rather than starting a second one (its slug stays, so
+    `token create --org SLUG` keeps working). On first start, an organisation already in the store under
+    the name's slug (one made with `org create`, say) is the one used.
+    """
+    found = (
+        await session.execute(
+            select(ApiToken, Organization)
+            .join(Organization, Organization.id == ApiToken.organization_id)
+            .where(ApiToken.name == LOCAL_TOKEN_NAME)
+            .order_by(ApiToken.id)
+            .limit(1)
+        )
+    ).first()
+    if found is not None:
+        token, org = found
+        changes = _follow(session, org, name=name, timezone=timezone, currency=currency)
+        return LocalSetUp(org, token.id, changes)  # type: ignore[arg-type]
+    slug = slug_for(name)
+    org = (await session.execute(select(Organization).where(Organization.slug == slug))).scalar_one_or_none()
+    if org is None:
+        org, _ = await create_organization(session, name=name, slug=slug, timezone=timezone, currency=currency)
+        changes = [f"Set up {org.name} ({org.slug}) on this computer, in {currency} and {timezone}."]
+    else:
+        changes = [f"This computer now works for {org.name} ({org.slug}), already in the store."]
+        changes += _follow(session, org, name=name, timezone=timezone, currency=currency)
+    token, _ = await create_token(session, slug=org.slug, name=LOCAL_TOKEN_NAME)  # its secret is dropped here
+    return LocalSetUp(org, token.id, changes)  # type: ignore[arg-type]
+
+
+def _follow(session: AsyncSession, org: Organization, *, name: str, timezone: str, currency: str) -> list[str]:
+    """Bring the organisation in line with the settings; a sentence for each thing that changed."""
+    changes = []
+    if org.name != name:
+        changes.append(f"Renamed {org.name} to {name}, as the settings say (its slug stays {org.slug}).")
+        org.name = name
+    if org.timezone != timezone:
+        changes.append(f"The timezone of {name} is now {timezone} (was {org.timezone}), as the settings say.")
+        org.timezone = timezone
+    if org.currency != currency:
+        changes.append(f"The currency of {name} is now {currency} (was {org.currency}), as the settings say.")
+        org.currency = currency
+    if changes:
+        session.add(org)
+    return changes
