@@ -151,6 +151,6 @@ def completes(uri_template: str, argument: str) -> bool:
 
 
 async def complete(org: OrgContext, value: str) -> list[str]:
-    """The organisation's market ids starting with what was typed."""
+    """The organisation's market ids starting with what was typed, in order."""
     page = await markets.list_markets(org, status=None, query=None, limit=MAX_LIMIT, offset=0)
-    return [str(market.id) for market in page.items if str(market.id).startswith(value.strip())]
+    return [str(number) for number in sorted(m.id for m in page.items) if str(number).startswith(value.strip())]
