@@ -6,8 +6,11 @@ import re
 import warnings
 from typing import Any
 
+import anyio
+import httpx2
 import pytest
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import LoggingMessageNotificationParams, PromptReference
 
@@ -15,6 +18,7 @@ from market_mcp.config import Settings
 from market_mcp.server import build_server
 from market_mcp.services import markets
 from tests.factories import Tenant, connect
+from tests.test_http import http_server
 from tests.tools.test_vendors import add_market
 
 # The Client warns that logging/setLevel is deprecated from 2026-07-28; these tests speak 2025-11-25 on purpose.
@@ -140,6 +144,36 @@ async def test_initialize_advertises_tools_resources_prompts_completions_and_log
     assert len(prompts.prompts) == 4 and prompt.messages
     assert completion.completion.values == ["Riverside"]
     assert level.model_dump(exclude_none=True) == {}
+
+
+async def test_from_2026_the_same_capabilities_are_advertised_and_none_promises_change_notifications(
+    alice: Tenant,
+) -> None:
+    async with connect(alice) as client:
+        assert client.protocol_version == "2026-07-28"
+        advertised = client.server_capabilities
+    assert advertised.model_dump(exclude_none=True) == {
+        "tools": {"list_changed": False},
+        "resources": {"subscribe": False, "list_changed": False},
+        "prompts": {"list_changed": False},
+        "completions": {},
+        "logging": {},
+    }
+
+
+async def test_over_http_a_2025_client_hears_its_log_messages_on_the_sessions_stream(alice: Tenant) -> None:
+    heard = Heard()
+    with http_server(alice.db) as url:
+        async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {alice.token}"}, timeout=30) as http:
+            transport = streamable_http_client(f"{url}/mcp", http_client=http)
+            async with Client(transport, mode="legacy", logging_callback=heard) as client:
+                await client.set_logging_level("info")
+                await client.call_tool("list_markets", {})
+                for _ in range(100):  # the GET stream carries it, a moment after the call's own reply
+                    if heard.messages:
+                        break
+                    await anyio.sleep(0.05)
+    assert heard.messages == [("info", "market-mcp", "list_markets ok")]
 
 
 def test_building_the_server_warns_of_nothing_deprecated(alice: Tenant) -> None:

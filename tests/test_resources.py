@@ -16,6 +16,7 @@ from market_mcp.demo import populate_demo
 from market_mcp.errors import MISSING_TOKEN
 from market_mcp.schemas.connector import KINDS
 from tests.factories import Caller, Tenant, connect
+from tests.test_http import http_server, sdk_client
 from tests.tools.test_vendors import add_market
 
 JSON = "application/json"
@@ -96,6 +97,21 @@ async def test_bob_reads_none_of_alices_records_and_hears_what_a_missing_record_
             assert (error.code, error.message, error.data) == (INVALID_PARAMS, tool_says, {"uri": url, "code": 404})
         listed = await client.list_resources()
     assert listed.resources == []
+
+
+async def test_over_http_each_request_reads_with_its_own_bearer_token(alice: Tenant, bob: Tenant) -> None:
+    market = await add_market(alice, "Riverside")
+    with http_server(alice.db) as url:
+        async with sdk_client(url, alice.token) as mine, sdk_client(url, bob.token) as theirs:
+            read_back = await read(mine.client, f"market-mcp://market/{market}")
+            listed = await theirs.client.list_resources()
+            error = await refusal(theirs.client, f"market-mcp://market/{market}")
+    assert read_back["name"] == "Riverside"
+    assert listed.resources == []
+    assert (error.message, error.data) == (
+        f"Market {market} not found.",
+        {"uri": f"market-mcp://market/{market}", "code": 404},
+    )
 
 
 async def test_a_missing_record_is_the_specs_resource_not_found_for_the_protocol_spoken(alice: Tenant) -> None:

@@ -193,6 +193,7 @@ class MarketServer(MCPServer):
             instructions=INSTRUCTIONS,
             version=__version__,
             log_level=settings.log_level.upper(),  # type: ignore[arg-type]
+            subscriptions=False,  # no change notifications are ever sent: promise no listChanged, no subscribe
             **http,
         )
         self.config = settings  # ours; MCPServer keeps its own `settings`
