@@ -294,8 +294,8 @@ async def test_an_unknown_prompt_or_a_missing_argument_is_invalid_params_and_say
     )
     assert (missing.value.code, missing.value.data) == (INVALID_PARAMS, {"code": 422})
     assert missing.value.message == (
-        "fill_empty_spaces needs date (date: The trading day, YYYY-MM-DD (completion offers the market's upcoming "
-        "dates).)"
+        "fill_empty_spaces needs date. date: The trading day, YYYY-MM-DD (completion offers the market's upcoming "
+        "dates)."
     )
 
 
@@ -397,3 +397,17 @@ async def test_completion_needs_a_good_token_but_uses_none_of_its_tool_calls(ali
             await client.complete(ref, {"name": "market", "value": "r"})
     assert not allowed.is_error
     assert (refused.value.message, refused.value.data) == (MISSING_TOKEN, {"code": 401})
+
+
+async def test_a_nul_in_what_was_typed_is_dropped_and_a_name_far_too_long_is_no_market(alice: Tenant) -> None:
+    s = await riverside(alice)
+    nul = await prompt(alice, "rained_off", market="riverside\x00 farmers", date=f"{s.days[0]}\x00")
+    long = await prompt(alice, "rained_off", market="r" * 10_000, date=str(s.days[0]))
+    async with connect(alice) as client:
+        completed = await values(client, PromptReference(name="rained_off"), "market", "\x00farm")
+    assert nul.startswith(f"Riverside Farmers Market is rained off on {long_date(s.days[0])} (market_id {s.market_id},")
+    assert long.splitlines()[2] == (
+        f'No market of mine is named "{"r" * 80}…". Call list_markets() to see them all and ask me which one I '
+        "mean; use its id as market_id."
+    )
+    assert completed == ["Riverside Farmers Market"]

@@ -37,6 +37,7 @@ from market_mcp.services import market_dates, markets
 from market_mcp.services.scope import scoped
 
 MAX_VALUES = 100  # the spec's limit on one completion's values
+MAX_NAME = 200  # a market's name is at most this long (schemas.markets.MarketName)
 
 
 @dataclass(frozen=True)
@@ -284,13 +285,18 @@ def chosen(jobs: dict[str, Job], name: str, arguments: dict[str, str]) -> Job:
         )
     missing = [a.name for a in job.arguments if a.required and not (arguments.get(a.name) or "").strip()]
     if missing:
-        wanted = "; ".join(f"{a.name}: {a.description}" for a in job.arguments if a.name in missing)
-        raise MCPError(INVALID_PARAMS, f"{name} needs {' and '.join(missing)} ({wanted})", {"code": 422})
+        wanted = " ".join(f"{a.name}: {a.description}" for a in job.arguments if a.name in missing)
+        raise MCPError(INVALID_PARAMS, f"{name} needs {' and '.join(missing)}. {wanted}", {"code": 422})
     return job
 
 
+def _typed(value: str | None) -> str:
+    """What was typed, as a store can hold it: PostgreSQL's text has no NUL, so no name or date contains one."""
+    return (value or "").replace("\x00", "").strip()
+
+
 async def render(org: OrgContext, job: Job, arguments: dict[str, str]) -> GetPromptResult:
-    where = await _resolve(org, job, arguments)
+    where = await _resolve(org, job, {name: _typed(value) for name, value in arguments.items()})
     ask, steps = job.write(where)
     lines = [ask, ""]
     if where.notes:
@@ -308,9 +314,11 @@ async def find_market(org: OrgContext, typed: str) -> tuple[MarketOut | None, st
     """The market a person means by its name (any case; its slug or a unique part of its name will do), or
     None and a note saying how to find it."""
     wanted = typed.strip().casefold()
-    page = await markets.list_markets(org, status=None, query=typed.strip(), limit=MAX_LIMIT, offset=0)
-    exact = [m for m in page.items if wanted in (m.name.casefold(), m.slug)]
-    named = exact or [m for m in page.items if wanted in m.name.casefold()]
+    named: list[MarketOut] = []
+    if len(wanted) <= MAX_NAME:  # a longer text is no market's name: not worth a query
+        page = await markets.list_markets(org, status=None, query=typed.strip(), limit=MAX_LIMIT, offset=0)
+        exact = [m for m in page.items if wanted in (m.name.casefold(), m.slug)]
+        named = exact or [m for m in page.items if wanted in m.name.casefold()]
     if len(named) == 1:
         return named[0], None
     if named:
@@ -332,13 +340,13 @@ def _day(typed: str) -> date | None:
 
 
 async def _resolve(org: OrgContext, job: Job, arguments: dict[str, str]) -> Where:
-    where = Where(org, typed_market=(arguments.get("market") or "").strip())
+    where = Where(org, typed_market=arguments.get("market", ""))
     if where.typed_market:
         where.market, note = await find_market(org, where.typed_market)
         where.notes += [note] if note else []
     if DATE not in job.arguments:
         return where
-    where.typed_date = (arguments.get("date") or "").strip()
+    where.typed_date = arguments.get("date", "")
     where.day = _day(where.typed_date)
     dates = f'list_market_dates(market_id={where.market_id}, date_filter="upcoming")'
     if where.day is None:
@@ -378,14 +386,14 @@ def offers_completion(jobs: dict[str, Job], params: CompleteRequestParams) -> bo
 
 
 async def completion(org: OrgContext, params: CompleteRequestParams) -> Completion:
-    typed = params.argument.value.strip()
+    typed = _typed(params.argument.value)[:MAX_NAME]  # nothing longer can match
     if isinstance(params.ref, ResourceTemplateReference):
         values = await resources.complete(org, typed)
     elif params.argument.name == "market":
         values = await _market_names(org, typed)
     else:
         given = params.context.arguments if params.context and params.context.arguments else {}
-        values = await _upcoming_days(org, given.get("market", ""), typed)
+        values = await _upcoming_days(org, _typed(given.get("market")), typed)
     return Completion(values=values[:MAX_VALUES], total=len(values), has_more=len(values) > MAX_VALUES)
 
 
@@ -400,7 +408,7 @@ async def _market_names(org: OrgContext, typed: str) -> list[str]:
 async def _upcoming_days(org: OrgContext, market_typed: str, typed: str) -> list[str]:
     """The chosen market's upcoming scheduled days (every market's, before one is chosen) starting with what was
     typed, soonest first."""
-    market = (await find_market(org, market_typed))[0] if market_typed.strip() else None
+    market = (await find_market(org, market_typed))[0] if market_typed else None
     if market is not None:
         upcoming = await market_dates.upcoming_market_dates(org, market.id, limit=MAX_LIMIT)
     else:
