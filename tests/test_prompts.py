@@ -95,7 +95,8 @@ async def test_rained_off_previews_the_cancellation_waits_for_a_yes_and_offers_t
     assert RULES.splitlines()[1:] == [
         "- Change nothing until I have said yes to the exact change; show me first what you will do.",
         "- Where a write offers dry_run, run it with dry_run=true first and show me the preview.",
-        "- Emails go to the outbox and are delivered afterwards: report them as queued (emails_queued), never as sent.",
+        "- Emails go to the outbox: report them as queued, never as sent, and repeat the result's emails.note (it "
+        "says whether anyone receives them yet).",
         "- If a call is refused, tell me its error sentence and follow what it suggests.",
     ]
 

@@ -50,7 +50,7 @@ async def organisation(
             identity = await server.caller(session, context)
             if rate_limited and not server.config.rate_limit_shared:
                 server.rate_limiter.check(identity.token_id)
-            yield OrgContext.of(session, identity, server.clock)
+            yield OrgContext.of(session, identity, server.clock, email_delivery=server.mailer is not None)
     except MCPError:
         raise
     except Exception as exc:

@@ -111,12 +111,16 @@ class Job:
         )
 
 
-RULES = """\
-Rules for this job:
-- Change nothing until I have said yes to the exact change; show me first what you will do.
-- Where a write offers dry_run, run it with dry_run=true first and show me the preview.
-- Emails go to the outbox and are delivered afterwards: report them as queued (emails_queued), never as sent.
-- If a call is refused, tell me its error sentence and follow what it suggests."""
+RULES = "\n".join(
+    [
+        "Rules for this job:",
+        "- Change nothing until I have said yes to the exact change; show me first what you will do.",
+        "- Where a write offers dry_run, run it with dry_run=true first and show me the preview.",
+        "- Emails go to the outbox: report them as queued, never as sent, and repeat the result's emails.note (it "
+        "says whether anyone receives them yet).",
+        "- If a call is refused, tell me its error sentence and follow what it suggests.",
+    ]
+)
 
 READ_ONLY = (
     "This connection's token is read-only: prepare every change, but the writes will be refused until I "
