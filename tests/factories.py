@@ -100,16 +100,3 @@ def emails_queued(n: int) -> dict[str, Any]:
         if n
         else "No email was queued.",
     }
-
-
-@asynccontextmanager
-async def connect(
-    tenant: Tenant, *, token: str | None = None, rate_limit: int = 100_000, **options: Any
-) -> AsyncIterator[Client]:
-    """A bare in-process MCP client (Client's own options: mode, logging_callback, log_level …), for what
-    lies beyond tool calls: resources, prompts, completion, log messages."""
-    server = build_server(
-        Settings(database_url=str(tenant.db.url), rate_limit=rate_limit), db=tenant.db, token=token or tenant.token
-    )
-    async with Client(server, **options) as client:
-        yield client

@@ -17,7 +17,8 @@ from mcp.types import LoggingMessageNotificationParams, PromptReference
 from market_mcp.config import Settings
 from market_mcp.server import build_server
 from market_mcp.services import markets
-from tests.factories import Tenant, connect
+from tests.clients import connect
+from tests.factories import Tenant
 from tests.test_http import http_server
 from tests.tools.test_vendors import add_market
 

@@ -17,7 +17,8 @@ from market_mcp.prompts import JOBS, RULES
 from market_mcp.schemas.common import long_date
 from market_mcp.server import build_server
 from market_mcp.tools import TOOLSETS
-from tests.factories import Tenant, connect, today
+from tests.clients import connect
+from tests.factories import Tenant, today
 from tests.tools.test_orders import Setup, market_with_dates
 
 

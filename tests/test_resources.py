@@ -15,7 +15,8 @@ from market_mcp.db.tables import Organization
 from market_mcp.demo import populate_demo
 from market_mcp.errors import MISSING_TOKEN
 from market_mcp.schemas.connector import KINDS
-from tests.factories import Caller, Tenant, connect
+from tests.clients import connect
+from tests.factories import Caller, Tenant
 from tests.test_http import http_server, sdk_client
 from tests.tools.test_vendors import add_market
 
