@@ -41,6 +41,7 @@ class RawStdio:
             text=True,
             env=_env(db, token) | env,
         )
+        self.notifications: list[dict[str, Any]] = []  # what the server sent between replies (log messages)
 
     def send(self, message: dict[str, Any]) -> None:
         assert self.process.stdin is not None
@@ -55,6 +56,9 @@ class RawStdio:
     def request(self, request_id: int, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         self.send({"jsonrpc": "2.0", "id": request_id, "method": method, **({"params": params} if params else {})})
         reply = self.receive()
+        while "id" not in reply:
+            self.notifications.append(reply)
+            reply = self.receive()
         assert reply["id"] == request_id
         return reply
 
@@ -143,7 +147,15 @@ def test_every_handshake_protocol_version_is_negotiated_with_nothing_but_protoco
     assert created["result"].get("isError") in (None, False)
     assert refused["result"]["isError"] is True
     assert json.loads(refused["result"]["content"][0]["text"]) == {"error": "Market 999 not found.", "code": 404}
-    assert out.strip() == ""  # every line was a reply we read; nothing else reached stdout
+    # At the default level (warning) the client hears of the refusal, not of the calls that went well.
+    assert raw.notifications == [
+        {
+            "jsonrpc": "2.0",
+            "method": "notifications/message",
+            "params": {"level": "warning", "logger": "market-mcp", "data": "get_market refused: 404"},
+        }
+    ]
+    assert out.strip() == ""  # every line was a reply or notification we read; nothing else reached stdout
 
 
 def test_without_a_token_the_server_still_starts_warns_on_stderr_and_refuses_each_call_with_401(alice: Tenant) -> None:

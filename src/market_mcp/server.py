@@ -18,8 +18,22 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import ServerRequestContext
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.types import CallToolResult, ListToolsResult, PaginatedRequestParams, TextContent
+from mcp.types import (
+    CallToolResult,
+    CompleteRequestParams,
+    CompleteResult,
+    Completion,
+    GetPromptResult,
+    ListResourcesResult,
+    ListToolsResult,
+    PaginatedRequestParams,
+    SetLevelRequestParams,
+    TextContent,
+)
+from mcp.types import Prompt as MCPPrompt
+from mcp.types import ResourceTemplate as MCPResourceTemplate
 from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_json
@@ -27,7 +41,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
-from market_mcp import __version__, catalog
+from market_mcp import __version__, catalog, client_log, prompts, resources
+from market_mcp.access import organisation
 from market_mcp.auth import (
     TOKEN_FOR_NAMED_STORE,
     OrgContext,
@@ -180,6 +195,7 @@ class MarketServer(MCPServer):
             instructions=INSTRUCTIONS,
             version=__version__,
             log_level=settings.log_level.upper(),  # type: ignore[arg-type]
+            subscriptions=False,  # no change notifications are ever sent: promise no listChanged, no subscribe
             **http,
         )
         self.config = settings  # ours; MCPServer keeps its own `settings`
@@ -202,6 +218,11 @@ class MarketServer(MCPServer):
             self.mailer = Mailer(db, settings.smtp_url)
         # A misspelt argument must not be silently ignored: a model would believe the change was made.
         self._arguments = {name: set(d.input_schema["properties"]) for name, d in self.definitions.items()}
+        self.jobs = prompts.available(set(self.specs))  # a prompt is offered only with every tool it names
+        # The low-level server advertises a capability for each method it serves (MCPServer's own hook for
+        # logging would warn at construction that the 2026 protocol drops it; older clients still use it).
+        self._lowlevel_server.add_request_handler("completion/complete", CompleteRequestParams, self._complete)
+        self._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, client_log.set_level)
 
     @asynccontextmanager
     async def delivering(self) -> AsyncIterator[None]:
@@ -323,7 +344,12 @@ class MarketServer(MCPServer):
         if identity is not None and use_is_stale(identity):  # a refused call is still a use of the token
             async with self.db.transaction(write=True) as session:
                 await mark_used(session, identity)
+        await self._tell_client(name, result, context)
         return result
+
+    async def _tell_client(self, name: str, result: CallToolResult, context: Context[Any, Any] | None) -> None:
+        """The call's outcome as a log message to its client, if it asked for that level (market_mcp.client_log)."""
+        await client_log.tell(context, name, result)
 
     async def _run(
         self, spec: ToolSpec, org: OrgContext, arguments: dict[str, Any], context: Context[Any, Any] | None
@@ -396,6 +422,45 @@ class MarketServer(MCPServer):
                 audit.record(org, name, arguments, str(code))
         except Exception:
             logger.exception("could not write the audit entry for a refused %s", name)
+
+    # ---------------------------------------------------------------- resources, prompts and completion
+    # Scoped like the tools (market_mcp.access); what they answer is market_mcp.resources and market_mcp.prompts.
+
+    def _context(self, ctx: ServerRequestContext[Any]) -> Context[Any, Any]:
+        return Context(request_context=ctx, mcp_server=self, subscriptions=self._subscriptions)
+
+    async def _handle_list_resources(
+        self, ctx: ServerRequestContext[Any], params: PaginatedRequestParams | None
+    ) -> ListResourcesResult:
+        async with organisation(self, self._context(ctx), method="resources/list") as org:
+            return await resources.listed(org, params.cursor if params else None)
+
+    async def list_resource_templates(self) -> list[MCPResourceTemplate]:
+        return resources.TEMPLATES
+
+    async def read_resource(  # type: ignore[override]
+        self, uri: Any, context: Context[Any, Any] | None = None
+    ) -> list[ReadResourceContents]:
+        async with organisation(self, context, method="resources/read", uri=str(uri)) as org:
+            text = await resources.read(org, str(uri))
+        return [ReadResourceContents(content=text, mime_type=resources.MIME_TYPE)]
+
+    async def list_prompts(self) -> list[MCPPrompt]:
+        return [job.listed() for job in self.jobs.values()]
+
+    async def get_prompt(  # type: ignore[override]
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
+    ) -> GetPromptResult:
+        job = prompts.chosen(self.jobs, name, arguments or {})
+        async with organisation(self, context, method="prompts/get") as org:
+            return await prompts.render(org, job, arguments or {})
+
+    async def _complete(self, ctx: ServerRequestContext[Any], params: CompleteRequestParams) -> CompleteResult:
+        if not prompts.offers_completion(self.jobs, params):  # an unknown prompt or argument: no values, no error
+            return CompleteResult(completion=Completion(values=[]))
+        # Not rate limited: a client asks on every keystroke, which must not use up the organiser's tool calls.
+        async with organisation(self, self._context(ctx), method="completion/complete", rate_limited=False) as org:
+            return CompleteResult(completion=await prompts.completion(org, params))
 
 
 def build_server(

@@ -1,0 +1,83 @@
+"""The caller's organisation for requests other than tools/call (resources, prompts, completion).
+
+They are scoped exactly like the tools: the token is authenticated by the server's caller() inside a read
+transaction, the services scope every query, and a refusal carries the same sentence a tool would give. Only
+its envelope differs: these methods answer with JSON-RPC errors, not tool results, so the sentence is the
+error's message and the HTTP-like code rides in its data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from mcp.server.mcpserver import Context
+from mcp.shared.exceptions import MCPError
+from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST
+from mcp.types.version import HANDSHAKE_PROTOCOL_VERSIONS
+
+from market_mcp.auth import OrgContext, TokenIdentity, check_shared_limit, mark_used, use_is_stale
+
+if TYPE_CHECKING:
+    from market_mcp.server import MarketServer
+
+RESOURCE_NOT_FOUND_BEFORE_2026 = -32002  # the 2026-07-28 revision moved "resource not found" to -32602
+
+
+@asynccontextmanager
+async def organisation(
+    server: MarketServer,
+    context: Context[Any, Any] | None,
+    *,
+    method: str,
+    rate_limited: bool = True,
+    uri: str | None = None,
+) -> AsyncIterator[OrgContext]:
+    """The caller's OrgContext in a read transaction; any refusal inside leaves as an MCPError (naming `uri`,
+    the resource asked for, in its data).
+
+    rate_limited: counts against the token's per-minute allowance, as a tool call does (completion does not:
+    a client asks it on every keystroke, and that must not use up the organiser's tool calls).
+    """
+    identity: TokenIdentity | None = None
+    try:
+        if rate_limited and server.config.rate_limit_shared:  # its own short write, as in call_tool
+            async with server.db.transaction(write=True) as session:
+                identity = await server.caller(session, context)
+                await check_shared_limit(session, identity, server.config.rate_limit, server.clock())
+        async with server.db.transaction() as session:
+            identity = await server.caller(session, context)
+            if rate_limited and not server.config.rate_limit_shared:
+                server.rate_limiter.check(identity.token_id)
+            yield OrgContext.of(session, identity, server.clock, email_delivery=server.mailer is not None)
+    except MCPError:
+        raise
+    except Exception as exc:
+        # The tools' own words for every refusal (and the incident id for a crash), in a JSON-RPC envelope.
+        data = {"uri": uri} if uri is not None else {}
+        raise protocol_error(server._refusal(method, exc), _version(context), **data) from exc
+    finally:
+        if identity is not None and use_is_stale(identity):  # a read is a use of the token too
+            async with server.db.transaction(write=True) as session:
+                await mark_used(session, identity)
+
+
+def protocol_error(refusal: dict[str, Any], protocol_version: str | None, **data: Any) -> MCPError:
+    """A refusal ({"error", "code"}, as a tool gives it) as a JSON-RPC error: the sentence as its message, the
+    code in data["code"].
+
+    404 is the spec's resource-not-found (-32002 before 2026-07-28, -32602 from then on); 422 is invalid
+    params; 500 (an incident: its id is in the sentence) is an internal error; 401, 403, 409 and 429 are
+    requests this caller cannot make as things stand (invalid request).
+    """
+    code = refusal["code"]
+    if code == 404:
+        rpc_code = RESOURCE_NOT_FOUND_BEFORE_2026 if protocol_version in HANDSHAKE_PROTOCOL_VERSIONS else INVALID_PARAMS
+    else:
+        rpc_code = {422: INVALID_PARAMS, 500: INTERNAL_ERROR}.get(code, INVALID_REQUEST)
+    return MCPError(rpc_code, refusal["error"], {**data, "code": code})
+
+
+def _version(context: Context[Any, Any] | None) -> str | None:
+    return context.protocol_version if context is not None else None

@@ -1,0 +1,156 @@
+"""Resources: every market-mcp:// address that search, fetch and results hand out, readable as JSON.
+
+An address names one record, market-mcp://<kind>/<id> (services.connector.url_of). Reading it gives the JSON
+its get_* tool returns, through the same service, so scoping and the words of "not found" are the tools':
+another organisation's record reads exactly like one that never existed. A market date also carries its
+roster. resources/list offers the organisation's markets, the natural place to start.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mcp.types import ListResourcesResult, Resource, ResourceTemplate
+from pydantic import BaseModel
+from pydantic_core import to_json
+from sqlmodel import SQLModel
+
+from market_mcp.auth import OrgContext
+from market_mcp.db.tables import Application, Booking, Market, MarketDate, Order, Vendor
+from market_mcp.errors import Invalid, NotFound
+from market_mcp.schemas.common import MAX_ID, MAX_LIMIT
+from market_mcp.schemas.connector import RecordKind
+from market_mcp.services import applications, bookings, market_dates, markets, orders, vendors
+from market_mcp.services.connector import url_of
+from market_mcp.services.scope import label
+
+MIME_TYPE = "application/json"
+_ADDRESS = re.compile(r"market-mcp://([a-z_]+)/([1-9][0-9]{0,17})")
+
+
+def _dumped(record: BaseModel) -> dict[str, Any]:
+    return record.model_dump(mode="json", by_alias=True)  # as MarketServer._run dumps a tool's result
+
+
+async def _market_date(org: OrgContext, market_date_id: int) -> dict[str, Any]:
+    """get_market_date's record plus its roster: every pending and confirmed booking, page after page."""
+    day = await market_dates.get_market_date(org, market_date_id)
+    roster: list[dict[str, Any]] = []
+    offset: int | None = 0
+    while offset is not None:
+        page = await market_dates.list_market_date_bookings(org, market_date_id, limit=MAX_LIMIT, offset=offset)
+        roster.extend(_dumped(entry) for entry in page.items)
+        offset = page.next_offset
+    return _dumped(day) | {"roster": roster}
+
+
+@dataclass(frozen=True)
+class Kind:
+    table: type[SQLModel]  # for the words of "not found"
+    read: Callable[[OrgContext, int], Awaitable[BaseModel | dict[str, Any]]]
+    title: str
+    description: str
+
+
+KINDS: dict[RecordKind, Kind] = {
+    "market": Kind(
+        Market,
+        markets.get_market,
+        "Market",
+        "A market with its next dates, booking counts, pending applications and approved vendors (as get_market).",
+    ),
+    "market_date": Kind(
+        MarketDate,
+        _market_date,
+        "Market date and roster",
+        "A trading day with its counts (as get_market_date) and its roster: every pending and confirmed booking "
+        "with vendor, space and amount (as list_market_date_bookings; space_number null means unassigned).",
+    ),
+    "vendor": Kind(
+        Vendor,
+        vendors.get_vendor,
+        "Vendor",
+        "A vendor's details, credit balance and recent applications, orders, bookings and credits (as get_vendor).",
+    ),
+    "application": Kind(
+        Application,
+        applications.get_application,
+        "Application",
+        "An application to trade at a market, with its vendor and market (as get_application).",
+    ),
+    "order": Kind(
+        Order,
+        orders.get_order,
+        "Order",
+        "An order with its bookings, the credits applied and the amount due (as get_order).",
+    ),
+    "booking": Kind(
+        Booking,
+        bookings.get_booking,
+        "Booking",
+        "One booking: vendor, market date, space, amount and status (as get_booking).",
+    ),
+}
+
+TEMPLATES = [
+    ResourceTemplate(
+        uri_template=f"market-mcp://{name}/{{{name}_id}}",
+        name=name,
+        title=kind.title,
+        description=kind.description,
+        mime_type=MIME_TYPE,
+    )
+    for name, kind in KINDS.items()
+]
+
+
+async def read(org: OrgContext, uri: str) -> str:
+    """The record at a market-mcp:// address as JSON text, or NotFound in the get_* tool's words."""
+    found = _ADDRESS.fullmatch(uri)
+    if found is None or found.group(1) not in KINDS:
+        shown = uri if len(uri) <= 80 else uri[:80] + "…"
+        raise NotFound(
+            f"There is no resource {shown}. Addresses are market-mcp://<kind>/<id> with kind one of "
+            f"{', '.join(KINDS)}, as search and fetch give them (resources/templates/list shows them)."
+        )
+    kind, number = KINDS[found.group(1)], int(found.group(2))  # type: ignore[index]
+    if number > MAX_ID:  # no record has such an id: the same words as any other missing one
+        raise NotFound(f"{label(kind.table)} {number} not found.")
+    record = await kind.read(org, number)
+    return to_json(_dumped(record) if isinstance(record, BaseModel) else record).decode()
+
+
+async def listed(org: OrgContext, cursor: str | None) -> ListResourcesResult:
+    """The organisation's markets, by name, a page at a time (the cursor is where the next page starts)."""
+    if cursor is not None and not (cursor.isascii() and cursor.isdigit() and int(cursor) <= MAX_ID):
+        raise Invalid(f"cursor must be the nextCursor of an earlier resources/list; got {cursor[:40]!r}.")
+    page = await markets.list_markets(org, status=None, query=None, limit=MAX_LIMIT, offset=int(cursor or 0))
+    resources = [
+        Resource(
+            uri=url_of("market", market.id),
+            name=market.name,
+            title=market.name,
+            description=f"{market.name}: {market.status} market"
+            + (f" in {market.region}" if market.region else "")
+            + (f"; next market date {market.next_market_date}" if market.next_market_date else "; no upcoming date"),
+            mime_type=MIME_TYPE,
+        )
+        for market in page.items
+    ]
+    next_cursor = str(page.next_offset) if page.next_offset is not None else None
+    return ListResourcesResult(resources=resources, next_cursor=next_cursor)
+
+
+def completes(uri_template: str, argument: str) -> bool:
+    """Whether completion/complete has anything to offer for this template's argument: market ids (markets are
+    few; records of the other kinds are found with search)."""
+    return uri_template == TEMPLATES[0].uri_template and argument == "market_id"
+
+
+async def complete(org: OrgContext, value: str) -> list[str]:
+    """The organisation's market ids starting with what was typed, in order."""
+    page = await markets.list_markets(org, status=None, query=None, limit=MAX_LIMIT, offset=0)
+    return [str(number) for number in sorted(m.id for m in page.items) if str(number).startswith(value.strip())]
