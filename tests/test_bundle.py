@@ -106,6 +106,8 @@ class Served:
         self.ids += 1
         self.send({"jsonrpc": "2.0", "id": self.ids, "method": method, "params": params})
         reply = json.loads(self.process.stdout.readline())
+        while "id" not in reply:  # a log notification (a refusal is logged at warning) comes before the reply
+            reply = json.loads(self.process.stdout.readline())
         assert reply["id"] == self.ids, reply
         return reply["result"]
 

@@ -47,7 +47,7 @@ async def as_tools_give_it(c: Caller, kind: str, number: int) -> dict[str, Any]:
         return await c.ok(f"get_{kind}", **{f"{kind}_id": number})
     roster, offset = [], 0
     while offset is not None:
-        page = await c.ok("list_market_date_bookings", market_date_id=number, limit=200, offset=offset)
+        page = await c.ok("list_market_date_bookings", market_date_id=number, detail="full", limit=200, offset=offset)
         roster += page["items"]
         offset = page["next_offset"]
     return await c.ok("get_market_date", market_date_id=number) | {"roster": roster}
@@ -78,7 +78,7 @@ async def test_a_market_dates_resource_carries_its_whole_roster(alice: Tenant) -
     await demo(alice)
     async with alice.client() as c, connect(alice) as client:
         day = (await c.ok("list_market_dates", date_filter="upcoming"))["items"][0]
-        roster = (await c.ok("list_market_date_bookings", market_date_id=day["id"], limit=200))["items"]
+        roster = (await c.ok("list_market_date_bookings", market_date_id=day["id"], detail="full", limit=200))["items"]
         read_back = await read(client, f"market-mcp://market_date/{day['id']}")
     assert read_back["roster"] == roster
     assert len(roster) == day["confirmed_count"] + day["pending_count"] > 0

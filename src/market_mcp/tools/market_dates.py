@@ -141,11 +141,12 @@ async def update_market_date(
 
 @toolset.read("Market date roster")
 async def list_market_date_bookings(
-    org: Org, market_date_id: MarketDateId, limit: Limit = 50, offset: Offset = 0
+    org: Org, market_date_id: MarketDateId, detail: Detail = "compact", limit: Limit = 50, offset: Offset = 0
 ) -> Page[RosterEntry]:
     """The roster of one market date: every pending and confirmed booking with its vendor, contact details,
     space number and amount, in space order."""
-    return await market_dates.list_market_date_bookings(org, market_date_id, limit=limit, offset=offset)
+    page = await market_dates.list_market_date_bookings(org, market_date_id, limit=limit, offset=offset)
+    return page.detailed(detail)
 
 
 @toolset.write("Cancel market date", destructive=True, idempotent=False, emails=True)

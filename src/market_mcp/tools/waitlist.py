@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, IdempotencyKey, Limit, Offset
+from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, Detail, IdempotencyKey, Limit, Offset
 from market_mcp.schemas.waitlist import WaitlistEntryResult, WaitlistPage, WaitlistStatus
 from market_mcp.services import waitlist
 from market_mcp.tools.registry import Org, Toolset
@@ -28,14 +28,16 @@ async def list_waitlist(
     status: Annotated[
         WaitlistStatus | None, Field(description="Only this status; default: waiting and notified (open offers).")
     ] = None,
+    detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> WaitlistPage:
     """The waitlist of a market date in offer order (position), with each vendor and any open 48-hour offer,
     plus the date's spaces_left. Pass market_id for the market's next upcoming date, or market_date_id."""
-    return await waitlist.list_waitlist(
+    page = await waitlist.list_waitlist(
         org, market_id=market_id, market_date_id=market_date_id, status=status, limit=limit, offset=offset
     )
+    return page.detailed(detail)
 
 
 @toolset.write("Add to waitlist", destructive=False, idempotent=False)
