@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp.types import Tool
+from mcp.types import ListToolsResult, Tool
 
 from market_mcp.config import Settings
 from market_mcp.db import Database
@@ -147,7 +147,6 @@ def test_annotations_are_explicit(tools: dict[str, Tool], name: str) -> None:
     unset = [
         hint
         for hint, value in {
-            "title": a.title,
             "readOnlyHint": a.read_only_hint,
             "destructiveHint": a.destructive_hint,
             "idempotentHint": a.idempotent_hint,
@@ -156,7 +155,7 @@ def test_annotations_are_explicit(tools: dict[str, Tool], name: str) -> None:
         if value is None
     ]
     assert unset == []
-    assert a.title and tools[name].title == a.title
+    assert tools[name].title and a.title is None  # the title once, as the tool's
 
 
 @pytest.mark.parametrize("name", registered())
@@ -218,14 +217,41 @@ def test_no_input_schema_has_a_top_level_anyof_oneof_or_allof(tools: dict[str, T
 
 
 @pytest.mark.parametrize("name", registered())
-def test_every_input_property_has_its_own_description_and_no_ref(tools: dict[str, Tool], name: str) -> None:
-    # A model reads properties[x].description; a description only inside an anyOf branch or behind a $ref
-    # is one that some clients never show.
-    properties: dict[str, Any] = tools[name].input_schema.get("properties", {})
-    undescribed = sorted(p for p, s in properties.items() if not str(s.get("description", "")).strip())
-    with_ref = sorted(p for p, s in properties.items() if "$ref" in json.dumps(s))
-    assert undescribed == [], f"{name}: no top-level description on {undescribed}"
-    assert with_ref == []
+def test_every_argument_a_model_must_fill_in_is_described_where_every_client_shows_it(
+    tools: dict[str, Tool], name: str
+) -> None:
+    # A model reads properties[x].description; a description only inside an anyOf branch or behind a $ref is
+    # one that some clients never show. Optional arguments whose name, type and enum say it all (a list's
+    # vendor_id filter, update_market's region) and the arguments every list or preview shares (described once,
+    # in the server instructions) need no words of their own.
+    schema = tools[name].input_schema
+    properties: dict[str, Any] = schema.get("properties", {})
+    required = set(schema.get("required", []))
+    undescribed = sorted(p for p in required if not str(properties[p].get("description", "")).strip())
+    hidden = sorted(p for p, s in properties.items() if "$ref" in json.dumps(s) or "anyOf" in s)
+    assert undescribed == [], f"{name}: no description on {undescribed}"
+    assert hidden == []
+
+
+def test_the_shared_arguments_left_undescribed_are_described_in_the_instructions() -> None:
+    from market_mcp.schemas.common import SHARED_ARGUMENTS
+    from market_mcp.server import INSTRUCTIONS
+
+    assert [a for a in SHARED_ARGUMENTS if a not in INSTRUCTIONS] == []
+
+
+def test_the_catalog_a_model_reads_on_every_conversation_stays_light(tools: dict[str, Tool]) -> None:
+    seen = [
+        json.dumps(
+            {"name": t.name, "description": t.description, "inputSchema": t.input_schema},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        for t in tools.values()
+    ]
+    assert sum(len(part) for part in seen) <= 36_000  # about 9,000 tokens: name, description, input schema
+    wire = ListToolsResult(tools=list(tools.values())).model_dump_json(by_alias=True, exclude_none=True)
+    assert len(wire.encode()) <= 100_000  # the whole tools/list answer, output schemas and all
 
 
 @pytest.mark.parametrize("name", registered())

@@ -71,17 +71,17 @@ if TYPE_CHECKING:
 logger = logging.getLogger("market_mcp")
 
 INSTRUCTIONS = """\
-market-mcp runs a market organisation's admin: markets, their trading dates, vendors, applications, \
-orders, bookings, the waitlist, credits and emails. Everything is scoped to the organisation of the API \
-token; you never pass an organisation. Start with get_context (the organisation, today's date, market ids); \
-for "what's pending?" call get_dashboard_summary. Ids flow between tools as <entity>_id arguments: \
-list_markets gives market_id, list_market_dates market_date_id, list_vendors vendor_id, list_orders \
-order_id, get_order and list_bookings booking_id, list_waitlist entry_id. Money arguments are decimal \
-amounts in the organisation's currency (45 or "45.50"); results give integer *_cents plus currency. Tools \
-that email vendors say so (openWorldHint): approving, rejecting, reminding, cancelling, rebooking, \
-waitlist offers and mass email. Confirm with the organiser before they run, and use dry_run where \
-offered. A refused call returns {"error", "code"}: 404 not found, 409 wrong state, 422 bad input (the \
-message names the argument), 401/403 token problems, 429 slow down.\
+market-mcp runs a market organisation's admin: markets, trading dates, vendors, applications, orders, \
+bookings, the waitlist, credits and emails, all scoped to the token's organisation. Call get_context first; \
+for "what's pending?" call get_dashboard_summary. Ids come from the list_* tools (query finds one by name). \
+Money: 45 or "45.50" in; integer *_cents plus currency out. Dates: YYYY-MM-DD on the organisation's \
+calendar; from_date/to_date are inclusive. Lists: 20 compact rows by default (limit up to 200, detail="full" \
+for every field); pass next_offset as offset for more. Writes take an optional idempotency_key: a retry with \
+the same key returns the first result and changes nothing. dry_run previews (would_* fields) and changes \
+nothing. Tools that email vendors say so: confirm with the organiser first. Their results' emails.note says \
+whether anyone will receive them; repeat it rather than saying "sent". A refusal is {"error", "code"} \
+(404 not found, 409 wrong state, 422 bad input, 401/403 token, 429 slow down) and names the fix. Every \
+record also reads as a resource, market-mcp://<kind>/<id> (e.g. market-mcp://vendor/55).\
 """
 
 

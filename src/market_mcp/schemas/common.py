@@ -84,15 +84,8 @@ def long_date(day: date) -> str:
 Money = Annotated[
     int,
     BeforeValidator(to_cents),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": 0, "maximum": int(MAX_AMOUNT)},
-                {"type": "string", "pattern": r"^\$?\d+(\.\d{1,2})?$", "maxLength": MONEY_MAX_CHARS},
-            ],
-            "description": 'An amount in the organisation\'s currency, e.g. 45 or "45.50" (at most two decimals).',
-        }
-    ),
+    # A number, or a decimal string ("45.50"); to_cents refuses any other in words that say what it wants.
+    WithJsonSchema({"type": ["number", "string"], "minimum": 0, "maximum": int(MAX_AMOUNT)}),
 ]
 """Money in: a decimal amount in the organisation's currency. The tool function receives integer cents."""
 
@@ -118,20 +111,21 @@ PositiveMoney = Annotated[Money, AfterValidator(_positive)]
 Stripped = StringConstraints(strip_whitespace=True)
 """Text with surrounding spaces removed before its length is checked: "   " is not a name."""
 
-Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"Page size (at most {MAX_LIMIT}).")]
-Offset = Annotated[int, Field(ge=0, le=10_000_000, description="How many items to skip (from next_offset).")]
+# The arguments every list or preview shares are described once, in the server instructions (SHARED_ARGUMENTS).
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT)]
+Offset = Annotated[int, Field(ge=0, le=10_000_000)]
+DryRun = Annotated[bool, Field()]
+IdFilter = Annotated[int | None, Field(ge=1, le=MAX_ID)]  # a list filter: "vendor_id" says which records
 IdempotencyKey = Annotated[
     str | None,
-    Field(
-        min_length=1,
-        max_length=200,
-        description="Optional. A repeat of this call with the same key returns the first result and changes nothing.",
-    ),
-]
+    Field(min_length=1, max_length=200),
+    WithJsonSchema({"type": "string", "maxLength": 200}),
+]  # described once, in the server instructions, not on each of the writes (tools/list is read every conversation)
 DateFilter = Literal["upcoming", "past"]
 Day = Annotated[date, Field(description="A calendar date, YYYY-MM-DD.")]
-FromDate = Annotated[date | None, Field(description="From this day, YYYY-MM-DD (inclusive).")]
-ToDate = Annotated[date | None, Field(description="To this day, YYYY-MM-DD (inclusive).")]
+FromDate = Annotated[date | None, Field()]
+ToDate = Annotated[date | None, Field()]
+SHARED_ARGUMENTS = ("idempotency_key", "dry_run", "limit", "offset", "detail", "from_date", "to_date")
 PAGE_SIZE = 20  # a default page a model reads whole: compact rows, a few kilobytes
 
 
@@ -165,10 +159,7 @@ class Row(Schema):
     COMPACT: ClassVar[tuple[str, ...]] = ()
 
 
-Detail = Annotated[
-    Literal["compact", "full"],
-    Field(description="compact (default): the key fields of each row; full: every field (larger pages)."),
-]
+Detail = Literal["compact", "full"]
 
 
 class Page(Schema, Generic[T]):

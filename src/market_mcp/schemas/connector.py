@@ -28,7 +28,7 @@ SearchQuery = Annotated[
     Field(
         min_length=1,
         max_length=200,
-        description='What to look for: a name, an email, a date (YYYY-MM-DD), a space number or "order 12".',
+        description='A name, email, date, space number or "order 12".',
     ),
 ]
 RecordId = Annotated[
@@ -36,7 +36,7 @@ RecordId = Annotated[
     Field(  # before the validator, or pydantic leaves pattern and maxLength out of the published schema
         max_length=30,
         pattern=RECORD_ID_PATTERN,
-        description='A result\'s id from search: "<kind>:<number>", e.g. "vendor:55" or "market_date:7".',
+        description='An id from search, e.g. "vendor:55".',
     ),
     BeforeValidator(_record_id),
 ]

@@ -26,7 +26,7 @@ Slug = Annotated[
         min_length=1,
         max_length=64,
         pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
-        description="Short id for URLs, unique in the organisation: lowercase letters, digits and hyphens.",
+        description="Unique short name: lowercase letters, digits, hyphens.",
     ),
 ]
 Region = Annotated[str, Stripped, Field(max_length=100, description="Region or suburb, e.g. 'Inner North'.")]
@@ -39,8 +39,7 @@ Metadata = Annotated[
     dict[str, Any],
     Field(
         max_length=100,
-        description="Free key/value data for the organiser's own systems (replaces the whole object); at most "
-        "100 keys and 4,000 characters of JSON.",
+        description="Your own key/value data (replaces it whole).",
     ),
     AfterValidator(_small_json),
 ]

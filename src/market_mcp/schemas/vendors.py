@@ -15,14 +15,10 @@ ContactName = Annotated[str, Stripped, Field(max_length=200, description="The pe
 Email = Annotated[
     str,
     Stripped,
-    Field(
-        min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="Email address; unique in the organisation."
-    ),
+    Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="Unique in the organisation."),
 ]
 Phone = Annotated[str, Stripped, Field(max_length=50, description="Phone number.")]
-Category = Annotated[
-    str, Stripped, Field(max_length=50, description="What they sell, e.g. Produce, Bakery, Craft, Coffee.")
-]
+Category = Annotated[str, Stripped, Field(max_length=50, description="What they sell, e.g. Produce, Bakery.")]
 
 # Optional forms, with the description on the property itself.
 MaybeBusinessName = nullable(BusinessName)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from market_mcp.schemas.audit import AuditEntryOut
-from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, Detail, FromDate, Limit, Offset, Page, ToDate
+from market_mcp.schemas.common import PAGE_SIZE, Detail, FromDate, IdFilter, Limit, Offset, Page, ToDate
 from market_mcp.schemas.emails import EmailKind, EmailPage, EmailStatus
 from market_mcp.services import audit, emails
 from market_mcp.tools.registry import Org, Toolset
@@ -22,17 +22,14 @@ async def list_audit_log(
     tool: Annotated[
         str | None, Field(max_length=64, description="Only calls of this tool, e.g. approve_order.")
     ] = None,
-    since: Annotated[
-        datetime | None, Field(description="Only entries at or after this time, ISO 8601 (e.g. 2026-05-01T00:00:00Z).")
-    ] = None,
+    since: Annotated[datetime | None, Field(description="Only entries at or after this ISO 8601 time.")] = None,
     from_date: FromDate = None,
     to_date: ToDate = None,
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[AuditEntryOut]:
-    """Who changed what, newest first: every write and every refused write, with the token's name, the
-    records changed and the outcome ("ok" or the refusal code)."""
+    """Who changed what: every write and refused write, newest first, with token name, records changed and outcome."""
     page = await audit.list_audit_log(
         org, tool=tool, since=since, from_date=from_date, to_date=to_date, limit=limit, offset=offset
     )
@@ -42,17 +39,20 @@ async def list_audit_log(
 @toolset.read("Email outbox")
 async def list_emails(
     org: Org,
-    status: Annotated[EmailStatus | None, Field(description="queued, sent or failed.")] = None,
-    vendor_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only emails to this vendor.")] = None,
-    kind: Annotated[EmailKind | None, Field(description="Only this kind, e.g. application_approved.")] = None,
+    status: EmailStatus | None = None,
+    vendor_id: IdFilter = None,
+    kind: Annotated[
+        EmailKind | None,  # sixteen values: the refusal of a wrong one lists them, tools/list need not
+        WithJsonSchema({"type": "string", "description": "e.g. order_reminder, waitlist_offer, market_message."}),
+    ] = None,
     from_date: FromDate = None,
     to_date: ToDate = None,
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> EmailPage:
-    """Every email the system sent or will send, newest first, with its status (queued, sent, failed), any
-    delivery error, and whether delivery is configured at all."""
+    """The outbox, newest first: each email queued, sent or failed, and whether delivery is set up (without it, queued
+    email reaches nobody)."""
     page = await emails.list_emails(
         org,
         status=status,

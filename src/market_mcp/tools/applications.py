@@ -20,6 +20,7 @@ from market_mcp.schemas.common import (
     Day,
     Detail,
     IdempotencyKey,
+    IdFilter,
     Limit,
     Money,
     Offset,
@@ -40,9 +41,9 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("applications", "Applications: review, approve, reject or waitlist vendors who want to trade.")
 
-ApplicationId = Annotated[int, Field(ge=1, le=MAX_ID, description="The application's id (from list_applications).")]
+ApplicationId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_applications.")]
 Notes = Annotated[str, Field(max_length=1000, description="Why the credit was given (shown on the credit).")]
-ExpiresOn = Annotated[Day | None, Field(description="Last day the credit can be spent, YYYY-MM-DD; default: never.")]
+ExpiresOn = Annotated[Day | None, Field(description="Last day it can be spent; default: never.")]
 
 
 @toolset.read("List applications")
@@ -51,18 +52,16 @@ async def list_applications(
     status: Annotated[
         ApplicationStatus | None, Field(description="e.g. pending: the ones waiting for a decision.")
     ] = None,
-    query: Annotated[
-        str | None, Field(max_length=200, description="Matches the vendor's name, contact or email.")
-    ] = None,
-    market_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only applications to this market.")] = None,
+    query: Annotated[str | None, Field(max_length=200, description="Vendor name, contact or email.")] = None,
+    market_id: IdFilter = None,
     start_date: Annotated[Day | None, Field(description="Submitted on or after this date.")] = None,
     end_date: Annotated[Day | None, Field(description="Submitted on or before this date.")] = None,
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[ApplicationOut]:
-    """List applications to trade, newest first, with the vendor, market, status and allowed_moves. For "what's
-    pending?" use status="pending"."""
+    """Applications to trade, newest first, with vendor, market, status and allowed_moves. Waiting ones:
+    status="pending"."""
     page = await applications.list_applications(
         org,
         status=status,
@@ -78,7 +77,7 @@ async def list_applications(
 
 @toolset.read("Get application")
 async def get_application(org: Org, application_id: ApplicationId) -> ApplicationOut:
-    """One application with its vendor, market, the vendor's own message and where it can move next."""
+    """One application with vendor, market, the vendor's own message and allowed moves."""
     return await applications.get_application(org, application_id)
 
 
@@ -86,9 +85,7 @@ async def get_application(org: Org, application_id: ApplicationId) -> Applicatio
 async def create_application(
     org: Org,
     market_id: Annotated[int, Field(ge=1, le=MAX_ID, description="The market they want to trade at.")],
-    vendor_id: Annotated[
-        int | None, Field(ge=1, le=MAX_ID, description="An existing vendor; or give email and business_name.")
-    ] = None,
+    vendor_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Or give email and business_name.")] = None,
     email: MaybeEmail = None,
     business_name: MaybeBusinessName = None,
     contact_name: MaybeContactName = None,
@@ -97,8 +94,8 @@ async def create_application(
     vendor_message: Annotated[str, Field(max_length=5000, description="What the vendor wrote, if anything.")] = "",
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationCreated:
-    """Record a vendor's application to a market, as pending. Name an existing vendor by vendor_id, or give email
-    and business_name: the vendor with that email is used, or created. Emails nobody."""
+    """Record a vendor's application to a market, as pending: vendor_id, or email and business_name (found or created).
+    A vendor turned down before applies again this way. Emails nobody."""
     new_vendor = None
     if email is not None or business_name is not None:
         new_vendor = VendorFields(
@@ -113,16 +110,14 @@ async def create_application(
 async def update_application_status(
     org: Org,
     application_id: ApplicationId,
-    status: Annotated[Decision, Field(description="approved, rejected or waitlisted.")],
-    send_notification: Annotated[bool, Field(description="Email the vendor the decision (default true).")] = True,
-    starter_credit: Annotated[
-        Money | None, Field(description="With approved: a welcome credit for their first booking, e.g. 10.")
-    ] = None,
+    status: Annotated[Decision, Field(description="The decision.")],
+    send_notification: Annotated[bool, Field(description="Email the vendor the decision.")] = True,
+    starter_credit: Annotated[Money | None, Field(description="With approved: a welcome credit, e.g. 10.")] = None,
     message: Annotated[str | None, Field(max_length=5000, description="A personal line for the email.")] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationDecided:
-    """Approve, reject or waitlist an application (pending → any; waitlisted → approved or rejected). Approving
-    can add a starter credit. Emails the vendor the decision unless send_notification is false."""
+    """Decide an application: approved, rejected or waitlisted (from pending; waitlisted can still go either way).
+    Approving can add a starter_credit. Emails the vendor unless send_notification is false."""
     return await applications.update_application_status(
         org,
         application_id,
@@ -137,8 +132,7 @@ async def update_application_status(
 async def send_application_reminder(
     org: Org, application_id: ApplicationId, idempotency_key: IdempotencyKey = None
 ) -> ReminderSent:
-    """Email an approved vendor a reminder to book and pay for their dates (the next market date, the fee and
-    any credit they hold)."""
+    """Email an approved vendor a reminder to book and pay: next date, fee, their credit."""
     return await applications.send_application_reminder(org, application_id)
 
 
@@ -151,8 +145,8 @@ async def add_application_credit(
     expires_at: ExpiresOn = None,
     idempotency_key: IdempotencyKey = None,
 ) -> CreditDetail:
-    """Give the application's vendor a credit, linked to the application; it comes off their next orders.
-    Emails nobody."""
+    """Credit an application's vendor, linked to it. Other credits: create_credit; a welcome credit while approving:
+    update_application_status' starter_credit. Emails nobody."""
     return await applications.add_application_credit(
         org,
         application_id,

@@ -13,8 +13,10 @@ from market_mcp.schemas.common import (
     PAGE_SIZE,
     DateFilter,
     Detail,
+    DryRun,
     FromDate,
     IdempotencyKey,
+    IdFilter,
     Limit,
     Money,
     Offset,
@@ -28,11 +30,9 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("bookings", "Bookings: confirm, cancel, move, restore and number vendors' stalls on market dates.")
 
-BookingId = Annotated[int, Field(ge=1, le=MAX_ID, description="The booking's id (from list_bookings or get_order).")]
+BookingId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_bookings or get_order.")]
 Reason = Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email.")]
-CreditVendor = Annotated[
-    bool, Field(description="Credit paid bookings' amounts back to their vendors (default false).")
-]
+CreditVendor = Annotated[bool, Field(description="Credit paid bookings back to their vendors.")]
 SpaceNumber = Annotated[str, Stripped, Field(min_length=1, max_length=20)]
 
 
@@ -42,22 +42,18 @@ async def list_bookings(
     date_filter: Annotated[
         DateFilter | None, Field(description="upcoming (soonest first) or past; default: all, latest first.")
     ] = None,
-    market_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only this market's bookings.")] = None,
-    market_date_id: Annotated[
-        int | None, Field(ge=1, le=MAX_ID, description="Only bookings on this market date.")
-    ] = None,
-    vendor_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only this vendor's bookings.")] = None,
-    status: Annotated[BookingStatus | None, Field(description="pending, confirmed, rejected or cancelled.")] = None,
-    query: Annotated[
-        str | None, Field(max_length=200, description="Matches the vendor's business or contact name.")
-    ] = None,
+    market_id: IdFilter = None,
+    market_date_id: IdFilter = None,
+    vendor_id: IdFilter = None,
+    status: BookingStatus | None = None,
+    query: Annotated[str | None, Field(max_length=200, description="Vendor name or contact.")] = None,
     from_date: FromDate = None,
     to_date: ToDate = None,
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[BookingOut]:
-    """List bookings (one vendor's stall on one market date) with vendor, market, date, space and amount."""
+    """Bookings (a vendor's stall on one date) with vendor, date, space and amount."""
     page = await bookings.list_bookings(
         org,
         date_filter=date_filter,
@@ -76,13 +72,13 @@ async def list_bookings(
 
 @toolset.read("Get booking")
 async def get_booking(org: Org, booking_id: BookingId) -> BookingResult:
-    """One booking with its vendor, market date, space, amount and status."""
+    """One booking: vendor, date, space, amount, status."""
     return await bookings.get_booking(org, booking_id)
 
 
 @toolset.write("Confirm booking", destructive=False, idempotent=False, emails=True)
 async def confirm_booking(org: Org, booking_id: BookingId, idempotency_key: IdempotencyKey = None) -> BookingResult:
-    """Confirm a pending booking if its date has a space left (409 if full). Emails the vendor."""
+    """Confirm a pending booking if its date has space (409 if full). Emails the vendor."""
     return await bookings.confirm_booking(org, booking_id)
 
 
@@ -90,7 +86,8 @@ async def confirm_booking(org: Org, booking_id: BookingId, idempotency_key: Idem
 async def reject_booking(
     org: Org, booking_id: BookingId, reason: Reason = None, idempotency_key: IdempotencyKey = None
 ) -> BookingResult:
-    """Reject a pending booking; an unpaid order stops charging for it. Emails the vendor."""
+    """Turn down a pending booking; an unpaid order stops charging for it. Emails the vendor. For a confirmed booking
+    use cancel_booking."""
     return await bookings.reject_booking(org, booking_id, reason=reason)
 
 
@@ -102,9 +99,8 @@ async def cancel_booking(
     credit_vendor: CreditVendor = False,
     idempotency_key: IdempotencyKey = None,
 ) -> BookingResult:
-    """Cancel a confirmed booking. With credit_vendor, a paid booking's amount becomes a credit; an unpaid order
-    stops charging for it. Emails the vendor, and offers the space to the date's waitlist if the market
-    auto-notifies (emailing that vendor too)."""
+    """Cancel a confirmed booking (pending: reject_booking); credit_vendor credits a paid one back. Emails the vendor;
+    offers the space to the waitlist if the market auto-notifies."""
     return await bookings.cancel_booking(org, booking_id, reason=reason, credit_vendor=credit_vendor)
 
 
@@ -116,16 +112,15 @@ async def rebook_booking(
     fee: Annotated[Money, Field(description="Rebooking fee the vendor pays (default 0).")] = 0,
     idempotency_key: IdempotencyKey = None,
 ) -> BookingResult:
-    """Move a paid, confirmed booking to another date: the old booking is cancelled, its amount minus the fee
-    is credited and spent on a new confirmed booking, so the vendor owes only the fee. Returns the new booking.
-    Emails the vendor."""
+    """Move a paid, confirmed booking to another date: the old one is cancelled, its amount less the fee pays the new
+    one (returned). Emails the vendor."""
     return await bookings.rebook_booking(org, booking_id, target_market_date_id=target_market_date_id, fee_cents=fee)
 
 
 @toolset.write("Restore booking", destructive=False, idempotent=False, emails=True)
 async def restore_booking(org: Org, booking_id: BookingId, idempotency_key: IdempotencyKey = None) -> BookingResult:
-    """Bring a cancelled booking back to confirmed if its date has room and its space is free; a credit given
-    for the cancellation is taken back, or an unpaid order charges for it again. Emails the vendor."""
+    """Un-cancel a booking if its date has room and its space is free; a credit given for it is taken back, or its
+    order charges again. Emails the vendor."""
     return await bookings.restore_booking(org, booking_id)
 
 
@@ -138,8 +133,7 @@ async def update_space_number(
     ],
     idempotency_key: IdempotencyKey = None,
 ) -> BookingResult:
-    """Give a pending or confirmed booking its stall space (409 if another booking on the date has it).
-    Emails nobody."""
+    """Give a pending or confirmed booking its stall space, unique on the date (null clears). Emails nobody."""
     return await bookings.update_space_number(org, booking_id, space_number=space_number)
 
 
@@ -153,13 +147,11 @@ async def bulk_cancel_bookings(
     ],
     reason: Reason = None,
     credit_vendor: CreditVendor = False,
-    dry_run: Annotated[bool, Field(description="Report what would happen without changing anything.")] = False,
+    dry_run: DryRun = False,
     idempotency_key: IdempotencyKey = None,
 ) -> BulkCancelResult:
-    """Cancel many confirmed bookings in one go (all or nothing), as cancel_booking does each: credits with
-    credit_vendor, an email to each vendor, waitlist offers where the market auto-notifies. Ids that cannot be
-    cancelled are listed in skipped with the reason. Use dry_run to preview. To cancel a whole date use
-    cancel_market_date."""
+    """Cancel many confirmed bookings at once (all or nothing), each as cancel_booking does; ids that cannot be are
+    listed with why. Preview with dry_run. A whole date: cancel_market_date."""
     return await bookings.bulk_cancel_bookings(
         org, booking_ids, reason=reason, credit_vendor=credit_vendor, dry_run=dry_run, progress=ctx.report_progress
     )

@@ -11,16 +11,12 @@ toolset = Toolset("connector", "Search and fetch: find any record by name and re
 
 @toolset.read("Search")
 async def search(org: Org, query: SearchQuery) -> SearchResults:
-    """Find markets, market dates, vendors, applications, orders and bookings by name, email, date (YYYY-MM-DD),
-    space number or order number ("order 12"), ignoring case. Returns up to 50 results, best matches first, each
-    with an id such as "vendor:55" to pass to fetch. Made for search-style clients (ChatGPT connectors, deep
-    research); otherwise prefer the list_* tools, which filter and page."""
+    """Find markets, dates, vendors, applications, orders or bookings by name, email, date, space or "order 12"; pass
+    an id like "vendor:55" to fetch. list_* tools filter and page better."""
     return await connector.search(org, query)
 
 
 @toolset.read("Fetch record")
 async def fetch(org: Org, id: RecordId) -> FetchedRecord:
-    """Read one record found by search, by its id (e.g. "vendor:55", "order:12"): the record as plain text plus
-    its key fields and related ids as metadata. Made for search-style clients; otherwise prefer the get_* tools
-    (get_vendor, get_order, …), which return every field."""
+    """Read a record found by search (e.g. "vendor:55") as text and key fields. Otherwise prefer get_* tools."""
     return await connector.fetch(org, id)

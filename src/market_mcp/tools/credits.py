@@ -12,6 +12,7 @@ from market_mcp.schemas.common import (
     Day,
     Detail,
     IdempotencyKey,
+    IdFilter,
     Limit,
     Money,
     Offset,
@@ -24,8 +25,8 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("credits", "Credits: issue, adjust and remove money owed to vendors.")
 
-CreditId = Annotated[int, Field(ge=1, le=MAX_ID, description="The credit's id (from list_credits).")]
-ExpiresOn = Annotated[Day | None, Field(description="Last day the credit can be spent, YYYY-MM-DD.")]
+CreditId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_credits.")]
+ExpiresOn = Annotated[Day | None, Field(description="Last day it can be spent; default: never.")]
 
 
 @toolset.read("List credits")
@@ -34,23 +35,20 @@ async def list_credits(
     status: Annotated[
         Literal["unexpired", "expired"] | None, Field(description="unexpired (still valid) or expired.")
     ] = None,
-    vendor_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only this vendor's credits.")] = None,
-    query: Annotated[
-        str | None, Field(max_length=200, description="Matches the vendor's name or email, or notes.")
-    ] = None,
+    vendor_id: IdFilter = None,
+    query: Annotated[str | None, Field(max_length=200, description="Vendor name, email or notes.")] = None,
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[CreditOut]:
-    """List credits (soonest to expire first) with granted and remaining amounts and status: live, used or
-    expired."""
+    """Credits, soonest to expire first: amount granted, remaining, status (live, used, expired)."""
     page = await credits.list_credits(org, status=status, vendor_id=vendor_id, query=query, limit=limit, offset=offset)
     return page.detailed(detail)
 
 
 @toolset.read("Get credit")
 async def get_credit(org: Org, credit_id: CreditId) -> CreditDetail:
-    """One credit with its ledger: every grant, use on an order, adjustment and expiry, oldest first."""
+    """One credit with its ledger: every grant, use, adjustment and expiry."""
     return await credits.get_credit(org, credit_id)
 
 
@@ -63,7 +61,8 @@ async def create_credit(
     expires_at: ExpiresOn = None,
     idempotency_key: IdempotencyKey = None,
 ) -> CreditDetail:
-    """Issue a credit to a vendor; it comes off their next orders automatically. Emails nobody."""
+    """Give a vendor a credit (money owed to them), taken off their next orders. The usual way to credit a vendor.
+    Emails nobody."""
     return await credits.create_credit(
         org,
         vendor_id,
@@ -86,8 +85,7 @@ async def update_credit(
     ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> CreditDetail:
-    """Change a credit's remaining amount, notes or expiry. The change is added to its ledger as an adjustment
-    (history is never rewritten). Emails nobody."""
+    """Change a credit's remaining amount, notes or expiry, as a new ledger line. Emails nobody."""
     return await credits.update_credit(
         org,
         credit_id,
@@ -99,6 +97,5 @@ async def update_credit(
 
 @toolset.write("Delete credit", destructive=True, idempotent=True)
 async def delete_credit(org: Org, credit_id: CreditId, idempotency_key: IdempotencyKey = None) -> CreditDeleted:
-    """Remove a credit that has not been spent (a credit used on an order cannot be deleted: set its remaining
-    amount to 0 with update_credit). Emails nobody."""
+    """Remove an unspent credit (a used one can only be set to 0 with update_credit). Emails nobody."""
     return await credits.delete_credit(org, credit_id)

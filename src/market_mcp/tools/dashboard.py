@@ -14,21 +14,22 @@ toolset = Toolset("dashboard", "Dashboard: the organisation at a glance, and wha
 
 @toolset.read("Who am I")
 async def get_context(org: Org, ctx: Context) -> ContextOut:
-    """Call first: the organisation (name, currency, timezone, today's date), this token's name and scope
-    (read or write), the markets with their ids, and the toolsets available."""
+    """Call first: the organisation (name, currency, timezone, today), token scope (read or write), market ids,
+    toolsets, and whether email is delivered."""
     toolsets = sorted({spec.toolset for spec in ctx.mcp_server.specs.values()})  # type: ignore[attr-defined]
     return await dashboard.get_context(org, toolsets=toolsets)
 
 
 @toolset.read("Dashboard")
 async def get_dashboard(org: Org) -> Dashboard:
-    """The organisation in numbers: pending applications and orders, unpaid orders and money owed, money taken
-    this month, upcoming dates and the next one with its bookings, vendors, open waitlist offers, emails."""
+    """The organisation in numbers: pending applications and orders, unpaid orders and money owed, taken this month,
+    upcoming dates, vendors, offers, emails; calls names the call listing each figure's records. For chat:
+    get_dashboard_summary."""
     return await dashboard.get_dashboard(org)
 
 
 @toolset.read("What needs attention")
 async def get_dashboard_summary(org: Org) -> DashboardSummary:
-    """Answer "what's pending today?": a few short lines (next market, money owed and taken, what needs
-    attention) plus an attention list naming the tool and arguments that show each item."""
+    """Answers "what's pending today?": a few lines to relay and an attention list naming, per item, the call that
+    lists exactly those records."""
     return await dashboard.get_dashboard_summary(org)

@@ -10,6 +10,7 @@ from market_mcp.schemas.common import (
     MAX_ID,
     PAGE_SIZE,
     Detail,
+    DryRun,
     IdempotencyKey,
     Limit,
     Money,
@@ -39,23 +40,11 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("markets", "Markets: list, read, create and change them.")
 
-MarketId = Annotated[int, Field(ge=1, le=MAX_ID, description="The market's id (from list_markets).")]
+MarketId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_markets.")]
 Query = Annotated[str | None, Field(max_length=200, description="Matches name, slug or region, any case.")]
 BookingEnabled = Annotated[bool, Field(description="Whether vendors can book this market's dates.")]
-AutoNotify = Annotated[
-    bool, Field(description="When a booking is cancelled, offer the space to the first vendor on the waitlist.")
-]
+AutoNotify = Annotated[bool, Field(description="Offer freed spaces to the waitlist automatically.")]
 
-# Optional arguments of update_market (and create_market's metadata): the description stays on the property.
-MaybeMarketName = nullable(MarketName)
-MaybeSlug = nullable(Slug)
-MaybeRegion = nullable(Region)
-MaybeMarketType = nullable(MarketType)
-MaybeBookingEnabled = nullable(BookingEnabled)
-MaybeAutoNotify = nullable(AutoNotify)
-MaybeLocation = nullable(Location)
-MaybeDescription = nullable(Description)
-MaybeReference = nullable(Reference)
 MaybeMetadata = nullable(Metadata)
 
 
@@ -68,16 +57,15 @@ async def list_markets(
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[MarketOut]:
-    """List the organisation's markets (name, region, type, fee, capacity, next trading day).
-    Start here to find a market_id for the other tools."""
+    """The markets by name: status, region, type, fee, capacity, next trading day. query finds a market_id."""
     page = await markets.list_markets(org, status=status, query=query, limit=limit, offset=offset)
     return page.detailed(detail)
 
 
 @toolset.read("Get market")
 async def get_market(org: Org, market_id: MarketId) -> MarketDetail:
-    """One market with its next 5 dates (spaces left, bookings, waitlist), confirmed bookings on upcoming
-    dates, pending applications and approved vendors."""
+    """One market: its fields, next 5 dates with spaces left, upcoming confirmed bookings, pending applications and
+    approved vendors."""
     return await markets.get_market(org, market_id)
 
 
@@ -101,8 +89,8 @@ async def create_market(
     metadata: MaybeMetadata = None,
     idempotency_key: IdempotencyKey = None,
 ) -> MarketDetail:
-    """Create a market. It has no trading days until you add them with create_market_date or
-    bulk_create_market_dates. Emails nobody."""
+    """Create a market (recurring farmers, makers or night market) with its fee and spaces per date; add trading days
+    with create_market_date or bulk_create_market_dates. Emails nobody."""
     fields = MarketFields(
         name=name,
         slug=slug,
@@ -125,25 +113,25 @@ async def create_market(
 async def update_market(
     org: Org,
     market_id: MarketId,
-    name: MaybeMarketName = None,
-    slug: MaybeSlug = None,
-    region: MaybeRegion = None,
-    market_type: MaybeMarketType = None,
-    status: Annotated[MarketStatus | None, Field(description="published or unpublished.")] = None,
-    booking_enabled: MaybeBookingEnabled = None,
-    waitlist_auto_notify: MaybeAutoNotify = None,
+    name: MarketName | None = None,
+    slug: Slug | None = None,
+    region: Region | None = None,
+    market_type: MarketType | None = None,
+    status: MarketStatus | None = None,
+    booking_enabled: BookingEnabled | None = None,
+    waitlist_auto_notify: nullable(AutoNotify) = None,
     default_fee: Annotated[Money | None, Field(description="Stall fee per market date.")] = None,
     capacity: Annotated[
-        Capacity | None, Field(description="Spaces per date for dates created from now on (see update_market_date).")
+        Capacity | None, Field(description="For dates created later (existing: update_market_date).")
     ] = None,
-    location: MaybeLocation = None,
-    description: MaybeDescription = None,
-    reference: MaybeReference = None,
+    location: Location | None = None,
+    description: Description | None = None,
+    reference: Reference | None = None,
     metadata: MaybeMetadata = None,
     idempotency_key: IdempotencyKey = None,
 ) -> MarketDetail:
-    """Change a market's fields; only the arguments you pass change (pass "" to clear a text field).
-    Existing dates keep their own capacity. Emails nobody."""
+    """Change a market's fields; only those passed change ("" clears text). A new capacity applies to dates created
+    later (an existing date: update_market_date). Emails nobody."""
     fields = MarketFields(
         name=name,
         slug=slug,
@@ -172,13 +160,13 @@ async def send_market_email(
     ],
     market_date_id: Annotated[
         int | None,
-        Field(ge=1, le=MAX_ID, description="Only vendors booked (pending or confirmed) on this date of the market."),
+        Field(ge=1, le=MAX_ID, description="Only vendors booked on this date."),
     ] = None,
-    dry_run: Annotated[bool, Field(description="List the recipients without sending anything.")] = False,
+    dry_run: DryRun = False,
     idempotency_key: IdempotencyKey = None,
 ) -> MassEmailResult:
-    """Email every active vendor of a market (approved to trade there), or only those booked on one date. Use
-    dry_run first to see who would receive it; then it queues one email per vendor."""
+    """Email every vendor approved for a market, or those booked on one date. Preview with dry_run first. The server
+    adds the greeting (unless the message has one) and sign-off. One vendor: send_vendor_email."""
     return await markets.send_market_email(
         org, market_id, subject=subject, message=message, market_date_id=market_date_id, dry_run=dry_run
     )

@@ -13,6 +13,7 @@ from market_mcp.schemas.common import (
     Detail,
     FromDate,
     IdempotencyKey,
+    IdFilter,
     Limit,
     Money,
     Offset,
@@ -25,7 +26,7 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("orders", "Orders: take, approve, reject, archive and record payment for vendors' bookings.")
 
-OrderId = Annotated[int, Field(ge=1, le=MAX_ID, description="The order's id (from list_orders).")]
+OrderId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_orders.")]
 
 
 @toolset.read("List orders")
@@ -34,21 +35,20 @@ async def list_orders(
     status: Annotated[
         OrderStatus | None, Field(description="e.g. pending (to approve), payment_pending (unpaid).")
     ] = None,
-    vendor_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only this vendor's orders.")] = None,
-    market_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Only orders for this market.")] = None,
-    query: Annotated[
-        str | None, Field(max_length=200, description="Matches the vendor's name, contact or email.")
-    ] = None,
-    include_archived: Annotated[bool, Field(description="Include archived orders (left out by default).")] = False,
+    vendor_id: IdFilter = None,
+    market_id: IdFilter = None,
+    query: Annotated[str | None, Field(max_length=200, description="Vendor name, contact or email.")] = None,
+    include_archived: Annotated[bool, Field(description="Include archived orders.")] = False,
     from_date: FromDate = None,
     to_date: ToDate = None,
-    paid_from: Annotated[Day | None, Field(description="Paid on or after this day, YYYY-MM-DD.")] = None,
-    paid_to: Annotated[Day | None, Field(description="Paid on or before this day, YYYY-MM-DD.")] = None,
+    paid_from: Annotated[Day | None, Field(description="Paid on or after this day.")] = None,
+    paid_to: Annotated[Day | None, Field(description="Paid on or before this day.")] = None,
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[OrderOut]:
-    """List orders, newest first, with totals, credit applied and amount due."""
+    """Orders, newest first, with total, amount due and trading days. payment_pending is unpaid; from_date/to_date
+    match trading days, paid_from/paid_to the day paid."""
     page = await orders.list_orders(
         org,
         status=status,
@@ -68,16 +68,14 @@ async def list_orders(
 
 @toolset.read("Get order")
 async def get_order(org: Org, order_id: OrderId) -> OrderDetail:
-    """One order with its bookings (one line per market date), the credits applied and the amount due."""
+    """One order: its bookings (one per date), credits applied, amount due."""
     return await orders.get_order(org, order_id)
 
 
 @toolset.write("Take order", destructive=False, idempotent=False, emails=True)
 async def create_order(
     org: Org,
-    vendor_id: Annotated[
-        int, Field(ge=1, le=MAX_ID, description="The vendor ordering (needs an approved application).")
-    ],
+    vendor_id: Annotated[int, Field(ge=1, le=MAX_ID, description="Needs an approved application.")],
     market_date_ids: Annotated[
         list[Annotated[int, Field(ge=1, le=MAX_ID)]],
         Field(min_length=1, max_length=60, description="The dates to book, all of one market."),
@@ -85,9 +83,8 @@ async def create_order(
     amount_per_date: Annotated[Money | None, Field(description="Fee per date; default: the market's fee.")] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderDetail:
-    """Take an order for a vendor: a pending booking on each date. The vendor needs an approved application to the
-    market; a full date is refused (409: use add_to_waitlist). A trusted vendor's order is approved at once, which
-    emails them."""
+    """Take an order: a pending booking for a vendor on each date (one market). Needs an approved application; a full
+    date is refused (add_to_waitlist). A trusted vendor's order is approved at once, emailing them."""
     return await orders.create_order(
         org, vendor_id, market_date_ids=market_date_ids, amount_per_date_cents=amount_per_date
     )
@@ -98,11 +95,11 @@ async def approve_order(
     org: Org,
     order_id: OrderId,
     trust_future_orders: Annotated[bool, Field(description="Approve this vendor's later orders on arrival.")] = False,
-    apply_credits: Annotated[bool, Field(description="Spend the vendor's credits on it (default true).")] = True,
+    apply_credits: Annotated[bool, Field(description="Spend the vendor's credits on it.")] = True,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderDetail:
-    """Approve a pending order: confirm its bookings (409 if a date is full), apply the vendor's credits
-    earliest-expiry first, and leave it payment_pending (something due) or complete. Emails the vendor."""
+    """Approve a pending order: confirm its bookings (409 if a date is full) and apply the vendor's credits; it becomes
+    payment_pending or complete. Emails the vendor."""
     return await orders.approve_order(
         org, order_id, trust_future_orders=trust_future_orders, apply_credits=apply_credits
     )
@@ -115,26 +112,26 @@ async def reject_order(
     reason: Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email.")] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderDetail:
-    """Reject a pending or payment_pending order: its bookings are rejected and any credit it used is given back.
-    Emails the vendor."""
+    """Turn down a pending or unpaid order: its bookings are rejected, credit it used is given back. Emails the vendor."""
     return await orders.reject_order(org, order_id, reason=reason)
 
 
 @toolset.write("Archive order", destructive=True, idempotent=False)
 async def archive_order(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> OrderDetail:
-    """Hide an order from lists (restore_order brings it back as it was). Changes no booking; emails nobody."""
+    """Hide an order from lists (restore_order unhides it); nothing else changes. Emails nobody."""
     return await orders.archive_order(org, order_id)
 
 
 @toolset.write("Restore order", destructive=False, idempotent=False)
 async def restore_order(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> OrderDetail:
-    """Bring an archived order back to the status it had. Emails nobody."""
+    """Un-archive an order, with its former status (a cancelled booking: restore_booking). Emails nobody."""
     return await orders.restore_order(org, order_id)
 
 
 @toolset.write("Reopen order for payment", destructive=True, idempotent=False)
 async def modify_order(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> OrderDetail:
-    """Move a payment_pending order back to pending so it can be changed and paid again. Emails nobody."""
+    """Send a payment_pending order back to pending, to approve again (credits re-applied). No tool edits an order's
+    dates: reject it and take a new one, or rebook_booking a booking. Emails nobody."""
     return await orders.modify_order(org, order_id)
 
 
@@ -142,7 +139,7 @@ async def modify_order(org: Org, order_id: OrderId, idempotency_key: Idempotency
 async def complete_zero_amount_order(
     org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None
 ) -> OrderDetail:
-    """Complete a pending order that totals zero without payment (its bookings are confirmed). Emails the vendor."""
+    """Complete a pending order totalling zero; its bookings are confirmed. Emails the vendor."""
     return await orders.complete_zero_amount_order(org, order_id)
 
 
@@ -150,15 +147,15 @@ async def complete_zero_amount_order(
 async def record_order_payment(
     org: Org,
     order_id: OrderId,
-    method: Annotated[PaymentMethod, Field(description="card, cash or bank_transfer.")],
+    method: Annotated[PaymentMethod, Field(description="How they paid.")],
     reference: Annotated[str | None, Field(max_length=200, description="Receipt or transfer reference.")] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderDetail:
-    """Mark a payment_pending order paid in full: it becomes complete. Emails the vendor a receipt."""
+    """Record a payment_pending order as paid in full; it becomes complete. Emails the vendor a receipt."""
     return await orders.record_order_payment(org, order_id, method=method, reference=reference)
 
 
 @toolset.write("Remind about payment", destructive=False, idempotent=False, emails=True)
 async def send_order_reminder(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> OrderDetail:
-    """Email the vendor a reminder of what is still due on a payment_pending order."""
+    """Email the vendor what is still due on a payment_pending order."""
     return await orders.send_order_reminder(org, order_id)

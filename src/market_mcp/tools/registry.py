@@ -32,6 +32,7 @@ Org = Annotated[OrgContext, Resolve(current_org)]
 class ToolSpec:
     fn: Callable[..., Any]
     toolset: str
+    title: str  # the tool's own title; not repeated in its annotations (a client shows the tool's first)
     annotations: ToolAnnotations
 
     @property
@@ -71,7 +72,6 @@ class Toolset:
 
     def _register(self, title: str, **hints: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         annotations = ToolAnnotations(
-            title=title,
             read_only_hint=hints["read_only"],
             destructive_hint=hints["destructive"],
             idempotent_hint=hints["idempotent"],
@@ -79,7 +79,7 @@ class Toolset:
         )
 
         def add(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self.tools.append(ToolSpec(fn=fn, toolset=self.name, annotations=annotations))
+            self.tools.append(ToolSpec(fn=fn, toolset=self.name, title=title, annotations=annotations))
             return fn
 
         return add

@@ -13,11 +13,6 @@ from market_mcp.schemas.vendors import (
     ContactName,
     Email,
     EmailQueued,
-    MaybeBusinessName,
-    MaybeCategory,
-    MaybeContactName,
-    MaybeEmail,
-    MaybePhone,
     Phone,
     VendorDetail,
     VendorFields,
@@ -29,7 +24,7 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("vendors", "Vendors: stallholders, their history and credit, emails and internal notes.")
 
-VendorId = Annotated[int, Field(ge=1, le=MAX_ID, description="The vendor's id (from list_vendors).")]
+VendorId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_vendors.")]
 Subject = Annotated[str, Stripped, Field(min_length=1, max_length=200, description="Email subject line.")]
 Message = Annotated[str, Stripped, Field(min_length=1, max_length=10_000, description="The message, in plain text.")]
 
@@ -37,20 +32,18 @@ Message = Annotated[str, Stripped, Field(min_length=1, max_length=10_000, descri
 @toolset.read("List vendors")
 async def list_vendors(
     org: Org,
-    query: Annotated[
-        str | None, Field(max_length=200, description="Matches business, contact, email or category.")
-    ] = None,
+    query: Annotated[str | None, Field(max_length=200, description="Name, contact, email or category.")] = None,
     market_id: Annotated[
         int | None, Field(ge=1, le=MAX_ID, description="Only vendors approved to trade at this market.")
     ] = None,
-    start_date: Annotated[Day | None, Field(description="Only vendors who joined on or after this date.")] = None,
-    end_date: Annotated[Day | None, Field(description="Only vendors who joined on or before this date.")] = None,
+    start_date: Annotated[Day | None, Field(description="Joined on or after.")] = None,
+    end_date: Annotated[Day | None, Field(description="Joined on or before.")] = None,
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[VendorSummary]:
-    """List stallholders by name, each with total_bookings, last_attended and credit_balance_cents. Use query to
-    find a vendor_id by name or email."""
+    """Stallholders by name with total_bookings, last_attended and credit balance. query finds a vendor_id by name,
+    email or category."""
     page = await vendors.list_vendors(
         org, query=query, market_id=market_id, start_date=start_date, end_date=end_date, limit=limit, offset=offset
     )
@@ -59,8 +52,7 @@ async def list_vendors(
 
 @toolset.read("Get vendor")
 async def get_vendor(org: Org, vendor_id: VendorId) -> VendorDetail:
-    """A vendor's details, credit balance and recent history: applications, orders, bookings (with attendance)
-    and credits, plus how many internal notes they have."""
+    """One vendor: details, credit balance, recent applications, orders, bookings (with attendance) and credits."""
     return await vendors.get_vendor(org, vendor_id)
 
 
@@ -74,8 +66,8 @@ async def create_vendor(
     category: Category = "",
     idempotency_key: IdempotencyKey = None,
 ) -> VendorDetail:
-    """Add a stallholder. Their email must be new to the organisation (409 names the vendor who has it).
-    To record an application at the same time use create_application instead. Emails nobody."""
+    """Add a stallholder (email unique in the organisation). With an application too: create_application. Emails
+    nobody."""
     fields = VendorFields(
         business_name=business_name, email=email, contact_name=contact_name, phone=phone, category=category
     )
@@ -87,15 +79,14 @@ async def create_vendor(
 async def update_vendor(
     org: Org,
     vendor_id: VendorId,
-    business_name: MaybeBusinessName = None,
-    email: MaybeEmail = None,
-    contact_name: MaybeContactName = None,
-    phone: MaybePhone = None,
-    category: MaybeCategory = None,
+    business_name: BusinessName | None = None,
+    email: Email | None = None,
+    contact_name: ContactName | None = None,
+    phone: Phone | None = None,
+    category: Category | None = None,
     idempotency_key: IdempotencyKey = None,
 ) -> VendorDetail:
-    """Change a vendor's details; only what you pass changes. A new email must not belong to another vendor.
-    Emails nobody."""
+    """Change a vendor's details; only what is passed changes. Emails nobody."""
     fields = VendorFields(
         business_name=business_name, email=email, contact_name=contact_name, phone=phone, category=category
     )
@@ -106,8 +97,8 @@ async def update_vendor(
 async def send_vendor_email(
     org: Org, vendor_id: VendorId, subject: Subject, message: Message, idempotency_key: IdempotencyKey = None
 ) -> EmailQueued:
-    """Email one vendor a message from the organisation (queued in the outbox and sent after the call).
-    For everyone at a market use send_market_email."""
+    """Email one vendor. The server adds the greeting (unless the message has one) and sign-off. All of a market's
+    vendors: send_market_email."""
     return await vendors.send_vendor_email(org, vendor_id, subject=subject, message=message)
 
 
@@ -115,7 +106,7 @@ async def send_vendor_email(
 async def list_vendor_notes(
     org: Org, vendor_id: VendorId, limit: Limit = PAGE_SIZE, offset: Offset = 0
 ) -> Page[VendorNoteOut]:
-    """The organisation's internal notes about a vendor, newest first. Vendors never see them."""
+    """Internal notes on a vendor, newest first. Vendors never see them."""
     return await vendors.list_vendor_notes(org, vendor_id, limit=limit, offset=offset)
 
 
@@ -128,5 +119,5 @@ async def add_vendor_note(
     ],
     idempotency_key: IdempotencyKey = None,
 ) -> VendorNoteOut:
-    """Add an internal note to a vendor (signed with this token's name). Never emailed to anyone."""
+    """Add an internal note to a vendor, signed with this token's name. Never emailed."""
     return await vendors.add_vendor_note(org, vendor_id, note=note)

@@ -13,7 +13,7 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("waitlist", "Waitlist: queue vendors for full market dates and offer them freed spaces.")
 
-EntryId = Annotated[int, Field(ge=1, le=MAX_ID, description="The waitlist entry's id (from list_waitlist).")]
+EntryId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_waitlist.")]
 
 
 @toolset.read("List waitlist")
@@ -25,15 +25,13 @@ async def list_waitlist(
     market_date_id: Annotated[
         int | None, Field(ge=1, le=MAX_ID, description="A specific market date's waitlist.")
     ] = None,
-    status: Annotated[
-        WaitlistStatus | None, Field(description="Only this status; default: waiting and notified (open offers).")
-    ] = None,
+    status: Annotated[WaitlistStatus | None, Field(description="Default: waiting and notified.")] = None,
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> WaitlistPage:
-    """The waitlist of a market date in offer order (position), with each vendor and any open 48-hour offer,
-    plus the date's spaces_left. Pass market_id for the market's next upcoming date, or market_date_id."""
+    """Vendors waiting for a space, in offer order, with any open 48-hour offer: a date's (market_date_id, or market_id
+    for its next) with spaces_left, or every date's."""
     page = await waitlist.list_waitlist(
         org, market_id=market_id, market_date_id=market_date_id, status=status, limit=limit, offset=offset
     )
@@ -44,13 +42,11 @@ async def list_waitlist(
 async def add_to_waitlist(
     org: Org,
     market_date_id: Annotated[int, Field(ge=1, le=MAX_ID, description="The market date the vendor wants.")],
-    vendor_id: Annotated[
-        int, Field(ge=1, le=MAX_ID, description="The vendor (needs an approved application to the market).")
-    ],
+    vendor_id: Annotated[int, Field(ge=1, le=MAX_ID, description="Needs an approved application to the market.")],
     idempotency_key: IdempotencyKey = None,
 ) -> WaitlistEntryResult:
-    """Put a vendor at the end of a market date's waitlist (typically when create_order says the date is full).
-    Emails nobody; notify_waitlist makes the offer."""
+    """Put a vendor last on a date's waitlist (e.g. when create_order says it is full). Emails nobody; notify_waitlist
+    offers."""
     return await waitlist.add_to_waitlist(org, market_date_id=market_date_id, vendor_id=vendor_id)
 
 
@@ -62,12 +58,12 @@ async def notify_waitlist(
     ] = None,
     market_date_id: Annotated[
         int | None,
-        Field(ge=1, le=MAX_ID, description="Instead of entry_id: offer to this date's first waiting vendor."),
+        Field(ge=1, le=MAX_ID, description="Or: offer to this date's first in line."),
     ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> WaitlistEntryResult:
-    """Offer a free space to a waiting vendor: the space is held for them for 48 hours (409 if the date has no
-    space left). Emails the vendor the offer. Record their yes with accept_waitlist_offer."""
+    """Offer a free space to a waiting vendor for 48 hours: entry_id, or market_date_id for the first in line. Emails
+    the vendor. Record a yes with accept_waitlist_offer."""
     return await waitlist.notify_waitlist(org, entry_id=entry_id, market_date_id=market_date_id)
 
 
@@ -75,8 +71,8 @@ async def notify_waitlist(
 async def accept_waitlist_offer(
     org: Org, entry_id: EntryId, idempotency_key: IdempotencyKey = None
 ) -> WaitlistEntryResult:
-    """Record that a notified vendor took the offered space: creates their order at the market's fee with a
-    confirmed booking, applying their credits (409 if the offer expired). Emails the vendor the confirmation."""
+    """Record that a vendor took their offer: books the space on a new order at the market's fee, credits applied.
+    Emails the vendor."""
     return await waitlist.accept_waitlist_offer(org, entry_id)
 
 
@@ -87,6 +83,5 @@ async def remove_from_waitlist(
     reason: Annotated[str | None, Field(max_length=500, description="Why (kept on the entry).")] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> WaitlistEntryResult:
-    """Take a waiting or notified vendor off a date's waitlist (an open offer's held space is freed). Emails
-    nobody."""
+    """Take a vendor off a waitlist (an open offer's space is freed). Emails nobody."""
     return await waitlist.remove_from_waitlist(org, entry_id, reason=reason)
