@@ -241,7 +241,7 @@ async def test_an_unknown_status_is_refused_naming_status(alice: Tenant) -> None
     async with alice.client() as c:
         message = await c.refused("list_applications", 422, status="open")
     assert message == (
-        "Invalid arguments: status: Input should be 'pending', 'approved', 'rejected' or 'waitlisted'; got 'open'."
+        "Invalid arguments: status must be one of pending, approved, rejected or waitlisted; got 'open'."
     )
 
 
@@ -519,8 +519,7 @@ async def test_an_invalid_email_is_refused_naming_email(alice: Tenant) -> None:
     market = await add_market(alice)
     async with alice.client() as c:
         message = await c.refused("create_application", 422, market_id=market, email="kiri", business_name="Kiri")
-    assert message.startswith("Invalid arguments: email: String should match pattern ")
-    assert message.endswith("; got 'kiri'.")
+    assert message == "Invalid arguments: email must be an email address, e.g. name@example.com; got 'kiri'."
     assert await rows(alice, Vendor) == 0
 
 
@@ -666,9 +665,7 @@ async def test_pending_is_not_a_decision_and_is_refused_naming_status(alice: Ten
     application, _, _ = await kiris_application(alice, "waitlisted")
     async with alice.client() as c:
         message = await c.refused("update_application_status", 422, application_id=application, status="pending")
-    assert message == (
-        "Invalid arguments: status: Input should be 'approved', 'rejected' or 'waitlisted'; got 'pending'."
-    )
+    assert message == ("Invalid arguments: status must be one of approved, rejected or waitlisted; got 'pending'.")
     assert (await stored_application(alice, application))[0] == "waitlisted"
 
 

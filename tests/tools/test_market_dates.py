@@ -549,7 +549,9 @@ async def test_day_of_week_7_is_refused_naming_day_of_week(alice: Tenant) -> Non
             end_date=f"{NEXT_YEAR}-02-01",
             day_of_week=7,
         )
-    assert message == "Invalid arguments: day_of_week: Input should be less than or equal to 6; got 7."
+    assert message == (
+        "Invalid arguments: day_of_week must be a number, 0 = Sunday … 6 = Saturday; got 7. Did you mean 0 (Sunday)?"
+    )
 
 
 async def test_day_of_week_minus_1_is_refused_naming_day_of_week(alice: Tenant) -> None:
@@ -563,7 +565,7 @@ async def test_day_of_week_minus_1_is_refused_naming_day_of_week(alice: Tenant) 
             end_date=f"{NEXT_YEAR}-02-01",
             day_of_week=-1,
         )
-    assert message == "Invalid arguments: day_of_week: Input should be greater than or equal to 0; got -1."
+    assert message == "Invalid arguments: day_of_week must be a number, 0 = Sunday … 6 = Saturday; got -1."
 
 
 async def test_a_season_starting_in_the_past_is_refused(alice: Tenant) -> None:
@@ -752,7 +754,7 @@ async def test_another_organisations_market_date_is_not_found(alice: Tenant, bob
 async def test_an_unknown_date_filter_is_refused_naming_date_filter(alice: Tenant) -> None:
     async with alice.client() as c:
         message = await c.refused("list_market_dates", 422, date_filter="soon")
-    assert message == "Invalid arguments: date_filter: Input should be 'upcoming' or 'past'; got 'soon'."
+    assert message == "Invalid arguments: date_filter must be one of upcoming or past; got 'soon'."
 
 
 # ---------------------------------------------------------------- update_market_date

@@ -428,4 +428,4 @@ async def test_list_emails_shows_only_the_callers_organisation(alice: Tenant, bo
 async def test_a_limit_over_200_is_refused_naming_limit(alice: Tenant) -> None:
     async with alice.client() as c:
         message = await c.refused("list_emails", 422, limit=201)
-    assert message == "Invalid arguments: limit: Input should be less than or equal to 200; got 201."
+    assert message == "Invalid arguments: limit must be at most 200; got 201."

@@ -1017,7 +1017,7 @@ async def test_a_payment_method_other_than_card_cash_or_bank_transfer_is_refused
         await c.ok("approve_order", order_id=order["id"])
         before = await snapshot(alice)
         message = await c.refused("record_order_payment", 422, order_id=order["id"], method="cheque")
-    assert message == "Invalid arguments: method: Input should be 'card', 'cash' or 'bank_transfer'; got 'cheque'."
+    assert message == "Invalid arguments: method must be one of card, cash or bank_transfer; got 'cheque'."
     assert await snapshot(alice) == before
 
 
