@@ -338,8 +338,12 @@ def _problem(argument: str, item: Any, want: Expected | None) -> str:
         return _sentences(
             f"{argument} must be {BOUNDS[kind]} {limit}; got {shown(value)}.", want and want.advice(value)
         )
-    if kind in ("string_too_short", "too_short") and ctx.get("min_length") == 1:
+    if kind == "string_too_short" and ctx.get("min_length") == 1:
         return f"{argument} must not be empty."
+    if kind == "too_short":
+        return (
+            f"{argument} must have at least {ctx['min_length']} item{'s' if ctx['min_length'] != 1 else ''}; got none."
+        )
     if kind == "string_too_long":
         return f"{argument} must be at most {ctx['max_length']} characters; got {len(value):,} characters."
     if kind == "too_long":

@@ -267,7 +267,10 @@ async def test_a_date_of_another_market_is_refused_with_422_and_queues_nothing(a
         message = await c.refused(
             "send_market_email", 422, market_id=market, subject=SUBJECT, message=MESSAGE, market_date_id=their_day
         )
-    assert message == f"Market date {their_day} is a date of market {other}, not of market {market}."
+    assert message == (
+        f"Market date {their_day} is a date of market {other}, not of market {market} "
+        f"(list_market_dates with market_id={market} gives its dates)."
+    )
     assert await outbox(alice) == []
 
 
