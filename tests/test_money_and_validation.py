@@ -121,8 +121,8 @@ async def test_the_published_schema_for_money_takes_a_number_or_a_decimal_string
         (
             "create_market_date",
             {"scheduled_at": "2030-01-05"},
-            "Invalid arguments: market_id is required: a number, the market's id. list_markets shows each market's "
-            "id (query= finds one by name).",
+            "Invalid arguments: market_id is required: a number, the market's id. To find it, call list_markets "
+            "(query= finds one by name).",
         ),
         (
             "create_market",

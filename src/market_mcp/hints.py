@@ -61,37 +61,36 @@ def either(words: list[str]) -> str:
 class Finder:
     record: str  # "vendor"
     tool: str  # the tool whose items carry the id
-    query: str | None  # what its `query` matches, when it can find the record by a name
+    how: str  # what to pass it
+    by_name: str | None = None  # how its `query` finds the record, when it can: "by name"
 
     def advice(self, value: Any, it: str = "it") -> str:
         """Where the id comes from; given a name, the call that finds the record by it."""
         name = without_tokens(value).strip()[:60] if isinstance(value, str) else ""
-        if self.query and re.search(r"[^\W\d_]", name):  # a name where the id belongs
-            return f"To find {it} {self.query}, call {self.tool} with query={json.dumps(name, ensure_ascii=False)}."
-        if self.record == "market date":
-            day = suggested_date(value) if isinstance(value, str) else None
-            what = f"the id of {day}" if day else it
-            return (
-                f"To find {what}, call list_market_dates with the market's market_id: each date has its id and "
-                "scheduled_at."
-            )
-        if self.record == "waitlist entry":
-            return "list_waitlist (with market_id or market_date_id) shows each entry's id."
-        also = " or list_market_date_bookings (a date's roster)" if self.record == "booking" else ""
-        return f"{self.tool}{also} shows each {self.record}'s id" + (
-            f" (query= finds one {self.query})." if self.query else "."
-        )
+        if self.by_name and re.search(r"[^\W\d_]", name):  # a name where the id belongs
+            return f"To find {it} {self.by_name}, call {self.tool} with query={json.dumps(name, ensure_ascii=False)}."
+        day = suggested_date(name) if self.record == "market date" else None
+        return f"To find {f'the id of {day}' if day else it}, call {self.tool} {self.how}."
 
 
 FINDERS = {
-    "market_id": Finder("market", "list_markets", "by name"),
-    "market_date_id": Finder("market date", "list_market_dates", None),
-    "vendor_id": Finder("vendor", "list_vendors", "by name"),
-    "application_id": Finder("application", "list_applications", "by the vendor's name"),
-    "order_id": Finder("order", "list_orders", "by the vendor's name"),
-    "booking_id": Finder("booking", "list_bookings", "by the vendor's name"),
-    "entry_id": Finder("waitlist entry", "list_waitlist", None),
-    "credit_id": Finder("credit", "list_credits", "by the vendor's name"),
+    "market_id": Finder("market", "list_markets", "(query= finds one by name)", "by name"),
+    "market_date_id": Finder(
+        "market date", "list_market_dates", "with the market's market_id: each date has its id and scheduled_at"
+    ),
+    "vendor_id": Finder("vendor", "list_vendors", "(query= finds one by name)", "by name"),
+    "application_id": Finder(
+        "application", "list_applications", "(query= finds one by the vendor's name)", "by the vendor's name"
+    ),
+    "order_id": Finder("order", "list_orders", "(query= finds one by the vendor's name)", "by the vendor's name"),
+    "booking_id": Finder(
+        "booking",
+        "list_bookings",
+        "(query= finds one by the vendor's name), or list_market_date_bookings for a date's roster",
+        "by the vendor's name",
+    ),
+    "entry_id": Finder("waitlist entry", "list_waitlist", "with market_id or market_date_id: each entry has its id"),
+    "credit_id": Finder("credit", "list_credits", "(query= finds one by the vendor's name)", "by the vendor's name"),
 }
 
 
@@ -104,20 +103,7 @@ def finder(argument: str) -> Finder | None:
 
 # ---------------------------------------------------------------- what a person meant by a date, a time, a day
 
-MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
+MONTHS = "january february march april may june july august september october november december".split()
 WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]  # 0 = Sunday
 
 
@@ -210,10 +196,7 @@ def _weekday_advice(value: Any) -> str:
 
 
 DATE = Expected("a date as YYYY-MM-DD, e.g. 2026-12-12", _date_advice)
-DATETIME = Expected(
-    "a date and time in ISO 8601, e.g. 2026-05-01T09:00:00Z (or a date, 2026-05-01)",
-    lambda value: _did_you_mean(suggested_date(value) if isinstance(value, str) else None),
-)
+DATETIME = Expected("a date and time in ISO 8601, e.g. 2026-05-01T09:00:00Z (or a date, 2026-05-01)", _date_advice)
 TIME = Expected("a time as HH:MM (24-hour), e.g. 08:00", _time_advice)
 WEEKDAY = Expected("a number, 0 = Sunday … 6 = Saturday", _weekday_advice, ranged=True)
 MONEY = Expected(f"an amount in the organisation's currency, {SUCH_AS}")
@@ -341,16 +324,18 @@ def _problem(argument: str, item: Any, want: Expected | None) -> str:
     if kind == "string_too_short" and ctx.get("min_length") == 1:
         return f"{argument} must not be empty."
     if kind == "too_short":
-        return (
-            f"{argument} must have at least {ctx['min_length']} item{'s' if ctx['min_length'] != 1 else ''}; got none."
-        )
+        return f"{argument} must have at least {_items(ctx['min_length'])}; got {ctx.get('actual_length')}."
     if kind == "string_too_long":
         return f"{argument} must be at most {ctx['max_length']} characters; got {len(value):,} characters."
     if kind == "too_long":
-        return f"{argument} must have at most {ctx['max_length']} items; got {ctx.get('actual_length')}."
+        return f"{argument} must have at most {_items(ctx['max_length'])}; got {ctx.get('actual_length')}."
     if want is None:
         return f"{argument}: {message}; got {shown(value)}."
     return _sentences(f"{argument} must be {want.what}; got {shown(value)}.", want.advice(value))
+
+
+def _items(count: int) -> str:
+    return f"{count:,} item" + ("" if count == 1 else "s")
 
 
 def _sentences(*parts: str | None) -> str:

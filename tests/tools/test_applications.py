@@ -534,7 +534,7 @@ async def test_a_second_open_application_to_the_same_market_is_refused_with_409_
         by_id = await c.refused("create_application", 409, market_id=market, vendor_id=kiri)
         by_email = await c.refused("create_application", 409, market_id=market, email="KIRIS.KITCHEN@example.com")
     step = (
-        "they may trade there already; take their order with create_order"
+        "they may trade there already, so take their order with create_order"
         if status == "approved"
         else f"decide it with update_application_status (application_id={first})"
     )

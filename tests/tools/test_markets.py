@@ -387,7 +387,7 @@ async def test_a_market_id_below_1_is_refused_naming_market_id(alice: Tenant) ->
     async with alice.client() as c:
         message = await c.refused("get_market", 422, market_id=0)
     assert message == (
-        "Invalid arguments: market_id must be at least 1; got 0. list_markets shows each market's id "
+        "Invalid arguments: market_id must be at least 1; got 0. To find it, call list_markets "
         "(query= finds one by name)."
     )
 

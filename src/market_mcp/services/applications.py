@@ -143,7 +143,7 @@ async def create_application(
     )
     if open_one is not None:
         step = (
-            "they may trade there already; take their order with create_order"
+            "they may trade there already, so take their order with create_order"
             if open_one.status == "approved"
             else f"decide it with update_application_status (application_id={open_one.id})"
         )
