@@ -49,15 +49,15 @@ async def test_a_fee_a_person_would_say_is_kept_as_exact_cents(alice: Tenant, de
         (-0.01, "default_fee cannot be negative; got -0.01"),
         (1000000.01, "default_fee must be at most 1,000,000; got 1000000.01"),
         (1_000_001, "default_fee must be at most 1,000,000; got 1000001"),
-        ("abc", "default_fee must be an amount such as 10 or 10.50; got 'abc'"),
-        ("", "default_fee must be an amount such as 10 or 10.50; got ''"),
-        ("10,50", "default_fee must be an amount such as 10 or 10.50; got '10,50'"),
-        ("NaN", "default_fee must be a finite amount such as 10 or 10.50"),
-        ("Infinity", "default_fee must be a finite amount such as 10 or 10.50"),
-        (True, "default_fee must be an amount such as 10 or 10.50"),
-        (False, "default_fee must be an amount such as 10 or 10.50"),
-        ([10], "default_fee must be an amount such as 10 or 10.50"),
-        ({"amount": 10}, "default_fee must be an amount such as 10 or 10.50"),
+        ("abc", "default_fee must be an amount such as 45 or \"45.50\"; got 'abc'"),
+        ("", "default_fee must be an amount such as 45 or \"45.50\"; got ''"),
+        ("10,50", "default_fee must be an amount such as 45 or \"45.50\"; got '10,50'"),
+        ("NaN", 'default_fee must be a finite amount such as 45 or "45.50"'),
+        ("Infinity", 'default_fee must be a finite amount such as 45 or "45.50"'),
+        (True, 'default_fee must be an amount such as 45 or "45.50"'),
+        (False, 'default_fee must be an amount such as 45 or "45.50"'),
+        ([10], 'default_fee must be an amount such as 45 or "45.50"'),
+        ({"amount": 10}, 'default_fee must be an amount such as 45 or "45.50"'),
     ],
 )
 async def test_a_fee_that_is_not_a_sensible_amount_is_refused_naming_default_fee(
@@ -100,55 +100,55 @@ async def test_the_published_schema_for_money_takes_a_number_or_a_decimal_string
         (
             "create_market",
             {"name": 5},
-            "Invalid arguments: name: Input should be a valid string; got 5.",
+            "Invalid arguments: name must be text of at most 200 characters; got 5.",
         ),
         (
             "create_market",
             {"name": "Riverside", "capacity": "forty"},
-            "Invalid arguments: capacity: Input should be a valid integer, unable to parse string as an integer; "
-            "got 'forty'.",
+            "Invalid arguments: capacity must be a whole number from 0 to 10000; got 'forty'.",
         ),
         (
             "create_market",
             {"name": "Riverside", "metadata": ["not", "an", "object"]},
-            "Invalid arguments: metadata: Input should be a valid dictionary; got ['not', 'an', 'object'].",
+            'Invalid arguments: metadata must be an object of keys and values, e.g. {"stall": "A1"}; '
+            "got ['not', 'an', 'object'].",
         ),
         (
             "create_market",
             {},
-            "Invalid arguments: name is required.",
+            "Invalid arguments: name is required: text of at most 200 characters.",
         ),
         (
             "create_market_date",
             {"scheduled_at": "2030-01-05"},
-            "Invalid arguments: market_id is required.",
+            "Invalid arguments: market_id is required: a number, the market's id. To find it, call list_markets "
+            "(query= finds one by name).",
         ),
         (
             "create_market",
             {"name": "Riverside", "status": "draft"},
-            "Invalid arguments: status: Input should be 'published' or 'unpublished'; got 'draft'.",
+            "Invalid arguments: status must be one of published or unpublished; got 'draft'.",
         ),
         (
             "list_market_dates",
             {"status": "open"},
-            "Invalid arguments: status: Input should be 'scheduled', 'closed' or 'cancelled'; got 'open'.",
+            "Invalid arguments: status must be one of scheduled, closed or cancelled; got 'open'.",
         ),
         (
             "create_market_date",
             {"market_id": 1, "scheduled_at": "2026-02-30"},
-            "Invalid arguments: scheduled_at: Input should be a valid date or datetime, day value is outside "
-            "expected range; got '2026-02-30'.",
+            "Invalid arguments: scheduled_at must be a date as YYYY-MM-DD, e.g. 2026-12-12; got '2026-02-30'. "
+            "2026-02-30 is not a day of the calendar.",
         ),
         (
             "create_market_date",
             {"market_id": 1, "scheduled_at": "2030-01-05", "start_time": "25:00"},
-            "Invalid arguments: start_time: Input should be in a valid time format, hour value is outside expected "
-            "range of 0-23; got '25:00'.",
+            "Invalid arguments: start_time must be a time as HH:MM (24-hour), e.g. 08:00; got '25:00'.",
         ),
         (
             "list_markets",
             {"offset": -1},
-            "Invalid arguments: offset: Input should be greater than or equal to 0; got -1.",
+            "Invalid arguments: offset must be at least 0; got -1.",
         ),
     ],
 )
@@ -166,24 +166,22 @@ async def test_several_bad_arguments_are_named_together(alice: Tenant) -> None:
     async with alice.client() as c:
         message = await c.refused("create_market", 422, name="", capacity=-1, default_fee="1.001")
     assert message == (
-        "Invalid arguments: name: String should have at least 1 character; got ''; "
-        "default_fee can have at most two decimal places; got 1.001; "
-        "capacity: Input should be greater than or equal to 0; got -1."
+        "Invalid arguments: name must not be empty. "
+        "default_fee can have at most two decimal places; got 1.001. "
+        "capacity must be at least 0; got -1."
     )
 
 
 async def test_a_long_bad_value_is_shortened_in_the_message(alice: Tenant) -> None:
     async with alice.client() as c:
         message = await c.refused("create_market", 422, name="Riverside", status="x" * 100)
-    assert message == (
-        "Invalid arguments: status: Input should be 'published' or 'unpublished'; got '" + "x" * 40 + "…'."
-    )
+    assert message == ("Invalid arguments: status must be one of published or unpublished; got '" + "x" * 40 + "…'.")
 
 
 async def test_an_unknown_tool_is_refused_as_404_json(alice: Tenant) -> None:
     async with alice.client() as c:
         message = await c.refused("approve_everything", 404)
-    assert message == "Unknown tool 'approve_everything'; call tools/list to see the tools."
+    assert message == "Unknown tool 'approve_everything'. Did you mean approve_order? Call tools/list to see the tools."
 
 
 # ---------------------------------------------------------------- to_cents, the function
@@ -216,13 +214,13 @@ def test_to_cents_turns_an_amount_into_exact_integer_cents(value: Any, cents: in
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (True, "must be an amount such as 10 or 10.50"),
-        (None, "must be an amount such as 10 or 10.50"),
-        ([1], "must be an amount such as 10 or 10.50"),
-        ("ten", "must be an amount such as 10 or 10.50; got 'ten'"),
-        ("x" * 60, "must be an amount such as 10 or 10.50; got '" + "x" * 40 + "'"),
-        ("nan", "must be a finite amount such as 10 or 10.50"),
-        (float("inf"), "must be a finite amount such as 10 or 10.50"),
+        (True, 'must be an amount such as 45 or "45.50"'),
+        (None, 'must be an amount such as 45 or "45.50"'),
+        ([1], 'must be an amount such as 45 or "45.50"'),
+        ("ten", "must be an amount such as 45 or \"45.50\"; got 'ten'"),
+        ("x" * 60, 'must be an amount such as 45 or "45.50"; got \'' + "x" * 40 + "'"),
+        ("nan", 'must be a finite amount such as 45 or "45.50"'),
+        (float("inf"), 'must be a finite amount such as 45 or "45.50"'),
         (-5, "cannot be negative; got -5"),
         (Decimal("-0.01"), "cannot be negative; got -0.01"),
         (0.001, "can have at most two decimal places; got 0.001"),
@@ -252,7 +250,9 @@ async def test_a_misspelt_argument_is_refused_naming_it_and_the_arguments_the_to
         market = await c.ok("create_market", name="Riverside", default_fee=45)
         refusal = await c.refused("update_market", 422, market_id=market["id"], fee=50)
         unchanged = await c.ok("get_market", market_id=market["id"])
-    assert refusal.startswith("Invalid arguments: fee is not an argument of update_market; it takes ")
+    assert refusal.startswith(
+        "Invalid arguments: fee is not an argument of update_market (did you mean default_fee?); it takes "
+    )
     assert "default_fee" in refusal
     assert unchanged["default_fee_cents"] == 4500
 

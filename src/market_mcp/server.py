@@ -41,7 +41,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
-from market_mcp import __version__, catalog, client_log, prompts, resources
+from market_mcp import __version__, catalog, client_log, hints, prompts, resources
 from market_mcp.access import organisation
 from market_mcp.auth import (
     TOKEN_FOR_NAMED_STORE,
@@ -53,7 +53,6 @@ from market_mcp.auth import (
     check_shared_limit,
     mark_used,
     use_is_stale,
-    without_tokens,
 )
 from market_mcp.config import Settings
 from market_mcp.db import Database
@@ -94,33 +93,6 @@ def _result(structured: dict[str, Any], *, is_error: bool = False) -> CallToolRe
     return CallToolResult(
         content=[TextContent(type="text", text=_json(structured))], structured_content=structured, is_error=is_error
     )
-
-
-def _validation_message(error: ValidationError) -> str:
-    problems: dict[str, str] = {}
-    for item in error.errors():
-        argument = str(item["loc"][0]) if item["loc"] else "arguments"
-        if argument in problems:
-            continue
-        message = item["msg"].removeprefix("Value error, ")
-        if item["type"] == "missing":
-            problems[argument] = f"{argument} is required"
-        elif item["type"] == "extra_forbidden":
-            problems[argument] = f"{argument} is not an argument of this tool"
-        elif message[:1].islower():  # our own validators speak in the argument's voice: "must be …"
-            problems[argument] = f"{argument} {message}"
-        else:
-            problems[argument] = f"{argument}: {message}; got {_shown(item.get('input'))}"
-    return "Invalid arguments: " + "; ".join(problems.values()) + "."
-
-
-def _shown(value: Any) -> str:
-    """A value a caller sent, short enough to repeat back (it may be megabytes)."""
-    if isinstance(value, str):
-        value = without_tokens(value)
-        return repr(value if len(value) <= 40 else value[:40] + "…")
-    shown = without_tokens(repr(value))
-    return shown if len(shown) <= 60 else shown[:60] + "…"
 
 
 def _names(names: list[str], most: int = 10) -> str:
@@ -317,9 +289,7 @@ class MarketServer(MCPServer):
     ) -> CallToolResult:  # type: ignore[override]
         spec = self.specs.get(name)
         if spec is None:
-            return _result(
-                NotFound(f"Unknown tool {_shown(name)}; call tools/list to see the tools.").payload(), is_error=True
-            )
+            return _result(NotFound(self._unknown_tool(name)).payload(), is_error=True)
         identity: TokenIdentity | None = None
         try:
             if self.config.rate_limit_shared:  # its own short write, committed even when the call is refused
@@ -351,15 +321,27 @@ class MarketServer(MCPServer):
         """The call's outcome as a log message to its client, if it asked for that level (market_mcp.client_log)."""
         await client_log.tell(context, name, result)
 
+    def _unknown_tool(self, name: str) -> str:
+        known = catalog.SPECS.get(name)
+        if known is None:
+            return hints.unknown_tool(name, self.specs)
+        if any(spec.toolset == known.toolset for spec in self.specs.values()):
+            why = "this server is read-only (started with --read-only)"
+        else:
+            why = f"this server was started without the {known.toolset} toolset (see --toolsets)"
+        return f"{name} is not available here: {why}."
+
     async def _run(
         self, spec: ToolSpec, org: OrgContext, arguments: dict[str, Any], context: Context[Any, Any] | None
     ) -> CallToolResult:
         unknown = sorted(set(arguments) - self._arguments[spec.name])
         if unknown:
-            known = ", ".join(sorted(self._arguments[spec.name]))
+            known = sorted(self._arguments[spec.name])
+            meant = [argument for name in unknown[:10] if (argument := hints.meant_argument(name, known))]
+            guess = f" (did you mean {hints.either(meant)}?)" if meant else ""
+            verb = "is not an argument" if len(unknown) == 1 else "are not arguments"
             raise Invalid(
-                f"Invalid arguments: {_names(unknown)} {'is not an argument' if len(unknown) == 1 else 'are not arguments'}"
-                f" of {spec.name}; it takes {known}."
+                f"Invalid arguments: {_names(unknown)} {verb} of {spec.name}{guess}; it takes {', '.join(known)}."
             )
         with_nul = [name for name, value in arguments.items() if _has_nul(value)]
         if with_nul:  # PostgreSQL cannot store U+0000 in text: a 422 here, not a 500 at the INSERT
@@ -395,7 +377,7 @@ class MarketServer(MCPServer):
         if isinstance(cause, MarketError):
             return cause.payload()
         if isinstance(cause, ValidationError):
-            return Invalid(_validation_message(cause)).payload()
+            return Invalid(hints.invalid_arguments(cause, catalog.tool(name).fn_metadata.arg_model)).payload()
         if _is_contention(cause):
             logger.info("tool %s met a concurrent transaction: %s", name, type(cause).__name__)
             return Conflict(

@@ -274,7 +274,8 @@ async def test_only_a_confirmed_booking_can_be_cancelled_in_domain_words(alice: 
             await c.ok("cancel_booking", booking_id=booking_id)
         before = await snapshot(alice)
         refusal = await c.refused("cancel_booking", 409, booking_id=booking_id, credit_vendor=True)
-    assert refusal == f"Booking {booking_id} is not confirmed (it is {status}), so it cannot be cancelled."
+    instead = "; a pending booking is turned down with reject_booking" if status == "pending" else ""
+    assert refusal == f"Booking {booking_id} is not confirmed (it is {status}), so it cannot be cancelled{instead}."
     assert await snapshot(alice) == before
 
 
@@ -374,7 +375,9 @@ async def test_restoring_a_credited_cancellation_takes_the_credit_back(alice: Te
     assert (restored["status"], restored["cancelled_at"], restored["space_number"]) == ("confirmed", None, "7")
     assert taken_back["remaining_cents"] == 0
     assert await ledger(alice, booking_id) == [("grant", 4500), ("adjust", -4500)]
-    assert again == f"Booking {booking_id} is not cancelled (it is confirmed), so it cannot be restored."
+    assert again == (
+        f"Booking {booking_id} is not cancelled (it is confirmed), so it cannot be restored; it holds its space already."
+    )
     email = (await outbox(alice))[-1]
     assert email["kind"] == "booking_confirmed" and "Your space is 7." in email["body"]
     assert "credit we gave you when it was cancelled has been taken back" in email["body"]
@@ -436,7 +439,8 @@ async def test_a_rebooked_booking_cannot_be_restored(alice: Tenant) -> None:
         moved = await c.ok("rebook_booking", booking_id=old_id, target_market_date_id=s.date_ids[1])
         refusal = await c.refused("restore_booking", 409, booking_id=old_id)
     assert refusal == (
-        f"Booking {old_id} was moved to booking {moved['id']} by rebook_booking, so it cannot be restored."
+        f"Booking {old_id} was moved to booking {moved['id']} by rebook_booking, so it cannot be restored; to put "
+        f"the vendor back on market date {s.date_ids[0]}, move booking {moved['id']} back with rebook_booking."
     )
 
 
@@ -462,7 +466,7 @@ async def test_a_space_is_held_by_one_active_booking_on_a_date(alice: Tenant) ->
         blank = await c.refused("update_space_number", 422, booking_id=rosas[0], space_number="   ")
     assert clash == (
         f"Space 14A on market date {s.date_ids[0]} is already taken by booking {rosas[0]} (Rosa's Bakery). "
-        "Choose another space, or move that booking first."
+        f"Choose another space, or give booking {rosas[0]} another one with update_space_number first."
     )
     assert gone.startswith(f"Booking {bobs} is rejected, so it holds no space")
     assert "space_number" in blank
@@ -572,7 +576,7 @@ async def test_a_dry_run_reports_exactly_what_a_bulk_cancel_then_does(alice: Ten
     assert all("Storm warning" in body for body in bodies)
 
 
-@pytest.mark.parametrize("ids, problem", [([], "at least 1"), (list(range(1, 1002)), "at most 1000")])
+@pytest.mark.parametrize("ids, problem", [([], "at least 1"), (list(range(1, 1002)), "at most 1,000 items")])
 async def test_bulk_cancel_takes_1_to_1000_ids(alice: Tenant, ids: list[int], problem: str) -> None:
     async with alice.client() as c:
         refusal = await c.refused("bulk_cancel_bookings", 422, booking_ids=ids)

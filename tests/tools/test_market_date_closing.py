@@ -395,7 +395,7 @@ async def test_a_date_cannot_be_closed_out_before_its_day(alice: Tenant) -> None
         message = await c.refused("close_out_market_date", 409, market_date_id=s.date_ids[0])
     assert message == (
         f"Market date {s.date_ids[0]} is on {s.days[0]}; it can be closed out only on or after its day "
-        f"(today is {today()} in Australia/Melbourne)."
+        f"(today is {today()} in Australia/Melbourne). If it will not go ahead, cancel it with cancel_market_date."
     )
     assert await state(alice) == before
 

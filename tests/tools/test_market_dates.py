@@ -276,7 +276,7 @@ async def test_a_second_date_on_the_same_day_is_refused_with_409_naming_the_firs
         message = await c.refused("create_market_date", 409, market_id=market["id"], scheduled_at=str(saturday))
     assert message == (
         f"Market {market['id']} already has a date on {saturday}: market date {first['id']}. "
-        "Use update_market_date to change it."
+        f"Use update_market_date (market_date_id={first['id']}) to change it."
     )
     assert await market_date_count(alice.db) == 1
 
@@ -289,7 +289,7 @@ async def test_a_cancelled_date_still_holds_its_day(alice: Tenant) -> None:
         message = await c.refused("create_market_date", 409, market_id=market["id"], scheduled_at=str(saturday))
     assert message == (
         f"Market {market['id']} already has a date on {saturday} (cancelled): market date {cancelled}. "
-        "Use update_market_date to change it."
+        "A cancelled date stays cancelled. A market has one date a day, so choose another day."
     )
 
 
@@ -551,7 +551,9 @@ async def test_day_of_week_7_is_refused_naming_day_of_week(alice: Tenant) -> Non
             end_date=f"{NEXT_YEAR}-02-01",
             day_of_week=7,
         )
-    assert message == "Invalid arguments: day_of_week: Input should be less than or equal to 6; got 7."
+    assert message == (
+        "Invalid arguments: day_of_week must be a number, 0 = Sunday … 6 = Saturday; got 7. Did you mean 0 (Sunday)?"
+    )
 
 
 async def test_day_of_week_minus_1_is_refused_naming_day_of_week(alice: Tenant) -> None:
@@ -565,7 +567,7 @@ async def test_day_of_week_minus_1_is_refused_naming_day_of_week(alice: Tenant) 
             end_date=f"{NEXT_YEAR}-02-01",
             day_of_week=-1,
         )
-    assert message == "Invalid arguments: day_of_week: Input should be greater than or equal to 0; got -1."
+    assert message == "Invalid arguments: day_of_week must be a number, 0 = Sunday … 6 = Saturday; got -1."
 
 
 async def test_a_season_starting_in_the_past_is_refused(alice: Tenant) -> None:
@@ -754,7 +756,7 @@ async def test_another_organisations_market_date_is_not_found(alice: Tenant, bob
 async def test_an_unknown_date_filter_is_refused_naming_date_filter(alice: Tenant) -> None:
     async with alice.client() as c:
         message = await c.refused("list_market_dates", 422, date_filter="soon")
-    assert message == "Invalid arguments: date_filter: Input should be 'upcoming' or 'past'; got 'soon'."
+    assert message == "Invalid arguments: date_filter must be one of upcoming or past; got 'soon'."
 
 
 # ---------------------------------------------------------------- update_market_date
@@ -769,7 +771,8 @@ async def test_capacity_cannot_go_below_confirmed_bookings_plus_open_offers(alic
         unchanged = await c.ok("get_market_date", market_date_id=md["id"])
         lowered = await c.ok("update_market_date", market_date_id=md["id"], capacity=5)
     assert message == (
-        f"Market date {md['id']} has 3 confirmed bookings and 2 open waitlist offers; capacity cannot go below 5."
+        f"Market date {md['id']} has 3 confirmed bookings and 2 open waitlist offers; capacity cannot go below 5. "
+        "To go lower, cancel bookings with cancel_booking or withdraw offers with remove_from_waitlist first."
     )
     assert counts(unchanged) == (10, 3, 1, 5, 3)
     assert counts(lowered) == (5, 3, 1, 0, 3)
@@ -781,7 +784,10 @@ async def test_without_open_offers_the_refusal_names_only_confirmed_bookings(ali
         md = await c.ok("create_market_date", market_id=market["id"], scheduled_at=str(next_weekday(6)))
         await offers_and_bookings(alice, md["id"], confirmed=3, open_offers=0)
         message = await c.refused("update_market_date", 409, market_date_id=md["id"], capacity=2)
-    assert message == f"Market date {md['id']} has 3 confirmed bookings; capacity cannot go below 3."
+    assert message == (
+        f"Market date {md['id']} has 3 confirmed bookings; capacity cannot go below 3. "
+        "To go lower, cancel bookings with cancel_booking first."
+    )
 
 
 async def test_on_a_date_already_over_capacity_the_refusal_still_counts_every_open_offer(alice: Tenant) -> None:
@@ -792,7 +798,8 @@ async def test_on_a_date_already_over_capacity_the_refusal_still_counts_every_op
         await offers_and_bookings(alice, md["id"], confirmed=3, open_offers=2)
         message = await c.refused("update_market_date", 409, market_date_id=md["id"], capacity=3)
     assert message == (
-        f"Market date {md['id']} has 3 confirmed bookings and 2 open waitlist offers; capacity cannot go below 5."
+        f"Market date {md['id']} has 3 confirmed bookings and 2 open waitlist offers; capacity cannot go below 5. "
+        "To go lower, cancel bookings with cancel_booking or withdraw offers with remove_from_waitlist first."
     )
 
 
@@ -813,7 +820,7 @@ async def test_a_cancelled_date_cannot_be_changed(alice: Tenant) -> None:
         md = await add_market_date(alice, market_id=market["id"], day=next_weekday(6), status="cancelled")
         message = await c.refused("update_market_date", 409, market_date_id=md, capacity=20)
         after = await c.ok("get_market_date", market_date_id=md)
-    assert message == f"Market date {md} is cancelled, so it cannot be changed."
+    assert message == (f"Market date {md} is cancelled, so it cannot be changed. A cancelled date stays cancelled.")
     assert after["capacity"] == 10
 
 
@@ -822,7 +829,9 @@ async def test_a_closed_date_cannot_be_changed(alice: Tenant) -> None:
         market = await c.ok("create_market", name="Riverside")
         md = await add_market_date(alice, market_id=market["id"], day=today() - timedelta(days=7), status="closed")
         message = await c.refused("update_market_date", 409, market_date_id=md, start_time="08:00")
-    assert message == f"Market date {md} is closed, so it cannot be changed."
+    assert message == (
+        f"Market date {md} is closed, so it cannot be changed. It has been closed out: its attendance is final."
+    )
 
 
 async def test_changing_one_time_keeps_the_other(alice: Tenant) -> None:

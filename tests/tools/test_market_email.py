@@ -281,7 +281,10 @@ async def test_a_date_of_another_market_is_refused_with_422_and_queues_nothing(a
         message = await c.refused(
             "send_market_email", 422, market_id=market, subject=SUBJECT, message=MESSAGE, market_date_id=their_day
         )
-    assert message == f"Market date {their_day} is a date of market {other}, not of market {market}."
+    assert message == (
+        f"Market date {their_day} is a date of market {other}, not of market {market} "
+        f"(list_market_dates with market_id={market} gives its dates)."
+    )
     assert await outbox(alice) == []
 
 
@@ -445,4 +448,4 @@ async def test_list_emails_shows_only_the_callers_organisation(alice: Tenant, bo
 async def test_a_limit_over_200_is_refused_naming_limit(alice: Tenant) -> None:
     async with alice.client() as c:
         message = await c.refused("list_emails", 422, limit=201)
-    assert message == "Invalid arguments: limit: Input should be less than or equal to 200; got 201."
+    assert message == "Invalid arguments: limit must be at most 200; got 201."

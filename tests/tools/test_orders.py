@@ -272,12 +272,12 @@ async def test_an_order_from_a_vendor_without_an_approved_application_is_refused
     async with alice.client() as c:
         s = await market_with_dates(c)
         vendor = await c.ok("create_vendor", business_name="Rosa's Bakery", email="rosa@example.com")
-        await c.ok("create_application", market_id=s.market_id, vendor_id=vendor["id"])  # pending, not approved
+        application = await c.ok("create_application", market_id=s.market_id, vendor_id=vendor["id"])
         before = await snapshot(alice)
         message = await c.refused("create_order", 409, vendor_id=vendor["id"], market_date_ids=s.date_ids[:1])
     assert message == (
-        "Rosa's Bakery has no approved application to Riverside; approve one with update_application_status "
-        "before taking an order."
+        f"Rosa's Bakery has no approved application to Riverside; their application {application['id']} is pending: "
+        f'approve it with update_application_status (application_id={application["id"]}, status="approved") first.'
     )
     assert await snapshot(alice) == before
 
@@ -292,7 +292,10 @@ async def test_an_order_for_dates_of_two_markets_is_refused_with_422(alice: Tena
         message = await c.refused(
             "create_order", 422, vendor_id=vendor, market_date_ids=[river.date_ids[0], hill.date_ids[0]]
         )
-    assert message == "An order is for one market: every market_date_ids entry must be a date of the same market."
+    assert message == (
+        "An order is for one market: every market_date_ids entry must be a date of the same market; take one order "
+        "per market."
+    )
     assert await snapshot(alice) == before
 
 
@@ -344,7 +347,10 @@ async def test_a_cancelled_date_cannot_be_ordered(alice: Tenant) -> None:
         await set_market_date(alice, s.date_ids[1], status="cancelled")
         before = await snapshot(alice)
         message = await c.refused("create_order", 409, vendor_id=vendor, market_date_ids=s.date_ids[:2])
-    assert message == f"Market date {s.date_ids[1]} ({s.days[1]}) is cancelled, so it cannot be booked."
+    assert message == (
+        f"Market date {s.date_ids[1]} ({s.days[1]}) is cancelled, so it cannot be booked; choose another date "
+        f'(list_market_dates with market_id={s.market_id}, date_filter="upcoming").'
+    )
     assert await snapshot(alice) == before
 
 
@@ -356,7 +362,10 @@ async def test_a_date_that_has_passed_cannot_be_ordered(alice: Tenant) -> None:
         await set_market_date(alice, s.date_ids[0], scheduled_at=yesterday)
         before = await snapshot(alice)
         message = await c.refused("create_order", 409, vendor_id=vendor, market_date_ids=s.date_ids[:1])
-    assert message == f"Market date {s.date_ids[0]} ({yesterday}) has passed, so it cannot be booked."
+    assert message == (
+        f"Market date {s.date_ids[0]} ({yesterday}) has passed, so it cannot be booked; choose another date "
+        f'(list_market_dates with market_id={s.market_id}, date_filter="upcoming").'
+    )
     assert await snapshot(alice) == before
 
 
@@ -384,7 +393,8 @@ async def test_a_vendor_already_booked_on_a_date_cannot_order_it_again(alice: Te
         before = await snapshot(alice)
         message = await c.refused("create_order", 409, vendor_id=vendor, market_date_ids=s.date_ids[:2])
     assert message == (
-        f"Rosa's Bakery already has booking {first['bookings'][0]['booking_id']} on market date {s.date_ids[1]}."
+        f"Rosa's Bakery already has booking {first['bookings'][0]['booking_id']} on market date {s.date_ids[1]}; "
+        "leave that date out of market_date_ids."
     )
     assert await snapshot(alice) == before
 
@@ -629,7 +639,10 @@ async def test_approving_an_order_twice_is_refused_the_second_time_and_writes_no
         await c.ok("approve_order", order_id=order["id"])
         before = await snapshot(alice)
         message = await c.refused("approve_order", 409, order_id=order["id"])
-    assert message == f"Order {order['id']} is payment_pending, so it cannot be approved; only a pending order can."
+    assert message == (
+        f"Order {order['id']} is payment_pending, so it cannot be approved; only a pending order can. It is approved "
+        "and waiting for payment: record_order_payment marks it paid, send_order_reminder reminds the vendor."
+    )
     assert await snapshot(alice) == before
 
 
@@ -643,7 +656,10 @@ async def test_an_order_whose_date_has_passed_since_it_was_taken_cannot_be_appro
         await set_market_date(alice, s.date_ids[0], scheduled_at=yesterday)
         before = await snapshot(alice)
         message = await c.refused("approve_order", 409, order_id=order["id"])
-    assert message == f"Market date {s.date_ids[0]} ({yesterday}) has passed, so it cannot be booked."
+    assert message == (
+        f"Market date {s.date_ids[0]} ({yesterday}) has passed, so it cannot be booked; choose another date "
+        f'(list_market_dates with market_id={s.market_id}, date_filter="upcoming").'
+    )
     assert await snapshot(alice) == before
 
 
@@ -820,8 +836,15 @@ async def test_a_complete_rejected_or_archived_order_cannot_be_rejected(alice: T
         await c.ok("archive_order", order_id=archived["id"])
         before = await snapshot(alice)
         messages = [await c.refused("reject_order", 409, order_id=o["id"]) for o in (complete, rejected, archived)]
+    instead = {
+        "complete": "It is approved and paid; to take back a date, cancel its booking with cancel_booking "
+        "(credit_vendor credits the vendor) or move it with rebook_booking.",
+        "rejected": "A rejected order stays rejected; take a new order with create_order.",
+        "archived": "Restore it with restore_order first.",
+    }
     assert messages == [
-        f"Order {o['id']} is {status}, so it cannot be rejected; only a pending or payment_pending order can."
+        f"Order {o['id']} is {status}, so it cannot be rejected; only a pending or payment_pending order can. "
+        + instead[status]
         for o, status in ((complete, "complete"), (rejected, "rejected"), (archived, "archived"))
     ]
     assert await snapshot(alice) == before
@@ -885,7 +908,10 @@ async def test_restoring_an_order_that_is_not_archived_is_refused(alice: Tenant)
         order = await order_of(c, vendor, s.date_ids[:1])
         before = await snapshot(alice)
         message = await c.refused("restore_order", 409, order_id=order["id"])
-    assert message == f"Order {order['id']} is pending, not archived, so there is nothing to restore."
+    assert message == (
+        f"Order {order['id']} is pending, not archived, so there is nothing to restore (restore_order brings back an "
+        "archived order; restore_booking brings back a cancelled booking)."
+    )
     assert await snapshot(alice) == before
 
 
@@ -912,7 +938,8 @@ async def test_modify_of_an_order_that_is_not_payment_pending_is_refused(alice: 
         before = await snapshot(alice)
         message = await c.refused("modify_order", 409, order_id=order["id"])
     assert message == (
-        f"Order {order['id']} is pending, so it cannot be moved back to pending; only a payment_pending order can."
+        f"Order {order['id']} is pending, so it cannot be moved back to pending; only a payment_pending order can. "
+        "It is waiting for approval: approve_order approves it, reject_order turns it down."
     )
     assert await snapshot(alice) == before
 
@@ -1005,7 +1032,10 @@ async def test_payment_can_only_be_recorded_on_a_payment_pending_order(alice: Te
         order = await order_of(c, vendor, s.date_ids[:1])
         before = await snapshot(alice)
         message = await c.refused("record_order_payment", 409, order_id=order["id"], method="cash")
-    assert message == f"Order {order['id']} is pending, so it cannot be marked paid; only a payment_pending order can."
+    assert message == (
+        f"Order {order['id']} is pending, so it cannot be marked paid; only a payment_pending order can. "
+        "It is waiting for approval: approve_order approves it, reject_order turns it down."
+    )
     assert await snapshot(alice) == before
 
 
@@ -1017,7 +1047,7 @@ async def test_a_payment_method_other_than_card_cash_or_bank_transfer_is_refused
         await c.ok("approve_order", order_id=order["id"])
         before = await snapshot(alice)
         message = await c.refused("record_order_payment", 422, order_id=order["id"], method="cheque")
-    assert message == "Invalid arguments: method: Input should be 'card', 'cash' or 'bank_transfer'; got 'cheque'."
+    assert message == "Invalid arguments: method must be one of card, cash or bank_transfer; got 'cheque'."
     assert await snapshot(alice) == before
 
 
@@ -1064,7 +1094,8 @@ async def test_a_reminder_for_an_order_that_is_not_payment_pending_is_refused(al
         before = await snapshot(alice)
         message = await c.refused("send_order_reminder", 409, order_id=order["id"])
     assert message == (
-        f"Order {order['id']} is pending, so it cannot be reminded about payment; only a payment_pending order can."
+        f"Order {order['id']} is pending, so it cannot be reminded about payment; only a payment_pending order "
+        "can. It is waiting for approval: approve_order approves it, reject_order turns it down."
     )
     assert await snapshot(alice) == before
 

@@ -158,14 +158,18 @@ async def test_a_vendor_without_an_approved_application_cannot_join_and_nothing_
         s, _ = await full_date(c)
         stranger = (await c.ok("create_vendor", business_name="Stranger Things", email="s@example.com"))["id"]
         pending = (await c.ok("create_vendor", business_name="Pending Pies", email="p@example.com"))["id"]
-        await c.ok("create_application", market_id=s.market_id, vendor_id=pending)
+        application = await c.ok("create_application", market_id=s.market_id, vendor_id=pending)
         before = await state(alice)
         no_application = await c.refused("add_to_waitlist", 409, market_date_id=s.date_ids[0], vendor_id=stranger)
         undecided = await c.refused("add_to_waitlist", 409, market_date_id=s.date_ids[0], vendor_id=pending)
     assert no_application == (
-        "Stranger Things has no approved application to this market; approve one with update_application_status first."
+        "Stranger Things has no approved application to Riverside; record a new application with create_application "
+        f"(market_id={s.market_id}, vendor_id={stranger}), then approve it with update_application_status."
     )
-    assert "Pending Pies has no approved application" in undecided
+    assert undecided == (
+        f"Pending Pies has no approved application to Riverside; their application {application['id']} is pending: "
+        f'approve it with update_application_status (application_id={application["id"]}, status="approved") first.'
+    )
     assert await state(alice) == before
 
 
@@ -182,7 +186,10 @@ async def test_a_vendor_already_booked_on_the_date_cannot_join_its_waitlist(alic
         message = await c.refused("add_to_waitlist", 409, market_date_id=s.date_ids[0], vendor_id=vendor)
         after = await state(alice)
         other_date = await join(c, s.date_ids[1], vendor)  # booked on one date, free to wait for another
-    assert message == f"Rosa's Bakery already has booking {booking} on market date {s.date_ids[0]}."
+    assert message == (
+        f"Rosa's Bakery already has booking {booking} on market date {s.date_ids[0]}, so they need no place on its "
+        "waitlist."
+    )
     assert after == before
     assert other_date["position"] == 1
 
@@ -197,7 +204,10 @@ async def test_a_vendor_already_waiting_or_holding_an_offer_cannot_join_again(al
         before = await state(alice)
         again = await c.refused("add_to_waitlist", 409, market_date_id=s.date_ids[0], vendor_id=kiri)
         again_offered = await c.refused("add_to_waitlist", 409, market_date_id=s.date_ids[0], vendor_id=tom)
-    assert again == f"Kiri's Kitchen is already on this date's waitlist (waiting, position 1, entry {waiting['id']})."
+    assert again == (
+        f"Kiri's Kitchen is already on this date's waitlist (waiting, position 1, entry {waiting['id']}); "
+        "notify_waitlist offers them the space."
+    )
     assert again_offered == (
         f"Tom's Tomatoes is already on this date's waitlist (notified, position 2, entry {offered['id']})."
     )
@@ -235,10 +245,14 @@ async def test_a_date_that_has_passed_or_is_cancelled_or_closed_cannot_be_waitli
     if how == "passed":
         assert (
             message
-            == f"Market date {s.date_ids[0]} ({today() - timedelta(days=1)}) has passed, so it cannot be booked."
+            == f"Market date {s.date_ids[0]} ({today() - timedelta(days=1)}) has passed, so it cannot be booked; "
+            f'choose another date (list_market_dates with market_id={s.market_id}, date_filter="upcoming").'
         )
     else:
-        assert message == f"Market date {s.date_ids[0]} ({s.days[0]}) is {how}, so it cannot be booked."
+        assert message == (
+            f"Market date {s.date_ids[0]} ({s.days[0]}) is {how}, so it cannot be booked; choose another date "
+            f'(list_market_dates with market_id={s.market_id}, date_filter="upcoming").'
+        )
     assert await state(alice) == before
 
 
@@ -324,8 +338,14 @@ async def test_list_waitlist_needs_a_market_or_a_date_and_they_must_agree(alice:
         neither = await c.refused("list_waitlist", 422)
         mismatched = await c.refused("list_waitlist", 422, market_id=other.market_id, market_date_id=s.date_ids[0])
         agreeing = await c.ok("list_waitlist", market_id=s.market_id, market_date_id=s.date_ids[1])
-    assert neither == "Pass market_id (for its next upcoming date) or market_date_id."
-    assert mismatched == f"market_date_id {s.date_ids[0]} is not a date of market {other.market_id}."
+    assert neither == (
+        "Pass market_id (its next upcoming date's waitlist; list_markets gives it) or market_date_id (a given "
+        "date's; list_market_dates gives it)."
+    )
+    assert mismatched == (
+        f"market_date_id {s.date_ids[0]} is not a date of market {other.market_id} (list_market_dates with "
+        f"market_id={other.market_id} gives its dates); pass one of them, or only one of the two."
+    )
     assert agreeing["market_date_id"] == s.date_ids[1]
 
 
@@ -338,7 +358,8 @@ async def test_a_market_with_no_upcoming_dates_has_no_waitlist_to_show(alice: Te
         only_past = await c.refused("list_waitlist", 409, market_id=s.market_id)
         past_by_id = await c.ok("list_waitlist", market_date_id=s.date_ids[0])
     assert no_dates == (
-        "Bare Market has no upcoming market dates; pass market_date_id to see an earlier date's waitlist."
+        "Bare Market has no upcoming market dates; pass market_date_id to see an earlier date's waitlist "
+        f"(list_market_dates with market_id={bare['id']} gives their ids)."
     )
     assert only_past.startswith("Hilltop has no upcoming market dates")
     assert (past_by_id["market_date_id"], past_by_id["spaces_left"]) == (s.date_ids[0], 40)
@@ -430,19 +451,26 @@ async def test_notify_an_entry_that_is_not_waiting_is_refused(alice: Tenant) -> 
         kiri, tom = await vendors(c, s.market_id, "Kiri's Kitchen", "Tom's Tomatoes")
         offered = await join(c, s.date_ids[0], kiri)
         removed = await join(c, s.date_ids[0], tom)
-        await c.ok("notify_waitlist", entry_id=offered["id"])
+        offer = await c.ok("notify_waitlist", entry_id=offered["id"])
         await c.ok("remove_from_waitlist", entry_id=removed["id"])
         before = await state(alice)
         again = await c.refused("notify_waitlist", 409, entry_id=offered["id"])
         gone = await c.refused("notify_waitlist", 409, entry_id=removed["id"])
         nobody = await c.refused("notify_waitlist", 409, market_date_id=s.date_ids[0])
+    until = datetime.fromisoformat(offer["offer_expires_at"]).astimezone(ZoneInfo("Australia/Melbourne"))
     assert again == (
-        f"Waitlist entry {offered['id']} is notified, so it cannot be offered a space; only a waiting entry can."
+        f"Waitlist entry {offered['id']} is notified, so it cannot be offered a space; only a waiting entry can. "
+        f"It holds an offer until {until:%A %d %B at %H:%M}: record their yes with accept_waitlist_offer, or free "
+        "the space with remove_from_waitlist."
     )
     assert gone == (
-        f"Waitlist entry {removed['id']} is removed, so it cannot be offered a space; only a waiting entry can."
+        f"Waitlist entry {removed['id']} is removed, so it cannot be offered a space; only a waiting entry can. "
+        "To offer them a space again, put them back with add_to_waitlist (at the end), then notify_waitlist."
     )
-    assert nobody == f"Nobody is waiting for market date {s.date_ids[0]} ({s.days[0]})."
+    assert nobody == (
+        f"Nobody is waiting for market date {s.date_ids[0]} ({s.days[0]}); put a vendor on its waitlist with "
+        "add_to_waitlist first."
+    )
     assert await state(alice) == before
 
 
@@ -455,13 +483,35 @@ async def test_nobody_can_be_offered_a_space_on_a_date_that_has_passed(alice: Te
         before = await state(alice)
         by_entry = await c.refused("notify_waitlist", 409, entry_id=entry["id"])
         by_date = await c.refused("notify_waitlist", 409, market_date_id=s.date_ids[0])
-    assert by_entry == by_date == f"Market date {s.date_ids[0]} ({yesterday}) has passed, so it cannot be booked."
+    assert (
+        by_entry
+        == by_date
+        == (
+            f"Market date {s.date_ids[0]} ({yesterday}) has passed, so it cannot be booked; choose another date "
+            f'(list_market_dates with market_id={s.market_id}, date_filter="upcoming").'
+        )
+    )
     assert await state(alice) == before
 
 
-@pytest.mark.parametrize("arguments", [{}, {"entry_id": 1, "market_date_id": 1}], ids=["neither", "both"])
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            {},
+            "Pass entry_id (the waiting vendor to offer the space to; list_waitlist gives it) or market_date_id "
+            "(to offer it to the date's first waiting vendor).",
+        ),
+        (
+            {"entry_id": 1, "market_date_id": 1},
+            "Pass entry_id or market_date_id, not both: entry_id offers the space to that vendor, market_date_id to "
+            "the date's first waiting vendor.",
+        ),
+    ],
+    ids=["neither", "both"],
+)
 async def test_notify_needs_exactly_one_of_entry_id_and_market_date_id(
-    alice: Tenant, arguments: dict[str, int]
+    alice: Tenant, arguments: dict[str, int], message: str
 ) -> None:
     async with alice.client() as c:
         s = await market_with_dates(c)
@@ -469,8 +519,8 @@ async def test_notify_needs_exactly_one_of_entry_id_and_market_date_id(
         if arguments:
             arguments = {"entry_id": entry["id"], "market_date_id": s.date_ids[0]}
         before = await state(alice)
-        message = await c.refused("notify_waitlist", 422, **arguments)
-    assert message == "Pass entry_id (that vendor) or market_date_id (the first vendor waiting), not both."
+        refusal = await c.refused("notify_waitlist", 422, **arguments)
+    assert refusal == message
     assert await state(alice) == before
 
 
@@ -644,13 +694,16 @@ async def test_only_an_open_offer_can_be_accepted(alice: Tenant) -> None:
         taken = await join(c, s.date_ids[0], tom)
         removed = await join(c, s.date_ids[0], ana)
         await c.ok("notify_waitlist", entry_id=taken["id"])
-        await c.ok("accept_waitlist_offer", entry_id=taken["id"])
+        accepted = await c.ok("accept_waitlist_offer", entry_id=taken["id"])
         await c.ok("remove_from_waitlist", entry_id=removed["id"])
         before = await state(alice)
         messages = [await c.refused("accept_waitlist_offer", 409, entry_id=e["id"]) for e in (waiting, taken, removed)]
     assert messages == [
-        f"Waitlist entry {e['id']} is {status}, so there is no offer to accept; notify_waitlist first."
-        for e, status in ((waiting, "waiting"), (taken, "accepted"), (removed, "removed"))
+        f"Waitlist entry {waiting['id']} is waiting, so there is no offer to accept. Offer them the space with "
+        "notify_waitlist first.",
+        f"Waitlist entry {taken['id']} is accepted, so there is no offer to accept. They took the space: booking "
+        f"{accepted['booking_id']} (cancel_booking frees it).",
+        f"Waitlist entry {removed['id']} is removed, so there is no offer to accept. To offer them a space again, put them back with add_to_waitlist (at the end), then notify_waitlist.",
     ]
     assert await state(alice) == before
 

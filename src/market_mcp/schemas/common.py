@@ -36,26 +36,27 @@ MAX_LIMIT = 200
 MONEY_MAX_CHARS = 20  # "$1000000.00" is 11
 MAX_ID = 2_147_483_647  # the store's INTEGER ids: a larger one is refused (422), never sent to the database
 PAGE_BUDGET_BYTES = 48_000  # TOOLS.md: no result exceeds about 50 KB of JSON
+SUCH_AS = 'such as 45 or "45.50"'  # how a model should write an amount: a JSON number or a decimal string
 _DECIMAL = re.compile(r"[0-9]+(\.[0-9]+)?")  # ASCII digits only: no "1e3", "1_000", "+5"
 
 
 def to_cents(value: Any) -> int:
     """A decimal amount a person would say ("10", 10.5, "10.00", "$10") as integer cents."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ValueError("must be an amount such as 10 or 10.50")
+        raise ValueError(f"must be an amount {SUCH_AS}")
     if isinstance(value, str) and len(value) > MONEY_MAX_CHARS:  # before any parsing: a 10 MB "amount" is refused
-        raise ValueError(f"must be an amount such as 10 or 10.50; got {value[:40]!r}")
+        raise ValueError(f"must be an amount {SUCH_AS}; got {value[:40]!r}")
     text = str(value).strip().removeprefix("$").strip()
     if isinstance(value, str) and not _DECIMAL.fullmatch(text.removeprefix("-")):
         if text.casefold().lstrip("+-") in ("nan", "inf", "infinity"):
-            raise ValueError("must be a finite amount such as 10 or 10.50")
-        raise ValueError(f"must be an amount such as 10 or 10.50; got {str(value)[:40]!r}")
+            raise ValueError(f"must be a finite amount {SUCH_AS}")
+        raise ValueError(f"must be an amount {SUCH_AS}; got {str(value)[:40]!r}")
     try:
         amount = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"must be an amount such as 10 or 10.50; got {str(value)[:40]!r}") from None
+        raise ValueError(f"must be an amount {SUCH_AS}; got {str(value)[:40]!r}") from None
     if not amount.is_finite():
-        raise ValueError("must be a finite amount such as 10 or 10.50")
+        raise ValueError(f"must be a finite amount {SUCH_AS}")
     if amount < 0:
         raise ValueError(f"cannot be negative; got {text}")
     if amount > MAX_AMOUNT:  # before quantize, which cannot represent absurd sizes

@@ -120,7 +120,9 @@ async def create_application(
             vendor = await vendors.create_vendor(org, new_vendor)
             created = True
     else:
-        raise Invalid("Give vendor_id for an existing vendor, or email and business_name for a new one.")
+        raise Invalid(
+            "Give vendor_id for an existing vendor (list_vendors gives it), or email and business_name for a new one."
+        )
 
     open_one = (
         (
@@ -136,8 +138,14 @@ async def create_application(
         .first()
     )
     if open_one is not None:
+        step = (
+            "they may trade there already, so take their order with create_order"
+            if open_one.status == "approved"
+            else f"decide it with update_application_status (application_id={open_one.id})"
+        )
         raise Conflict(
-            f"{vendor.business_name} already has application {open_one.id} to {market.name} ({open_one.status})."
+            f"{vendor.business_name} already has application {open_one.id} to {market.name} ({open_one.status}); "
+            f"{step}."
         )
     application = Application(
         organization_id=org.organization_id,
@@ -151,6 +159,29 @@ async def create_application(
     return ApplicationCreated(**await _read(org, application.id), vendor_created=created)  # type: ignore[arg-type]
 
 
+async def require_approved(org: OrgContext, vendor: Vendor, market_id: int) -> None:
+    """Refuse (409) unless the vendor has an approved application to the market, naming the way to one."""
+    stmt = scoped(org, Application).where(Application.vendor_id == vendor.id, Application.market_id == market_id)
+    found = list((await org.session.execute(stmt.order_by(Application.id.desc()))).scalars())  # type: ignore[union-attr]
+    if any(application.status == "approved" for application in found):
+        return
+    market = await get_or_404(org, Market, market_id)
+    open_one = next((application for application in found if application.status in ("pending", "waitlisted")), None)
+    if open_one is not None:
+        step = (
+            f"their application {open_one.id} is {open_one.status}: approve it with update_application_status "
+            f'(application_id={open_one.id}, status="approved") first'
+        )
+    else:
+        # A decision is final, so a rejected vendor comes back through a new application.
+        before = f"their application {found[0].id} was rejected, a final decision: " if found else ""
+        step = (
+            f"{before}record a new application with create_application (market_id={market_id}, vendor_id={vendor.id}),"
+            " then approve it with update_application_status"
+        )
+    raise Conflict(f"{vendor.business_name} has no approved application to {market.name}; {step}.")
+
+
 async def _next_date(org: OrgContext, market_id: int) -> date | None:
     stmt = select(MarketDate.scheduled_at).where(
         MarketDate.organization_id == org.organization_id,
@@ -159,6 +190,27 @@ async def _next_date(org: OrgContext, market_id: int) -> date | None:
         MarketDate.scheduled_at >= org.today(),
     )
     return (await org.session.execute(stmt.order_by(MarketDate.scheduled_at).limit(1))).scalar_one_or_none()
+
+
+def _instead(application: Application, status: str) -> str:
+    """What to do instead of a move DOMAIN.md does not allow (decisions are final)."""
+    if application.status == status:
+        then = {
+            "approved": "; take their orders with create_order",
+            "waitlisted": "; it can still be approved or rejected",
+        }
+        return f"it is {status} already{then.get(status, '')}"
+    if MOVES[application.status]:
+        return f"it can move to {' or '.join(MOVES[application.status])}"
+    if application.status == "rejected":
+        return (
+            "its decision is final. To let them trade after all, record a new application with create_application "
+            f"(market_id={application.market_id}, vendor_id={application.vendor_id}) and approve that"
+        )
+    return (
+        "its decision is final. To stop them trading, cancel their bookings with cancel_booking or "
+        "bulk_cancel_bookings and reject their unpaid orders with reject_order"
+    )
 
 
 async def update_application_status(
@@ -173,11 +225,15 @@ async def update_application_status(
     application = await get_or_404(org, Application, application_id, for_update=True)
     allowed = MOVES[application.status]
     if status not in allowed:
-        moves = f"it can move to {' or '.join(allowed)}" if allowed else "its decision is final"
-        verb = {"approved": "approved", "rejected": "rejected", "waitlisted": "waitlisted"}[status]
-        raise Conflict(f"Application {application_id} is {application.status}, so it cannot be {verb}; {moves}.")
+        raise Conflict(
+            f"Application {application_id} is {application.status}, so it cannot be {status}; "
+            f"{_instead(application, status)}."
+        )
     if starter_credit_cents and status != "approved":
-        raise Invalid(f"starter_credit goes with approving; this call {status} the application.")
+        raise Invalid(
+            f"starter_credit goes with approving; this call {status} the application. Leave starter_credit out "
+            "(create_credit gives any vendor a credit)."
+        )
 
     vendor = await get_or_404(org, Vendor, application.vendor_id)
     market = await get_or_404(org, Market, application.market_id)
@@ -227,7 +283,8 @@ async def send_application_reminder(org: OrgContext, application_id: int) -> Rem
         hint = (
             "decide it first with update_application_status"
             if application.status in MOVES and MOVES[application.status]
-            else "only approved vendors are reminded to book"
+            else "only approved vendors are reminded to book (a rejected vendor comes back through a new "
+            "application: create_application)"
         )
         raise Conflict(
             f"Application {application_id} is {application.status}, so there is nothing to remind about; {hint}."

@@ -168,11 +168,33 @@ async def _targets(org: OrgContext, ids: list[int], *, lock: bool) -> dict[int, 
     return {row[0]: Target(*row) for row in (await org.session.execute(stmt)).all()}
 
 
+# A booking asked to do what only another status allows: what was probably meant, by (its status, the action).
+NEW_ORDER = "a rejected booking stays rejected; take a new order with create_order"
+INSTEAD = {
+    ("pending", "cancelled"): "a pending booking is turned down with reject_booking",
+    ("pending", "moved"): "turn it down with reject_booking and book the other date with create_order",
+    ("pending", "restored"): "it holds its space already",
+    ("confirmed", "rejected"): "a confirmed booking is cancelled with cancel_booking",
+    ("confirmed", "restored"): "it holds its space already",
+    ("cancelled", "confirmed"): "restore_booking brings a cancelled booking back",
+    ("cancelled", "moved"): "book the other date with create_order",
+    ("rejected", "confirmed"): NEW_ORDER,
+    ("rejected", "moved"): NEW_ORDER,
+    ("rejected", "restored"): NEW_ORDER,
+}
+
+
+def _not_in(booking_id: int, status: str, statuses: tuple[str, ...], action: str) -> str:
+    """Booking 201 is not confirmed (it is pending), so it cannot be cancelled; … reject_booking."""
+    refused = f"Booking {booking_id} is not {' or '.join(statuses)} (it is {status}), so it cannot be {action}"
+    instead = INSTEAD.get((status, action))
+    return f"{refused}; {instead}." if instead else f"{refused}."
+
+
 def _why_not(t: Target, today: date, statuses: tuple[str, ...], action: str = "cancelled") -> str | None:
     """Why this booking cannot be cancelled (or moved) now, in DOMAIN.md's words; None if it can."""
     if t.status not in statuses:
-        wanted = " or ".join(statuses)
-        return f"Booking {t.id} is not {wanted} (it is {t.status}), so it cannot be {action}."
+        return _not_in(t.id, t.status, statuses, action)
     if t.date_status != "scheduled":
         return (
             f"Booking {t.id} is on market date {t.market_date_id} ({t.scheduled_at}), which is {t.date_status}, "
@@ -466,7 +488,7 @@ async def _space_holder(org: OrgContext, booking: Booking, space_number: str) ->
 async def confirm_booking(org: OrgContext, booking_id: int) -> BookingResult:
     booking = await get_or_404(org, Booking, booking_id, for_update=True)
     if booking.status != "pending":
-        raise Conflict(f"Booking {booking_id} is not pending (it is {booking.status}), so it cannot be confirmed.")
+        raise Conflict(_not_in(booking_id, booking.status, ("pending",), "confirmed"))
     await capacity.check_room(org, {booking.market_date_id: 1})
     booking.status = "confirmed"
     booking.updated_at = org.now()
@@ -482,7 +504,7 @@ async def confirm_booking(org: OrgContext, booking_id: int) -> BookingResult:
 async def reject_booking(org: OrgContext, booking_id: int, *, reason: str | None) -> BookingResult:
     booking = await get_or_404(org, Booking, booking_id, for_update=True)
     if booking.status != "pending":
-        raise Conflict(f"Booking {booking_id} is not pending (it is {booking.status}), so it cannot be rejected.")
+        raise Conflict(_not_in(booking_id, booking.status, ("pending",), "rejected"))
     order = await get_or_404(org, Order, booking.order_id) if booking.order_id else None
     unpaid = order is not None and order.status in ("pending", "payment_pending")
     booking.status = "rejected"
@@ -502,9 +524,10 @@ async def reject_booking(org: OrgContext, booking_id: int, *, reason: str | None
 async def update_space_number(org: OrgContext, booking_id: int, *, space_number: str | None) -> BookingResult:
     booking = await get_or_404(org, Booking, booking_id, for_update=True)
     if booking.status not in ACTIVE:
+        restore = " (restore_booking brings a cancelled booking back)" if booking.status == "cancelled" else ""
         raise Conflict(
             f"Booking {booking_id} is {booking.status}, so it holds no space; only a pending or confirmed booking can "
-            "be given one."
+            f"be given one{restore}."
         )
     if space_number is not None:
         holder = await _space_holder(org, booking, space_number)
@@ -512,7 +535,8 @@ async def update_space_number(org: OrgContext, booking_id: int, *, space_number:
             other, business_name = holder
             raise Conflict(
                 f"Space {space_number} on market date {booking.market_date_id} is already taken by booking "
-                f"{other.id} ({business_name}). Choose another space, or move that booking first."
+                f"{other.id} ({business_name}). Choose another space, or give booking {other.id} another one with "
+                "update_space_number first."
             )
     booking.space_number = space_number
     booking.updated_at = org.now()
@@ -525,21 +549,26 @@ async def update_space_number(org: OrgContext, booking_id: int, *, space_number:
 async def restore_booking(org: OrgContext, booking_id: int) -> BookingResult:
     booking = await get_or_404(org, Booking, booking_id, for_update=True)
     if booking.status != "cancelled":
-        raise Conflict(f"Booking {booking_id} is not cancelled (it is {booking.status}), so it cannot be restored.")
+        raise Conflict(_not_in(booking_id, booking.status, ("cancelled",), "restored"))
     if booking.rebooked_to_id is not None:
         raise Conflict(
             f"Booking {booking_id} was moved to booking {booking.rebooked_to_id} by rebook_booking, so it cannot be "
-            "restored."
+            f"restored; to put the vendor back on market date {booking.market_date_id}, move booking "
+            f"{booking.rebooked_to_id} back with rebook_booking."
         )
     order = await get_or_404(org, Order, booking.order_id, for_update=True) if booking.order_id else None
     if order is not None and order.status in ("rejected", "archived"):
-        hint = " Restore the order with restore_order first." if order.status == "archived" else ""
+        hint = (
+            " Restore the order with restore_order first."
+            if order.status == "archived"
+            else " Take a new order with create_order instead."
+        )
         raise Conflict(f"Booking {booking_id}'s order {order.id} is {order.status}, so it cannot be restored.{hint}")
     other = await _active_on_date(org, booking)
     if other is not None:
         raise Conflict(
             f"The vendor already has booking {other.id} on market date {booking.market_date_id}, so booking "
-            f"{booking_id} cannot be restored."
+            f"{booking_id} cannot be restored; booking {other.id} holds their space."
         )
     await capacity.check_room(org, {booking.market_date_id: 1})
     if booking.space_number is not None:

@@ -37,9 +37,15 @@ async def taken(org: OrgContext, date_ids: list[int]) -> dict[int, int]:
 def check_bookable(org: OrgContext, md: MarketDate) -> None:
     """Refuse (409) a date that is not scheduled or has passed."""
     if md.status != "scheduled":
-        raise Conflict(f"Market date {md.id} ({md.scheduled_at}) is {md.status}, so it cannot be booked.")
+        raise Conflict(
+            f"Market date {md.id} ({md.scheduled_at}) is {md.status}, so it cannot be booked; {_another(md)}"
+        )
     if md.scheduled_at < org.today():
-        raise Conflict(f"Market date {md.id} ({md.scheduled_at}) has passed, so it cannot be booked.")
+        raise Conflict(f"Market date {md.id} ({md.scheduled_at}) has passed, so it cannot be booked; {_another(md)}")
+
+
+def _another(md: MarketDate) -> str:
+    return f'choose another date (list_market_dates with market_id={md.market_id}, date_filter="upcoming").'
 
 
 async def spaces_left(org: OrgContext, md: MarketDate) -> int:

@@ -113,7 +113,7 @@ async def close_out_market_date(
     if md.scheduled_at > today:
         raise Conflict(
             f"Market date {md.id} is on {md.scheduled_at}; it can be closed out only on or after its day "
-            f"(today is {today} in {org.timezone})."
+            f"(today is {today} in {org.timezone}). If it will not go ahead, cancel it with cancel_market_date."
         )
     confirmed = set(
         (

@@ -217,6 +217,15 @@ def _exists_reason(md: MarketDate) -> str:
     return f"Market {md.market_id} already has a date on {md.scheduled_at}{state}: market date {md.id}"
 
 
+def _what_now(md: MarketDate) -> str:
+    """What can still be done with a date that is in the way, or was asked to change."""
+    if md.status == "scheduled":
+        return f"Use update_market_date (market_date_id={md.id}) to change it."
+    if md.status == "cancelled":
+        return "A cancelled date stays cancelled."
+    return "It has been closed out: its attendance is final."
+
+
 async def create_market_date(
     org: OrgContext,
     *,
@@ -231,7 +240,8 @@ async def create_market_date(
     starts_at, ends_at = _moments(org, scheduled_at, start_time, end_time)
     existing = (await _existing(org, market_id, [scheduled_at])).get(scheduled_at)
     if existing is not None:
-        raise Conflict(f"{_exists_reason(existing)}. Use update_market_date to change it.")
+        another = " A market has one date a day, so choose another day." if existing.status != "scheduled" else ""
+        raise Conflict(f"{_exists_reason(existing)}. {_what_now(existing)}{another}")
     md = MarketDate(
         organization_id=org.organization_id,
         market_id=market_id,
@@ -349,7 +359,7 @@ async def update_market_date(
 ) -> MarketDateOut:
     md = await get_or_404(org, MarketDate, market_date_id, for_update=True)
     if md.status != "scheduled":
-        raise Conflict(f"Market date {md.id} is {md.status}, so it cannot be changed.")
+        raise Conflict(f"Market date {md.id} is {md.status}, so it cannot be changed. {_what_now(md)}")
     counts = (await org.session.execute(_with_counts(org).where(MarketDate.id == market_date_id))).one()
     if start_time is not None or end_time is not None:
         start = start_time or (md.starts_at.astimezone(org.tz).time() if md.starts_at else None)
@@ -359,9 +369,10 @@ async def update_market_date(
         held = counts.confirmed_count + counts.open_offers
         if capacity < held:
             offers = f" and {counts.open_offers} open waitlist offers" if counts.open_offers else ""
+            withdraw = " or withdraw offers with remove_from_waitlist" if counts.open_offers else ""
             raise Conflict(
                 f"Market date {md.id} has {counts.confirmed_count} confirmed bookings{offers}; "
-                f"capacity cannot go below {held}."
+                f"capacity cannot go below {held}. To go lower, cancel bookings with cancel_booking{withdraw} first."
             )
         md.capacity = capacity
     md.updated_at = utcnow()

@@ -177,7 +177,8 @@ async def send_market_email(
         day = await get_or_404(org, MarketDate, market_date_id)
         if day.market_id != market_id:
             raise Invalid(
-                f"Market date {market_date_id} is a date of market {day.market_id}, not of market {market_id}."
+                f"Market date {market_date_id} is a date of market {day.market_id}, not of market {market_id} "
+                f"(list_market_dates with market_id={market_id} gives its dates)."
             )
         who = select(Booking.vendor_id).where(
             Booking.market_date_id == market_date_id,

@@ -14,7 +14,6 @@ from sqlalchemy import Select, func
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import (
     ACTIVE_BOOKING_STATUSES,
-    Application,
     Booking,
     Credit,
     CreditTransaction,
@@ -26,7 +25,7 @@ from market_mcp.db.tables import (
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.orders import CreditApplied, OrderDetail, OrderLine, OrderOut
-from market_mcp.services import capacity, credits, emails, ranges
+from market_mcp.services import applications, capacity, credits, emails, ranges
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 # DOMAIN.md: which statuses each action starts from.
@@ -34,9 +33,30 @@ APPROVABLE = ("pending",)
 REJECTABLE = ("pending", "payment_pending")
 
 
+# What can be done with an order in each status: the step a refusal offers instead.
+NEXT_STEP = {
+    "pending": "It is waiting for approval: approve_order approves it, reject_order turns it down.",
+    "payment_pending": (
+        "It is approved and waiting for payment: record_order_payment marks it paid, send_order_reminder reminds "
+        "the vendor."
+    ),
+    "complete": (
+        "It is approved and paid; to take back a date, cancel its booking with cancel_booking (credit_vendor "
+        "credits the vendor) or move it with rebook_booking."
+    ),
+    "rejected": "A rejected order stays rejected; take a new order with create_order.",
+}
+
+
 def _refuse(order: Order, action: str, allowed: tuple[str, ...]) -> Conflict:
     states = " or ".join(allowed)
-    return Conflict(f"Order {order.id} is {order.status}, so it cannot be {action}; only a {states} order can.")
+    message = f"Order {order.id} is {order.status}, so it cannot be {action}; only a {states} order can."
+    if order.status != "archived":
+        return Conflict(f"{message} {NEXT_STEP[order.status]}")
+    was = order.previous_status or "pending"
+    if was in allowed:
+        return Conflict(f"{message} Restore it with restore_order first.")
+    return Conflict(f"{message} It was {was} before it was archived. {NEXT_STEP[was]}")
 
 
 def _joined(org: OrgContext) -> Any:
@@ -279,20 +299,12 @@ async def open_order(
         raise NotFound(f"Market date {missing[0]} not found.")
     markets_of = {md.market_id for md in days.values()}
     if len(markets_of) > 1:
-        raise Invalid("An order is for one market: every market_date_ids entry must be a date of the same market.")
+        raise Invalid(
+            "An order is for one market: every market_date_ids entry must be a date of the same market; take one "
+            "order per market."
+        )
     market = await get_or_404(org, Market, markets_of.pop())
-    approved = (
-        await org.session.execute(
-            scoped(org, Application, Application.id).where(
-                Application.vendor_id == vendor_id, Application.market_id == market.id, Application.status == "approved"
-            )
-        )
-    ).first()
-    if approved is None:
-        raise Conflict(
-            f"{vendor.business_name} has no approved application to {market.name}; approve one with "
-            "update_application_status before taking an order."
-        )
+    await applications.require_approved(org, vendor, market.id)  # type: ignore[arg-type]
     for md in days.values():
         capacity.check_bookable(org, md)
     already = (
@@ -310,7 +322,8 @@ async def open_order(
     )
     if already is not None:
         raise Conflict(
-            f"{vendor.business_name} already has booking {already.id} on market date {already.market_date_id}."
+            f"{vendor.business_name} already has booking {already.id} on market date {already.market_date_id}; "
+            "leave that date out of market_date_ids."
         )
     await capacity.check_room(org, dict.fromkeys(market_date_ids, 1))
 
@@ -451,7 +464,10 @@ async def archive_order(org: OrgContext, order_id: int) -> OrderDetail:
 async def restore_order(org: OrgContext, order_id: int) -> OrderDetail:
     order = await get_or_404(org, Order, order_id, for_update=True)
     if order.status != "archived":
-        raise Conflict(f"Order {order_id} is {order.status}, not archived, so there is nothing to restore.")
+        raise Conflict(
+            f"Order {order_id} is {order.status}, not archived, so there is nothing to restore (restore_order brings "
+            "back an archived order; restore_booking brings back a cancelled booking)."
+        )
     order.status, order.previous_status = order.previous_status or "pending", None
     order.archived_at = None
     order.updated_at = org.now()

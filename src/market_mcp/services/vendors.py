@@ -186,7 +186,8 @@ async def _check_email_free(org: OrgContext, email: str, *, other_than: int | No
     taken = (await org.session.execute(stmt)).scalars().first()
     if taken is not None:
         raise Conflict(
-            f"Vendor {taken.id} ({taken.business_name}) already uses {taken.email}; each vendor needs their own email."
+            f"Vendor {taken.id} ({taken.business_name}) already uses {taken.email}; each vendor needs their own email. "
+            f"If this is them, use vendor_id={taken.id}; otherwise give another email."
         )
 
 

@@ -12,12 +12,12 @@ from typing import Any
 from sqlalchemy import and_, func, or_, update
 
 from market_mcp.auth import OrgContext
-from market_mcp.db.tables import Application, Booking, Market, MarketDate, Vendor, WaitlistEntry
+from market_mcp.db.tables import Booking, Market, MarketDate, Vendor, WaitlistEntry
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.bookings import WaitlistOffer
 from market_mcp.schemas.common import long_date
 from market_mcp.schemas.waitlist import WaitlistEntryOut, WaitlistEntryResult, WaitlistPage
-from market_mcp.services import capacity, emails, orders
+from market_mcp.services import applications, capacity, emails, orders
 from market_mcp.services.scope import count, get_or_404, scoped
 
 OFFER_WINDOW = timedelta(hours=48)
@@ -73,6 +73,22 @@ def _out(org: OrgContext, row: Any) -> dict[str, Any]:
     )
 
 
+def _next_step(org: OrgContext, entry: WaitlistEntry) -> str:
+    """What can be done with an entry as it is now, for a refusal that met it in another state."""
+    status = _status_now(org, entry)
+    if status == "waiting":
+        return "Offer them the space with notify_waitlist first."
+    if status == "notified":
+        until = entry.offer_expires_at.astimezone(org.tz)  # type: ignore[union-attr]
+        return (
+            f"It holds an offer until {until:%A %d %B at %H:%M}: record their yes with accept_waitlist_offer, or "
+            "free the space with remove_from_waitlist."
+        )
+    if status == "accepted":
+        return f"They took the space: booking {entry.booking_id} (cancel_booking frees it)."
+    return "To offer them a space again, put them back with add_to_waitlist (at the end), then notify_waitlist."
+
+
 async def get_entry(org: OrgContext, entry_id: int, **extra: Any) -> WaitlistEntryResult:
     await get_or_404(org, WaitlistEntry, entry_id)
     row = (await org.session.execute(_joined(org).where(WaitlistEntry.id == entry_id))).one()
@@ -107,7 +123,10 @@ async def list_waitlist(
     if market_date_id is not None:
         md = await get_or_404(org, MarketDate, market_date_id)
         if market_id is not None and md.market_id != market_id:
-            raise Invalid(f"market_date_id {market_date_id} is not a date of market {market_id}.")
+            raise Invalid(
+                f"market_date_id {market_date_id} is not a date of market {market_id} (list_market_dates with "
+                f"market_id={market_id} gives its dates); pass one of them, or only one of the two."
+            )
     elif market_id is not None:
         market = await get_or_404(org, Market, market_id)
         md = (
@@ -124,7 +143,8 @@ async def list_waitlist(
         ).scalar_one_or_none()
         if md is None:
             raise Conflict(
-                f"{market.name} has no upcoming market dates; pass market_date_id to see an earlier date's waitlist."
+                f"{market.name} has no upcoming market dates; pass market_date_id to see an earlier date's waitlist "
+                f"(list_market_dates with market_id={market_id} gives their ids)."
             )
     stmt = _joined(org).where(_status_filter(org, [status] if status else list(OPEN)))
     if md is not None:
@@ -160,23 +180,13 @@ async def add_to_waitlist(org: OrgContext, *, market_date_id: int, vendor_id: in
     vendor = await get_or_404(org, Vendor, vendor_id)
     await expire_lapsed(org)
     capacity.check_bookable(org, md)
-    approved = (
-        await org.session.execute(
-            scoped(org, Application, Application.id).where(
-                Application.vendor_id == vendor_id,
-                Application.market_id == md.market_id,
-                Application.status == "approved",
-            )
-        )
-    ).first()
-    if approved is None:
-        raise Conflict(
-            f"{vendor.business_name} has no approved application to this market; approve one with "
-            "update_application_status first."
-        )
+    await applications.require_approved(org, vendor, md.market_id)
     booking = await _active_booking(org, vendor_id, market_date_id)
     if booking is not None:
-        raise Conflict(f"{vendor.business_name} already has booking {booking.id} on market date {market_date_id}.")
+        raise Conflict(
+            f"{vendor.business_name} already has booking {booking.id} on market date {market_date_id}, so they need "
+            "no place on its waitlist."
+        )
     entry = (
         await org.session.execute(
             scoped(org, WaitlistEntry).where(
@@ -185,9 +195,10 @@ async def add_to_waitlist(org: OrgContext, *, market_date_id: int, vendor_id: in
         )
     ).scalar_one_or_none()
     if entry is not None and entry.status in OPEN:
+        offer = "; notify_waitlist offers them the space" if entry.status == "waiting" else ""
         raise Conflict(
             f"{vendor.business_name} is already on this date's waitlist ({entry.status}, position {entry.position}, "
-            f"entry {entry.id})."
+            f"entry {entry.id}){offer}."
         )
     last = (
         await org.session.execute(
@@ -264,8 +275,16 @@ async def offer_freed_spaces(org: OrgContext, market_date_id: int, spaces: int) 
 
 
 async def notify_waitlist(org: OrgContext, *, entry_id: int | None, market_date_id: int | None) -> WaitlistEntryResult:
-    if (entry_id is None) == (market_date_id is None):
-        raise Invalid("Pass entry_id (that vendor) or market_date_id (the first vendor waiting), not both.")
+    if entry_id is None and market_date_id is None:
+        raise Invalid(
+            "Pass entry_id (the waiting vendor to offer the space to; list_waitlist gives it) or market_date_id "
+            "(to offer it to the date's first waiting vendor)."
+        )
+    if entry_id is not None and market_date_id is not None:
+        raise Invalid(
+            "Pass entry_id or market_date_id, not both: entry_id offers the space to that vendor, market_date_id to "
+            "the date's first waiting vendor."
+        )
     await expire_lapsed(org)
     if entry_id is not None:
         entry = await get_or_404(org, WaitlistEntry, entry_id, for_update=True)
@@ -273,7 +292,7 @@ async def notify_waitlist(org: OrgContext, *, entry_id: int | None, market_date_
         if entry.status != "waiting":
             raise Conflict(
                 f"Waitlist entry {entry_id} is {entry.status}, so it cannot be offered a space; only a waiting "
-                "entry can."
+                f"entry can. {_next_step(org, entry)}"
             )
     else:
         md = (await capacity.lock_dates(org, [market_date_id])).get(market_date_id)  # type: ignore[list-item, arg-type]
@@ -281,7 +300,10 @@ async def notify_waitlist(org: OrgContext, *, entry_id: int | None, market_date_
             raise NotFound(f"Market date {market_date_id} not found.")
         first = await _waiting(org, md.id, 1)  # type: ignore[arg-type]
         if not first:
-            raise Conflict(f"Nobody is waiting for market date {market_date_id} ({md.scheduled_at}).")
+            raise Conflict(
+                f"Nobody is waiting for market date {market_date_id} ({md.scheduled_at}); put a vendor on its "
+                "waitlist with add_to_waitlist first."
+            )
         entry = first[0]
     capacity.check_bookable(org, md)
     left = await capacity.spaces_left(org, md)
@@ -304,7 +326,9 @@ async def accept_waitlist_offer(org: OrgContext, entry_id: int) -> WaitlistEntry
             "next vendor with notify_waitlist."
         )
     if status != "notified":
-        raise Conflict(f"Waitlist entry {entry_id} is {status}, so there is no offer to accept; notify_waitlist first.")
+        raise Conflict(
+            f"Waitlist entry {entry_id} is {status}, so there is no offer to accept. {_next_step(org, entry)}"
+        )
     md = await get_or_404(org, MarketDate, entry.market_date_id)
     market = await get_or_404(org, Market, md.market_id)
     # The offer stops holding the space the moment it is taken up, so the order's capacity check sees it free.
@@ -330,7 +354,8 @@ async def remove_from_waitlist(org: OrgContext, entry_id: int, *, reason: str | 
     entry = await get_or_404(org, WaitlistEntry, entry_id, for_update=True)
     status = _status_now(org, entry)
     if status not in OPEN:
-        raise Conflict(f"Waitlist entry {entry_id} is {status}, so it is no longer on the waitlist.")
+        step = f" {_next_step(org, entry)}" if status == "accepted" else ""
+        raise Conflict(f"Waitlist entry {entry_id} is {status}, so it is no longer on the waitlist.{step}")
     entry.status = "removed"
     entry.removed_reason = reason
     entry.updated_at = org.now()
