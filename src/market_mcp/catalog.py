@@ -163,7 +163,8 @@ def lean(schema: dict[str, Any], *, arguments: bool, nested: bool = True) -> dic
         for name, argument in made.get("properties", {}).items():
             if name not in required:
                 _not_null(argument)
-                if argument.get("default", True) in ("", False, []):  # what leaving it out says anyway
+                default = argument.get("default", True)
+                if default is False or default == "" or default == [] or name == "offset":  # what leaving it out says
                     del argument["default"]
             if name.endswith(("_id", "_ids")) or name == "offset":  # an id is at least 1: no need to say so
                 for bounds in (argument, argument.get("items", {})):

@@ -86,7 +86,9 @@ Money = Annotated[
     int,
     BeforeValidator(to_cents),
     # A number, or a decimal string ("45.50"); to_cents refuses any other in words that say what it wants.
-    WithJsonSchema({"type": ["number", "string"], "minimum": 0, "maximum": int(MAX_AMOUNT)}),
+    WithJsonSchema(
+        {"type": ["number", "string"], "minimum": 0, "maximum": int(MAX_AMOUNT), "maxLength": MONEY_MAX_CHARS}
+    ),
 ]
 """Money in: a decimal amount in the organisation's currency. The tool function receives integer cents."""
 
@@ -96,8 +98,8 @@ def nullable(annotated: Any) -> Any:
 
     Clients read `properties.<name>.description`; a bare `X | None` would bury it inside the anyOf.
     """
-    description = next(m.description for m in get_args(annotated)[1:] if isinstance(m, FieldInfo) and m.description)
-    return Annotated[annotated | None, Field(description=description)]
+    said = [m.description for m in get_args(annotated)[1:] if isinstance(m, FieldInfo) and m.description]
+    return Annotated[annotated | None, Field(description=said[0] if said else None)]
 
 
 def _positive(cents: int) -> int:

@@ -32,8 +32,8 @@ Slug = Annotated[
 Region = Annotated[str, Stripped, Field(max_length=100, description="Region or suburb, e.g. 'Inner North'.")]
 MarketType = Annotated[str, Stripped, Field(max_length=50, description="Kind of market, e.g. Farmers, Artisan, Night.")]
 Capacity = Annotated[int, Field(ge=0, le=10_000, description="Stall spaces per market date.")]
-Location = Annotated[str, Stripped, Field(max_length=300, description="Where it is held.")]
-Description = Annotated[str, Field(max_length=5000, description="Public description.")]
+Location = Annotated[str, Stripped, Field(max_length=300)]
+Description = Annotated[str, Field(max_length=5000)]
 Reference = Annotated[str, Stripped, Field(max_length=100, description="Free field for the organiser's own systems.")]
 Metadata = Annotated[
     dict[str, Any],

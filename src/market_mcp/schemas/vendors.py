@@ -11,13 +11,13 @@ from market_mcp.schemas.emails import Emailing
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 BusinessName = Annotated[str, Stripped, Field(min_length=1, max_length=200, description="The stall's trading name.")]
-ContactName = Annotated[str, Stripped, Field(max_length=200, description="The person to talk to.")]
+ContactName = Annotated[str, Stripped, Field(max_length=200)]
 Email = Annotated[
     str,
     Stripped,
     Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="Unique in the organisation."),
 ]
-Phone = Annotated[str, Stripped, Field(max_length=50, description="Phone number.")]
+Phone = Annotated[str, Stripped, Field(max_length=50)]
 Category = Annotated[str, Stripped, Field(max_length=50, description="What they sell, e.g. Produce, Bakery.")]
 
 # Optional forms, with the description on the property itself.

@@ -43,7 +43,7 @@ async def list_emails(
     vendor_id: IdFilter = None,
     kind: Annotated[
         EmailKind | None,  # sixteen values: the refusal of a wrong one lists them, tools/list need not
-        WithJsonSchema({"type": "string", "description": "e.g. order_reminder, waitlist_offer, market_message."}),
+        WithJsonSchema({"type": "string", "maxLength": 40, "description": "e.g. order_reminder, market_message."}),
     ] = None,
     from_date: FromDate = None,
     to_date: ToDate = None,

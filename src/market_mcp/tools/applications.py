@@ -95,7 +95,7 @@ async def create_application(
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationCreated:
     """Record a vendor's application to a market, as pending: vendor_id, or email and business_name (found or created).
-    A vendor turned down before applies again this way. Emails nobody."""
+    A vendor turned down applies again this way. Emails nobody."""
     new_vendor = None
     if email is not None or business_name is not None:
         new_vendor = VendorFields(
@@ -116,8 +116,8 @@ async def update_application_status(
     message: Annotated[str | None, Field(max_length=5000, description="A personal line for the email.")] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationDecided:
-    """Decide an application: approved, rejected or waitlisted (from pending; waitlisted can still go either way).
-    Approving can add a starter_credit. Emails the vendor unless send_notification is false."""
+    """Decide an application: approved, rejected or waitlisted (a waitlisted one can still go either way). Approving
+    can add a starter_credit. Emails the vendor unless send_notification is false."""
     return await applications.update_application_status(
         org,
         application_id,

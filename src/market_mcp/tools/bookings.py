@@ -32,7 +32,7 @@ toolset = Toolset("bookings", "Bookings: confirm, cancel, move, restore and numb
 
 BookingId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_bookings or get_order.")]
 Reason = Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email.")]
-CreditVendor = Annotated[bool, Field(description="Credit paid bookings back to their vendors.")]
+CreditVendor = Annotated[bool, Field(description="Credit paid bookings back.")]
 SpaceNumber = Annotated[str, Stripped, Field(min_length=1, max_length=20)]
 
 
@@ -150,8 +150,8 @@ async def bulk_cancel_bookings(
     dry_run: DryRun = False,
     idempotency_key: IdempotencyKey = None,
 ) -> BulkCancelResult:
-    """Cancel many confirmed bookings at once (all or nothing), each as cancel_booking does; ids that cannot be are
-    listed with why. Preview with dry_run. A whole date: cancel_market_date."""
+    """Cancel many confirmed bookings (all or nothing), each as cancel_booking does; ids that cannot be are listed with
+    why. Preview with dry_run. A whole date: cancel_market_date."""
     return await bookings.bulk_cancel_bookings(
         org, booking_ids, reason=reason, credit_vendor=credit_vendor, dry_run=dry_run, progress=ctx.report_progress
     )

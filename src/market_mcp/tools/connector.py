@@ -11,8 +11,8 @@ toolset = Toolset("connector", "Search and fetch: find any record by name and re
 
 @toolset.read("Search")
 async def search(org: Org, query: SearchQuery) -> SearchResults:
-    """Find markets, dates, vendors, applications, orders or bookings by name, email, date, space or "order 12"; pass
-    an id like "vendor:55" to fetch. list_* tools filter and page better."""
+    """Find markets, dates, vendors, applications, orders or bookings by name, email, date, space or "order 12"; ids
+    like "vendor:55" go to fetch. list_* tools filter and page better."""
     return await connector.search(org, query)
 
 

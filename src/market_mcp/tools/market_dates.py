@@ -56,8 +56,8 @@ async def list_market_dates(
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[MarketDateOut]:
-    """Trading days with capacity, bookings, spaces_left and waitlist_count: upcoming (soonest first) unless asked;
-    from_date/to_date for a range ("what's on in December?")."""
+    """Trading days with capacity, bookings, spaces_left and waitlist_count: upcoming, soonest first, unless asked;
+    from_date/to_date for a range ("December?")."""
     page = await market_dates.list_market_dates(
         org,
         market_id=market_id,
@@ -155,12 +155,12 @@ async def cancel_market_date(
     reason: Annotated[
         str | None, Field(max_length=500, description="Why (e.g. the weather), for vendors' emails.")
     ] = None,
-    credit_vendors: Annotated[bool, Field(description="Credit paid bookings back to their vendors.")] = False,
+    credit_vendors: Annotated[bool, Field(description="Credit paid bookings back.")] = False,
     dry_run: DryRun = False,
     idempotency_key: IdempotencyKey = None,
 ) -> MarketDateCancelled:
-    """Cancel a trading day (e.g. weather): its bookings are cancelled (paid ones credited with credit_vendors), unpaid
-    orders stop charging, its waitlist closes. Emails each booked vendor. Preview with dry_run first."""
+    """Cancel a trading day (e.g. weather): its bookings are cancelled (paid ones credited with credit_vendors) and its
+    waitlist closed. Emails each booked vendor. Preview with dry_run first."""
     return await closing.cancel_market_date(
         org, market_date_id, reason=reason, credit_vendors=credit_vendors, dry_run=dry_run
     )

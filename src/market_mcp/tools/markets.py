@@ -76,21 +76,19 @@ async def create_market(
     slug: Annotated[Slug | None, Field(description="Optional; made from the name when left out.")] = None,
     region: Region = "",
     market_type: MarketType = "",
-    status: Annotated[MarketStatus, Field(description="unpublished (default) keeps it off public listings.")] = (
-        "unpublished"
-    ),
+    status: Annotated[MarketStatus, Field(description="unpublished keeps it off public listings.")] = ("unpublished"),
     booking_enabled: BookingEnabled = True,
     waitlist_auto_notify: AutoNotify = False,
     default_fee: Annotated[Money, Field(description='Stall fee per market date, e.g. 45 or "45.50".')] = 0,
-    capacity: Annotated[Capacity, Field(description="Stall spaces per date (default 40); dates copy it.")] = 40,
+    capacity: Annotated[Capacity, Field(description="Stall spaces per date; its dates copy it.")] = 40,
     location: Location = "",
     description: Description = "",
     reference: Reference = "",
     metadata: MaybeMetadata = None,
     idempotency_key: IdempotencyKey = None,
 ) -> MarketDetail:
-    """Create a market (recurring farmers, makers or night market) with its fee and spaces per date; add trading days
-    with create_market_date or bulk_create_market_dates. Emails nobody."""
+    """Create a market (recurring farmers, makers or night market) with its fee and spaces per date; then add trading
+    days (bulk_create_market_dates). Emails nobody."""
     fields = MarketFields(
         name=name,
         slug=slug,
@@ -130,8 +128,8 @@ async def update_market(
     metadata: MaybeMetadata = None,
     idempotency_key: IdempotencyKey = None,
 ) -> MarketDetail:
-    """Change a market's fields; only those passed change ("" clears text). A new capacity applies to dates created
-    later (an existing date: update_market_date). Emails nobody."""
+    """Change a market's fields; only those passed change ("" clears text). capacity applies to dates created later
+    (existing ones: update_market_date). Emails nobody."""
     fields = MarketFields(
         name=name,
         slug=slug,
@@ -165,8 +163,8 @@ async def send_market_email(
     dry_run: DryRun = False,
     idempotency_key: IdempotencyKey = None,
 ) -> MassEmailResult:
-    """Email every vendor approved for a market, or those booked on one date. Preview with dry_run first. The server
-    adds the greeting (unless the message has one) and sign-off. One vendor: send_vendor_email."""
+    """Email every vendor approved for a market, or those booked on one date. Preview with dry_run. The server adds the
+    greeting (unless the message has one) and sign-off. One vendor: send_vendor_email."""
     return await markets.send_market_email(
         org, market_id, subject=subject, message=message, market_date_id=market_date_id, dry_run=dry_run
     )

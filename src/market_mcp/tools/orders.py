@@ -84,7 +84,7 @@ async def create_order(
     idempotency_key: IdempotencyKey = None,
 ) -> OrderDetail:
     """Take an order: a pending booking for a vendor on each date (one market). Needs an approved application; a full
-    date is refused (add_to_waitlist). A trusted vendor's order is approved at once, emailing them."""
+    date is refused (add_to_waitlist). A trusted vendor's order is approved, emailing them."""
     return await orders.create_order(
         org, vendor_id, market_date_ids=market_date_ids, amount_per_date_cents=amount_per_date
     )
@@ -130,8 +130,8 @@ async def restore_order(org: Org, order_id: OrderId, idempotency_key: Idempotenc
 
 @toolset.write("Reopen order for payment", destructive=True, idempotent=False)
 async def modify_order(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> OrderDetail:
-    """Send a payment_pending order back to pending, to approve again (credits re-applied). No tool edits an order's
-    dates: reject it and take a new one, or rebook_booking a booking. Emails nobody."""
+    """Send a payment_pending order back to pending, to approve again. No tool edits an order's dates: reject it and
+    take a new one, or rebook_booking a booking. Emails nobody."""
     return await orders.modify_order(org, order_id)
 
 
