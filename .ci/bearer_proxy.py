@@ -2,8 +2,9 @@
 nothing else a server judges (the Host and Origin headers, the body, streamed responses byte for byte), so a
 client that cannot send a token still tests the real server.
 
-Each connection carries one request (the proxy asks for `Connection: close`), so nothing but the request head
-is ever parsed: after it, bytes are piped both ways as they come.
+Connections stay open as the client and server keep them: each request head on a connection is read, given
+the token and passed on with its body (by Content-Length); responses, event streams included, are piped back
+byte for byte as they come.
 
 usage: MARKET_MCP_TOKEN=… python .ci/bearer_proxy.py LISTEN_PORT SERVER_PORT
 """
@@ -11,35 +12,43 @@ usage: MARKET_MCP_TOKEN=… python .ci/bearer_proxy.py LISTEN_PORT SERVER_PORT
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 
-HOP_BY_HOP = (b"authorization", b"connection", b"keep-alive")
+
+async def responses(server: asyncio.StreamReader, to_client: asyncio.StreamWriter) -> None:
+    with contextlib.suppress(ConnectionError):
+        while data := await server.read(65536):
+            to_client.write(data)
+            await to_client.drain()
+    to_client.close()
 
 
-async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    try:
-        while data := await reader.read(65536):
-            writer.write(data)
-            await writer.drain()
-    except ConnectionError:
-        pass
-    finally:
-        writer.close()
+async def requests(client: asyncio.StreamReader, to_server: asyncio.StreamWriter, token: bytes) -> None:
+    with contextlib.suppress(asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        while True:
+            head = await client.readuntil(b"\r\n\r\n")
+            request_line, *fields = head.removesuffix(b"\r\n\r\n").split(b"\r\n")
+            kept = [f for f in fields if f.partition(b":")[0].strip().lower() != b"authorization"]
+            length = next(
+                (int(f.partition(b":")[2]) for f in kept if f.partition(b":")[0].strip().lower() == b"content-length"),
+                0,
+            )
+            to_server.write(b"\r\n".join([request_line, *kept, b"Authorization: Bearer " + token, b"", b""]))
+            if length:
+                to_server.write(await client.readexactly(length))
+            await to_server.drain()
+    to_server.close()
 
 
 async def forward(client: asyncio.StreamReader, to_client: asyncio.StreamWriter, port: int, token: bytes) -> None:
     try:
-        head = await client.readuntil(b"\r\n\r\n")
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        server, to_server = await asyncio.open_connection("127.0.0.1", port)
+    except ConnectionError:
         to_client.close()
         return
-    request_line, *fields = head.removesuffix(b"\r\n\r\n").split(b"\r\n")
-    kept = [f for f in fields if f.partition(b":")[0].strip().lower() not in HOP_BY_HOP]
-    head = b"\r\n".join([request_line, *kept, b"Authorization: Bearer " + token, b"Connection: close", b"", b""])
-    server, to_server = await asyncio.open_connection("127.0.0.1", port)
-    to_server.write(head)
-    await asyncio.gather(pipe(client, to_server), pipe(server, to_client))
+    await asyncio.gather(requests(client, to_server, token), responses(server, to_client))
 
 
 async def main(listen: int, port: int, token: bytes) -> None:
