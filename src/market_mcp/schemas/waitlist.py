@@ -18,6 +18,7 @@ class WaitlistEntryOut(Row):
         "position",
         "market_date_id",
         "scheduled_at",
+        "market_name",
         "vendor_id",
         "business_name",
         "offer_expires_at",
