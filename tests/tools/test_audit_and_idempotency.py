@@ -137,12 +137,16 @@ async def test_the_audit_log_reads_back_each_write_newest_first(alice: Tenant) -
         market = await c.ok("create_market", name="Riverside")
         md = await c.ok("create_market_date", market_id=market["id"], scheduled_at=str(next_weekday(6)))
         await c.ok("update_market", market_id=market["id"], name="Riverside Farmers")
-        log = await c.ok("list_audit_log")
-    assert [(e["tool"], e["token_name"], e["records"], e["outcome"], e["arguments"]) for e in log["items"]] == [
+        log = await c.ok("list_audit_log", detail="full")
+    assert [
+        (e["tool"], e["token_name"], e["records"], e["record_count"], e["outcome"], e["arguments"])
+        for e in log["items"]
+    ] == [
         (
             "update_market",
             "alice write",
             [f"market:{market['id']}"],
+            1,
             "ok",
             {"market_id": market["id"], "name": "Riverside Farmers"},
         ),
@@ -150,10 +154,11 @@ async def test_the_audit_log_reads_back_each_write_newest_first(alice: Tenant) -
             "create_market_date",
             "alice write",
             [f"market_date:{md['id']}"],
+            1,
             "ok",
             {"market_id": market["id"], "scheduled_at": md["scheduled_at"]},
         ),
-        ("create_market", "alice write", [f"market:{market['id']}"], "ok", {"name": "Riverside"}),
+        ("create_market", "alice write", [f"market:{market['id']}"], 1, "ok", {"name": "Riverside"}),
     ]
     assert (log["total"], log["next_offset"]) == (3, None)
     assert [e["id"] for e in log["items"]] == sorted((e["id"] for e in log["items"]), reverse=True)

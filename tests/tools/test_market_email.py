@@ -355,12 +355,19 @@ async def test_list_emails_is_newest_first_and_says_delivery_is_not_configured(a
         second = await add_email(alice, vendor_id=None, kind="vendor_message", status="failed", to="x@example.com")
         await send(c, market)
         page = await c.ok("list_emails")
+        in_full = await c.ok("list_emails", detail="full")
     assert (page["delivery"], page["delivery_note"]) == (
         "not_configured",
         "Email delivery is not set up (MARKET_MCP_SMTP_URL is unset): queued emails stay in the outbox and nobody "
         "receives them until it is set.",
     )
-    assert (page["total"], page["limit"], page["offset"], page["next_offset"]) == (4, 50, 0, None)
+    assert (page["total"], page["limit"], page["offset"], page["next_offset"], page["page"]) == (
+        4,
+        20,
+        0,
+        None,
+        "All 4 shown.",
+    )
     ids = [e["id"] for e in page["items"]]
     assert ids == sorted(ids, reverse=True) and ids[2:] == [second, first]
     assert [(e["to"], e["kind"], e["status"]) for e in page["items"]] == [
@@ -374,16 +381,19 @@ async def test_list_emails_is_newest_first_and_says_delivery_is_not_configured(a
         "id": second,
         "to": "x@example.com",
         "subject": "vendor_message for x@example.com",
-        "body": "Hi,\n\nA message.",
         "kind": "vendor_message",
         "status": "failed",
         "vendor_id": None,
-        "record_type": None,
-        "record_id": None,
-        "attempts": 1,
         "sent_at": None,
         "error": "550 mailbox unavailable",
         "created_at": failed["created_at"],
+    }
+    assert in_full["items"][2] == {
+        **failed,
+        "body": "Hi,\n\nA message.",
+        "record_type": None,
+        "record_id": None,
+        "attempts": 1,
     }
 
 
@@ -430,7 +440,8 @@ async def test_a_caller_cannot_pass_delivery_to_list_emails(alice: Tenant, no_sm
     async with alice.client() as c:
         message = await c.refused("list_emails", 422, delivery="Delivered by carrier pigeon.")
     assert message == (
-        "Invalid arguments: delivery is not an argument of list_emails; it takes kind, limit, offset, status, vendor_id."
+        "Invalid arguments: delivery is not an argument of list_emails; it takes detail, from_date, kind, limit, offset, "
+        "status, to_date, vendor_id."
     )
 
 

@@ -232,6 +232,9 @@ async def test_a_new_order_has_a_pending_booking_on_each_date_in_date_order_at_t
         "approved_at": None,
         "archived_at": None,
         "created_at": order["created_at"],
+        "first_date": str(s.days[0]),
+        "last_date": str(s.days[2]),
+        "date_count": 2,
         "bookings": [
             {
                 "booking_id": order["bookings"][0]["booking_id"],
@@ -1106,8 +1109,39 @@ async def test_list_orders_items_carry_the_money_and_names(alice: Tenant) -> Non
         vendor = await rosa(c, s.market_id)
         order = await order_of(c, vendor, s.date_ids[:2])
         page = await c.ok("list_orders")
+        in_full = await c.ok("list_orders", detail="full")
     expected = {k: v for k, v in order.items() if k not in ("bookings", "credits_applied", "emails")}
-    assert page == {"items": [expected], "total": 1, "limit": 50, "offset": 0, "next_offset": None}
+    compact = {
+        k: expected[k]
+        for k in (
+            "id",
+            "status",
+            "vendor_id",
+            "business_name",
+            "market_id",
+            "market_name",
+            "total_cents",
+            "amount_due_cents",
+            "currency",
+            "first_date",
+            "last_date",
+            "date_count",
+        )
+    }
+    assert page == {
+        "items": [compact],
+        "total": 1,
+        "limit": 20,
+        "offset": 0,
+        "next_offset": None,
+        "page": "All 1 shown.",
+    }
+    assert in_full == {**page, "items": [expected]}
+    assert (expected["first_date"], expected["last_date"], expected["date_count"]) == (
+        str(s.days[0]),
+        str(s.days[1]),
+        2,
+    )
 
 
 async def test_get_order_lists_its_lines_in_date_order_and_the_credits_applied(alice: Tenant) -> None:

@@ -120,8 +120,15 @@ async def test_vendors_are_listed_by_business_name_ignoring_case_each_with_count
     acacia = await add_vendor(alice, "Acacia Coffee")
     async with alice.client() as c:
         page = await c.ok("list_vendors")
-    assert [v["id"] for v in page["items"]] == [acacia, banksia, coastal]
-    assert (page["total"], page["limit"], page["offset"], page["next_offset"]) == (3, 50, 0, None)
+        in_full = await c.ok("list_vendors", detail="full")
+    assert [v["id"] for v in page["items"]] == [v["id"] for v in in_full["items"]] == [acacia, banksia, coastal]
+    assert (page["total"], page["limit"], page["offset"], page["next_offset"], page["page"]) == (
+        3,
+        20,
+        0,
+        None,
+        "All 3 shown.",
+    )
     assert page["items"][1] == {
         "id": banksia,
         "business_name": "banksia bakery",
@@ -129,20 +136,23 @@ async def test_vendors_are_listed_by_business_name_ignoring_case_each_with_count
         "email": "sam@banksia.example.com",
         "phone": "0400 111 222",
         "category": "Bakery",
-        "trusted": False,
-        "created_at": "2025-03-01T01:02:03Z",
-        "updated_at": "2025-03-02T04:05:06Z",
         "total_bookings": 0,
         "last_attended": None,
         "credit_balance_cents": 0,
         "currency": "AUD",
+    }
+    assert in_full["items"][1] == {
+        **page["items"][1],
+        "trusted": False,
+        "created_at": "2025-03-01T01:02:03Z",
+        "updated_at": "2025-03-02T04:05:06Z",
     }
 
 
 async def test_an_organisation_without_vendors_lists_none(alice: Tenant) -> None:
     async with alice.client() as c:
         page = await c.ok("list_vendors")
-    assert page == {"items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}
+    assert page == {"items": [], "total": 0, "limit": 20, "offset": 0, "next_offset": None, "page": "Nothing matches."}
 
 
 @pytest.mark.parametrize(
@@ -812,7 +822,14 @@ async def test_add_vendor_note_is_signed_with_the_tokens_name_and_emails_nobody(
         "author": "alice write",
         "created_at": note["created_at"],
     }
-    assert listed == {"items": [note], "total": 1, "limit": 50, "offset": 0, "next_offset": None}
+    assert listed == {
+        "items": [note],
+        "total": 1,
+        "limit": 20,
+        "offset": 0,
+        "next_offset": None,
+        "page": "All 1 shown.",
+    }
     assert detail["notes_count"] == 1
     assert (await outbox(alice), await rows(alice, Email)) == ([], 0)
 
@@ -837,7 +854,14 @@ async def test_a_vendor_without_notes_lists_none(alice: Tenant) -> None:
     kiri = await add_vendor(alice, "Kiri's Kitchen")
     async with alice.client() as c:
         listed = await c.ok("list_vendor_notes", vendor_id=kiri)
-    assert listed == {"items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}
+    assert listed == {
+        "items": [],
+        "total": 0,
+        "limit": 20,
+        "offset": 0,
+        "next_offset": None,
+        "page": "Nothing matches.",
+    }
 
 
 async def test_notes_for_an_unknown_vendor_are_refused_with_404_and_nothing_is_written(alice: Tenant) -> None:
