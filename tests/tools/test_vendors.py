@@ -262,6 +262,47 @@ async def test_vendors_are_paged_with_next_offset_until_the_last_page(alice: Ten
     assert (beyond["items"], beyond["total"], beyond["next_offset"]) == ([], 5, None)
 
 
+async def test_each_page_says_which_items_it_holds_of_how_many_and_how_to_get_the_next(alice: Tenant) -> None:
+    for name in ["Echo", "Delta", "Charlie", "Bravo", "Alpha"]:
+        await add_vendor(alice, name)
+    async with alice.client() as c:
+        pages = {
+            "first": await c.ok("list_vendors", limit=2),
+            "middle": await c.ok("list_vendors", limit=2, offset=2),
+            "last": await c.ok("list_vendors", limit=2, offset=4),
+            "all": await c.ok("list_vendors"),
+            "beyond": await c.ok("list_vendors", limit=2, offset=10),
+            "empty": await c.ok("list_vendors", query="nobody by this name"),
+        }
+    assert {name: page["page"] for name, page in pages.items()} == {
+        "first": "Items 1-2 of 5. For the next page call again with offset=2.",
+        "middle": "Items 3-4 of 5. For the next page call again with offset=4.",
+        "last": "Items 5-5 of 5. This is the last page.",
+        "all": "All 5 shown.",
+        "beyond": "No items from offset 10: there are 5 in all.",
+        "empty": "Nothing matches.",
+    }
+
+
+async def test_a_page_cut_short_by_the_default_limit_says_where_the_rest_begins(alice: Tenant) -> None:
+    for n in range(25):
+        await add_vendor(alice, f"Vendor {n:02}")
+    async with alice.client() as c:
+        first = await c.ok("list_vendors")
+        rest = await c.ok("list_vendors", offset=first["next_offset"])
+    assert (len(first["items"]), first["limit"], first["next_offset"], first["page"]) == (
+        20,
+        20,
+        20,
+        "Items 1-20 of 25. For the next page call again with offset=20.",
+    )
+    assert (names(rest), rest["next_offset"], rest["page"]) == (
+        [f"Vendor {n:02}" for n in range(20, 25)],
+        None,
+        "Items 21-25 of 25. This is the last page.",
+    )
+
+
 async def test_a_limit_above_200_is_refused_naming_the_maximum(alice: Tenant) -> None:
     async with alice.client() as c:
         message = await c.refused("list_vendors", 422, limit=201)
