@@ -164,6 +164,31 @@ async def test_the_audit_log_reads_back_each_write_newest_first(alice: Tenant) -
     assert [e["id"] for e in log["items"]] == sorted((e["id"] for e in log["items"]), reverse=True)
 
 
+@pytest.mark.parametrize(
+    ("day", "before", "first", "last", "after"),
+    [
+        # 10 March is in AEDT: the local day runs from 13:00 UTC on the 9th to 13:00 UTC on the 10th.
+        ("2025-03-10", "2025-03-09T12:59:59", "2025-03-09T13:00:00", "2025-03-10T12:59:59", "2025-03-10T13:00:00"),
+        # 10 July is in AEST: from 14:00 UTC on the 9th to 14:00 UTC on the 10th.
+        ("2025-07-10", "2025-07-09T13:59:59", "2025-07-09T14:00:00", "2025-07-10T13:59:59", "2025-07-10T14:00:00"),
+    ],
+)
+async def test_from_date_and_to_date_are_days_of_the_audit_log_in_the_organisations_timezone(
+    alice: Tenant, day: str, before: str, first: str, last: str, after: str
+) -> None:
+    ids = {
+        name: await add_audit_entry(alice, tool="create_market", at=datetime.fromisoformat(moment).replace(tzinfo=UTC))
+        for name, moment in (("before", before), ("first", first), ("last", last), ("after", after))
+    }
+    async with alice.client() as c:
+        that_day = await c.ok("list_audit_log", from_date=day, to_date=day)
+        from_that_day = await c.ok("list_audit_log", from_date=day)
+        until_that_day = await c.ok("list_audit_log", to_date=day)
+    assert ([e["id"] for e in that_day["items"]], that_day["total"]) == ([ids["last"], ids["first"]], 2)
+    assert [e["id"] for e in from_that_day["items"]] == [ids["after"], ids["last"], ids["first"]]
+    assert [e["id"] for e in until_that_day["items"]] == [ids["last"], ids["first"], ids["before"]]
+
+
 async def test_a_dry_run_is_audited_as_a_write_that_touched_nothing(alice: Tenant) -> None:
     async with alice.client() as c:
         market = await c.ok("create_market", name="Riverside")

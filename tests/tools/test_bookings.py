@@ -87,6 +87,33 @@ async def test_list_bookings_filters_by_date_market_vendor_status_and_name(alice
         assert (every["total"], len(every["items"]), every["next_offset"]) == (4, 2, 2)
 
 
+async def test_from_date_and_to_date_keep_bookings_on_market_dates_in_the_range_both_ends_included(
+    alice: Tenant,
+) -> None:
+    async with alice.client() as c:
+        s = await market_with_dates(c, dates=4)
+        r = await rosa(c, s.market_id)
+        on = dict(zip(s.days, booking_ids(await unpaid_booking(c, r, s.date_ids)), strict=True))
+        await set_market_date(alice, s.date_ids[0], scheduled_at=today() - timedelta(days=7))
+        last_week = today() - timedelta(days=7)
+
+        async def days(**arguments: Any) -> list[str]:
+            page = await c.ok("list_bookings", **arguments)
+            assert page["total"] == len(page["items"])
+            return [b["scheduled_at"] for b in page["items"]]
+
+        assert await days(from_date=str(s.days[1]), to_date=str(s.days[2])) == [str(s.days[2]), str(s.days[1])]
+        assert await days(from_date=str(s.days[2])) == [str(s.days[3]), str(s.days[2])]
+        assert await days(to_date=str(s.days[1])) == [str(s.days[1]), str(last_week)]
+        assert await days(from_date=str(last_week), to_date=str(last_week)) == [str(last_week)]
+        assert (
+            await days(from_date=str(last_week + timedelta(days=1)), to_date=str(s.days[1] - timedelta(days=1))) == []
+        )
+        assert await days(date_filter="upcoming", to_date=str(s.days[1])) == [str(s.days[1])]
+        page = await c.ok("list_bookings", from_date=str(s.days[3]), to_date=str(s.days[3]))
+    assert [b["id"] for b in page["items"]] == [on[s.days[3]]]
+
+
 async def approve_application_to(c: Caller, market_id: int, vendor_id: int) -> None:
     application = await c.ok("create_application", market_id=market_id, vendor_id=vendor_id)
     await c.ok(

@@ -645,6 +645,33 @@ async def test_list_market_dates_lists_upcoming_soonest_first_by_default_past_la
     )
 
 
+async def test_from_date_and_to_date_alone_list_every_date_in_the_range_past_and_upcoming_both_ends_included(
+    alice: Tenant,
+) -> None:
+    async with alice.client() as c:
+        market = await c.ok("create_market", name="Riverside")
+        days = {n: today() + timedelta(days=n) for n in (-15, -14, -1, 0, 7, 8)}
+        ids = {n: await add_market_date(alice, market_id=market["id"], day=day) for n, day in days.items()}
+        in_range = await c.ok("list_market_dates", from_date=str(days[-14]), to_date=str(days[7]))
+        from_only = await c.ok("list_market_dates", from_date=str(days[-1]))
+        to_only = await c.ok("list_market_dates", to_date=str(days[-14]))
+        upcoming_in_range = await c.ok(
+            "list_market_dates", date_filter="upcoming", from_date=str(days[-14]), to_date=str(days[7])
+        )
+        past_in_range = await c.ok(
+            "list_market_dates", date_filter="past", from_date=str(days[-14]), to_date=str(days[7])
+        )
+    assert ([d["id"] for d in in_range["items"]], in_range["total"]) == (
+        [ids[-14], ids[-1], ids[0], ids[7]],
+        4,
+    )
+    assert [d["scheduled_at"] for d in in_range["items"]] == [str(days[n]) for n in (-14, -1, 0, 7)]
+    assert [d["id"] for d in from_only["items"]] == [ids[-1], ids[0], ids[7], ids[8]]
+    assert [d["id"] for d in to_only["items"]] == [ids[-15], ids[-14]]
+    assert [d["id"] for d in upcoming_in_range["items"]] == [ids[0], ids[7]]  # today is upcoming
+    assert [d["id"] for d in past_in_range["items"]] == [ids[-1], ids[-14]]  # latest first
+
+
 async def test_list_market_dates_filters_by_status_and_market(alice: Tenant) -> None:
     saturday = next_weekday(6)
     async with alice.client() as c:
