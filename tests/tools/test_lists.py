@@ -22,13 +22,13 @@ from tests.factories import Tenant, today
 # What a model reads on every list call it makes: a default page stays a few kilobytes.
 DEFAULT_PAGE_CHARS = 8_000
 
-# List tools whose rows declare COMPACT fields but that take no detail argument, so their other fields cannot be
-# had at all (there is no get_* for a roster entry or a waitlist entry), and list_vendor_notes, which alone of the
-# lists refuses detail (its rows have no COMPACT, so they are already whole).
+# Lists that take no detail argument: two whose rows declare COMPACT fields, so their other fields cannot be had
+# at all (there is no get_* for a roster entry or a waitlist entry), and list_vendor_notes, whose rows have no
+# COMPACT (they are already whole) but which a model calling every list alike gets a 422 from.
 NO_DETAIL = {
     "list_market_date_bookings": "product bug: its rows are compact but it takes no detail argument",
     "list_waitlist": "product bug: its rows are compact but it takes no detail argument",
-    "list_vendor_notes": "product gap: the one list that refuses detail (its rows are already whole)",
+    "list_vendor_notes": "product gap: it takes no detail argument (its rows are already whole)",
 }
 
 
