@@ -158,6 +158,8 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
 # Tools whose record id is optional in the schema (one of two ways to name the record), and the one a case uses.
 OPTIONAL_ID = {"list_waitlist": "market_id", "notify_waitlist": "entry_id", "fetch": "id"}
 
+EMPTY_PAGE = {"items": [], "total": 0, "limit": 20, "offset": 0, "next_offset": None, "page": "Nothing matches."}
+
 # Every one of Bob's names contains "bob" (and none of Alice's does), so any of his data in her results shows.
 CANARY = "bob"
 
@@ -361,19 +363,19 @@ async def test_list_markets_returns_only_alices_markets(alice: Tenant, world: tu
         searched = await c.ok("list_markets", query="riverside")
     assert [m["id"] for m in page["items"]] == [alices.market_id]
     assert page["total"] == 1
-    assert searched == {"items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}
+    assert searched == EMPTY_PAGE
 
 
 async def test_list_market_dates_returns_only_alices_dates(alice: Tenant, world: tuple[Records, Records]) -> None:
     alices, bobs = world
     async with alice.client() as c:
-        every = await c.ok("list_market_dates")
-        upcoming = await c.ok("list_market_dates", date_filter="upcoming")
+        every = await c.ok("list_market_dates", date_filter="all")
+        upcoming = await c.ok("list_market_dates")
         of_bobs_market = await c.ok("list_market_dates", market_id=bobs.market_id)
     assert [d["id"] for d in every["items"]] == [alices.market_date_id]
     assert every["total"] == 1
     assert [d["id"] for d in upcoming["items"]] == [alices.market_date_id]
-    assert of_bobs_market == {"items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}
+    assert of_bobs_market == EMPTY_PAGE
 
 
 async def test_alices_date_counts_only_her_own_bookings(alice: Tenant, world: tuple[Records, Records]) -> None:
@@ -512,10 +514,9 @@ async def test_lists_filtered_by_bobs_ids_or_searched_for_his_names_come_back_em
             "list_credits by his notes": await c.ok("list_credits", query="bob bakes welcome"),
             "list_emails to his vendor": await c.ok("list_emails", vendor_id=bobs.vendor_id),
         }
-    empty = {"items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}
     assert {
         name: {k: v for k, v in page.items() if k not in ("delivery", "delivery_note")} for name, page in pages.items()
-    } == {name: empty for name in pages}
+    } == {name: EMPTY_PAGE for name in pages}
 
 
 async def test_alices_lists_hold_exactly_her_own_vendor_application_credit_and_email(
@@ -700,8 +701,10 @@ async def test_alices_booking_and_waitlist_lists_never_show_bobs(
         by_his_vendor = await c.ok("list_bookings", vendor_id=bobs.vendor_id)
         by_his_date = await c.ok("list_bookings", market_date_id=bobs.market_date_id)
         waitlist = await c.ok("list_waitlist", market_id=alices.market_id)
+        every_dates_waitlist = await c.ok("list_waitlist")
+        trading_that_day = await c.ok("list_orders", from_date=str(next_weekday(6)), to_date=str(next_weekday(6)))
     assert [b["id"] for b in every["items"]] == [alices.booking_id]
-    empty = {"items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}
-    assert searched == by_his_vendor == by_his_date == empty
-    assert [e["id"] for e in waitlist["items"]] == [alices.entry_id]
-    assert CANARY not in json.dumps([every, waitlist]).lower()
+    assert searched == by_his_vendor == by_his_date == EMPTY_PAGE
+    assert [e["id"] for e in waitlist["items"]] == [e["id"] for e in every_dates_waitlist["items"]] == [alices.entry_id]
+    assert [o["id"] for o in trading_that_day["items"]] == [alices.order_id]  # both trade that Saturday
+    assert CANARY not in json.dumps([every, waitlist, every_dates_waitlist, trading_that_day]).lower()

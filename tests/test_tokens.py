@@ -164,7 +164,7 @@ async def test_revoking_one_token_leaves_the_organisations_other_tokens_working(
 async def test_a_read_only_token_can_read(alice: Tenant) -> None:
     async with alice.client(read_only=True) as c:
         page = await c.ok("list_markets")
-    assert page == {"items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}
+    assert page == {"items": [], "total": 0, "limit": 20, "offset": 0, "next_offset": None, "page": "Nothing matches."}
 
 
 async def test_a_read_only_token_is_refused_a_write_with_403_and_nothing_is_written(alice: Tenant) -> None:

@@ -137,12 +137,16 @@ async def test_the_audit_log_reads_back_each_write_newest_first(alice: Tenant) -
         market = await c.ok("create_market", name="Riverside")
         md = await c.ok("create_market_date", market_id=market["id"], scheduled_at=str(next_weekday(6)))
         await c.ok("update_market", market_id=market["id"], name="Riverside Farmers")
-        log = await c.ok("list_audit_log")
-    assert [(e["tool"], e["token_name"], e["records"], e["outcome"], e["arguments"]) for e in log["items"]] == [
+        log = await c.ok("list_audit_log", detail="full")
+    assert [
+        (e["tool"], e["token_name"], e["records"], e["record_count"], e["outcome"], e["arguments"])
+        for e in log["items"]
+    ] == [
         (
             "update_market",
             "alice write",
             [f"market:{market['id']}"],
+            1,
             "ok",
             {"market_id": market["id"], "name": "Riverside Farmers"},
         ),
@@ -150,13 +154,39 @@ async def test_the_audit_log_reads_back_each_write_newest_first(alice: Tenant) -
             "create_market_date",
             "alice write",
             [f"market_date:{md['id']}"],
+            1,
             "ok",
             {"market_id": market["id"], "scheduled_at": md["scheduled_at"]},
         ),
-        ("create_market", "alice write", [f"market:{market['id']}"], "ok", {"name": "Riverside"}),
+        ("create_market", "alice write", [f"market:{market['id']}"], 1, "ok", {"name": "Riverside"}),
     ]
     assert (log["total"], log["next_offset"]) == (3, None)
     assert [e["id"] for e in log["items"]] == sorted((e["id"] for e in log["items"]), reverse=True)
+
+
+@pytest.mark.parametrize(
+    ("day", "before", "first", "last", "after"),
+    [
+        # 10 March is in AEDT: the local day runs from 13:00 UTC on the 9th to 13:00 UTC on the 10th.
+        ("2025-03-10", "2025-03-09T12:59:59", "2025-03-09T13:00:00", "2025-03-10T12:59:59", "2025-03-10T13:00:00"),
+        # 10 July is in AEST: from 14:00 UTC on the 9th to 14:00 UTC on the 10th.
+        ("2025-07-10", "2025-07-09T13:59:59", "2025-07-09T14:00:00", "2025-07-10T13:59:59", "2025-07-10T14:00:00"),
+    ],
+)
+async def test_from_date_and_to_date_are_days_of_the_audit_log_in_the_organisations_timezone(
+    alice: Tenant, day: str, before: str, first: str, last: str, after: str
+) -> None:
+    ids = {
+        name: await add_audit_entry(alice, tool="create_market", at=datetime.fromisoformat(moment).replace(tzinfo=UTC))
+        for name, moment in (("before", before), ("first", first), ("last", last), ("after", after))
+    }
+    async with alice.client() as c:
+        that_day = await c.ok("list_audit_log", from_date=day, to_date=day)
+        from_that_day = await c.ok("list_audit_log", from_date=day)
+        until_that_day = await c.ok("list_audit_log", to_date=day)
+    assert ([e["id"] for e in that_day["items"]], that_day["total"]) == ([ids["last"], ids["first"]], 2)
+    assert [e["id"] for e in from_that_day["items"]] == [ids["after"], ids["last"], ids["first"]]
+    assert [e["id"] for e in until_that_day["items"]] == [ids["last"], ids["first"], ids["before"]]
 
 
 async def test_a_dry_run_is_audited_as_a_write_that_touched_nothing(alice: Tenant) -> None:

@@ -149,7 +149,7 @@ def entries(credit: dict[str, Any]) -> list[tuple[Any, ...]]:
     return [(t["kind"], t["amount_cents"], t["balance_after_cents"], t["order_id"]) for t in credit["transactions"]]
 
 
-EMPTY_PAGE = {"items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}
+EMPTY_PAGE = {"items": [], "total": 0, "limit": 20, "offset": 0, "next_offset": None, "page": "Nothing matches."}
 
 
 # ---------------------------------------------------------------- list_credits

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from mcp import Client
 from sqlalchemy import update
 
+from market_mcp.config import Settings
 from market_mcp.db.tables import Email
-from tests.factories import Tenant, today
+from market_mcp.server import build_server
+from tests.factories import Caller, Tenant, today
 from tests.tools.test_bookings import paid_booking, unpaid_booking
 from tests.tools.test_orders import approved_vendor, market_with_dates, order_of, rosa, set_market_date
 
@@ -77,6 +80,29 @@ async def test_the_dashboard_counts_what_is_pending_owed_taken_and_coming(alice:
         "open_waitlist_offers": 0,
         "emails_queued": 3,  # two approvals and a receipt (delivery is not configured here)
         "emails_failed": 1,
+        "calls": {
+            "pending_applications": {"tool": "list_applications", "arguments": {"status": "pending"}},
+            "pending_orders": {"tool": "list_orders", "arguments": {"status": "pending"}},
+            "unpaid_orders": {"tool": "list_orders", "arguments": {"status": "payment_pending"}},
+            "money_owed_cents": {"tool": "list_orders", "arguments": {"status": "payment_pending"}},
+            "money_taken_this_month_cents": {
+                "tool": "list_orders",
+                "arguments": {
+                    "paid_from": str(today().replace(day=1)),
+                    "paid_to": str(today()),
+                    "include_archived": True,
+                },
+            },
+            "upcoming_market_dates": {
+                "tool": "list_market_dates",
+                "arguments": {"date_filter": "upcoming", "status": "scheduled"},
+            },
+            "next_market_date": {"tool": "get_market_date", "arguments": {"market_date_id": known["next_date_id"]}},
+            "total_vendors": {"tool": "list_vendors", "arguments": {}},
+            "open_waitlist_offers": {"tool": "list_waitlist", "arguments": {"status": "notified"}},
+            "emails_queued": {"tool": "list_emails", "arguments": {"status": "queued"}},
+            "emails_failed": {"tool": "list_emails", "arguments": {"status": "failed"}},
+        },
     }
     nxt = board["next_market_date"]
     assert (nxt["id"], nxt["confirmed_count"], nxt["capacity"], nxt["spaces_left"]) == (
@@ -97,15 +123,62 @@ async def test_the_summary_answers_whats_pending_today_in_a_few_lines(alice: Ten
         f"Next market: Riverside {weekday} {in_two_days.day} {in_two_days:%B}, 2 of 10 spaces booked (8 spaces left).",
         "Owed: $90.00 on 1 unpaid order; taken this month: $45.00.",
         "Needs attention: 1 application waiting for a decision; 1 order to approve; 1 unpaid order with a market in "
-        "the next 7 days; 1 past market date not closed out; 1 email failed to send.",
+        "the next 7 days; 1 past market date not closed out; 1 email failed to send; 3 emails queued and never "
+        "sent: delivery is not set up.",
     ]
-    tools = {(item["tool"], tuple(sorted(item["arguments"].items()))) for item in summary["attention"]}
-    assert ("list_applications", (("status", "pending"),)) in tools
-    assert ("list_orders", (("status", "pending"),)) in tools
-    assert ("list_market_dates", (("date_filter", "past"), ("status", "scheduled"))) in tools
-    assert ("list_emails", (("status", "failed"),)) in tools
-    assert ("list_orders", (("status", "payment_pending"),)) in tools
+    assert summary["attention"] == [
+        {
+            "what": "1 application waiting for a decision",
+            "count": 1,
+            "tool": "list_applications",
+            "arguments": {"status": "pending"},
+        },
+        {"what": "1 order to approve", "count": 1, "tool": "list_orders", "arguments": {"status": "pending"}},
+        {
+            "what": "1 unpaid order with a market in the next 7 days",
+            "count": 1,
+            "tool": "list_orders",
+            "arguments": {
+                "status": "payment_pending",
+                "from_date": str(today()),
+                "to_date": str(today() + timedelta(days=7)),
+            },
+        },
+        {
+            "what": "1 past market date not closed out",
+            "count": 1,
+            "tool": "list_market_dates",
+            "arguments": {"date_filter": "past", "status": "scheduled"},
+        },
+        {"what": "1 email failed to send", "count": 1, "tool": "list_emails", "arguments": {"status": "failed"}},
+        {
+            "what": "3 emails queued and never sent: delivery is not set up",
+            "count": 3,
+            "tool": "list_emails",
+            "arguments": {"status": "queued"},
+        },
+    ]
     assert len(summary["text"]) < 400
+
+
+async def test_with_delivery_set_up_queued_emails_are_on_their_way_and_need_no_attention(alice: Tenant) -> None:
+    await known_week(alice)
+    server = build_server(
+        Settings(database_url=str(alice.db.url), rate_limit=100_000, smtp_url="smtp://mail.example.com:2525"),
+        db=alice.db,
+        token=alice.token,
+    )
+    async with Client(server) as client:  # the delivery worker runs only beside a served server: mail stays queued
+        summary = await Caller(client).ok("get_dashboard_summary")
+        board = await Caller(client).ok("get_dashboard")
+    assert board["emails_queued"] == 3
+    assert [item["what"] for item in summary["attention"]] == [
+        "1 application waiting for a decision",
+        "1 order to approve",
+        "1 unpaid order with a market in the next 7 days",
+        "1 past market date not closed out",
+        "1 email failed to send",
+    ]
 
 
 async def test_an_empty_organisation_has_nothing_to_attend_to(alice: Tenant) -> None:

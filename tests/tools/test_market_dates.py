@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from market_mcp.db import Database
@@ -471,7 +472,7 @@ async def test_a_season_across_the_start_of_daylight_saving_keeps_local_times_an
             end_time="14:00",
         )
         # the date list reads back what was stored, not what the bulk call computed
-        listed = await c.ok("list_market_dates", market_id=market["id"])
+        listed = await c.ok("list_market_dates", market_id=market["id"], detail="full")
     assert {melbourne_offset(d) for d in sundays} == {10, 11}
     expected = [(str(d), "09:30", "14:00", utc(d, "09:30"), utc(d, "14:00")) for d in sundays]
     for rows in (result["created"], listed["items"]):
@@ -621,7 +622,9 @@ async def test_a_season_for_an_unknown_market_is_refused_with_404(alice: Tenant)
 # ---------------------------------------------------------------- list_market_dates / get_market_date
 
 
-async def test_list_market_dates_puts_upcoming_soonest_first_and_past_most_recent_first(alice: Tenant) -> None:
+async def test_list_market_dates_lists_upcoming_soonest_first_by_default_past_latest_first_and_all_in_order(
+    alice: Tenant,
+) -> None:
     saturday = next_weekday(6)
     async with alice.client() as c:
         market = await c.ok("create_market", name="Riverside")
@@ -631,12 +634,44 @@ async def test_list_market_dates_puts_upcoming_soonest_first_and_past_most_recen
         sooner = await c.ok("create_market_date", market_id=market["id"], scheduled_at=str(saturday))
         long_ago = await add_market_date(alice, market_id=market["id"], day=today() - timedelta(days=21))
         last_week = await add_market_date(alice, market_id=market["id"], day=today() - timedelta(days=7))
+        by_default = await c.ok("list_market_dates")
         upcoming = await c.ok("list_market_dates", date_filter="upcoming")
         past = await c.ok("list_market_dates", date_filter="past")
-        everything = await c.ok("list_market_dates")
-    assert ([d["id"] for d in upcoming["items"]], upcoming["total"]) == ([sooner["id"], later["id"]], 2)
+        everything = await c.ok("list_market_dates", date_filter="all")
+    assert ([d["id"] for d in by_default["items"]], by_default["total"]) == ([sooner["id"], later["id"]], 2)
+    assert upcoming == by_default
     assert ([d["id"] for d in past["items"]], past["total"]) == ([last_week, long_ago], 2)
-    assert [d["id"] for d in everything["items"]] == [long_ago, last_week, sooner["id"], later["id"]]
+    assert ([d["id"] for d in everything["items"]], everything["total"]) == (
+        [long_ago, last_week, sooner["id"], later["id"]],
+        4,
+    )
+
+
+async def test_from_date_and_to_date_alone_list_every_date_in_the_range_past_and_upcoming_both_ends_included(
+    alice: Tenant,
+) -> None:
+    async with alice.client() as c:
+        market = await c.ok("create_market", name="Riverside")
+        days = {n: today() + timedelta(days=n) for n in (-15, -14, -1, 0, 7, 8)}
+        ids = {n: await add_market_date(alice, market_id=market["id"], day=day) for n, day in days.items()}
+        in_range = await c.ok("list_market_dates", from_date=str(days[-14]), to_date=str(days[7]))
+        from_only = await c.ok("list_market_dates", from_date=str(days[-1]))
+        to_only = await c.ok("list_market_dates", to_date=str(days[-14]))
+        upcoming_in_range = await c.ok(
+            "list_market_dates", date_filter="upcoming", from_date=str(days[-14]), to_date=str(days[7])
+        )
+        past_in_range = await c.ok(
+            "list_market_dates", date_filter="past", from_date=str(days[-14]), to_date=str(days[7])
+        )
+    assert ([d["id"] for d in in_range["items"]], in_range["total"]) == (
+        [ids[-14], ids[-1], ids[0], ids[7]],
+        4,
+    )
+    assert [d["scheduled_at"] for d in in_range["items"]] == [str(days[n]) for n in (-14, -1, 0, 7)]
+    assert [d["id"] for d in from_only["items"]] == [ids[-1], ids[0], ids[7], ids[8]]
+    assert [d["id"] for d in to_only["items"]] == [ids[-15], ids[-14]]
+    assert [d["id"] for d in upcoming_in_range["items"]] == [ids[0], ids[7]]  # today is upcoming
+    assert [d["id"] for d in past_in_range["items"]] == [ids[-1], ids[-14]]  # latest first
 
 
 async def test_list_market_dates_filters_by_status_and_market(alice: Tenant) -> None:
@@ -702,7 +737,7 @@ async def test_counts_come_from_bookings_and_the_waitlist_and_an_open_offer_hold
         await add_waitlist_entry(alice, market_date_id=md["id"], vendor_id=vendors[9], position=3, status="waiting")
         await add_waitlist_entry(alice, market_date_id=md["id"], vendor_id=vendors[10], position=4, status="waiting")
         await add_waitlist_entry(alice, market_date_id=md["id"], vendor_id=vendors[11], position=5, status="declined")
-        listed = await c.ok("list_market_dates", market_id=market["id"])
+        listed = await c.ok("list_market_dates", market_id=market["id"], detail="full")
         one = await c.ok("get_market_date", market_date_id=md["id"])
     # capacity, confirmed, pending, spaces_left = 10 - 3 confirmed - 1 open offer, waitlist = 2 waiting + 1 open offer
     assert counts(one) == (10, 3, 2, 6, 3)
@@ -756,7 +791,7 @@ async def test_another_organisations_market_date_is_not_found(alice: Tenant, bob
 async def test_an_unknown_date_filter_is_refused_naming_date_filter(alice: Tenant) -> None:
     async with alice.client() as c:
         message = await c.refused("list_market_dates", 422, date_filter="soon")
-    assert message == "Invalid arguments: date_filter must be one of upcoming or past; got 'soon'."
+    assert message == "Invalid arguments: date_filter must be one of upcoming, past or all; got 'soon'."
 
 
 # ---------------------------------------------------------------- update_market_date
@@ -923,16 +958,50 @@ async def test_the_roster_lists_pending_and_confirmed_bookings_in_space_order_wi
         "status": "confirmed",
         "space_number": "B1",
         "amount_cents": 4500,
-        "currency": "AUD",
-        "order_id": None,
         "vendor_id": figs,
         "business_name": "Figs & Co",
         "contact_name": "Fay Fig",
-        "email": "fay@figs.example.com",
         "phone": "0400 000 001",
         "category": "Produce",
     }
-    assert (roster["total"], roster["next_offset"]) == (4, None)
+    assert (roster["total"], roster["next_offset"], roster["page"]) == (4, None, "All 4 shown.")
+
+
+@pytest.mark.xfail(
+    strict=True, reason="product bug: list_market_date_bookings has compact rows but takes no detail argument"
+)
+async def test_the_roster_in_full_has_each_vendors_email_and_order(alice: Tenant) -> None:
+    async with alice.client() as c:
+        market = await c.ok("create_market", name="Riverside", default_fee=45)
+        md = await c.ok("create_market_date", market_id=market["id"], scheduled_at=str(next_weekday(6)))
+        figs = await add_vendor(
+            alice,
+            "Figs & Co",
+            contact_name="Fay Fig",
+            email="fay@figs.example.com",
+            phone="0400 000 001",
+            category="Produce",
+        )
+        b_figs = await add_booking(
+            alice, market_date_id=md["id"], vendor_id=figs, status="confirmed", space_number="B1", amount_cents=4500
+        )
+        roster = await c.ok("list_market_date_bookings", market_date_id=md["id"], detail="full")
+    assert roster["items"] == [
+        {
+            "booking_id": b_figs,
+            "status": "confirmed",
+            "space_number": "B1",
+            "amount_cents": 4500,
+            "currency": "AUD",
+            "order_id": None,
+            "vendor_id": figs,
+            "business_name": "Figs & Co",
+            "contact_name": "Fay Fig",
+            "email": "fay@figs.example.com",
+            "phone": "0400 000 001",
+            "category": "Produce",
+        }
+    ]
 
 
 async def test_numbered_spaces_are_in_numeric_order(alice: Tenant) -> None:

@@ -81,9 +81,12 @@ async def add_approved_vendors(tenant: Tenant, market_id: int, count: int) -> li
         return [v.id for v in vendors]  # type: ignore[misc]
 
 
-async def add_email(tenant: Tenant, *, vendor_id: int | None, kind: str, status: str, to: str) -> int:
+async def add_email(
+    tenant: Tenant, *, vendor_id: int | None, kind: str, status: str, to: str, created_at: datetime | None = None
+) -> int:
     async with tenant.db.transaction(write=True) as session:
         email = Email(
+            **({"created_at": created_at} if created_at else {}),
             organization_id=tenant.org_id,
             vendor_id=vendor_id,
             to=to,
@@ -358,12 +361,19 @@ async def test_list_emails_is_newest_first_and_says_delivery_is_not_configured(a
         second = await add_email(alice, vendor_id=None, kind="vendor_message", status="failed", to="x@example.com")
         await send(c, market)
         page = await c.ok("list_emails")
+        in_full = await c.ok("list_emails", detail="full")
     assert (page["delivery"], page["delivery_note"]) == (
         "not_configured",
         "Email delivery is not set up (MARKET_MCP_SMTP_URL is unset): queued emails stay in the outbox and nobody "
         "receives them until it is set.",
     )
-    assert (page["total"], page["limit"], page["offset"], page["next_offset"]) == (4, 50, 0, None)
+    assert (page["total"], page["limit"], page["offset"], page["next_offset"], page["page"]) == (
+        4,
+        20,
+        0,
+        None,
+        "All 4 shown.",
+    )
     ids = [e["id"] for e in page["items"]]
     assert ids == sorted(ids, reverse=True) and ids[2:] == [second, first]
     assert [(e["to"], e["kind"], e["status"]) for e in page["items"]] == [
@@ -377,16 +387,19 @@ async def test_list_emails_is_newest_first_and_says_delivery_is_not_configured(a
         "id": second,
         "to": "x@example.com",
         "subject": "vendor_message for x@example.com",
-        "body": "Hi,\n\nA message.",
         "kind": "vendor_message",
         "status": "failed",
         "vendor_id": None,
-        "record_type": None,
-        "record_id": None,
-        "attempts": 1,
         "sent_at": None,
         "error": "550 mailbox unavailable",
         "created_at": failed["created_at"],
+    }
+    assert in_full["items"][2] == {
+        **failed,
+        "body": "Hi,\n\nA message.",
+        "record_type": None,
+        "record_id": None,
+        "attempts": 1,
     }
 
 
@@ -415,6 +428,38 @@ async def test_list_emails_filters_by_status_vendor_and_kind(alice: Tenant, no_s
         assert await ids(kind="order_reminder", vendor_id=v["rosa"]) == []
 
 
+@pytest.mark.parametrize(
+    ("day", "before", "first", "last", "after"),
+    [
+        # 10 March is in AEDT: the local day runs from 13:00 UTC on the 9th to 13:00 UTC on the 10th.
+        ("2025-03-10", "2025-03-09T12:59:59", "2025-03-09T13:00:00", "2025-03-10T12:59:59", "2025-03-10T13:00:00"),
+        # 10 July is in AEST: from 14:00 UTC on the 9th to 14:00 UTC on the 10th.
+        ("2025-07-10", "2025-07-09T13:59:59", "2025-07-09T14:00:00", "2025-07-10T13:59:59", "2025-07-10T14:00:00"),
+    ],
+)
+async def test_from_date_and_to_date_are_days_an_email_was_queued_in_the_organisations_timezone(
+    alice: Tenant, no_smtp: None, day: str, before: str, first: str, last: str, after: str
+) -> None:
+    ids = {
+        name: await add_email(
+            alice,
+            vendor_id=None,
+            kind="vendor_message",
+            status="sent",
+            to=f"{name}@example.com",
+            created_at=datetime.fromisoformat(moment).replace(tzinfo=UTC),
+        )
+        for name, moment in (("before", before), ("first", first), ("last", last), ("after", after))
+    }
+    async with alice.client() as c:
+        that_day = await c.ok("list_emails", from_date=day, to_date=day)
+        from_that_day = await c.ok("list_emails", from_date=day)
+        until_that_day = await c.ok("list_emails", to_date=day)
+    assert ([e["id"] for e in that_day["items"]], that_day["total"]) == ([ids["last"], ids["first"]], 2)
+    assert [e["id"] for e in from_that_day["items"]] == [ids["after"], ids["last"], ids["first"]]
+    assert [e["id"] for e in until_that_day["items"]] == [ids["last"], ids["first"], ids["before"]]
+
+
 async def test_list_emails_says_how_mail_goes_out_when_smtp_is_configured(alice: Tenant) -> None:
     server = build_server(
         Settings(database_url=str(alice.db.url), rate_limit=100_000, smtp_url="smtp://mail.example.com:2525"),
@@ -433,7 +478,8 @@ async def test_a_caller_cannot_pass_delivery_to_list_emails(alice: Tenant, no_sm
     async with alice.client() as c:
         message = await c.refused("list_emails", 422, delivery="Delivered by carrier pigeon.")
     assert message == (
-        "Invalid arguments: delivery is not an argument of list_emails; it takes kind, limit, offset, status, vendor_id."
+        "Invalid arguments: delivery is not an argument of list_emails; it takes detail, from_date, kind, limit, offset, "
+        "status, to_date, vendor_id."
     )
 
 

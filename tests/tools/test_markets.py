@@ -86,7 +86,7 @@ async def test_list_markets_pages_in_name_order_any_case_with_next_offset_null_o
 async def test_an_organisation_without_markets_gets_an_empty_page(alice: Tenant) -> None:
     async with alice.client() as c:
         page = await c.ok("list_markets")
-    assert page == {"items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}
+    assert page == {"items": [], "total": 0, "limit": 20, "offset": 0, "next_offset": None, "page": "Nothing matches."}
 
 
 async def test_list_markets_filters_by_status(alice: Tenant) -> None:

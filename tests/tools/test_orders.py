@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import anyio
+import pytest
 from sqlalchemy import func, select, text, update
 
-from market_mcp.db.tables import Booking, CreditTransaction, Email, MarketDate, Vendor, WaitlistEntry
+from market_mcp.db.tables import Booking, CreditTransaction, Email, MarketDate, Order, Vendor, WaitlistEntry
 from tests.factories import Caller, Tenant, emails_queued, next_weekday, today
 
 # ---------------------------------------------------------------- set-up through the tools
@@ -96,6 +97,11 @@ def recent(moment: str | None) -> bool:
 async def set_market_date(tenant: Tenant, market_date_id: int, **values: Any) -> None:
     async with tenant.db.transaction(write=True) as session:
         await session.execute(update(MarketDate).where(MarketDate.id == market_date_id).values(**values))
+
+
+async def set_paid_at(tenant: Tenant, order_id: int, paid_at: datetime) -> None:
+    async with tenant.db.transaction(write=True) as session:
+        await session.execute(update(Order).where(Order.id == order_id).values(paid_at=paid_at))
 
 
 async def make_trusted(tenant: Tenant, vendor_id: int) -> None:
@@ -232,6 +238,9 @@ async def test_a_new_order_has_a_pending_booking_on_each_date_in_date_order_at_t
         "approved_at": None,
         "archived_at": None,
         "created_at": order["created_at"],
+        "first_date": str(s.days[0]),
+        "last_date": str(s.days[2]),
+        "date_count": 2,
         "bookings": [
             {
                 "booking_id": order["bookings"][0]["booking_id"],
@@ -1137,8 +1146,144 @@ async def test_list_orders_items_carry_the_money_and_names(alice: Tenant) -> Non
         vendor = await rosa(c, s.market_id)
         order = await order_of(c, vendor, s.date_ids[:2])
         page = await c.ok("list_orders")
+        in_full = await c.ok("list_orders", detail="full")
     expected = {k: v for k, v in order.items() if k not in ("bookings", "credits_applied", "emails")}
-    assert page == {"items": [expected], "total": 1, "limit": 50, "offset": 0, "next_offset": None}
+    compact = {
+        k: expected[k]
+        for k in (
+            "id",
+            "status",
+            "vendor_id",
+            "business_name",
+            "market_id",
+            "market_name",
+            "total_cents",
+            "amount_due_cents",
+            "currency",
+            "first_date",
+            "last_date",
+            "date_count",
+        )
+    }
+    assert page == {
+        "items": [compact],
+        "total": 1,
+        "limit": 20,
+        "offset": 0,
+        "next_offset": None,
+        "page": "All 1 shown.",
+    }
+    assert in_full == {**page, "items": [expected]}
+    assert (expected["first_date"], expected["last_date"], expected["date_count"]) == (
+        str(s.days[0]),
+        str(s.days[1]),
+        2,
+    )
+
+
+@dataclass
+class FourOrders:
+    """Orders on three Saturdays: A confirmed on the first; B pending on the second and third; C confirmed on the
+    first and third with its first booking cancelled; D rejected on the second."""
+
+    s: Setup
+    a: int
+    b: int
+    c: int
+    d: int
+
+
+async def four_orders(c: Caller) -> FourOrders:
+    s = await market_with_dates(c, dates=3)
+    rosa_id = await rosa(c, s.market_id)
+    green, bob, dee = [await approved_vendor(c, s.market_id, name) for name in ("Green Grocer", "Bob's Honey", "Dee")]
+    a = await order_of(c, rosa_id, s.date_ids[:1])
+    await c.ok("approve_order", order_id=a["id"])
+    b = await order_of(c, green, s.date_ids[1:])
+    order_c = await order_of(c, bob, [s.date_ids[0], s.date_ids[2]])
+    approved = await c.ok("approve_order", order_id=order_c["id"])
+    await c.ok("cancel_booking", booking_id=approved["bookings"][0]["booking_id"], reason="Away that week.")
+    d = await order_of(c, dee, s.date_ids[1:2])
+    await c.ok("reject_order", order_id=d["id"], reason="Too many honey stalls.")
+    return FourOrders(s, a["id"], b["id"], order_c["id"], d["id"])
+
+
+async def test_from_date_and_to_date_keep_orders_with_a_booking_still_on_for_a_date_in_the_range(alice: Tenant) -> None:
+    async with alice.client() as c:
+        o = await four_orders(c)
+        days = [str(day) for day in o.s.days]
+
+        async def ids(**arguments: Any) -> list[int]:
+            page = await c.ok("list_orders", **arguments)
+            assert page["total"] == len(page["items"])
+            return [order["id"] for order in page["items"]]
+
+        # C's booking on the first Saturday is cancelled and D's on the second rejected: neither trades then.
+        assert await ids(from_date=days[0], to_date=days[0]) == [o.a]
+        assert await ids(from_date=days[1], to_date=days[1]) == [o.b]
+        assert await ids(from_date=days[2]) == [o.c, o.b]
+        assert await ids(to_date=days[0]) == [o.a]
+        assert await ids(from_date=days[0], to_date=days[2]) == [o.c, o.b, o.a]
+        assert await ids(from_date=days[0], to_date=days[2], status="payment_pending") == [o.c, o.a]
+        assert await ids() == [o.d, o.c, o.b, o.a]  # without a range, every order, trading or not
+        day_before = str(o.s.days[0] - timedelta(days=1))
+        assert await ids(from_date=day_before, to_date=day_before) == []
+
+
+async def test_an_order_shows_the_first_and_last_of_its_trading_days_still_booked_and_how_many(alice: Tenant) -> None:
+    async with alice.client() as c:
+        o = await four_orders(c)
+        listed = {order["id"]: order for order in (await c.ok("list_orders"))["items"]}
+        got = {order_id: await c.ok("get_order", order_id=order_id) for order_id in (o.a, o.b, o.c, o.d)}
+    days = [str(day) for day in o.s.days]
+    expected = {
+        o.a: (days[0], days[0], 1),
+        o.b: (days[1], days[2], 2),
+        o.c: (days[2], days[2], 1),  # its cancelled booking on the first Saturday is not a trading day
+        o.d: (None, None, 0),  # rejected: nothing still booked
+    }
+    for orders in (listed, got):
+        assert {i: (order["first_date"], order["last_date"], order["date_count"]) for i, order in orders.items()} == (
+            expected
+        )
+
+
+@pytest.mark.parametrize(
+    ("day", "before", "first", "last", "after"),
+    [
+        # 10 March is in AEDT: the local day runs from 13:00 UTC on the 9th to 13:00 UTC on the 10th.
+        ("2025-03-10", "2025-03-09T12:59:59", "2025-03-09T13:00:00", "2025-03-10T12:59:59", "2025-03-10T13:00:00"),
+        # 10 July is in AEST: from 14:00 UTC on the 9th to 14:00 UTC on the 10th.
+        ("2025-07-10", "2025-07-09T13:59:59", "2025-07-09T14:00:00", "2025-07-10T13:59:59", "2025-07-10T14:00:00"),
+    ],
+)
+async def test_paid_from_and_paid_to_are_days_of_payment_in_the_organisations_timezone(
+    alice: Tenant, day: str, before: str, first: str, last: str, after: str
+) -> None:
+    async with alice.client() as c:
+        s = await market_with_dates(c, dates=5)
+        vendor = await rosa(c, s.market_id)
+        orders = [(await order_of(c, vendor, [date_id]))["id"] for date_id in s.date_ids]
+        for order_id, paid_at in zip(orders, (before, first, last, after), strict=False):
+            await c.ok("approve_order", order_id=order_id)
+            await c.ok("record_order_payment", order_id=order_id, method="cash")
+            await set_paid_at(alice, order_id, datetime.fromisoformat(paid_at).replace(tzinfo=UTC))
+        unpaid = orders[4]
+
+        async def ids(**arguments: Any) -> list[int]:
+            page = await c.ok("list_orders", **arguments)
+            assert page["total"] == len(page["items"])
+            return [order["id"] for order in page["items"]]
+
+        that_day = await ids(paid_from=day, paid_to=day)
+        from_that_day = await ids(paid_from=day)
+        until_that_day = await ids(paid_to=day)
+        everything = await ids()
+    paid_before, paid_first, paid_last, paid_after = orders[:4]
+    assert that_day == [paid_last, paid_first]
+    assert from_that_day == [paid_after, paid_last, paid_first]
+    assert until_that_day == [paid_last, paid_first, paid_before]
+    assert everything == [unpaid, paid_after, paid_last, paid_first, paid_before]  # unpaid: no paid day to match
 
 
 async def test_get_order_lists_its_lines_in_date_order_and_the_credits_applied(alice: Tenant) -> None:

@@ -120,8 +120,15 @@ async def test_vendors_are_listed_by_business_name_ignoring_case_each_with_count
     acacia = await add_vendor(alice, "Acacia Coffee")
     async with alice.client() as c:
         page = await c.ok("list_vendors")
-    assert [v["id"] for v in page["items"]] == [acacia, banksia, coastal]
-    assert (page["total"], page["limit"], page["offset"], page["next_offset"]) == (3, 50, 0, None)
+        in_full = await c.ok("list_vendors", detail="full")
+    assert [v["id"] for v in page["items"]] == [v["id"] for v in in_full["items"]] == [acacia, banksia, coastal]
+    assert (page["total"], page["limit"], page["offset"], page["next_offset"], page["page"]) == (
+        3,
+        20,
+        0,
+        None,
+        "All 3 shown.",
+    )
     assert page["items"][1] == {
         "id": banksia,
         "business_name": "banksia bakery",
@@ -129,20 +136,23 @@ async def test_vendors_are_listed_by_business_name_ignoring_case_each_with_count
         "email": "sam@banksia.example.com",
         "phone": "0400 111 222",
         "category": "Bakery",
-        "trusted": False,
-        "created_at": "2025-03-01T01:02:03Z",
-        "updated_at": "2025-03-02T04:05:06Z",
         "total_bookings": 0,
         "last_attended": None,
         "credit_balance_cents": 0,
         "currency": "AUD",
+    }
+    assert in_full["items"][1] == {
+        **page["items"][1],
+        "trusted": False,
+        "created_at": "2025-03-01T01:02:03Z",
+        "updated_at": "2025-03-02T04:05:06Z",
     }
 
 
 async def test_an_organisation_without_vendors_lists_none(alice: Tenant) -> None:
     async with alice.client() as c:
         page = await c.ok("list_vendors")
-    assert page == {"items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}
+    assert page == {"items": [], "total": 0, "limit": 20, "offset": 0, "next_offset": None, "page": "Nothing matches."}
 
 
 @pytest.mark.parametrize(
@@ -250,6 +260,47 @@ async def test_vendors_are_paged_with_next_offset_until_the_last_page(alice: Ten
     assert (names(second), second["offset"], second["next_offset"]) == (["Charlie", "Delta"], 2, 4)
     assert (names(last), last["offset"], last["next_offset"]) == (["Echo"], 4, None)
     assert (beyond["items"], beyond["total"], beyond["next_offset"]) == ([], 5, None)
+
+
+async def test_each_page_says_which_items_it_holds_of_how_many_and_how_to_get_the_next(alice: Tenant) -> None:
+    for name in ["Echo", "Delta", "Charlie", "Bravo", "Alpha"]:
+        await add_vendor(alice, name)
+    async with alice.client() as c:
+        pages = {
+            "first": await c.ok("list_vendors", limit=2),
+            "middle": await c.ok("list_vendors", limit=2, offset=2),
+            "last": await c.ok("list_vendors", limit=2, offset=4),
+            "all": await c.ok("list_vendors"),
+            "beyond": await c.ok("list_vendors", limit=2, offset=10),
+            "empty": await c.ok("list_vendors", query="nobody by this name"),
+        }
+    assert {name: page["page"] for name, page in pages.items()} == {
+        "first": "Items 1-2 of 5. For the next page call again with offset=2.",
+        "middle": "Items 3-4 of 5. For the next page call again with offset=4.",
+        "last": "Items 5-5 of 5. This is the last page.",
+        "all": "All 5 shown.",
+        "beyond": "No items from offset 10: there are 5 in all.",
+        "empty": "Nothing matches.",
+    }
+
+
+async def test_a_page_cut_short_by_the_default_limit_says_where_the_rest_begins(alice: Tenant) -> None:
+    for n in range(25):
+        await add_vendor(alice, f"Vendor {n:02}")
+    async with alice.client() as c:
+        first = await c.ok("list_vendors")
+        rest = await c.ok("list_vendors", offset=first["next_offset"])
+    assert (len(first["items"]), first["limit"], first["next_offset"], first["page"]) == (
+        20,
+        20,
+        20,
+        "Items 1-20 of 25. For the next page call again with offset=20.",
+    )
+    assert (names(rest), rest["next_offset"], rest["page"]) == (
+        [f"Vendor {n:02}" for n in range(20, 25)],
+        None,
+        "Items 21-25 of 25. This is the last page.",
+    )
 
 
 async def test_a_limit_above_200_is_refused_naming_the_maximum(alice: Tenant) -> None:
@@ -814,7 +865,14 @@ async def test_add_vendor_note_is_signed_with_the_tokens_name_and_emails_nobody(
         "author": "alice write",
         "created_at": note["created_at"],
     }
-    assert listed == {"items": [note], "total": 1, "limit": 50, "offset": 0, "next_offset": None}
+    assert listed == {
+        "items": [note],
+        "total": 1,
+        "limit": 20,
+        "offset": 0,
+        "next_offset": None,
+        "page": "All 1 shown.",
+    }
     assert detail["notes_count"] == 1
     assert (await outbox(alice), await rows(alice, Email)) == ([], 0)
 
@@ -839,7 +897,14 @@ async def test_a_vendor_without_notes_lists_none(alice: Tenant) -> None:
     kiri = await add_vendor(alice, "Kiri's Kitchen")
     async with alice.client() as c:
         listed = await c.ok("list_vendor_notes", vendor_id=kiri)
-    assert listed == {"items": [], "total": 0, "limit": 50, "offset": 0, "next_offset": None}
+    assert listed == {
+        "items": [],
+        "total": 0,
+        "limit": 20,
+        "offset": 0,
+        "next_offset": None,
+        "page": "Nothing matches.",
+    }
 
 
 async def test_notes_for_an_unknown_vendor_are_refused_with_404_and_nothing_is_written(alice: Tenant) -> None:
