@@ -70,5 +70,5 @@ def test_the_cache_key_changes_with_any_source_file(tmp_path: Path, monkeypatch:
     monkeypatch.setattr(catalog, "PACKAGE", copy)
     before = catalog._key()
     tool = copy / "tools" / "vendors.py"
-    tool.write_text(tool.read_text().replace("List stallholders", "List the stallholders"))
+    tool.write_text(tool.read_text().replace("Stallholders by name", "The stallholders by name"))
     assert catalog._key() != before

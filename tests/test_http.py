@@ -242,7 +242,7 @@ async def test_initialize_then_calls_in_a_session_like_a_script(alice: Tenant, p
             **{"Mcp-Session-Id": session, "Mcp-Protocol-Version": protocol},
         )
     assert init.json()["result"]["protocolVersion"] == protocol
-    assert "Start with" in init.json()["result"]["instructions"]
+    assert "Call get_context first" in init.json()["result"]["instructions"]
     assert tool_result(called)["structuredContent"]["total"] == 0
 
 

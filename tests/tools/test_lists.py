@@ -25,11 +25,7 @@ DEFAULT_PAGE_CHARS = 8_000
 # Lists that take no detail argument: two whose rows declare COMPACT fields, so their other fields cannot be had
 # at all (there is no get_* for a roster entry or a waitlist entry), and list_vendor_notes, whose rows have no
 # COMPACT (they are already whole) but which a model calling every list alike gets a 422 from.
-NO_DETAIL = {
-    "list_market_date_bookings": "product bug: its rows are compact but it takes no detail argument",
-    "list_waitlist": "product bug: its rows are compact but it takes no detail argument",
-    "list_vendor_notes": "product gap: it takes no detail argument (its rows are already whole)",
-}
+NO_DETAIL = {"list_vendor_notes": "its rows are whole already, so it takes no detail argument"}
 
 
 def list_tools() -> list[ToolSpec]:
@@ -132,15 +128,7 @@ def test_every_list_tools_rows_are_read_from_its_return_type() -> None:
 
 @pytest.mark.parametrize(
     "spec",
-    [
-        pytest.param(
-            spec,
-            marks=pytest.mark.xfail(strict=True, reason="product bug: the roster's default limit is still 50"),
-        )
-        if spec.name == "list_market_date_bookings"
-        else spec
-        for spec in list_tools()
-    ],
+    [spec for spec in list_tools()],
     ids=lambda spec: spec.name,
 )
 def test_every_list_pages_20_items_by_default(spec: ToolSpec) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from market_mcp.db import Database
@@ -967,9 +966,6 @@ async def test_the_roster_lists_pending_and_confirmed_bookings_in_space_order_wi
     assert (roster["total"], roster["next_offset"], roster["page"]) == (4, None, "All 4 shown.")
 
 
-@pytest.mark.xfail(
-    strict=True, reason="product bug: list_market_date_bookings has compact rows but takes no detail argument"
-)
 async def test_the_roster_in_full_has_each_vendors_email_and_order(alice: Tenant) -> None:
     async with alice.client() as c:
         market = await c.ok("create_market", name="Riverside", default_fee=45)

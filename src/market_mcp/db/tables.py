@@ -430,6 +430,7 @@ class AuditEntry(SQLModel, table=True):
     tool: str = Field(max_length=64)
     outcome: str = Field(max_length=8, description="ok, or the refusal's code")
     records: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    record_count: int | None = Field(default=None, description="every record changed; records keeps 1,000")
     arguments: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime = _when(nullable=False)
 

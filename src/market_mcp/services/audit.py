@@ -55,6 +55,7 @@ def _secret_or_contact(key: str) -> bool:
 
 
 def record(org: OrgContext, tool: str, arguments: dict[str, Any], outcome: str) -> None:
+    touched = list(dict.fromkeys(org.touched))
     org.session.add(
         AuditEntry(
             organization_id=org.organization_id,
@@ -62,7 +63,8 @@ def record(org: OrgContext, tool: str, arguments: dict[str, Any], outcome: str) 
             token_name=org.token_name,
             tool=tool,
             outcome=outcome,
-            records=list(dict.fromkeys(org.touched))[:1000],  # each once, in the order first touched
+            records=touched[:1000],  # each once, in the order first touched
+            record_count=len(touched),
             arguments=_bounded(_redact(arguments)),
         )
     )
@@ -96,7 +98,7 @@ async def list_audit_log(
             token_name=row.token_name,
             outcome=row.outcome,
             records=row.records[:SHOWN_RECORDS],
-            record_count=len(row.records),
+            record_count=len(row.records) if row.record_count is None else row.record_count,
             arguments=row.arguments,
         )
         for row in rows

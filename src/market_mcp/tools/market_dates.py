@@ -140,7 +140,7 @@ async def update_market_date(
 
 @toolset.read("Market date roster")
 async def list_market_date_bookings(
-    org: Org, market_date_id: MarketDateId, detail: Detail = "compact", limit: Limit = 50, offset: Offset = 0
+    org: Org, market_date_id: MarketDateId, detail: Detail = "compact", limit: Limit = PAGE_SIZE, offset: Offset = 0
 ) -> Page[RosterEntry]:
     """One date's roster: each pending and confirmed booking with vendor, contact, space (null: unassigned) and amount,
     in space order."""
