@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
@@ -141,17 +142,22 @@ async def authenticate(session: AsyncSession, raw: str | None) -> TokenIdentity:
     if not raw or not raw.startswith(TOKEN_PREFIX):
         raise Unauthorized(MISSING_TOKEN)
     digest = hash_token(raw)
-    row = (
+    row = await _token_row(session, ApiToken.token_hash == digest)
+    if row is None or not hmac.compare_digest(row[0].token_hash, digest):
+        raise Unauthorized(MISSING_TOKEN)
+    return _identity(*row)
+
+
+async def _token_row(session: AsyncSession, which: Any) -> Any:
+    """The token, its creator and its organisation, or None."""
+    return (
         await session.execute(
             select(ApiToken, User, Organization)
             .join(User, User.id == ApiToken.user_id)
             .join(Organization, Organization.id == ApiToken.organization_id)
-            .where(ApiToken.token_hash == digest)
+            .where(which)
         )
     ).first()
-    if row is None or not hmac.compare_digest(row[0].token_hash, digest):
-        raise Unauthorized(MISSING_TOKEN)
-    return _identity(*row)
 
 
 async def _authenticate_access(session: AsyncSession, raw: str) -> TokenIdentity:
@@ -186,14 +192,7 @@ async def _authenticate_access(session: AsyncSession, raw: str) -> TokenIdentity
 async def authenticate_local(session: AsyncSession, token_id: int) -> TokenIdentity:
     """The organisation of a local store, acting through its own token (services.organizations.set_up_local):
     no secret to check, and every other rule of a token applies (revoked: 401; draft, creator gone: 403)."""
-    row = (
-        await session.execute(
-            select(ApiToken, User, Organization)
-            .join(User, User.id == ApiToken.user_id)
-            .join(Organization, Organization.id == ApiToken.organization_id)
-            .where(ApiToken.id == token_id)
-        )
-    ).first()
+    row = await _token_row(session, ApiToken.id == token_id)
     if row is None or row[0].revoked_at is not None:
         slug = row[2].slug if row is not None else "SLUG"
         raise Unauthorized(

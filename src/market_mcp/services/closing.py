@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import update
 
 from market_mcp.auth import OrgContext
@@ -20,6 +22,18 @@ def _still_scheduled(org: OrgContext, md: MarketDate, action: str) -> None:
         raise Conflict(f"Market date {md.id} ({md.scheduled_at}) was closed out on {closed}, so it cannot be {action}.")
     if md.status == "cancelled":
         raise Conflict(f"Market date {md.id} ({md.scheduled_at}) is already cancelled, so it cannot be {action}.")
+
+
+def _affected(t: bookings.Target, **state: Any) -> AffectedBooking:
+    """A booking of the date: as it is (a preview) or as the cancellation left it, with its money."""
+    return AffectedBooking(
+        booking_id=t.id,
+        vendor_id=t.vendor_id,
+        business_name=t.business_name,
+        email=t.email,
+        amount_cents=t.amount_cents,
+        **state,
+    )
 
 
 async def cancel_market_date(
@@ -60,15 +74,7 @@ async def cancel_market_date(
                 "the date is still scheduled; no booking was cancelled, no credit issued, no email queued"
             ),
             would_cancel=[
-                AffectedBooking(
-                    booking_id=t.id,
-                    vendor_id=t.vendor_id,
-                    business_name=t.business_name,
-                    email=t.email,
-                    booking_status=t.status,  # type: ignore[arg-type]
-                    amount_cents=t.amount_cents,
-                    would_credit_cents=done.credits.get(t.id, 0),
-                )
+                _affected(t, booking_status=t.status, would_credit_cents=done.credits.get(t.id, 0))
                 for t in done.cancelled
             ],
             would_credit_cents=credited,
@@ -87,16 +93,7 @@ async def cancel_market_date(
         dry_run=False,
         currency=org.currency,
         bookings=[
-            AffectedBooking(
-                booking_id=t.id,
-                vendor_id=t.vendor_id,
-                business_name=t.business_name,
-                email=t.email,
-                booking_status="cancelled",
-                was=t.status,  # type: ignore[arg-type]
-                amount_cents=t.amount_cents,
-                credit_cents=done.credits.get(t.id, 0),
-            )
+            _affected(t, booking_status="cancelled", was=t.status, credit_cents=done.credits.get(t.id, 0))
             for t in done.cancelled
         ],
         credits_issued_cents=credited,
