@@ -15,7 +15,10 @@ from market_mcp.server import MarketServer, build_server
 from tests.factories import Caller, Tenant
 
 
-async def test_calls_over_the_per_minute_limit_are_refused_with_429_and_the_seconds_to_wait(alice: Tenant) -> None:
+async def test_calls_over_the_per_minute_limit_are_refused_with_429_and_the_seconds_to_wait(
+    alice: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("market_mcp.auth.time.monotonic", lambda: 1000.0)  # the calls take no time, however busy
     server = build_server(Settings(database_url=str(alice.db.url), rate_limit=3), db=alice.db, token=alice.token)
     async with Client(server) as client:
         c = Caller(client)
