@@ -178,6 +178,7 @@ async def test_over_http_a_2025_client_hears_its_log_messages_on_the_sessions_st
 
 
 def test_building_the_server_warns_of_nothing_deprecated(alice: Tenant) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", MCPDeprecationWarning)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", MCPDeprecationWarning)
         build_server(Settings(database_url=str(alice.db.url)), db=alice.db, token=alice.token)
+    assert [str(w.message) for w in said if issubclass(w.category, MCPDeprecationWarning)] == []
