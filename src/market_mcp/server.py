@@ -314,12 +314,8 @@ class MarketServer(MCPServer):
         if identity is not None and use_is_stale(identity):  # a refused call is still a use of the token
             async with self.db.transaction(write=True) as session:
                 await mark_used(session, identity)
-        await self._tell_client(name, result, context)
+        await client_log.tell(context, name, result)  # the outcome in a few words, at the client's log level
         return result
-
-    async def _tell_client(self, name: str, result: CallToolResult, context: Context[Any, Any] | None) -> None:
-        """The call's outcome as a log message to its client, if it asked for that level (market_mcp.client_log)."""
-        await client_log.tell(context, name, result)
 
     def _unknown_tool(self, name: str) -> str:
         known = catalog.SPECS.get(name)
@@ -358,9 +354,9 @@ class MarketServer(MCPServer):
             value = await tool.run(arguments, context or Context(mcp_server=self, subscriptions=self._subscriptions))
         finally:
             _current_org.reset(reset)
-        if spec.annotations.open_world_hint and not getattr(value, "dry_run", False):
-            value.emails = emails.queued(org)  # every emailing tool's result says what it queued, never "sent"
         if isinstance(value, BaseModel):  # every tool's result: dumped once here (the SDK's conversion dumps twice)
+            if spec.annotations.open_world_hint and not getattr(value, "dry_run", False):
+                value.emails = emails.queued(org)  # every emailing tool's result says what it queued, never "sent"
             structured = value.model_dump(mode="json", by_alias=True)
         else:
             converted = tool.fn_metadata.convert_result(value)

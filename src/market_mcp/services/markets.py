@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,9 +20,10 @@ from market_mcp.services.market_dates import upcoming_market_dates
 from market_mcp.services.scope import count, get_or_404, like_pattern, matches, scoped
 
 
-def slugify(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
-    return slug or "market"
+def slugify(name: str, *, fallback: str = "market") -> str:
+    """A slug made from a name: "Riverside Farmers' Market" -> "riverside-farmers-market", "Café" -> "cafe"."""
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:64].strip("-") or fallback
 
 
 def _next_date(org: OrgContext) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from zoneinfo import available_timezones
 
@@ -14,6 +13,7 @@ from market_mcp.auth import new_token
 from market_mcp.db.tables import ORG_STATUSES, ApiToken, OAuthGrant, Organization, User
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Invalid, NotFound
+from market_mcp.services.markets import slugify
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 LOCAL_TOKEN_NAME = "This computer (local)"
@@ -131,9 +131,8 @@ async def revoke_token(session: AsyncSession, token_id: int) -> ApiToken:
 
 
 def slug_for(name: str) -> str:
-    """A slug made from a name: "Riverside Farmers' Market" -> "riverside-farmers-market"."""
-    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:64].strip("-") or "local"
+    """The local organisation's slug, made from its name as a market's is."""
+    return slugify(name, fallback="local")
 
 
 @dataclass
