@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Generic, Literal, Self, TypeVar, get_args
@@ -125,9 +125,23 @@ IdempotencyKey = Annotated[
     WithJsonSchema({"type": "string", "maxLength": 200}),
 ]  # described once, in the server instructions, not on each of the writes (tools/list is read every conversation)
 DateFilter = Literal["upcoming", "past"]
-Day = Annotated[date, Field(description="A calendar date, YYYY-MM-DD.")]
-FromDate = Annotated[date | None, Field()]
-ToDate = Annotated[date | None, Field()]
+# Business dates and times stay within years that date arithmetic, time zones and both databases handle:
+# 9999-12-31 or 0001-01-01 would overflow on the way to UTC or to a day before/after.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+Kept = TypeVar("Kept", date, datetime)
+
+
+def _kept(value: Kept) -> Kept:
+    day = value.date() if isinstance(value, datetime) else value
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"must be between {FIRST_DAY} and {LAST_DAY}; got {day}")
+    return value
+
+
+Day = Annotated[date, Field(description="A calendar date, YYYY-MM-DD."), AfterValidator(_kept)]
+Moment = Annotated[datetime, AfterValidator(_kept)]
+FromDate = Annotated[Day | None, Field()]
+ToDate = Annotated[Day | None, Field()]
 SHARED_ARGUMENTS = ("idempotency_key", "dry_run", "limit", "offset", "detail", "from_date", "to_date")
 PAGE_SIZE = 20  # a default page a model reads whole: compact rows, a few kilobytes
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import Field, WithJsonSchema
 
 from market_mcp.schemas.audit import AuditEntryOut
-from market_mcp.schemas.common import PAGE_SIZE, Detail, FromDate, IdFilter, Limit, Offset, Page, ToDate
+from market_mcp.schemas.common import PAGE_SIZE, Detail, FromDate, IdFilter, Limit, Moment, Offset, Page, ToDate
 from market_mcp.schemas.emails import EmailKind, EmailPage, EmailStatus
 from market_mcp.services import audit, emails
 from market_mcp.tools.registry import Org, Toolset
@@ -22,7 +21,7 @@ async def list_audit_log(
     tool: Annotated[
         str | None, Field(max_length=64, description="Only calls of this tool, e.g. approve_order.")
     ] = None,
-    since: Annotated[datetime | None, Field(description="Only entries at or after this ISO 8601 time.")] = None,
+    since: Annotated[Moment | None, Field(description="Only entries at or after this ISO 8601 time.")] = None,
     from_date: FromDate = None,
     to_date: ToDate = None,
     detail: Detail = "compact",
