@@ -16,8 +16,10 @@ from mcp.server.mcpserver import Context
 from mcp.shared.exceptions import MCPError
 from mcp.types import INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST
 from mcp.types.version import HANDSHAKE_PROTOCOL_VERSIONS
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from market_mcp.auth import OrgContext, TokenIdentity, check_shared_limit, mark_used, use_is_stale
+from market_mcp.auth import OrgContext, TokenIdentity, check_shared_limit, count_call, mark_used, use_is_stale
+from market_mcp.errors import Forbidden
 
 if TYPE_CHECKING:
     from market_mcp.server import MarketServer
@@ -42,14 +44,9 @@ async def organisation(
     """
     identity: TokenIdentity | None = None
     try:
-        if rate_limited and server.config.rate_limit_shared:  # its own short write, as in call_tool
-            async with server.db.transaction(write=True) as session:
-                identity = await server.caller(session, context)
-                await check_shared_limit(session, identity, server.config.rate_limit, server.clock())
         async with server.db.transaction() as session:
             identity = await server.caller(session, context)
-            if rate_limited and not server.config.rate_limit_shared:
-                server.rate_limiter.check(identity.token_id)
+            await admit(server, session, identity, counted=rate_limited)
             yield OrgContext.of(session, identity, server.clock, email_delivery=server.mailer is not None)
     except MCPError:
         raise
@@ -61,6 +58,29 @@ async def organisation(
         if identity is not None and use_is_stale(identity):  # a read is a use of the token too
             async with server.db.transaction(write=True) as session:
                 await mark_used(session, identity)
+
+
+async def admit(
+    server: MarketServer,
+    session: AsyncSession,
+    identity: TokenIdentity,
+    *,
+    tool: str | None = None,
+    counted: bool = True,
+) -> None:
+    """Whether the token may make this call now: its rate limit (when `counted`), then its scope (when `tool`
+    writes). Checked in the caller's read transaction before anything is written, so a refused call writes
+    nothing; in shared mode a call let through is then counted in a short write of its own."""
+    now = server.clock()
+    if counted and not server.config.rate_limit_shared:
+        server.rate_limiter.check(identity.token_id)
+    elif counted:
+        await check_shared_limit(session, identity, server.config.rate_limit, now)
+    if tool is not None and identity.scope != "write":
+        raise Forbidden(f"This token is read-only; {tool} needs a write token.")
+    if counted and server.config.rate_limit_shared:
+        async with server.db.transaction(write=True) as counting:
+            await count_call(counting, identity, server.config.rate_limit, now)
 
 
 def protocol_error(refusal: dict[str, Any], protocol_version: str | None, **data: Any) -> MCPError:

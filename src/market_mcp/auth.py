@@ -8,7 +8,7 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -265,12 +265,42 @@ class RateLimiter:
         self._buckets[token_id] = (left - 1.0, now)
 
 
-async def check_shared_limit(session: AsyncSession, identity: TokenIdentity, per_minute: int, now: datetime) -> None:
-    """The rate limit counted in the database, so every replica on it shares one allowance per token.
+class OncePerMinute:
+    """Whether something is the first of its kind this minute: what bounds the audit rows a flood of refused
+    calls can write (one per token, tool and refusal, each minute, in each process)."""
 
-    A fixed one-minute window per token: one upsert per call (PostgreSQL and SQLite alike), which also
-    clears the token's windows that have ended.
-    """
+    def __init__(self, most: int = 10_000) -> None:
+        self._seen: dict[Hashable, int] = {}
+        self._most = most
+
+    def first(self, key: Hashable, now: datetime) -> bool:
+        minute = int(now.timestamp() // 60)
+        if self._seen.get(key) == minute:
+            return False
+        if len(self._seen) >= self._most:  # old minutes are of no use: start again rather than grow
+            self._seen.clear()
+        self._seen[key] = minute
+        return True
+
+
+async def check_shared_limit(session: AsyncSession, identity: TokenIdentity, per_minute: int, now: datetime) -> None:
+    """The rate limit counted in the database, so every replica on it shares one allowance per token: refused
+    (429) when this minute's window is full. Reads only: a refused call writes nothing; count_call counts one
+    that was let through."""
+    window = now.replace(second=0, microsecond=0)
+    calls = await session.scalar(
+        select(RateLimitWindow.calls).where(
+            RateLimitWindow.token_id == identity.token_id, RateLimitWindow.window_start == window
+        )
+    )
+    if calls is not None and calls >= per_minute:
+        _refuse_until_next_minute(per_minute, window, now)
+
+
+async def count_call(session: AsyncSession, identity: TokenIdentity, per_minute: int, now: datetime) -> None:
+    """One call more in the token's window (a fixed minute): one upsert per call (PostgreSQL and SQLite alike),
+    which also clears the token's windows that have ended. Refused (429) if another replica filled the window
+    since check_shared_limit looked."""
     window = now.replace(second=0, microsecond=0)
     insert = upsert_insert(session.bind.dialect.name)  # type: ignore[union-attr]
     stmt = insert(RateLimitWindow).values(
@@ -287,7 +317,9 @@ async def check_shared_limit(session: AsyncSession, identity: TokenIdentity, per
         )
     )
     if calls > per_minute:
-        wait = max(1, math.ceil((window + timedelta(minutes=1) - now).total_seconds()))
-        raise RateLimited(
-            f"Rate limit of {per_minute} requests per minute reached; retry in {wait} s.", retry_after=wait
-        )
+        _refuse_until_next_minute(per_minute, window, now)
+
+
+def _refuse_until_next_minute(per_minute: int, window: datetime, now: datetime) -> None:
+    wait = max(1, math.ceil((window + timedelta(minutes=1) - now).total_seconds()))
+    raise RateLimited(f"Rate limit of {per_minute} requests per minute reached; retry in {wait} s.", retry_after=wait)

@@ -1,9 +1,9 @@
 """build_server(): the MCP server, its toolsets, and the one path every tool call takes.
 
-MarketServer.call_tool is the choke point: authenticate the token, check its scope,
-open the call's transaction (a write transaction for write tools), replay an
-idempotency key, run the tool, write the audit entry and idempotency record in that same
-transaction, and turn every refusal into {"error", "code"} with isError.
+MarketServer.call_tool is the choke point: authenticate the token, check its rate limit and scope (in a
+read transaction: a refused call writes nothing), open the call's transaction (a write transaction for
+write tools), replay an idempotency key, run the tool, write the audit entry and idempotency record in that
+same transaction, and turn every refusal into {"error", "code"} with isError.
 """
 
 from __future__ import annotations
@@ -42,22 +42,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 from market_mcp import __version__, catalog, client_log, hints, prompts, resources
-from market_mcp.access import organisation
+from market_mcp.access import admit, organisation
 from market_mcp.auth import (
     TOKEN_FOR_NAMED_STORE,
+    OncePerMinute,
     OrgContext,
     RateLimiter,
     TokenIdentity,
     authenticate,
     authenticate_local,
-    check_shared_limit,
     mark_used,
     use_is_stale,
 )
 from market_mcp.config import Settings
 from market_mcp.db import Database
 from market_mcp.db.types import utcnow
-from market_mcp.errors import Conflict, Forbidden, Invalid, MarketError, NotFound, Unauthorized
+from market_mcp.errors import Conflict, Invalid, MarketError, NotFound, Unauthorized
 from market_mcp.http import healthz, request_token
 from market_mcp.services import audit, emails, idempotency, organizations
 from market_mcp.tools import TOOLSETS
@@ -183,6 +183,7 @@ class MarketServer(MCPServer):
             self.custom_route("/healthz", methods=["GET"])(healthz(db))
         self.clock = clock
         self.rate_limiter = RateLimiter(settings.rate_limit)
+        self._refused_at_door = OncePerMinute()
         self.mailer: Mailer | None = None
         if settings.smtp_url:
             from market_mcp.mail import Mailer
@@ -292,18 +293,18 @@ class MarketServer(MCPServer):
             return _result(NotFound(self._unknown_tool(name)).payload(), is_error=True)
         identity: TokenIdentity | None = None
         try:
-            if self.config.rate_limit_shared:  # its own short write, committed even when the call is refused
-                async with self.db.transaction(write=True) as session:
-                    identity = await self.caller(session, context)
-                    await check_shared_limit(session, identity, self.config.rate_limit, self.clock())
-            async with self.db.transaction(write=spec.writes) as session:
+            # Token, rate limit and scope first, in a read transaction: a refused call writes nothing. A read
+            # runs in that same transaction; a write in its own, opened only once the call is let through.
+            async with self.db.transaction() as session:
                 identity = await self.caller(session, context)
-                if not self.config.rate_limit_shared:
-                    self.rate_limiter.check(identity.token_id)
-                if spec.writes and identity.scope != "write":
-                    raise Forbidden(f"This token is read-only; {name} needs a write token.")
-                org = OrgContext.of(session, identity, self.clock, email_delivery=self.mailer is not None)
-                result = await self._run(spec, org, arguments, context)
+                await admit(self, session, identity, tool=name if spec.writes else None)
+                if not spec.writes:
+                    org = OrgContext.of(session, identity, self.clock, email_delivery=self.mailer is not None)
+                    result = await self._run(spec, org, arguments, context)
+            if spec.writes:
+                async with self.db.transaction(write=True) as session:
+                    org = OrgContext.of(session, identity, self.clock, email_delivery=self.mailer is not None)
+                    result = await self._run(spec, org, arguments, context)
             if org.emails_queued and self.mailer is not None:
                 self.mailer.kick()  # committed: the mail can go now
         except Exception as exc:  # every refusal and every crash leaves here as {"error", "code"}
@@ -394,6 +395,10 @@ class MarketServer(MCPServer):
         }
 
     async def _audit_refusal(self, identity: TokenIdentity, name: str, arguments: dict[str, Any], code: int) -> None:
+        if code in (403, 429):  # refused at the door, before the call: compact, and once a minute at most
+            if not self._refused_at_door.first((identity.token_id, name, code), self.clock()):
+                return
+            arguments = {}
         try:
             async with self.db.transaction(write=True) as session:
                 org = OrgContext.of(session, identity, self.clock)
