@@ -34,7 +34,7 @@ TOKEN_FOR_NAMED_STORE = (
 
 
 # Any of this server's secrets (API token, OAuth access or refresh token, code) pasted into text.
-_SECRET_IN_TEXT = re.compile(r"mk_[a-z]+_[A-Za-z0-9_-]{16,}")
+_SECRET_IN_TEXT = re.compile(r"mk_[a-z]+_[A-Za-z0-9_-]{8,}")  # 8: even a token cut short is masked
 
 
 def without_tokens(text: str) -> str:

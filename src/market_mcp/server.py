@@ -53,6 +53,7 @@ from market_mcp.auth import (
     authenticate_local,
     mark_used,
     use_is_stale,
+    without_tokens,
 )
 from market_mcp.config import Settings
 from market_mcp.db import Database
@@ -370,7 +371,10 @@ class MarketServer(MCPServer):
         return _result(structured)
 
     def _refusal(self, name: str, exc: Exception) -> dict[str, Any]:
-        cause = _cause(exc)
+        payload = self._refusal_of(name, _cause(exc))
+        return payload | {"error": without_tokens(payload["error"])}  # a refusal may quote input: never a token
+
+    def _refusal_of(self, name: str, cause: BaseException) -> dict[str, Any]:
         if isinstance(cause, MarketError):
             return cause.payload()
         if isinstance(cause, ValidationError):
