@@ -12,6 +12,7 @@ from mcp import Client
 from sqlalchemy import func, select, text, update
 from sqlmodel import SQLModel
 
+from market_mcp import catalog
 from market_mcp.config import Settings
 from market_mcp.db import Database
 from market_mcp.db.tables import ApiToken, AuditEntry, Market, Organization, User
@@ -222,6 +223,16 @@ async def test_a_token_of_an_organisation_in_draft_is_refused_with_403(db: Datab
         "Alice Markets is in draft; activate it with `market-mcp org set-status alice active` to use its tokens."
     )
     assert await count(db, Market) == 0
+
+
+async def test_a_draft_organisations_read_only_token_is_shown_only_the_tools_that_read(
+    db: Database, alice: Tenant
+) -> None:
+    async with db.transaction(write=True) as session:
+        await organizations.set_status(session, "alice", "draft")
+    async with alice.client(read_only=True) as c:
+        listed = {tool.name for tool in (await c.client.list_tools()).tools}
+    assert listed == {name for name, spec in catalog.SPECS.items() if not spec.writes}
 
 
 async def test_reactivating_a_draft_organisation_makes_its_tokens_work_again(db: Database, alice: Tenant) -> None:

@@ -207,14 +207,22 @@ def _identity(token: ApiToken, user: User, org: Organization) -> TokenIdentity:
     if token.revoked_at is not None:
         raise Unauthorized(MISSING_TOKEN)
     if user.organization_id != org.id:
-        raise Forbidden(f"This token's creator ({user.email}) is no longer a member of {org.name}; create a new token.")
+        raise Forbidden(
+            f"This token's creator ({user.email}) is no longer a member of {org.name}; create a new token.",
+            scope=token.scope,
+        )
     if not user.active:
-        raise Forbidden(f"This token's creator ({user.email}) has been deactivated; create a new token.")
+        raise Forbidden(
+            f"This token's creator ({user.email}) has been deactivated; create a new token.", scope=token.scope
+        )
     if user.role != "admin":
-        raise Forbidden(f"This token's creator ({user.email}) is no longer an admin; create a new token.")
+        raise Forbidden(
+            f"This token's creator ({user.email}) is no longer an admin; create a new token.", scope=token.scope
+        )
     if org.status != "active":
         raise Forbidden(
-            f"{org.name} is in draft; activate it with `market-mcp org set-status {org.slug} active` to use its tokens."
+            f"{org.name} is in draft; activate it with `market-mcp org set-status {org.slug} active` to use its tokens.",
+            scope=token.scope,
         )
     return TokenIdentity(
         token_id=token.id,  # type: ignore[arg-type]

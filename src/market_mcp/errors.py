@@ -23,6 +23,10 @@ class Unauthorized(MarketError):
 class Forbidden(MarketError):
     code = 403
 
+    def __init__(self, message: str, *, scope: str | None = None) -> None:
+        super().__init__(message)
+        self.scope = scope  # a refused token's own scope, where known: what tools/list shows it
+
 
 class NotFound(MarketError):
     code = 404

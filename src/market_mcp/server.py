@@ -58,7 +58,7 @@ from market_mcp.auth import (
 from market_mcp.config import Settings
 from market_mcp.db import Database
 from market_mcp.db.types import utcnow
-from market_mcp.errors import Conflict, Invalid, MarketError, NotFound, Unauthorized
+from market_mcp.errors import Conflict, Forbidden, Invalid, MarketError, NotFound, Unauthorized
 from market_mcp.http import healthz, request_token
 from market_mcp.services import audit, emails, idempotency, organizations
 from market_mcp.tools import TOOLSETS
@@ -282,6 +282,8 @@ class MarketServer(MCPServer):
         if self._scope is None:
             try:
                 await self.identify()
+            except Forbidden as refusal:  # e.g. a draft organisation's: what its scope allows; calls say why not
+                return refusal.scope
             except Exception:  # unknown token, store down: list everything; every call will say what is wrong
                 return None
         return self._scope
