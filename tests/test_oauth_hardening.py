@@ -3,17 +3,45 @@ redirects, and a metadata document whose host changes address between our check 
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp.server.auth.provider import RegistrationError
+from sqlalchemy import select
 
+from market_mcp.db.tables import OAuthGrant
 from market_mcp.oauth import client_documents
+from tests.factories import Tenant
+from tests.test_cli import Cli
+from tests.test_http import http_server, tool_result
+from tests.test_oauth import (
+    call,
+    connect,
+)
+
+# Last used -------------------------------------------------------------------------------------------------
+
+
+async def test_a_connectors_use_is_recorded_and_listed(alice: Tenant, tmp_path: Path) -> None:
+    cli = Cli(tmp_path)
+    cli.url = str(alice.db.url)
+    with http_server(alice.db, "--stateless") as url:
+        assert not tool_result(call(url, alice.token, "list_markets"))["isError"]  # the API token, used just now
+        _, tokens = connect(url, alice.token, client_name="ChatGPT")
+        assert not tool_result(call(url, tokens["access_token"], "list_markets"))["isError"]
+    async with alice.db.transaction() as session:
+        used = (await session.execute(select(OAuthGrant.last_used_at).where(OAuthGrant.status == "active"))).scalar()
+    listed = json.loads(cli.run("token", "list", "--org", alice.slug, "--json").stdout)
+    connector = next(row for row in listed if row["kind"] == "connector")
+    assert used is not None and connector["last_used_at"] == used.isoformat()
+
 
 # Metadata documents ----------------------------------------------------------------------------------------
 
