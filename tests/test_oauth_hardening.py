@@ -12,19 +12,78 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from mcp.server.auth.provider import RegistrationError
 from sqlalchemy import select
 
-from market_mcp.db.tables import OAuthGrant
+from market_mcp.db.tables import OAuthClient, OAuthGrant
 from market_mcp.oauth import client_documents
 from tests.factories import Tenant
 from tests.test_cli import Cli
 from tests.test_http import http_server, tool_result
 from tests.test_oauth import (
+    authorize,
     call,
     connect,
+    metadata_document,
+    pkce,
+    register,
 )
+
+# Redirect URIs ---------------------------------------------------------------------------------------------
+
+REFUSED_REDIRECTS = [
+    "https://claude.ai%2Fapi%2Fmcp%2Fauth_callback@evil.example/cb",
+    "https://user:pass@example.com/cb",
+    "https://example.com/cb#fragment",
+    "http://evil.example/cb",
+    "about:blank",
+    "blob:https://example.com/uuid",
+    "chrome://settings",
+    "ws://127.0.0.1/cb",
+    "javascript:alert(1)",
+    "data:text/html,hi",
+    "file:///etc/passwd",
+    "myapp:/cb",
+]
+ACCEPTED_REDIRECTS = [
+    "https://claude.ai/api/mcp/auth_callback",
+    "http://127.0.0.1:33418/cb",
+    "http://localhost:6274/oauth/callback",
+    "http://[::1]:8080/cb",
+    "com.example.app:/oauth2redirect",
+]
+
+
+async def test_redirect_uris_are_registered_only_from_an_allowlist(alice: Tenant) -> None:
+    with http_server(alice.db, "--stateless") as url:
+        refused = {uri: httpx2.post(f"{url}/register", json={"redirect_uris": [uri]}) for uri in REFUSED_REDIRECTS}
+        accepted = httpx2.post(f"{url}/register", json={"redirect_uris": ACCEPTED_REDIRECTS})
+    for uri, answer in refused.items():
+        assert (answer.status_code, answer.json()["error"]) == (400, "invalid_redirect_uri"), uri
+    assert accepted.status_code == 201, accepted.text
+
+
+async def test_a_metadata_document_with_a_lookalike_redirect_is_not_a_client(alice: Tenant) -> None:
+    lookalike = "https://claude.ai%2Fapi%2Fmcp%2Fauth_callback@evil.example/cb"
+    with metadata_document(redirect_uris=[lookalike]) as client_id, http_server(alice.db, "--stateless") as url:
+        answer = authorize(url, client_id, pkce()[1], redirect_uri=lookalike)
+    assert answer.status_code == 400 and "location" not in answer.headers
+
+
+async def test_the_consent_page_names_the_bare_host_it_sends_the_organiser_back_to(alice: Tenant) -> None:
+    lookalike = "https://claude.ai%2Fapi%2Fmcp%2Fauth_callback@evil.example/cb"
+    with http_server(alice.db, "--stateless") as url:
+        client = register(url)
+        async with alice.db.transaction(write=True) as session:  # as registered before the allowlist
+            row = await session.get(OAuthClient, client["client_id"])
+            row.info = {**row.info, "redirect_uris": [lookalike]}  # type: ignore[union-attr]
+            session.add(row)
+        page = httpx2.get(authorize(url, client["client_id"], pkce()[1], redirect_uri=lookalike).headers["location"])
+    assert "sent back to <strong>evil.example</strong>" in page.text
+    assert "claude.ai" not in page.text
+
 
 # Last used -------------------------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ Scopes: `markets:read` sees the read tools; `markets:write` adds the rest, as AP
 
 from __future__ import annotations
 
+import re
 import secrets
 from contextlib import suppress
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ CODE_TTL = timedelta(minutes=5)
 REQUEST_TTL = timedelta(minutes=10)
 DOCUMENT_TTL = timedelta(hours=1)
 MAX_REDIRECT_URIS = 10
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+REVERSE_DNS_SCHEME = re.compile(r"[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+\Z")  # an app's own scheme: com.example.app
 
 
 def oauth_scopes(scope: str) -> list[str]:
@@ -396,19 +399,39 @@ class MarketAuthorization:
 
 
 def _check_redirect_uris(client: OAuthClientInformationFull) -> None:
-    """OAuth 2.1: redirect URIs are HTTPS, loopback http, or an app's own scheme; never plain http elsewhere."""
     uris = client.redirect_uris or []
     if not uris:
         raise RegistrationError("invalid_redirect_uri", "Register at least one redirect_uri.")
     if len(uris) > MAX_REDIRECT_URIS:
         raise RegistrationError("invalid_redirect_uri", f"Register at most {MAX_REDIRECT_URIS} redirect_uris.")
     for uri in uris:
-        if uri.fragment:
-            raise RegistrationError("invalid_redirect_uri", f"{uri} has a fragment; redirect URIs may not.")
-        if uri.scheme == "http" and uri.host not in ("localhost", "127.0.0.1", "[::1]", "::1"):
-            raise RegistrationError("invalid_redirect_uri", f"{uri} must use https (http is for loopback only).")
-        if uri.scheme in ("javascript", "data", "file", "vbscript"):
-            raise RegistrationError("invalid_redirect_uri", f"{uri} is not a redirect URI.")
+        refusal = redirect_uri_problem(str(uri))
+        if refusal:
+            raise RegistrationError("invalid_redirect_uri", f"{uri} {refusal}")
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why `uri` may not be a redirect URI, or None. An allowlist (OAuth 2.1, RFC 8252): https; http to loopback
+    only; an app's own scheme only as a reverse domain name (com.example.app:/callback); never user information
+    (claude.ai@evil.example is evil.example) nor a fragment."""
+    parts = urlsplit(uri)
+    if "#" in uri:
+        return "has a fragment; redirect URIs may not."
+    if "@" in parts.netloc:
+        return "carries user information before an @; name the host alone."
+    if parts.scheme == "https":
+        return None if parts.hostname else "has no host."
+    if parts.scheme == "http":
+        return None if parts.hostname in LOOPBACK_HOSTS else "must use https (http is for loopback only)."
+    if REVERSE_DNS_SCHEME.match(parts.scheme):
+        return None
+    return "is not https, loopback http, or an app's own reverse-domain scheme (com.example.app:/callback)."
+
+
+def return_host(redirect_uri: str) -> str:
+    """Where a redirect URI sends the organiser, as the consent page names it: the bare host (or the app's scheme)."""
+    parts = urlsplit(redirect_uri)
+    return parts.hostname or parts.scheme or redirect_uri
 
 
 async def _use(session: AsyncSession, token: OAuthTokenRow) -> bool:
