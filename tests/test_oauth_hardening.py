@@ -85,6 +85,37 @@ async def test_the_consent_page_names_the_bare_host_it_sends_the_organiser_back_
     assert "claude.ai" not in page.text
 
 
+# Errors before consent -------------------------------------------------------------------------------------
+
+
+async def test_errors_found_before_the_organiser_answers_are_shown_on_the_servers_page_not_redirected(
+    alice: Tenant,
+) -> None:
+    with http_server(alice.db, "--stateless") as url:
+        client = register(url)
+        challenge = pkce()[1]
+        answers = {
+            "This server can only grant access to": authorize(
+                url, client["client_id"], challenge, resource="https://elsewhere.example/mcp"
+            ),
+            "Client was not registered with scope admin": authorize(url, client["client_id"], challenge, scope="admin"),
+            "code_challenge_method": authorize(url, client["client_id"], challenge, code_challenge_method="plain"),
+        }
+        forged_deny = httpx2.post(
+            f"{url}/consent",
+            data={
+                "request": authorize(url, client["client_id"], challenge).headers["location"].split("request=")[1],
+                "csrf": "x",
+                "decision": "deny",
+            },
+        )
+    for description, answer in answers.items():
+        assert answer.status_code == 400 and "location" not in answer.headers, description
+        assert answer.headers["content-type"].startswith("text/html") and description in answer.text, description
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+    assert forged_deny.status_code == 403 and "location" not in forged_deny.headers
+
+
 # Last used -------------------------------------------------------------------------------------------------
 
 

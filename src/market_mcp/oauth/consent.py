@@ -67,7 +67,7 @@ def _page(title: str, body: str, status: int = 200, cookie: tuple[str, bool] | N
     return response
 
 
-def _problem(message: str, status: int) -> HTMLResponse:
+def problem(message: str, status: int) -> HTMLResponse:
     return _page(
         "Cannot connect", f'<h1>Cannot connect</h1><p class="error" role="alert">{escape(message)}</p>', status
     )
@@ -138,7 +138,7 @@ class ConsentPage:
         async with self.db.transaction(write=True) as session:
             request = await self.authorization.pending(session, request_id) if request_id else None
             if request is None or request.expired:
-                return _problem(GONE, 400)
+                return problem(GONE, 400)
             csrf = await self.authorization.set_csrf(session, request)
         name = request.client.client_name or "an application"
         return _page(f"Connect {name}", _form(request_id, request, csrf), cookie=(csrf, self.secure_cookie))
@@ -150,10 +150,10 @@ class ConsentPage:
         async with self.db.transaction(write=True) as session:
             request = await self.authorization.pending(session, request_id) if request_id else None
             if request is None or request.expired:
-                return _problem(GONE, 400)
+                return problem(GONE, 400)
             cookie = http.cookies.get(CSRF_COOKIE, "")
             if not csrf or cookie != csrf or not await self.authorization.csrf_matches(session, request, csrf):
-                return _problem(
+                return problem(
                     "This form could not be verified (it was opened in another window, or cookies are blocked). "
                     "Reload the page and try again.",
                     403,
