@@ -23,13 +23,49 @@ from tests.factories import Tenant
 from tests.test_cli import Cli
 from tests.test_http import http_server, tool_result
 from tests.test_oauth import (
+    CALLBACK,
     authorize,
     call,
     connect,
+    consent,
     metadata_document,
     pkce,
+    redirected,
     register,
+    token_request,
 )
+
+# Scope -----------------------------------------------------------------------------------------------------
+
+
+async def test_a_client_registered_read_only_is_offered_and_granted_read_only_when_it_names_no_scope(
+    alice: Tenant,
+) -> None:
+    with http_server(alice.db, "--stateless") as url:
+        client = register(url, scope="markets:read")
+        verifier, challenge = pkce()
+
+        def start(**params: str) -> httpx2.Response:
+            return authorize(url, client["client_id"], challenge, **params)
+
+        def without_scope() -> httpx2.Response:
+            query = dict(start().request.url.params)
+            del query["scope"]
+            return httpx2.get(f"{url}/authorize", params=query)
+
+        no_scope = without_scope()
+        page = httpx2.get(no_scope.headers["location"]).text
+        refused_write = consent(no_scope.headers["location"], alice.token, access="write")
+        code = redirected(consent(without_scope().headers["location"], alice.token, access="read"))["code"]
+        exchanged = token_request(
+            url, client, grant_type="authorization_code", code=code, code_verifier=verifier, redirect_uri=CALLBACK
+        )
+        wider = start(scope="markets:read markets:write")
+    assert 'value="write" aria-describedby="write-hint" disabled' in page
+    assert refused_write.status_code == 400 and "asked for read-only access" in refused_write.text
+    assert exchanged.json()["scope"] == "markets:read"
+    assert wider.status_code == 400 and "location" not in wider.headers
+
 
 # Redirect URIs ---------------------------------------------------------------------------------------------
 

@@ -149,7 +149,8 @@ class MarketAuthorization:
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
         if params.resource is not None and not same_resource(params.resource, self.resource):
             raise AuthorizeError("invalid_target", f"This server can only grant access to {self.resource}.")
-        scopes = params.scopes or SCOPES
+        # Asking for nothing in particular is asking for what the application registered, never more.
+        scopes = params.scopes or (client.scope.split() if client.scope else SCOPES)
         unknown = [scope for scope in scopes if scope not in SCOPES]
         if unknown:
             raise AuthorizeError("invalid_scope", f"Unknown scope {unknown[0]}; ask for {READ} or {WRITE}.")
