@@ -3,6 +3,8 @@ redirects, and a metadata document whose host changes address between our check 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import socket
 import threading
@@ -14,9 +16,12 @@ from typing import Any
 
 import httpx2
 import pytest
+from alembic import command
 from mcp.server.auth.provider import RegistrationError
-from sqlalchemy import select
+from sqlalchemy import Connection, select, text
 
+from market_mcp.db import Database
+from market_mcp.db.migrate import alembic_config
 from market_mcp.db.tables import OAuthClient, OAuthGrant
 from market_mcp.oauth import client_documents
 from tests.factories import Tenant
@@ -34,6 +39,64 @@ from tests.test_oauth import (
     register,
     token_request,
 )
+
+# Secrets ---------------------------------------------------------------------------------------------------
+
+
+async def test_a_confidential_clients_secret_is_stored_as_a_hash_and_still_authenticates_it(alice: Tenant) -> None:
+    with http_server(alice.db, "--stateless") as url:
+        posted, tokens = connect(url, alice.token)
+        basic = register(url, token_endpoint_auth_method="client_secret_basic")
+        credentials = base64.b64encode(f"{basic['client_id']}:{basic['client_secret']}".encode()).decode()
+        by_basic = httpx2.post(
+            f"{url}/token",
+            data={"client_id": basic["client_id"], "grant_type": "refresh_token", "refresh_token": "mk_rt_x"},
+            headers={"Authorization": f"Basic {credentials}"},
+        )
+        refreshed = token_request(url, posted, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+        wrong = token_request(
+            url, {**posted, "client_secret": posted["client_secret"][::-1]},
+            grant_type="refresh_token", refresh_token=refreshed.json()["refresh_token"],
+        )  # fmt: skip
+        the_hash_itself = token_request(
+            url, {**posted, "client_secret": hashlib.sha256(posted["client_secret"].encode()).hexdigest()},
+            grant_type="refresh_token", refresh_token=refreshed.json()["refresh_token"],
+        )  # fmt: skip
+    async with alice.db.transaction() as session:
+        stored = (await session.get(OAuthClient, posted["client_id"])).info["client_secret"]  # type: ignore[union-attr]
+    assert stored == "sha256:" + hashlib.sha256(posted["client_secret"].encode()).hexdigest()
+    assert refreshed.status_code == 200, refreshed.text
+    assert (by_basic.status_code, by_basic.json()["error"]) == (400, "invalid_grant")  # authenticated; bad token
+    assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_client")
+    assert (the_hash_itself.status_code, the_hash_itself.json()["error"]) == (401, "invalid_client")
+
+
+async def test_the_migration_hashes_secrets_stored_in_plain_text(fresh: Database) -> None:
+    def to(revision: str) -> Any:
+        def run(sync: Connection) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = sync
+            command.upgrade(config, revision)
+
+        return run
+
+    async with fresh.engine.begin() as conn:
+        await conn.run_sync(to("0008"))
+        for client_id, secret in (("confidential", "s3cret"), ("public", None)):
+            info = json.dumps({"client_id": client_id, "client_secret": secret, "redirect_uris": [CALLBACK]})
+            await conn.execute(
+                text("INSERT INTO oauth_client (client_id, info, metadata_document, created_at) "
+                     "VALUES (:id, :info, false, CURRENT_TIMESTAMP)"),
+                {"id": client_id, "info": info},
+            )  # fmt: skip
+    async with fresh.engine.begin() as conn:
+        await conn.run_sync(to("head"))
+    async with fresh.transaction() as session:
+        secrets = {
+            row.client_id: row.info["client_secret"] for row in (await session.execute(select(OAuthClient))).scalars()
+        }
+    assert secrets == {"confidential": "sha256:" + hashlib.sha256(b"s3cret").hexdigest(), "public": None}
+
 
 # Scope -----------------------------------------------------------------------------------------------------
 

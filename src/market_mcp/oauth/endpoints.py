@@ -1,16 +1,24 @@
-"""/authorize: the SDK's handler, with what it leaves to us.
+"""/authorize, /token and /revoke: the SDK's handlers, with what they leave to us.
 
 - /authorize never redirects an error: until the organiser has seen the consent page, nobody has vouched for the
   application's redirect URI, so a refusal goes on our own page (the SDK would send it to the redirect URI);
+- /token and /revoke authenticate a confidential client against the hash of its secret, which is all we keep;
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import secrets
 from collections.abc import Awaitable, Callable
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from mcp.server.auth.handlers.authorize import AuthorizationHandler
+from mcp.server.auth.handlers.revoke import RevocationHandler
+from mcp.server.auth.handlers.token import TokenHandler
+from mcp.server.auth.middleware.client_auth import ClientAuthenticator
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
+from mcp.shared.auth import OAuthClientInformationFull
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
@@ -19,16 +27,19 @@ from starlette.routing import Route, request_response
 from starlette.types import ASGIApp
 
 from market_mcp.oauth.consent import problem
-from market_mcp.oauth.provider import MarketAuthorization
+from market_mcp.oauth.provider import MarketAuthorization, hash_secret
 
 Handler = Callable[[Request], Awaitable[Response]]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def routes(authorization: MarketAuthorization) -> list[Route]:
+    authenticator = HashedSecretAuthenticator(authorization)
     return [
         # No CORS for /authorize: a browser navigates to it, no script calls it.
         _route("/authorize", AuthorizationPage(authorization).handle, ["GET", "POST"], cors=False),
+        _route("/token", TokenHandler(authorization, authenticator).handle, ["POST"]),
+        _route("/revoke", RevocationHandler(authorization, authenticator).handle, ["POST"]),
     ]
 
 
@@ -54,3 +65,40 @@ class AuthorizationPage:
             return response
         said = dict(parse_qsl(urlsplit(location).query))
         return problem(said.get("error_description") or said.get("error") or "This request cannot be answered.", 400)
+
+
+class _Presented:
+    """The provider as one request sees it: a client whose stored hash matches the secret this request presents
+    is given that secret, so the SDK's comparison passes; any other keeps the hash, and the comparison fails."""
+
+    def __init__(self, provider: MarketAuthorization, presented: str | None) -> None:
+        self.provider = provider
+        self.presented = presented
+
+    async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        client = await self.provider.get_client(client_id)
+        if client is None or not client.client_secret or self.presented is None:
+            return client
+        if secrets.compare_digest(client.client_secret.encode(), hash_secret(self.presented).encode()):
+            return client.model_copy(update={"client_secret": self.presented})
+        return client
+
+
+class HashedSecretAuthenticator(ClientAuthenticator):
+    """The SDK's client authentication (methods, Basic header parsing, expiry), against a stored secret hash."""
+
+    async def authenticate_request(self, request: Request) -> OAuthClientInformationFull:
+        presented = await _presented_secret(request)
+        return await ClientAuthenticator(_Presented(self.provider, presented)).authenticate_request(request)  # type: ignore[arg-type]
+
+
+async def _presented_secret(request: Request) -> str | None:
+    """The secret a request offers, in a Basic header or the form (the SDK decides which its client may use)."""
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Basic "):
+        try:
+            return unquote(base64.b64decode(header[6:]).decode().partition(":")[2])
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            return None
+    secret = (await request.form()).get("client_secret")
+    return secret if isinstance(secret, str) else None

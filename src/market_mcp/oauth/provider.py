@@ -56,6 +56,7 @@ CODE_TTL = timedelta(minutes=5)
 REQUEST_TTL = timedelta(minutes=10)
 DOCUMENT_TTL = timedelta(hours=1)
 MAX_REDIRECT_URIS = 10
+SECRET_HASH = "sha256:"  # what a stored client_secret starts with: we keep its hash, never the secret
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 REVERSE_DNS_SCHEME = re.compile(r"[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+\Z")  # an app's own scheme: com.example.app
 
@@ -81,6 +82,10 @@ def auth_settings(public_url: str) -> AuthSettings:
         client_registration_options=ClientRegistrationOptions(enabled=True, valid_scopes=SCOPES, default_scopes=SCOPES),
         revocation_options=RevocationOptions(enabled=True),
     )
+
+
+def hash_secret(secret: str) -> str:
+    return SECRET_HASH + hash_token(secret)
 
 
 def _epoch(moment: datetime) -> int:
@@ -141,8 +146,10 @@ class MarketAuthorization:
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         _check_redirect_uris(client_info)
+        secret = client_info.client_secret
+        stored = client_info.model_copy(update={"client_secret": hash_secret(secret) if secret else None})
         async with self.db.transaction(write=True) as session:
-            session.add(OAuthClient(client_id=client_info.client_id, info=client_info.model_dump(mode="json")))
+            session.add(OAuthClient(client_id=client_info.client_id, info=stored.model_dump(mode="json")))
 
     # Authorization -----------------------------------------------------------------------------------------
 
