@@ -232,6 +232,19 @@ async def test_a_connectors_use_is_recorded_and_listed(alice: Tenant, tmp_path: 
     assert used is not None and connector["last_used_at"] == used.isoformat()
 
 
+# Revocation ------------------------------------------------------------------------------------------------
+
+
+async def test_a_public_client_revokes_its_token_with_no_secret(alice: Tenant) -> None:
+    with http_server(alice.db, "--stateless") as url:
+        client, tokens = connect(url, alice.token, token_endpoint_auth_method="none")
+        revoked = httpx2.post(f"{url}/revoke", data={"client_id": client["client_id"], "token": tokens["access_token"]})
+        after = call(url, tokens["access_token"], "list_markets")
+    assert "client_secret" not in client
+    assert revoked.status_code == 200, revoked.text
+    assert after.status_code == 401
+
+
 # Metadata documents ----------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 - /authorize never redirects an error: until the organiser has seen the consent page, nobody has vouched for the
   application's redirect URI, so a refusal goes on our own page (the SDK would send it to the redirect URI);
 - /token and /revoke authenticate a confidential client against the hash of its secret, which is all we keep;
+- /revoke accepts a public client with no client_secret at all (RFC 7009; the SDK asks for the field).
 """
 
 from __future__ import annotations
@@ -11,18 +12,20 @@ import base64
 import binascii
 import secrets
 from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from mcp.server.auth.handlers.authorize import AuthorizationHandler
-from mcp.server.auth.handlers.revoke import RevocationHandler
 from mcp.server.auth.handlers.token import TokenHandler
-from mcp.server.auth.middleware.client_auth import ClientAuthenticator
+from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
+from mcp.server.auth.provider import AccessToken, RefreshToken
 from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
 from mcp.shared.auth import OAuthClientInformationFull
 from mcp.shared.inbound import MCP_PROTOCOL_VERSION_HEADER
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, request_response
 from starlette.types import ASGIApp
 
@@ -39,7 +42,7 @@ def routes(authorization: MarketAuthorization) -> list[Route]:
         # No CORS for /authorize: a browser navigates to it, no script calls it.
         _route("/authorize", AuthorizationPage(authorization).handle, ["GET", "POST"], cors=False),
         _route("/token", TokenHandler(authorization, authenticator).handle, ["POST"]),
-        _route("/revoke", RevocationHandler(authorization, authenticator).handle, ["POST"]),
+        _route("/revoke", Revocation(authorization, authenticator).handle, ["POST"]),
     ]
 
 
@@ -102,3 +105,36 @@ async def _presented_secret(request: Request) -> str | None:
             return None
     secret = (await request.form()).get("client_secret")
     return secret if isinstance(secret, str) else None
+
+
+class Revocation:
+    """RFC 7009 revocation: the SDK's steps, with client_secret optional (a public client has none)."""
+
+    def __init__(self, authorization: MarketAuthorization, authenticator: ClientAuthenticator) -> None:
+        self.authorization = authorization
+        self.authenticator = authenticator
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            client = await self.authenticator.authenticate_request(request)
+        except AuthenticationError as refusal:
+            return JSONResponse({"error": "unauthorized_client", "error_description": refusal.message}, 401)
+        form = await request.form()
+        raw = form.get("token")
+        if not isinstance(raw, str) or not raw:
+            return JSONResponse({"error": "invalid_request", "error_description": "token is required."}, 400)
+        token: AccessToken | RefreshToken | None = None
+        loaders: list[Any] = [
+            self.authorization.load_access_token,
+            partial(self.authorization.load_refresh_token, client),
+        ]
+        if form.get("token_type_hint") == "refresh_token":
+            loaders.reverse()
+        for load in loaders:
+            token = await load(raw)
+            if token is not None:
+                break
+        # An unknown token, or another client's, is answered as a success too (RFC 7009 §2.2).
+        if token is not None and token.client_id == client.client_id:
+            await self.authorization.revoke_token(token)
+        return Response(status_code=200, headers=NO_STORE)
