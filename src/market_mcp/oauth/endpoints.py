@@ -1,5 +1,6 @@
-"""/authorize, /token and /revoke: the SDK's handlers, with what they leave to us.
+"""/authorize, /token, /register and /revoke: the SDK's handlers, with what they leave to us.
 
+- each is rate limited per client address (limits.py);
 - /authorize never redirects an error: until the organiser has seen the consent page, nobody has vouched for the
   application's redirect URI, so a refusal goes on our own page (the SDK would send it to the redirect URI);
 - /token and /revoke authenticate a confidential client against the hash of its secret, which is all we keep;
@@ -11,12 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
-from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from mcp.server.auth.handlers.authorize import AuthorizationHandler
+from mcp.server.auth.handlers.register import RegistrationHandler
 from mcp.server.auth.handlers.token import TokenHandler
 from mcp.server.auth.middleware.client_auth import AuthenticationError, ClientAuthenticator
 from mcp.server.auth.provider import AccessToken, RefreshToken
@@ -30,25 +31,30 @@ from starlette.routing import Route, request_response
 from starlette.types import ASGIApp
 
 from market_mcp.oauth.consent import problem
-from market_mcp.oauth.provider import MarketAuthorization, hash_secret
+from market_mcp.oauth.limits import Handler, rate_limited
+from market_mcp.oauth.provider import MarketAuthorization, auth_settings, hash_secret
 
-Handler = Callable[[Request], Awaitable[Response]]
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def routes(authorization: MarketAuthorization) -> list[Route]:
     authenticator = HashedSecretAuthenticator(authorization)
+    settings = auth_settings(authorization.issuer)
+    registration = RegistrationHandler(authorization, settings.client_registration_options)  # type: ignore[arg-type]
     return [
         # No CORS for /authorize: a browser navigates to it, no script calls it.
         _route("/authorize", AuthorizationPage(authorization).handle, ["GET", "POST"], cors=False),
         _route("/token", TokenHandler(authorization, authenticator).handle, ["POST"]),
+        _route("/register", registration.handle, ["POST"]),
         _route("/revoke", Revocation(authorization, authenticator).handle, ["POST"]),
     ]
 
 
 def _route(path: str, handler: Handler, methods: list[str], *, cors: bool = True) -> Route:
-    app: ASGIApp = RequestBodyLimitMiddleware(request_response(handler), DEFAULT_MAX_REQUEST_BODY_SIZE)
-    if cors:  # outermost, so that a refusal (413) still carries the CORS headers
+    app: ASGIApp = RequestBodyLimitMiddleware(
+        request_response(rate_limited(path, handler)), DEFAULT_MAX_REQUEST_BODY_SIZE
+    )
+    if cors:  # outermost, so that a refusal (429, 413) still carries the CORS headers
         methods = [*methods, "OPTIONS"]
         app = CORSMiddleware(app, allow_origins="*", allow_methods=methods, allow_headers=[MCP_PROTOCOL_VERSION_HEADER])
     return Route(path, endpoint=app, methods=methods)

@@ -35,7 +35,7 @@ from mcp.server.auth.provider import (
 )
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,6 +46,7 @@ from market_mcp.db.tables import OAuthToken as OAuthTokenRow
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Forbidden, Unauthorized
 from market_mcp.oauth import client_documents
+from market_mcp.oauth.limits import UNAPPROVED_CLIENT_TTL, authorize_params_problem, check_client_metadata
 
 READ, WRITE = "markets:read", "markets:write"
 SCOPES = [READ, WRITE]
@@ -55,7 +56,6 @@ REFRESH_TTL = timedelta(days=30)
 CODE_TTL = timedelta(minutes=5)
 REQUEST_TTL = timedelta(minutes=10)
 DOCUMENT_TTL = timedelta(hours=1)
-MAX_REDIRECT_URIS = 10
 SECRET_HASH = "sha256:"  # what a stored client_secret starts with: we keep its hash, never the secret
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 REVERSE_DNS_SCHEME = re.compile(r"[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+\Z")  # an app's own scheme: com.example.app
@@ -132,6 +132,7 @@ class MarketAuthorization:
             return None
         try:
             info = await client_documents.fetch(client_id, allow_loopback=self.on_loopback)
+            check_client_metadata(info)
             _check_redirect_uris(info)
         except RegistrationError:
             return None  # the SDK answers "client not found"; the document's problem is not ours to echo
@@ -145,15 +146,20 @@ class MarketAuthorization:
         return info
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        check_client_metadata(client_info)
         _check_redirect_uris(client_info)
         secret = client_info.client_secret
         stored = client_info.model_copy(update={"client_secret": hash_secret(secret) if secret else None})
         async with self.db.transaction(write=True) as session:
+            await _forget_unapproved_clients(session)
             session.add(OAuthClient(client_id=client_info.client_id, info=stored.model_dump(mode="json")))
 
     # Authorization -----------------------------------------------------------------------------------------
 
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
+        too_long = authorize_params_problem(params.state, params.code_challenge, params.resource)
+        if too_long:
+            raise AuthorizeError("invalid_request", too_long)
         if params.resource is not None and not same_resource(params.resource, self.resource):
             raise AuthorizeError("invalid_target", f"This server can only grant access to {self.resource}.")
         # Asking for nothing in particular is asking for what the application registered, never more.
@@ -410,8 +416,6 @@ def _check_redirect_uris(client: OAuthClientInformationFull) -> None:
     uris = client.redirect_uris or []
     if not uris:
         raise RegistrationError("invalid_redirect_uri", "Register at least one redirect_uri.")
-    if len(uris) > MAX_REDIRECT_URIS:
-        raise RegistrationError("invalid_redirect_uri", f"Register at most {MAX_REDIRECT_URIS} redirect_uris.")
     for uri in uris:
         refusal = redirect_uri_problem(str(uri))
         if refusal:
@@ -440,6 +444,20 @@ def return_host(redirect_uri: str) -> str:
     """Where a redirect URI sends the organiser, as the consent page names it: the bare host (or the app's scheme)."""
     parts = urlsplit(redirect_uri)
     return parts.hostname or parts.scheme or redirect_uri
+
+
+async def _forget_unapproved_clients(session: AsyncSession) -> None:
+    """Applications registered over a day ago that no organiser ever approved: nobody is waiting for them."""
+    approved = exists().where(
+        OAuthGrant.client_id == OAuthClient.client_id,
+        OAuthGrant.status.in_(("active", "revoked")),  # type: ignore[attr-defined]
+    )
+    unapproved = select(OAuthClient.client_id).where(
+        OAuthClient.created_at < utcnow() - UNAPPROVED_CLIENT_TTL,  # type: ignore[operator]
+        ~approved,
+    )
+    await session.execute(delete(OAuthGrant).where(OAuthGrant.client_id.in_(unapproved)))  # type: ignore[attr-defined]
+    await session.execute(delete(OAuthClient).where(OAuthClient.client_id.in_(unapproved)))  # type: ignore[attr-defined]
 
 
 async def _use(session: AsyncSession, token: OAuthTokenRow) -> bool:
