@@ -180,8 +180,12 @@ async def test_the_consent_page_names_the_bare_host_it_sends_the_organiser_back_
             row.info = {**row.info, "redirect_uris": [lookalike]}  # type: ignore[union-attr]
             session.add(row)
         page = httpx2.get(authorize(url, client["client_id"], pkce()[1], redirect_uri=lookalike).headers["location"])
+        app_scheme = "com.example.app://evil.example/cb"
+        app = register(url, redirect_uris=[app_scheme])
+        app_page = httpx2.get(authorize(url, app["client_id"], pkce()[1], redirect_uri=app_scheme).headers["location"])
     assert "sent back to <strong>evil.example</strong>" in page.text
     assert "claude.ai" not in page.text
+    assert "sent back to <strong>com.example.app</strong>" in app_page.text  # the app its scheme opens
 
 
 # Errors before consent -------------------------------------------------------------------------------------

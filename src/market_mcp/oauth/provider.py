@@ -116,7 +116,7 @@ class MarketAuthorization:
         self.db = db
         self.issuer = public_url
         self.resource = f"{public_url}/mcp"
-        self.on_loopback = urlsplit(public_url).hostname in ("localhost", "127.0.0.1", "::1")
+        self.on_loopback = urlsplit(public_url).hostname in LOOPBACK_HOSTS
 
     # Applications ------------------------------------------------------------------------------------------
 
@@ -441,9 +441,11 @@ def redirect_uri_problem(uri: str) -> str | None:
 
 
 def return_host(redirect_uri: str) -> str:
-    """Where a redirect URI sends the organiser, as the consent page names it: the bare host (or the app's scheme)."""
+    """Where a redirect URI sends the organiser, as the consent page names it: the bare host of a web address
+    (no user information, no port), or the app an app's own scheme opens (com.example.app)."""
     parts = urlsplit(redirect_uri)
-    return parts.hostname or parts.scheme or redirect_uri
+    web = parts.scheme in ("https", "http")
+    return (parts.hostname if web else parts.scheme) or redirect_uri
 
 
 async def _forget_unapproved_clients(session: AsyncSession) -> None:
