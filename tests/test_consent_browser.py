@@ -153,7 +153,7 @@ async def test_approving_read_only_with_the_keyboard_and_no_javascript_returns_a
         assert opened is not None and opened.status == 200
         await expect(page).to_have_title("Connect Test Connector · market-mcp")
         await expect(page.get_by_role("heading", level=1)).to_have_text("Connect Test Connector to your market")
-        await expect(page.locator(".who")).to_contain_text(f"sent back to {urlsplit(app.origin).netloc}")
+        await expect(page.locator(".who")).to_contain_text(f"sent back to {urlsplit(app.origin).hostname}")
 
         # What assistive technology sees: a labelled, required token field; a radio group named "Access".
         token = page.get_by_label("Organisation API token")

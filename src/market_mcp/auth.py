@@ -181,6 +181,7 @@ async def _authenticate_access(session: AsyncSession, raw: str) -> TokenIdentity
     return replace(
         identity,
         token_name=f"{grant.client_name} via {token.name}",
+        last_used_at=grant.last_used_at,  # the connector's own, so its first use is recorded however busy the token
         scope="write" if access.scope == "write" and identity.scope == "write" else "read",
         grant_id=grant.id,
         client_id=grant.client_id,

@@ -489,7 +489,8 @@ class OAuthClient(SQLModel, table=True):
     __tablename__ = "oauth_client"
 
     client_id: str = Field(primary_key=True, max_length=2048)
-    info: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))  # the SDK's OAuthClientInformationFull
+    # The SDK's OAuthClientInformationFull, its client_secret replaced by "sha256:" and the secret's hash.
+    info: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     metadata_document: bool = False
     created_at: datetime = _when(nullable=False)
     fetched_at: datetime | None = _when()

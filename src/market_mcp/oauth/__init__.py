@@ -1,7 +1,8 @@
 """OAuth 2.1 for remote connectors (ChatGPT, Claude): market-mcp as its own organisations' authorization server.
 
-`routes` is what the SDK's auth routes do not say for us: the consent page, and metadata that also
-advertises client ID metadata documents, public clients, the `iss` response parameter and our scopes.
+`routes` is what the SDK's auth routes do not say for us: the consent page; metadata that also advertises client
+ID metadata documents, public clients, the `iss` response parameter and our scopes; and the protocol's endpoints
+where ours differ from the SDK's (endpoints.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from mcp.server.auth.routes import build_metadata, cors_middleware, create_prote
 from mcp.server.transport_security import RequestBodyLimitMiddleware
 from starlette.routing import Route, request_response
 
+from market_mcp.oauth import endpoints
 from market_mcp.oauth.consent import MAX_FORM_BYTES, ConsentPage
 from market_mcp.oauth.provider import READ, SCOPES, WRITE, MarketAuthorization, auth_settings
 
@@ -42,6 +44,7 @@ def routes(authorization: MarketAuthorization) -> list[Route]:
             endpoint=cors_middleware(MetadataHandler(metadata).handle, ["GET", "OPTIONS"]),
             methods=["GET", "OPTIONS"],
         ),
+        *endpoints.routes(authorization),
         *resource,
         # Also at the root, for clients that look there before (or instead of) the path-aware address.
         Route("/.well-known/oauth-protected-resource", endpoint=resource[0].app, methods=["GET", "OPTIONS"]),

@@ -42,28 +42,39 @@ def check_url(client_id: str, *, allow_loopback: bool) -> None:
         raise _refuse("A client ID URL must not contain . or .. segments.")
 
 
-async def _check_address(host: str, port: int, *, allow_loopback: bool) -> None:
-    """Refuse hosts that resolve to private, loopback or link-local addresses (no reaching inside our network)."""
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return address.is_global
+
+
+async def _checked_address(host: str, port: int, *, allow_loopback: bool) -> str:
+    """The address to fetch from, resolved once: every address the name has must be public (no reaching inside
+    our network), and the fetch connects to the one checked, so a second lookup cannot answer otherwise."""
     try:
         infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise _refuse(f"Could not resolve {host}.") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if address.is_loopback and allow_loopback:
-            continue
-        if not address.is_global:
+    addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
+    for address in addresses:
+        if not (is_public(address) or (address.is_loopback and allow_loopback)):
             raise _refuse(f"{host} is not a public address.")
+    if not addresses:
+        raise _refuse(f"Could not resolve {host}.")
+    return str(addresses[0])
 
 
 async def fetch(client_id: str, *, allow_loopback: bool) -> OAuthClientInformationFull:
     """The application described by the document at `client_id`, as a public client (no secret)."""
     check_url(client_id, allow_loopback=allow_loopback)
-    parts = urlsplit(client_id)
-    await _check_address(parts.hostname or "", parts.port or 443, allow_loopback=allow_loopback)
+    url = httpx2.URL(client_id)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    address = await _checked_address(url.host, port, allow_loopback=allow_loopback)
+    # To the checked address; the Host header and TLS (SNI and the certificate's name) still say the host's name.
+    headers = {"Accept": "application/json", "Host": url.netloc.decode()}
     try:
         async with httpx2.AsyncClient(timeout=FETCH_TIMEOUT_SECONDS, follow_redirects=False) as http:
-            async with http.stream("GET", client_id, headers={"Accept": "application/json"}) as response:
+            to_address = url.copy_with(host=address)
+            extensions = {"sni_hostname": url.host}
+            async with http.stream("GET", to_address, headers=headers, extensions=extensions) as response:
                 if response.status_code != 200:
                     raise _refuse(f"{client_id} answered {response.status_code}, not a metadata document.")
                 body = b""

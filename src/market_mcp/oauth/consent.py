@@ -9,7 +9,6 @@ request it answers keeps its hash); the page may not be framed, cached or referr
 from __future__ import annotations
 
 from html import escape
-from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request as HttpRequest
@@ -18,7 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from market_mcp.auth import TOKEN_PREFIX, TokenIdentity, authenticate
 from market_mcp.errors import Forbidden, Unauthorized
 from market_mcp.oauth import client_documents
-from market_mcp.oauth.provider import WRITE, MarketAuthorization, Request
+from market_mcp.oauth.provider import WRITE, MarketAuthorization, Request, return_host
 
 CSRF_COOKIE = "market_mcp_consent"
 MAX_FORM_BYTES = 8 * 1024  # the route is wrapped in a body limit of this size
@@ -68,7 +67,7 @@ def _page(title: str, body: str, status: int = 200, cookie: tuple[str, bool] | N
     return response
 
 
-def _problem(message: str, status: int) -> HTMLResponse:
+def problem(message: str, status: int) -> HTMLResponse:
     return _page(
         "Cannot connect", f'<h1>Cannot connect</h1><p class="error" role="alert">{escape(message)}</p>', status
     )
@@ -77,7 +76,7 @@ def _problem(message: str, status: int) -> HTMLResponse:
 def _form(request_id: str, request: Request, csrf: str, error: str | None = None, chosen: str = "read") -> str:
     client = request.client
     name = escape(client.client_name or "An unnamed application")
-    back_to = escape(urlsplit(request.redirect_uri).netloc or request.redirect_uri)
+    back_to = escape(return_host(request.redirect_uri))
     where = (
         f"It identifies itself by <strong>{escape(client.client_id)}</strong>."
         if client_documents.is_document_url(client.client_id)
@@ -139,7 +138,7 @@ class ConsentPage:
         async with self.db.transaction(write=True) as session:
             request = await self.authorization.pending(session, request_id) if request_id else None
             if request is None or request.expired:
-                return _problem(GONE, 400)
+                return problem(GONE, 400)
             csrf = await self.authorization.set_csrf(session, request)
         name = request.client.client_name or "an application"
         return _page(f"Connect {name}", _form(request_id, request, csrf), cookie=(csrf, self.secure_cookie))
@@ -151,10 +150,10 @@ class ConsentPage:
         async with self.db.transaction(write=True) as session:
             request = await self.authorization.pending(session, request_id) if request_id else None
             if request is None or request.expired:
-                return _problem(GONE, 400)
+                return problem(GONE, 400)
             cookie = http.cookies.get(CSRF_COOKIE, "")
             if not csrf or cookie != csrf or not await self.authorization.csrf_matches(session, request, csrf):
-                return _problem(
+                return problem(
                     "This form could not be verified (it was opened in another window, or cookies are blocked). "
                     "Reload the page and try again.",
                     403,

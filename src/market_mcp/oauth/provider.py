@@ -16,6 +16,7 @@ Scopes: `markets:read` sees the read tools; `markets:write` adds the rest, as AP
 
 from __future__ import annotations
 
+import re
 import secrets
 from contextlib import suppress
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from mcp.server.auth.provider import (
 )
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,6 +46,7 @@ from market_mcp.db.tables import OAuthToken as OAuthTokenRow
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Forbidden, Unauthorized
 from market_mcp.oauth import client_documents
+from market_mcp.oauth.limits import UNAPPROVED_CLIENT_TTL, authorize_params_problem, check_client_metadata
 
 READ, WRITE = "markets:read", "markets:write"
 SCOPES = [READ, WRITE]
@@ -54,7 +56,9 @@ REFRESH_TTL = timedelta(days=30)
 CODE_TTL = timedelta(minutes=5)
 REQUEST_TTL = timedelta(minutes=10)
 DOCUMENT_TTL = timedelta(hours=1)
-MAX_REDIRECT_URIS = 10
+SECRET_HASH = "sha256:"  # what a stored client_secret starts with: we keep its hash, never the secret
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+REVERSE_DNS_SCHEME = re.compile(r"[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+\Z")  # an app's own scheme: com.example.app
 
 
 def oauth_scopes(scope: str) -> list[str]:
@@ -78,6 +82,10 @@ def auth_settings(public_url: str) -> AuthSettings:
         client_registration_options=ClientRegistrationOptions(enabled=True, valid_scopes=SCOPES, default_scopes=SCOPES),
         revocation_options=RevocationOptions(enabled=True),
     )
+
+
+def hash_secret(secret: str) -> str:
+    return SECRET_HASH + hash_token(secret)
 
 
 def _epoch(moment: datetime) -> int:
@@ -108,7 +116,7 @@ class MarketAuthorization:
         self.db = db
         self.issuer = public_url
         self.resource = f"{public_url}/mcp"
-        self.on_loopback = urlsplit(public_url).hostname in ("localhost", "127.0.0.1", "::1")
+        self.on_loopback = urlsplit(public_url).hostname in LOOPBACK_HOSTS
 
     # Applications ------------------------------------------------------------------------------------------
 
@@ -124,6 +132,7 @@ class MarketAuthorization:
             return None
         try:
             info = await client_documents.fetch(client_id, allow_loopback=self.on_loopback)
+            check_client_metadata(info)
             _check_redirect_uris(info)
         except RegistrationError:
             return None  # the SDK answers "client not found"; the document's problem is not ours to echo
@@ -137,16 +146,24 @@ class MarketAuthorization:
         return info
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        check_client_metadata(client_info)
         _check_redirect_uris(client_info)
+        secret = client_info.client_secret
+        stored = client_info.model_copy(update={"client_secret": hash_secret(secret) if secret else None})
         async with self.db.transaction(write=True) as session:
-            session.add(OAuthClient(client_id=client_info.client_id, info=client_info.model_dump(mode="json")))
+            await _forget_unapproved_clients(session)
+            session.add(OAuthClient(client_id=client_info.client_id, info=stored.model_dump(mode="json")))
 
     # Authorization -----------------------------------------------------------------------------------------
 
     async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
+        too_long = authorize_params_problem(params.state, params.code_challenge, params.resource)
+        if too_long:
+            raise AuthorizeError("invalid_request", too_long)
         if params.resource is not None and not same_resource(params.resource, self.resource):
             raise AuthorizeError("invalid_target", f"This server can only grant access to {self.resource}.")
-        scopes = params.scopes or SCOPES
+        # Asking for nothing in particular is asking for what the application registered, never more.
+        scopes = params.scopes or (client.scope.split() if client.scope else SCOPES)
         unknown = [scope for scope in scopes if scope not in SCOPES]
         if unknown:
             raise AuthorizeError("invalid_scope", f"Unknown scope {unknown[0]}; ask for {READ} or {WRITE}.")
@@ -396,19 +413,53 @@ class MarketAuthorization:
 
 
 def _check_redirect_uris(client: OAuthClientInformationFull) -> None:
-    """OAuth 2.1: redirect URIs are HTTPS, loopback http, or an app's own scheme; never plain http elsewhere."""
     uris = client.redirect_uris or []
     if not uris:
         raise RegistrationError("invalid_redirect_uri", "Register at least one redirect_uri.")
-    if len(uris) > MAX_REDIRECT_URIS:
-        raise RegistrationError("invalid_redirect_uri", f"Register at most {MAX_REDIRECT_URIS} redirect_uris.")
     for uri in uris:
-        if uri.fragment:
-            raise RegistrationError("invalid_redirect_uri", f"{uri} has a fragment; redirect URIs may not.")
-        if uri.scheme == "http" and uri.host not in ("localhost", "127.0.0.1", "[::1]", "::1"):
-            raise RegistrationError("invalid_redirect_uri", f"{uri} must use https (http is for loopback only).")
-        if uri.scheme in ("javascript", "data", "file", "vbscript"):
-            raise RegistrationError("invalid_redirect_uri", f"{uri} is not a redirect URI.")
+        refusal = redirect_uri_problem(str(uri))
+        if refusal:
+            raise RegistrationError("invalid_redirect_uri", f"{uri} {refusal}")
+
+
+def redirect_uri_problem(uri: str) -> str | None:
+    """Why `uri` may not be a redirect URI, or None. An allowlist (OAuth 2.1, RFC 8252): https; http to loopback
+    only; an app's own scheme only as a reverse domain name (com.example.app:/callback); never user information
+    (claude.ai@evil.example is evil.example) nor a fragment."""
+    parts = urlsplit(uri)
+    if "#" in uri:
+        return "has a fragment; redirect URIs may not."
+    if "@" in parts.netloc:
+        return "carries user information before an @; name the host alone."
+    if parts.scheme == "https":
+        return None if parts.hostname else "has no host."
+    if parts.scheme == "http":
+        return None if parts.hostname in LOOPBACK_HOSTS else "must use https (http is for loopback only)."
+    if REVERSE_DNS_SCHEME.match(parts.scheme):
+        return None
+    return "is not https, loopback http, or an app's own reverse-domain scheme (com.example.app:/callback)."
+
+
+def return_host(redirect_uri: str) -> str:
+    """Where a redirect URI sends the organiser, as the consent page names it: the bare host of a web address
+    (no user information, no port), or the app an app's own scheme opens (com.example.app)."""
+    parts = urlsplit(redirect_uri)
+    web = parts.scheme in ("https", "http")
+    return (parts.hostname if web else parts.scheme) or redirect_uri
+
+
+async def _forget_unapproved_clients(session: AsyncSession) -> None:
+    """Applications registered over a day ago that no organiser ever approved: nobody is waiting for them."""
+    approved = exists().where(
+        OAuthGrant.client_id == OAuthClient.client_id,
+        OAuthGrant.status.in_(("active", "revoked")),  # type: ignore[attr-defined]
+    )
+    unapproved = select(OAuthClient.client_id).where(
+        OAuthClient.created_at < utcnow() - UNAPPROVED_CLIENT_TTL,  # type: ignore[operator]
+        ~approved,
+    )
+    await session.execute(delete(OAuthGrant).where(OAuthGrant.client_id.in_(unapproved)))  # type: ignore[attr-defined]
+    await session.execute(delete(OAuthClient).where(OAuthClient.client_id.in_(unapproved)))  # type: ignore[attr-defined]
 
 
 async def _use(session: AsyncSession, token: OAuthTokenRow) -> bool:
