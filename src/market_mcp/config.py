@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     )
     smtp_url: str | None = Field(default=None, description="SMTP server for the outbox; unset keeps emails queued.")
     log_level: str = Field(default="WARNING", description="Logging level on standard error.")
+    http_sessions_per_token: int = Field(
+        default=20,
+        ge=1,
+        description="HTTP without --stateless: the sessions one token may hold open. One more closes that "
+        "token's least recently used idle session (or, if every one is busy, is refused with 429).",
+    )
+    http_session_idle_seconds: float = Field(
+        default=300, gt=0, description="HTTP without --stateless: a session with no request for this long is closed."
+    )
 
     @field_validator("database_url", "token", "smtp_url", "org_name", "org_timezone", "org_currency", mode="before")
     @classmethod

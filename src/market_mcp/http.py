@@ -5,6 +5,8 @@ token before any MCP handling, so a missing, unknown, revoked or expired token, 
 server, is an HTTP 401 with `WWW-Authenticate`. The token then rides on the request into
 MarketServer.call_tool, which authenticates it again inside the call's transaction (a token revoked
 between the two checks is refused there) and applies DOMAIN.md's 403 rules.
+
+Stateful sessions are shared out per token in market_mcp.sessions.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp_types import INVALID_REQUEST, ErrorData, JSONRPCError
 from sqlalchemy import text
+from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from market_mcp.db import Database
 
@@ -41,3 +46,26 @@ def healthz(db: Database):  # type: ignore[no-untyped-def]
         return JSONResponse({"status": "ok"})
 
     return endpoint
+
+
+def duration(seconds: float) -> str:
+    """A setting in words: 300 -> "5 minutes", 1 -> "1 second"."""
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds:g} second{'s' if seconds != 1 else ''}"
+
+
+def json_rpc_error(message: str, status_code: int, **headers: str) -> Response:
+    """A JSON-RPC error with no request id, as the SDK answers at the HTTP level; its client shows `message`."""
+    body = JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(code=INVALID_REQUEST, message=message))
+    return Response(
+        body.model_dump_json(by_alias=True, exclude_unset=True),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def mcp_route(app: Starlette) -> Route:
+    return next(route for route in app.routes if isinstance(route, Route) and route.path == "/mcp")

@@ -210,11 +210,15 @@ class MarketServer(MCPServer):
                 tasks.cancel_scope.cancel()
 
     def streamable_http_app(self, **options: Any) -> Starlette:  # type: ignore[override]
+        from market_mcp.sessions import share_sessions_per_token
+
+        options.setdefault("session_idle_timeout", self.config.http_session_idle_seconds)
         app = super().streamable_http_app(**options)
         if self.authorization is not None:
             from market_mcp import oauth
 
             app.router.routes[0:0] = oauth.routes(self.authorization)
+        share_sessions_per_token(app, self._lowlevel_server, per_token=self.config.http_sessions_per_token)
         return app
 
     def token_for(self, context: Context[Any, Any] | None) -> str | None:
