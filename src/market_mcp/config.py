@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     http_session_idle_seconds: float = Field(
         default=300, gt=0, description="HTTP without --stateless: a session with no request for this long is closed."
     )
+    http_request_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="HTTP: how long a client may take to send a request's head, and then its body; a slower one "
+        "is answered 408 and its connection closed.",
+    )
 
     @field_validator("database_url", "token", "smtp_url", "org_name", "org_timezone", "org_currency", mode="before")
     @classmethod

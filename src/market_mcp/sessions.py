@@ -23,6 +23,7 @@ from mcp.server.lowlevel.server import Server
 from mcp.server.streamable_http import StreamableHTTPServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from starlette.applications import Starlette
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from market_mcp.http import duration, json_rpc_error, mcp_route
@@ -39,7 +40,7 @@ class _TokenAtShare(Exception):
 
 
 class TokenSessions(StreamableHTTPSessionManager):
-    """The SDK's session manager, with a share of sessions per token."""
+    """The SDK's session manager, with a share of sessions per token; stateless GET /mcp answered 405."""
 
     def __init__(self, *args: Any, per_token: int, **options: Any) -> None:
         super().__init__(*args, **options)
@@ -62,6 +63,15 @@ class TokenSessions(StreamableHTTPSessionManager):
             max_sessions=sdk.max_sessions,
             per_token=per_token,
         )
+
+    async def _handle_stateless_request(
+        self, protocol_version_hint: str | None, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        if scope["method"] == "GET":
+            # Without a session there is nothing to stream: a GET stream would stay open, empty, for ever.
+            await Response(status_code=405, headers={"Allow": "POST"})(scope, receive, send)
+            return
+        await super()._handle_stateless_request(protocol_version_hint, scope, receive, send)
 
     async def _handle_stateful_request(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
