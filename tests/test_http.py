@@ -29,8 +29,9 @@ from tests.test_mail import free_port
 
 
 @contextmanager
-def http_server(db: Database, *arguments: str, **env: str) -> Iterator[str]:
-    """A server process on a free loopback port; its base URL once /healthz answers. Killed by PID after."""
+def http_server(db: Database, *arguments: str, logged: list[str] | None = None, **env: str) -> Iterator[str]:
+    """A server process on a free loopback port; its base URL once /healthz answers. Killed by PID after;
+    then what it wrote on standard error is appended to `logged`, if given."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_MCP_")}
     environment |= {"MARKET_MCP_DATABASE_URL": str(db.url), **env}
@@ -48,10 +49,12 @@ def http_server(db: Database, *arguments: str, **env: str) -> Iterator[str]:
     finally:
         os.kill(process.pid, signal.SIGTERM)
         try:
-            out, _ = process.communicate(timeout=10)
+            out, err = process.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-            out, _ = process.communicate()
+            out, err = process.communicate()
+        if logged is not None:
+            logged.append(err)
         assert out == "", out  # nothing but HTTP: stdout stays empty
 
 
@@ -315,3 +318,24 @@ async def test_a_session_opened_while_active_is_refused_403_once_its_organisatio
             url, alice.token, "tools/list", **{"Mcp-Session-Id": session, "Mcp-Protocol-Version": "2025-06-18"}
         )
     assert (listed.status_code, listed.json()["error"]["message"]) == (403, draft_sentence(alice))
+
+
+async def test_the_access_log_never_records_a_query_string(alice: Tenant) -> None:
+    logged: list[str] = []
+    with http_server(alice.db, "--stateless", logged=logged, MARKET_MCP_LOG_LEVEL="INFO") as url:
+        on_mcp = httpx2.post(
+            f"{url}/mcp?access_token={alice.token}",
+            headers={"Authorization": f"Bearer {alice.token}", "Content-Type": "application/json"},
+            content=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+            timeout=10,
+        )
+        on_token = httpx2.post(
+            f"{url}/token?code=secret-code-123&refresh_token=mk_rt_abcdefghijklmnopqrstu", timeout=10
+        )
+        on_health = httpx2.get(f"{url}/healthz?why=secret-word-456", timeout=10)
+    log = logged[0]
+    assert (on_mcp.status_code, on_token.status_code, on_health.status_code) == (200, 401, 200)
+    assert '"POST /mcp HTTP/1.1" 200' in log and '"POST /token HTTP/1.1" 401' in log
+    assert '"GET /healthz HTTP/1.1" 200' in log
+    assert alice.token not in log and "secret-code-123" not in log and "mk_rt_" not in log
+    assert "secret-word-456" not in log

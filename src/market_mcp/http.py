@@ -8,8 +8,8 @@ between the two checks is refused there) and applies DOMAIN.md's 403 rules. A kn
 call at all (a draft organisation's, a deactivated creator's) is refused at the door instead: 403 on every
 /mcp request, with the sentence a tool call would give.
 
-Stateful sessions are shared out per token in market_mcp.sessions; the deadlines for a slow request are
-market_mcp.serving's (uvicorn as `serve --transport http` runs it).
+Stateful sessions are shared out per token in market_mcp.sessions; the deadlines for a slow request and the
+access log are market_mcp.serving's (uvicorn as `serve --transport http` runs it).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""uvicorn as `market-mcp serve --transport http` runs it: nothing holds a connection for nothing.
+"""uvicorn as `market-mcp serve --transport http` runs it: nothing holds a connection for nothing, and the
+access log never records a query string.
 
 uvicorn waits for ever for a request's head on a new connection (its keep-alive timeout ends at a request's
 first byte) and for its body, so a client trickling either holds a connection, and its buffers, as long as it
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections import deque
 from typing import Any
 
@@ -27,16 +29,22 @@ from market_mcp.http import duration, json_rpc_error
 
 
 def uvicorn_config(app: ASGIApp, settings: Settings, *, host: str, port: int) -> uvicorn.Config:
-    """The server's configuration, with the deadlines."""
+    """The server's configuration: the deadlines, and logging on standard error through the root logger
+    (uvicorn's own configuration writes its access log on standard output)."""
     timeout = settings.http_request_timeout_seconds
-    return uvicorn.Config(
+    config = uvicorn.Config(
         BodyDeadline(app, timeout),
         host=host,
         port=port,
         http=functools.partial(H11WithHeadDeadline, head_timeout=timeout),
+        log_config=None,
         log_level=settings.log_level.lower(),
         lifespan="on",
     )
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, WithoutQueryStrings) for f in access.filters):
+        access.addFilter(WithoutQueryStrings())
+    return config
 
 
 class BodyDeadline:
@@ -141,3 +149,13 @@ class H11WithHeadDeadline(H11Protocol):
         if self.conn.trailing_data[0]:  # part of a head came: say why the connection ends
             self.transport.write(self._too_slow)
         self.transport.close()
+
+
+class WithoutQueryStrings(logging.Filter):
+    """For uvicorn's access log: each request's path without its query string. A client may put a token in
+    one (?access_token=), and OAuth's requests carry codes; the path and the status are what the log is for."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(arg.partition("?")[0] if isinstance(arg, str) else arg for arg in record.args)
+        return True
