@@ -19,7 +19,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from mcp import Client
+from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 
 from market_mcp.db import Database
@@ -29,8 +29,9 @@ from tests.test_mail import free_port
 
 
 @contextmanager
-def http_server(db: Database, *arguments: str, **env: str) -> Iterator[str]:
-    """A server process on a free loopback port; its base URL once /healthz answers. Killed by PID after."""
+def http_server(db: Database, *arguments: str, logged: list[str] | None = None, **env: str) -> Iterator[str]:
+    """A server process on a free loopback port; its base URL once /healthz answers. Killed by PID after;
+    then what it wrote on standard error is appended to `logged`, if given."""
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_MCP_")}
     environment |= {"MARKET_MCP_DATABASE_URL": str(db.url), **env}
@@ -48,10 +49,12 @@ def http_server(db: Database, *arguments: str, **env: str) -> Iterator[str]:
     finally:
         os.kill(process.pid, signal.SIGTERM)
         try:
-            out, _ = process.communicate(timeout=10)
+            out, err = process.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-            out, _ = process.communicate()
+            out, err = process.communicate()
+        if logged is not None:
+            logged.append(err)
         assert out == "", out  # nothing but HTTP: stdout stays empty
 
 
@@ -262,16 +265,6 @@ async def test_search_and_fetch_answer_in_the_connector_shapes_over_http(alice: 
     assert document["id"] == record["id"] and "rosa@example.com" in document["text"]
 
 
-async def test_a_draft_organisations_token_is_403_over_http_too(alice: Tenant) -> None:
-    async with alice.db.transaction(write=True) as session:
-        await organizations.set_status(session, alice.slug, "draft")
-    with http_server(alice.db, "--stateless") as url:
-        refused = tool_result(rpc(url, alice.token, "tools/call", {"name": "list_markets", "arguments": {}}))
-    assert refused["isError"] is True
-    assert refused["structuredContent"]["code"] == 403
-    assert "is in draft" in refused["structuredContent"]["error"]
-
-
 async def test_behind_a_proxy_the_public_host_is_admitted_and_other_hosts_are_not(alice: Tenant) -> None:
     with http_server(alice.db, "--stateless", "--public-url", "https://markets.example.com") as url:
         proxied = rpc(url, alice.token, "tools/list", Host="markets.example.com")
@@ -279,3 +272,70 @@ async def test_behind_a_proxy_the_public_host_is_admitted_and_other_hosts_are_no
         direct = rpc(url, alice.token, "tools/list")
     assert proxied.status_code == 200 and direct.status_code == 200
     assert rebound.status_code in (400, 403, 421)
+
+
+def draft_sentence(tenant: Tenant) -> str:
+    return (
+        f"{tenant.slug.title()} Markets is in draft; activate it with `market-mcp org set-status {tenant.slug} "
+        "active` to use its tokens."
+    )
+
+
+@pytest.mark.parametrize("mode", [(), ("--stateless",)], ids=["stateful", "stateless"])
+async def test_a_token_that_could_make_no_call_is_403_at_the_door_with_the_tool_calls_sentence(
+    alice: Tenant, mode: tuple[str, ...]
+) -> None:
+    async with alice.db.transaction(write=True) as session:
+        await organizations.set_status(session, alice.slug, "draft")
+    hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "curl", "version": "8"}}
+    with http_server(alice.db, *mode) as url:
+        refusals = {
+            "initialize": rpc(url, alice.token, "initialize", hello),
+            "read-only initialize": rpc(url, alice.read_token, "initialize", hello),
+            "read-only tools/list": rpc(url, alice.read_token, "tools/list"),
+            "tools/call": rpc(url, alice.token, "tools/call", {"name": "list_markets", "arguments": {}}),
+            "GET": httpx2.get(f"{url}/mcp", headers={"Authorization": f"Bearer {alice.token}"}, timeout=10),
+        }
+        with pytest.raises(BaseExceptionGroup) as raised:  # the SDK client fails in its task group
+            async with sdk_client(url, alice.token):
+                pass
+    for why, response in refusals.items():
+        assert (response.status_code, response.json()["error"]["message"]) == (403, draft_sentence(alice)), why
+    error = raised.value
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    assert isinstance(error, MCPError) and error.error.message == draft_sentence(alice)
+
+
+async def test_a_session_opened_while_active_is_refused_403_once_its_organisation_is_in_draft(alice: Tenant) -> None:
+    hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "curl", "version": "8"}}
+    with http_server(alice.db) as url:
+        session = rpc(url, alice.token, "initialize", hello).headers["mcp-session-id"]
+        rpc(url, alice.token, "notifications/initialized", **{"Mcp-Session-Id": session})
+        async with alice.db.transaction(write=True) as transaction:
+            await organizations.set_status(transaction, alice.slug, "draft")
+        listed = rpc(
+            url, alice.token, "tools/list", **{"Mcp-Session-Id": session, "Mcp-Protocol-Version": "2025-06-18"}
+        )
+    assert (listed.status_code, listed.json()["error"]["message"]) == (403, draft_sentence(alice))
+
+
+async def test_the_access_log_never_records_a_query_string(alice: Tenant) -> None:
+    logged: list[str] = []
+    with http_server(alice.db, "--stateless", logged=logged, MARKET_MCP_LOG_LEVEL="INFO") as url:
+        on_mcp = httpx2.post(
+            f"{url}/mcp?access_token={alice.token}",
+            headers={"Authorization": f"Bearer {alice.token}", "Content-Type": "application/json"},
+            content=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+            timeout=10,
+        )
+        on_token = httpx2.post(
+            f"{url}/token?code=secret-code-123&refresh_token=mk_rt_abcdefghijklmnopqrstu", timeout=10
+        )
+        on_health = httpx2.get(f"{url}/healthz?why=secret-word-456", timeout=10)
+    log = logged[0]
+    assert (on_mcp.status_code, on_token.status_code, on_health.status_code) == (200, 401, 200)
+    assert '"POST /mcp HTTP/1.1" 200' in log and '"POST /token HTTP/1.1" 401' in log
+    assert '"GET /healthz HTTP/1.1" 200' in log
+    assert alice.token not in log and "secret-code-123" not in log and "mk_rt_" not in log
+    assert "secret-word-456" not in log

@@ -344,6 +344,7 @@ async def _serve_http(
     import uvicorn
 
     from market_mcp.server import build_server
+    from market_mcp.serving import uvicorn_config
 
     await _ready(db)
     url = (public_url or f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}").rstrip("/")
@@ -353,7 +354,7 @@ async def _serve_http(
     app = server.streamable_http_app(
         stateless_http=stateless, json_response=True, host=host, transport_security=_allowed_hosts(host, port, url)
     )
-    config = uvicorn.Config(app, host=host, port=port, log_level=settings.log_level.lower(), lifespan="on")
+    config = uvicorn_config(app, settings, host=host, port=port)
     _err(f"market-mcp: Streamable HTTP on {url}/mcp{' (stateless)' if stateless else ''}; health at {url}/healthz")
     async with server.delivering():
         await uvicorn.Server(config).serve()

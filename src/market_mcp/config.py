@@ -64,6 +64,21 @@ class Settings(BaseSettings):
     )
     smtp_url: str | None = Field(default=None, description="SMTP server for the outbox; unset keeps emails queued.")
     log_level: str = Field(default="WARNING", description="Logging level on standard error.")
+    http_sessions_per_token: int = Field(
+        default=20,
+        ge=1,
+        description="HTTP without --stateless: the sessions one token may hold open. One more closes that "
+        "token's least recently used idle session (or, if every one is busy, is refused with 429).",
+    )
+    http_session_idle_seconds: float = Field(
+        default=300, gt=0, description="HTTP without --stateless: a session with no request for this long is closed."
+    )
+    http_request_timeout_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="HTTP: how long a client may take to send a request's head, and then its body; a slower one "
+        "is answered 408 and its connection closed.",
+    )
 
     @field_validator("database_url", "token", "smtp_url", "org_name", "org_timezone", "org_currency", mode="before")
     @classmethod

@@ -4,7 +4,12 @@ The SDK's bearer middleware asks `MarketAuthorization.load_access_token` (market
 token before any MCP handling, so a missing, unknown, revoked or expired token, or one issued for another
 server, is an HTTP 401 with `WWW-Authenticate`. The token then rides on the request into
 MarketServer.call_tool, which authenticates it again inside the call's transaction (a token revoked
-between the two checks is refused there) and applies DOMAIN.md's 403 rules.
+between the two checks is refused there) and applies DOMAIN.md's 403 rules. A known token that may make no
+call at all (a draft organisation's, a deactivated creator's) is refused at the door instead: 403 on every
+/mcp request, with the sentence a tool call would give.
+
+Stateful sessions are shared out per token in market_mcp.sessions; the deadlines for a slow request and the
+access log are market_mcp.serving's (uvicorn as `serve --transport http` runs it).
 """
 
 from __future__ import annotations
@@ -12,11 +17,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp_types import INVALID_REQUEST, ErrorData, JSONRPCError
 from sqlalchemy import text
+from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from market_mcp.auth import authenticate
 from market_mcp.db import Database
+from market_mcp.errors import Forbidden, MarketError
 
 
 def request_token(headers: Mapping[str, str] | None) -> str | None:
@@ -41,3 +53,58 @@ def healthz(db: Database):  # type: ignore[no-untyped-def]
         return JSONResponse({"status": "ok"})
 
     return endpoint
+
+
+def duration(seconds: float) -> str:
+    """A setting in words: 300 -> "5 minutes", 1 -> "1 second"."""
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds:g} second{'s' if seconds != 1 else ''}"
+
+
+def json_rpc_error(message: str, status_code: int, **headers: str) -> Response:
+    """A JSON-RPC error with no request id, as the SDK answers at the HTTP level; its client shows `message`."""
+    body = JSONRPCError(jsonrpc="2.0", id=None, error=ErrorData(code=INVALID_REQUEST, message=message))
+    return Response(
+        body.model_dump_json(by_alias=True, exclude_unset=True),
+        status_code=status_code,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def mcp_route(app: Starlette) -> Route:
+    return next(route for route in app.routes if isinstance(route, Route) and route.path == "/mcp")
+
+
+def refuse_forbidden_tokens(app: Starlette, db: Database) -> None:
+    """Put RefuseForbiddenTokens in front of /mcp (behind the SDK's bearer check, which sets the request's user)."""
+    route = mcp_route(app)
+    route.app = RefuseForbiddenTokens(route.app, db)
+
+
+class RefuseForbiddenTokens:
+    """/mcp behind the SDK's bearer check: a known token that may make no call is answered 403 here.
+
+    market_mcp.oauth's verifier admits such a token with no scopes, so that every call says why; but a
+    session opened with it could do nothing, and tools/list would show tools it may not use. Its request is
+    refused instead, with the sentence a tool call would give (asked again of the store: it is rare).
+    """
+
+    def __init__(self, app: ASGIApp, db: Database) -> None:
+        self.app = app
+        self.db = db
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        user = scope.get("user")
+        if isinstance(user, AuthenticatedUser) and not user.access_token.scopes:
+            try:
+                async with self.db.transaction() as session:
+                    await authenticate(session, user.access_token.token)
+            except Forbidden as refusal:
+                await json_rpc_error(refusal.message, 403)(scope, receive, send)
+                return
+            except MarketError:
+                pass  # revoked meanwhile: the call that follows is refused with 401
+        await self.app(scope, receive, send)

@@ -59,7 +59,7 @@ from market_mcp.config import Settings
 from market_mcp.db import Database
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Forbidden, Invalid, MarketError, NotFound, Unauthorized
-from market_mcp.http import healthz, request_token
+from market_mcp.http import healthz, refuse_forbidden_tokens, request_token
 from market_mcp.services import audit, emails, idempotency, organizations
 from market_mcp.tools import TOOLSETS
 from market_mcp.tools.registry import ToolSpec, _current_org
@@ -212,11 +212,16 @@ class MarketServer(MCPServer):
                 tasks.cancel_scope.cancel()
 
     def streamable_http_app(self, **options: Any) -> Starlette:  # type: ignore[override]
+        from market_mcp.sessions import share_sessions_per_token
+
+        options.setdefault("session_idle_timeout", self.config.http_session_idle_seconds)
         app = super().streamable_http_app(**options)
         if self.authorization is not None:
             from market_mcp import oauth
 
             app.router.routes[0:0] = oauth.routes(self.authorization)
+        share_sessions_per_token(app, self._lowlevel_server, per_token=self.config.http_sessions_per_token)
+        refuse_forbidden_tokens(app, self.db)
         return app
 
     def token_for(self, context: Context[Any, Any] | None) -> str | None:
@@ -264,6 +269,8 @@ class MarketServer(MCPServer):
             from market_mcp.oauth import READ
 
             access = get_access_token()  # verified by the SDK's middleware, scopes and all (none: a 403 token)
+            if access is not None and not access.scopes:  # refused at the door (http.refuse_forbidden_tokens)
+                return ListToolsResult(tools=[])
             read_only = access is not None and access.scopes == [READ]
         else:
             read_only = await self._scope_of() == "read"
