@@ -16,6 +16,7 @@ from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Email, Vendor
 from market_mcp.db.types import utcnow
 from market_mcp.schemas.emails import EmailDelivery, EmailOut, EmailPage, EmailsQueued
+from market_mcp.schemas.text import one_line
 from market_mcp.services import ranges
 from market_mcp.services.scope import count, scoped
 
@@ -176,7 +177,7 @@ def queued(org: OrgContext) -> EmailsQueued:
 
 def first_name(contact_name: str, business_name: str) -> str:
     """How an email greets a vendor: their first name, or the business when no contact is known."""
-    return contact_name.split()[0] if contact_name.strip() else business_name
+    return one_line(contact_name.split()[0] if contact_name.strip() else business_name)
 
 
 _OWN_GREETING = re.compile(
@@ -197,9 +198,15 @@ def paragraph(text: str | None) -> str:
     return f"\n\n{text.strip()}" if text and text.strip() else ""
 
 
+# Names put into the middle of our sentences: a vendor's or organiser's one-line text, kept to one line there
+# even when a row written before the input check holds a line break (the body is read back by list_emails).
+ONE_LINE_VALUES = frozenset(("contact_name", "business_name", "market_name", "organization_name"))
+
+
 def render(kind: str, **values: Any) -> tuple[str, str]:
     subject, body = TEMPLATES[kind]
-    return subject.format_map(values), body.format_map(values)
+    values = {k: one_line(v) if k in ONE_LINE_VALUES and isinstance(v, str) else v for k, v in values.items()}
+    return one_line(subject.format_map(values)), body.format_map(values)
 
 
 def queue_email(
