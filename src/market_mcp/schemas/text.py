@@ -18,7 +18,7 @@ import re
 import unicodedata
 from typing import Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 # Any of this server's secrets (API token, OAuth access or refresh token, code) pasted into text: refused in
 # what a person types here, and hidden by auth.without_tokens in what is logged or repeated back.
@@ -67,6 +67,17 @@ def check_text(value: Any) -> Any:
 
 OneLine = AfterValidator(check_one_line)
 """In an Annotated str: refused (422, naming the argument) unless it is one clean line. No JSON schema change."""
+
+
+def _check_one_line_first(value: Any) -> Any:
+    if isinstance(value, str):
+        check_one_line(value.strip())  # the surrounding white space is stripped afterwards, as the field says
+    return value
+
+
+OneLineFirst = BeforeValidator(_check_one_line_first)
+"""OneLine checked before the field's own pattern (an email address), so a line break is refused in OneLine's
+words rather than as a bad address. No JSON schema change either."""
 
 Text = AfterValidator(check_text)
 """In an Annotated str: several lines, refused (422) if it holds other control characters or a token."""

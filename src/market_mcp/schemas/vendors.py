@@ -7,7 +7,7 @@ from pydantic import Field
 
 from market_mcp.schemas.common import Row, Schema, Stripped, nullable
 from market_mcp.schemas.emails import Emailing
-from market_mcp.schemas.text import OneLine
+from market_mcp.schemas.text import OneLine, OneLineFirst
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
@@ -19,7 +19,7 @@ Email = Annotated[
     str,
     Stripped,
     Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="Unique in the organisation."),
-    OneLine,
+    OneLineFirst,
 ]
 Phone = Annotated[str, Stripped, Field(max_length=50), OneLine]
 Category = Annotated[str, Stripped, Field(max_length=50, description="What they sell, e.g. Produce, Bakery."), OneLine]
