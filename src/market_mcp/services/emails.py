@@ -15,8 +15,9 @@ from sqlalchemy import insert
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Email, Vendor
 from market_mcp.db.types import utcnow
+from market_mcp.errors import Invalid
 from market_mcp.schemas.emails import EmailDelivery, EmailOut, EmailPage, EmailsQueued
-from market_mcp.schemas.text import one_line
+from market_mcp.schemas.text import SECRET_IN_TEXT, one_line
 from market_mcp.services import ranges
 from market_mcp.services.scope import count, scoped
 
@@ -209,6 +210,19 @@ def render(kind: str, **values: Any) -> tuple[str, str]:
     return one_line(subject.format_map(values)), body.format_map(values)
 
 
+TOKEN_IN_EMAIL = (
+    "This email would carry what looks like an API token (in its subject, its message or a name it gives); "
+    "remove it. Tokens are never emailed."
+)
+
+
+def without_secrets(subject: str, body: str) -> None:
+    """Refuse (422) an email that would carry one of this server's secrets to a vendor: the arguments are checked
+    on the way in, and this is the last look, at what would really be sent."""
+    if "mk_" in subject + body and SECRET_IN_TEXT.search(subject + body):
+        raise Invalid(TOKEN_IN_EMAIL)
+
+
 def queue_email(
     org: OrgContext,
     *,
@@ -223,6 +237,7 @@ def queue_email(
     """Queue one email in the caller's transaction: it is sent only if the change that caused it commits."""
     if kind not in EMAIL_KINDS:
         raise ValueError(f"unknown email kind {kind!r}")
+    without_secrets(subject, body)
     email = Email(
         organization_id=org.organization_id,
         vendor_id=vendor_id,
@@ -289,6 +304,8 @@ async def list_emails(
 
 async def queue_many(org: OrgContext, rows: list[dict[str, Any]]) -> None:
     """Queue many emails in one statement (mass mail is set-based, not a loop of round trips)."""
+    for row in rows:
+        without_secrets(row["subject"], row["body"])
     if rows:
         now = utcnow()
         base = dict(organization_id=org.organization_id, status="queued", attempts=0, created_at=now)
