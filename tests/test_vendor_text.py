@@ -2,8 +2,9 @@
 
 A vendor's business name, contact, category and message reach the model inside the server's own text (fetch,
 search titles, emails in the outbox, the dashboard, prompts, resources). On the way in, a one-line field holds no
-line break, control character or text-direction control, and no field holds a token; on the way out, whatever a
-row holds (it may predate the check) is quoted, fenced or kept to one line, so no line of it reads as ours.
+line break, control character or text-direction control, and no text that is emailed holds a token; on the way
+out, whatever a row holds (it may predate the check) is quoted, fenced or kept to one line, so no line of it reads
+as ours.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from sqlalchemy import update
 
 from market_mcp.db.tables import Application, Market, Vendor
 from market_mcp.schemas.markets import MarketFields
-from market_mcp.schemas.text import OneLineFirst, check_one_line, check_text, fenced, one_line, quoted
+from market_mcp.schemas.text import (
+    OneLineFirst,
+    check_email_line,
+    check_email_text,
+    check_one_line,
+    check_text,
+    fenced,
+    one_line,
+    quoted,
+)
 from market_mcp.schemas.vendors import VendorFields
 from market_mcp.tools import TOOLSETS
 from tests.clients import connect
@@ -76,15 +86,24 @@ def test_fenced_text_marks_every_line_however_it_breaks() -> None:
 # ---------------------------------------------------------------- every text argument is checked on the way in
 
 
-CHECKS = {check_one_line: check_one_line, check_text: check_text, OneLineFirst.func: check_one_line}
+# Each check, and what it is a kind of: an emailed line is a one-line field, emailed text several-line text.
+CHECKS = {
+    check_one_line: check_one_line,
+    check_email_line: check_one_line,
+    OneLineFirst.func: check_one_line,
+    check_text: check_text,
+    check_email_text: check_text,
+}
+EMAILED = (check_email_line, check_email_text)
 
 
 def _checks(annotation: Any) -> set[Any]:
-    """The text checks (check_one_line, check_text) an argument's annotation carries, however nested."""
+    """The text checks an argument's annotation carries, however nested: check_one_line or check_text, and
+    "emailed" where a token is refused too."""
     found: set[Any] = set()
     for meta in getattr(annotation, "__metadata__", ()):
         if isinstance(meta, AfterValidator | BeforeValidator) and meta.func in CHECKS:
-            found.add(CHECKS[meta.func])
+            found |= {CHECKS[meta.func], "emailed"} if meta.func in EMAILED else {CHECKS[meta.func]}
     for inner in typing.get_args(annotation):
         found |= _checks(inner)
     return found
@@ -167,6 +186,21 @@ TEXT_ARGUMENTS = [
     "update_market.description",
 ]
 
+# What an organiser writes into an email: a token in it is refused (an organiser's own data, a market's
+# description say, may hold one: it is kept as given, and never logged).
+EMAILED_ARGUMENTS = [
+    "bulk_cancel_bookings.reason",
+    "cancel_booking.reason",
+    "cancel_market_date.reason",
+    "reject_booking.reason",
+    "reject_order.reason",
+    "send_market_email.message",
+    "send_market_email.subject",
+    "send_vendor_email.message",
+    "send_vendor_email.subject",
+    "update_application_status.message",
+]
+
 
 def test_every_text_argument_a_tool_stores_is_checked_one_line_or_several() -> None:
     unchecked = []
@@ -179,9 +213,11 @@ def test_every_text_argument_a_tool_stores_is_checked_one_line_or_several() -> N
 
 
 def test_the_cases_below_are_every_checked_argument() -> None:
-    # A new checked argument without a case here fails: add it to ONE_LINE_ARGUMENTS or TEXT_ARGUMENTS.
+    # A new checked argument without a case here fails: add it to ONE_LINE_ARGUMENTS or TEXT_ARGUMENTS (and to
+    # EMAILED_ARGUMENTS if it is emailed).
     assert text_arguments(check_one_line) == ONE_LINE_ARGUMENTS
     assert text_arguments(check_text) == TEXT_ARGUMENTS
+    assert text_arguments("emailed") == EMAILED_ARGUMENTS
 
 
 def valid(name: str, schema: dict[str, Any]) -> Any:
@@ -233,11 +269,8 @@ async def test_a_control_or_direction_character_in_any_text_argument_is_refused_
     )
 
 
-SHORTER_THAN_A_TOKEN = {"update_space_number.space_number"}  # at most 20 characters: a token is refused as too long
-
-
-@pytest.mark.parametrize("case", [c for c in ONE_LINE_ARGUMENTS + TEXT_ARGUMENTS if c not in SHORTER_THAN_A_TOKEN])
-async def test_a_token_in_any_text_argument_is_refused_naming_it(alice: Tenant, case: str) -> None:
+@pytest.mark.parametrize("case", EMAILED_ARGUMENTS)
+async def test_a_token_in_any_text_that_is_emailed_is_refused_naming_it(alice: Tenant, case: str) -> None:
     argument = case.split(".")[1]
     said = await refusal(alice, case, f"Forge {FAKE_TOKEN}")
     assert f"{argument} looks like an API token; remove it." in said and FAKE_TOKEN not in said

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import AfterValidator, BeforeValidator
 
 # Any of this server's secrets (API token, OAuth access or refresh token, code) pasted into text: refused in
-# what a person types here, and hidden by auth.without_tokens in what is logged or repeated back.
+# what is emailed (EmailLine, EmailText, the outbox), hidden by auth.without_tokens in what is logged or repeated.
 SECRET_IN_TEXT = re.compile(r"mk_[a-z]+_[A-Za-z0-9_-]{16,}")
 
 _LINE_SEPARATORS = "\u2028\u2029"
@@ -43,26 +43,36 @@ def _what(char: str) -> str:
     return f"a control character (U+{ord(char):04X})"
 
 
-def _checked(value: Any, *, keep: str) -> Any:
+def _checked(value: Any, *, keep: str, emailed: bool = False) -> Any:
     if not isinstance(value, str):  # None: an optional argument left out
         return value
     for at, char in enumerate(value, 1):
         if char not in keep and _unsafe(char):
             where = "; keep it on one line" if not keep and _what(char) == "a line break" else ""
             raise ValueError(f"contains {_what(char)} at character {at}: remove it{where}")
-    if "mk_" in value and SECRET_IN_TEXT.search(value):
+    if emailed and "mk_" in value and SECRET_IN_TEXT.search(value):
         raise ValueError("looks like an API token; remove it")
     return value
 
 
 def check_one_line(value: Any) -> Any:
-    """A one-line field: no line break, control character or text-direction control, and no token."""
+    """A one-line field: no line break, control character or text-direction control."""
     return _checked(value, keep="")
 
 
 def check_text(value: Any) -> Any:
-    """Several lines of text: line breaks and tabs are kept; other control characters and tokens are not."""
+    """Several lines of text: line breaks and tabs are kept; other control characters are not."""
     return _checked(value, keep=_KEPT_IN_TEXT)
+
+
+def check_email_line(value: Any) -> Any:
+    """An email's subject: one line, and no token (an organiser's data may hold one; a vendor's inbox never)."""
+    return _checked(value, keep="", emailed=True)
+
+
+def check_email_text(value: Any) -> Any:
+    """What an organiser writes into an email to vendors: several lines, and no token."""
+    return _checked(value, keep=_KEPT_IN_TEXT, emailed=True)
 
 
 OneLine = AfterValidator(check_one_line)
@@ -80,7 +90,13 @@ OneLineFirst = BeforeValidator(_check_one_line_first)
 words rather than as a bad address. No JSON schema change either."""
 
 Text = AfterValidator(check_text)
-"""In an Annotated str: several lines, refused (422) if it holds other control characters or a token."""
+"""In an Annotated str: several lines, refused (422) if it holds other control characters."""
+
+EmailLine = AfterValidator(check_email_line)
+"""OneLine for text that is emailed (a subject): a token in it is refused too."""
+
+EmailText = AfterValidator(check_email_text)
+"""Text that is emailed (a message, a reason for the vendor's email): a token in it is refused too."""
 
 
 def _escaped(text: str, quote: bool) -> str:

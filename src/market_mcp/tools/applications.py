@@ -28,7 +28,7 @@ from market_mcp.schemas.common import (
     PositiveMoney,
 )
 from market_mcp.schemas.credits import CreditDetail
-from market_mcp.schemas.text import Text
+from market_mcp.schemas.text import EmailText, Text
 from market_mcp.schemas.vendors import (
     MaybeBusinessName,
     MaybeCategory,
@@ -116,7 +116,9 @@ async def update_application_status(
     status: Annotated[Decision, Field(description="The decision.")],
     send_notification: Annotated[bool, Field(description="Email the vendor the decision.")] = True,
     starter_credit: Annotated[Money | None, Field(description="With approved: a welcome credit, e.g. 10.")] = None,
-    message: Annotated[str | None, Field(max_length=5000, description="A personal line for the email."), Text] = None,
+    message: Annotated[
+        str | None, Field(max_length=5000, description="A personal line for the email."), EmailText
+    ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationDecided:
     """Decide an application: approved, rejected or waitlisted (a waitlisted one can still go either way). Approving

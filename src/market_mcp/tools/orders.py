@@ -21,7 +21,7 @@ from market_mcp.schemas.common import (
     ToDate,
 )
 from market_mcp.schemas.orders import OrderDetail, OrderOut, OrderStatus, PaymentMethod
-from market_mcp.schemas.text import OneLine, Text
+from market_mcp.schemas.text import EmailText, OneLine
 from market_mcp.services import orders
 from market_mcp.tools.registry import Org, Toolset
 
@@ -110,7 +110,7 @@ async def approve_order(
 async def reject_order(
     org: Org,
     order_id: OrderId,
-    reason: Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email."), Text] = None,
+    reason: Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email."), EmailText] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderDetail:
     """Turn down a pending or unpaid order: its bookings are rejected, credit it used is given back. Emails the vendor."""
