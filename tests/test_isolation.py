@@ -591,7 +591,7 @@ async def test_an_email_only_application_naming_bobs_vendor_is_not_matched_to_hi
     bob_before = await rows_of(alice.db, bob.org_id)
     async with alice.client() as c:
         refusal = await c.refused("create_application", 422, market_id=alices.market_id, email=BOBS_VENDOR_EMAIL)
-    assert refusal == f"No vendor has the email {BOBS_VENDOR_EMAIL}; give business_name to create one."
+    assert refusal == f'No vendor has the email "{BOBS_VENDOR_EMAIL}"; give business_name to create one.'
     assert await rows_of(alice.db, bob.org_id) == bob_before
 
 

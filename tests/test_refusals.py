@@ -680,7 +680,7 @@ async def test_a_rejected_vendor_trades_again_through_the_new_application_the_re
         await c.ok("update_application_status", application_id=again["id"], status="approved")
         order = await c.ok("create_order", vendor_id=world["vendor"], market_date_ids=[world["date2"]])
     assert refusal == (
-        f"Sweet Pea Cupcakes has no approved application to Riverside; their application {world['application']} "
+        f'"Sweet Pea Cupcakes" has no approved application to Riverside; their application {world["application"]} '
         f"was rejected, a final decision: record a new application with create_application (market_id="
         f"{world['market']}, vendor_id={world['vendor']}), then approve it with update_application_status."
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import re
 import secrets
 import time
 from collections.abc import Callable, Hashable
@@ -21,6 +20,7 @@ from market_mcp.db.functions import upsert_insert
 from market_mcp.db.tables import ApiToken, OAuthGrant, OAuthToken, Organization, RateLimitWindow, User
 from market_mcp.db.types import utcnow
 from market_mcp.errors import MISSING_TOKEN, Forbidden, RateLimited, Unauthorized
+from market_mcp.schemas.text import SECRET_IN_TEXT
 
 TOKEN_PREFIX = "mk_org_"
 ACCESS_TOKEN_PREFIX = "mk_at_"  # a connector's OAuth access token (market_mcp.oauth)
@@ -33,13 +33,9 @@ TOKEN_FOR_NAMED_STORE = (
 )
 
 
-# Any of this server's secrets (API token, OAuth access or refresh token, code) pasted into text.
-_SECRET_IN_TEXT = re.compile(r"mk_[a-z]+_[A-Za-z0-9_-]{8,}")  # 8: even a token cut short is masked
-
-
 def without_tokens(text: str) -> str:
     """Text with any token in it replaced, for what is logged, audited or repeated back: a model may paste one."""
-    return _SECRET_IN_TEXT.sub("[token]", text) if "mk_" in text else text
+    return SECRET_IN_TEXT.sub("[token]", text) if "mk_" in text else text
 
 
 def hash_token(raw: str) -> str:

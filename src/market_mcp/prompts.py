@@ -33,6 +33,7 @@ from market_mcp.db.tables import MarketDate
 from market_mcp.schemas.common import MAX_LIMIT, long_date
 from market_mcp.schemas.market_dates import MarketDateOut
 from market_mcp.schemas.markets import MarketOut
+from market_mcp.schemas.text import one_line, quoted
 from market_mcp.services import market_dates, markets
 from market_mcp.services.scope import scoped
 
@@ -53,7 +54,7 @@ DATE = Argument("date", "The trading day, YYYY-MM-DD (completion offers the mark
 
 def _shown(text: str) -> str:
     """What the organiser typed, quoted and short enough to repeat back."""
-    return '"' + (text if len(text) <= 80 else text[:80] + "…") + '"'
+    return quoted(text if len(text) <= 80 else text[:80] + "…")
 
 
 @dataclass
@@ -78,7 +79,7 @@ class Where:
 
     @property
     def market_words(self) -> str:
-        return self.market.name if self.market else _shown(self.typed_market)
+        return one_line(self.market.name) if self.market else _shown(self.typed_market)
 
     @property
     def date_words(self) -> str:
@@ -326,7 +327,7 @@ async def find_market(org: OrgContext, typed: str) -> tuple[MarketOut | None, st
     if len(named) == 1:
         return named[0], None
     if named:
-        choices = " or ".join(f"{m.name} (market_id {m.id})" for m in named[:5])
+        choices = " or ".join(f"{one_line(m.name)} (market_id {m.id})" for m in named[:5])
         return None, f"{_shown(typed)} could be {choices}: ask me which one I mean."
     return None, (
         f"No market of mine is named {_shown(typed)}. Call list_markets() to see them all and ask me which one I "
@@ -367,7 +368,7 @@ async def _resolve(org: OrgContext, job: Job, arguments: dict[str, str]) -> Wher
         found = (await org.session.execute(stmt)).scalar_one_or_none()
         if found is None:
             where.notes.append(
-                f"{where.market.name} has no market date on {long_date(where.day)}: {dates} shows its dates; ask "
+                f"{one_line(where.market.name)} has no market date on {long_date(where.day)}: {dates} shows its dates; ask "
                 "me which one I mean and use its id as market_date_id."
             )
         else:

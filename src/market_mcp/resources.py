@@ -23,6 +23,7 @@ from market_mcp.db.tables import Application, Booking, Market, MarketDate, Order
 from market_mcp.errors import Invalid, NotFound
 from market_mcp.schemas.common import MAX_ID, MAX_LIMIT
 from market_mcp.schemas.connector import RecordKind
+from market_mcp.schemas.text import one_line
 from market_mcp.services import applications, bookings, market_dates, markets, orders, vendors
 from market_mcp.services.connector import url_of
 from market_mcp.services.scope import label
@@ -132,9 +133,9 @@ async def listed(org: OrgContext, cursor: str | None) -> ListResourcesResult:
         Resource(
             uri=url_of("market", market.id),
             name=market.name,
-            title=market.name,
-            description=f"{market.name}: {market.status} market"
-            + (f" in {market.region}" if market.region else "")
+            title=one_line(market.name),
+            description=f"{one_line(market.name)}: {market.status} market"
+            + (f" in {one_line(market.region)}" if market.region else "")
             + (f"; next market date {market.next_market_date}" if market.next_market_date else "; no upcoming date"),
             mime_type=MIME_TYPE,
         )

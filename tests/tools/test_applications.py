@@ -521,7 +521,7 @@ async def test_an_email_nobody_has_without_business_name_is_refused_with_422(ali
     market = await add_market(alice)
     async with alice.client() as c:
         message = await c.refused("create_application", 422, market_id=market, email="nobody@example.com")
-    assert message == "No vendor has the email nobody@example.com; give business_name to create one."
+    assert message == 'No vendor has the email "nobody@example.com"; give business_name to create one.'
     assert (await rows(alice, Vendor), await rows(alice, Application)) == (0, 0)
 
 
@@ -546,7 +546,7 @@ async def test_a_second_open_application_to_the_same_market_is_refused_with_409_
         if status == "approved"
         else f"decide it with update_application_status (application_id={first})"
     )
-    assert by_id == by_email == f"Kiri's Kitchen already has application {first} to Riverside ({status}); {step}."
+    assert by_id == by_email == f'"Kiri\'s Kitchen" already has application {first} to Riverside ({status}); {step}.'
     assert (await rows(alice, Application), await rows(alice, Vendor)) == (1, 1)
 
 

@@ -492,7 +492,7 @@ async def test_a_space_is_held_by_one_active_booking_on_a_date(alice: Tenant) ->
         gone = await c.refused("update_space_number", 409, booking_id=bobs, space_number="2")
         blank = await c.refused("update_space_number", 422, booking_id=rosas[0], space_number="   ")
     assert clash == (
-        f"Space 14A on market date {s.date_ids[0]} is already taken by booking {rosas[0]} (Rosa's Bakery). "
+        f'Space 14A on market date {s.date_ids[0]} is already taken by booking {rosas[0]} ("Rosa\'s Bakery"). '
         f"Choose another space, or give booking {rosas[0]} another one with update_space_number first."
     )
     assert gone.startswith(f"Booking {bobs} is rejected, so it holds no space")

@@ -285,7 +285,7 @@ async def test_an_order_from_a_vendor_without_an_approved_application_is_refused
         before = await snapshot(alice)
         message = await c.refused("create_order", 409, vendor_id=vendor["id"], market_date_ids=s.date_ids[:1])
     assert message == (
-        f"Rosa's Bakery has no approved application to Riverside; their application {application['id']} is pending: "
+        f'"Rosa\'s Bakery" has no approved application to Riverside; their application {application["id"]} is pending: '
         f'approve it with update_application_status (application_id={application["id"]}, status="approved") first.'
     )
     assert await snapshot(alice) == before
@@ -402,7 +402,7 @@ async def test_a_vendor_already_booked_on_a_date_cannot_order_it_again(alice: Te
         before = await snapshot(alice)
         message = await c.refused("create_order", 409, vendor_id=vendor, market_date_ids=s.date_ids[:2])
     assert message == (
-        f"Rosa's Bakery already has booking {first['bookings'][0]['booking_id']} on market date {s.date_ids[1]}; "
+        f'"Rosa\'s Bakery" already has booking {first["bookings"][0]["booking_id"]} on market date {s.date_ids[1]}; '
         "leave that date out of market_date_ids."
     )
     assert await snapshot(alice) == before

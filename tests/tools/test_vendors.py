@@ -659,7 +659,7 @@ async def test_an_email_another_vendor_has_in_any_case_is_refused_with_409_namin
         first = await c.ok("create_vendor", business_name="Kiri's Kitchen", email="kiri@example.com")
         message = await c.refused("create_vendor", 409, business_name="Copycat Cakes", email=email)
     assert message == (
-        f"Vendor {first['id']} (Kiri's Kitchen) already uses kiri@example.com; each vendor needs their own email. "
+        f'Vendor {first["id"]} ("Kiri\'s Kitchen") already uses "kiri@example.com"; each vendor needs their own email. '
         f"If this is them, use vendor_id={first['id']}; otherwise give another email."
     )
     assert await rows(alice, Vendor) == 1
@@ -670,7 +670,7 @@ async def test_an_email_differing_only_in_the_case_of_an_accented_letter_is_refu
         first = await c.ok("create_vendor", business_name="Émile Bakes", email="Émile@example.com")
         message = await c.refused("create_vendor", 409, business_name="Copycat Cakes", email="émile@example.com")
     assert message == (
-        f"Vendor {first['id']} (Émile Bakes) already uses Émile@example.com; each vendor needs their own email. "
+        f'Vendor {first["id"]} ("Émile Bakes") already uses "Émile@example.com"; each vendor needs their own email. '
         f"If this is them, use vendor_id={first['id']}; otherwise give another email."
     )
     assert await rows(alice, Vendor) == 1
@@ -743,7 +743,7 @@ async def test_update_vendor_to_another_vendors_email_is_refused_with_409_and_ch
         )
         after = await c.ok("get_vendor", vendor_id=sam["id"])
     assert message == (
-        f"Vendor {kiri['id']} (Kiri's Kitchen) already uses kiri@example.com; each vendor needs their own email. "
+        f'Vendor {kiri["id"]} ("Kiri\'s Kitchen") already uses "kiri@example.com"; each vendor needs their own email. '
         f"If this is them, use vendor_id={kiri['id']}; otherwise give another email."
     )
     assert after == sam

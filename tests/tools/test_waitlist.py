@@ -172,11 +172,11 @@ async def test_a_vendor_without_an_approved_application_cannot_join_and_nothing_
         no_application = await c.refused("add_to_waitlist", 409, market_date_id=s.date_ids[0], vendor_id=stranger)
         undecided = await c.refused("add_to_waitlist", 409, market_date_id=s.date_ids[0], vendor_id=pending)
     assert no_application == (
-        "Stranger Things has no approved application to Riverside; record a new application with create_application "
+        '"Stranger Things" has no approved application to Riverside; record a new application with create_application '
         f"(market_id={s.market_id}, vendor_id={stranger}), then approve it with update_application_status."
     )
     assert undecided == (
-        f"Pending Pies has no approved application to Riverside; their application {application['id']} is pending: "
+        f'"Pending Pies" has no approved application to Riverside; their application {application["id"]} is pending: '
         f'approve it with update_application_status (application_id={application["id"]}, status="approved") first.'
     )
     assert await state(alice) == before
@@ -196,7 +196,7 @@ async def test_a_vendor_already_booked_on_the_date_cannot_join_its_waitlist(alic
         after = await state(alice)
         other_date = await join(c, s.date_ids[1], vendor)  # booked on one date, free to wait for another
     assert message == (
-        f"Rosa's Bakery already has booking {booking} on market date {s.date_ids[0]}, so they need no place on its "
+        f'"Rosa\'s Bakery" already has booking {booking} on market date {s.date_ids[0]}, so they need no place on its '
         "waitlist."
     )
     assert after == before
@@ -214,11 +214,11 @@ async def test_a_vendor_already_waiting_or_holding_an_offer_cannot_join_again(al
         again = await c.refused("add_to_waitlist", 409, market_date_id=s.date_ids[0], vendor_id=kiri)
         again_offered = await c.refused("add_to_waitlist", 409, market_date_id=s.date_ids[0], vendor_id=tom)
     assert again == (
-        f"Kiri's Kitchen is already on this date's waitlist (waiting, position 1, entry {waiting['id']}); "
+        f"\"Kiri's Kitchen\" is already on this date's waitlist (waiting, position 1, entry {waiting['id']}); "
         "notify_waitlist offers them the space."
     )
     assert again_offered == (
-        f"Tom's Tomatoes is already on this date's waitlist (notified, position 2, entry {offered['id']})."
+        f"\"Tom's Tomatoes\" is already on this date's waitlist (notified, position 2, entry {offered['id']})."
     )
     assert await state(alice) == before
 

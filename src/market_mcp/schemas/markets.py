@@ -7,6 +7,7 @@ from pydantic import AfterValidator, Field
 
 from market_mcp.schemas.common import Row, Schema, Stripped
 from market_mcp.schemas.market_dates import MarketDateOut
+from market_mcp.schemas.text import OneLine, Text
 
 MarketStatus = Literal["published", "unpublished"]
 
@@ -19,7 +20,7 @@ def _small_json(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-MarketName = Annotated[str, Stripped, Field(min_length=1, max_length=200, description="The market's name.")]
+MarketName = Annotated[str, Stripped, Field(min_length=1, max_length=200, description="The market's name."), OneLine]
 Slug = Annotated[
     str,
     Field(
@@ -29,12 +30,16 @@ Slug = Annotated[
         description="Unique short name: lowercase letters, digits, hyphens.",
     ),
 ]
-Region = Annotated[str, Stripped, Field(max_length=100, description="Region or suburb, e.g. 'Inner North'.")]
-MarketType = Annotated[str, Stripped, Field(max_length=50, description="Kind of market, e.g. Farmers, Artisan, Night.")]
+Region = Annotated[str, Stripped, Field(max_length=100, description="Region or suburb, e.g. 'Inner North'."), OneLine]
+MarketType = Annotated[
+    str, Stripped, Field(max_length=50, description="Kind of market, e.g. Farmers, Artisan, Night."), OneLine
+]
 Capacity = Annotated[int, Field(ge=0, le=10_000, description="Stall spaces per market date.")]
-Location = Annotated[str, Stripped, Field(max_length=300)]
-Description = Annotated[str, Field(max_length=5000)]
-Reference = Annotated[str, Stripped, Field(max_length=100, description="Free field for the organiser's own systems.")]
+Location = Annotated[str, Stripped, Field(max_length=300), OneLine]
+Description = Annotated[str, Field(max_length=5000), Text]
+Reference = Annotated[
+    str, Stripped, Field(max_length=100, description="Free field for the organiser's own systems."), OneLine
+]
 Metadata = Annotated[
     dict[str, Any],
     Field(

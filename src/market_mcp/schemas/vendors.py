@@ -7,18 +7,22 @@ from pydantic import Field
 
 from market_mcp.schemas.common import Row, Schema, Stripped, nullable
 from market_mcp.schemas.emails import Emailing
+from market_mcp.schemas.text import OneLine, OneLineFirst
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
-BusinessName = Annotated[str, Stripped, Field(min_length=1, max_length=200, description="The stall's trading name.")]
-ContactName = Annotated[str, Stripped, Field(max_length=200)]
+BusinessName = Annotated[
+    str, Stripped, Field(min_length=1, max_length=200, description="The stall's trading name."), OneLine
+]
+ContactName = Annotated[str, Stripped, Field(max_length=200), OneLine]
 Email = Annotated[
     str,
     Stripped,
     Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN, description="Unique in the organisation."),
+    OneLineFirst,
 ]
-Phone = Annotated[str, Stripped, Field(max_length=50)]
-Category = Annotated[str, Stripped, Field(max_length=50, description="What they sell, e.g. Produce, Bakery.")]
+Phone = Annotated[str, Stripped, Field(max_length=50), OneLine]
+Category = Annotated[str, Stripped, Field(max_length=50, description="What they sell, e.g. Produce, Bakery."), OneLine]
 
 # Optional forms, with the description on the property itself.
 MaybeBusinessName = nullable(BusinessName)

@@ -14,6 +14,7 @@ from market_mcp.errors import Conflict, Invalid
 from market_mcp.schemas.applications import ApplicationCreated, ApplicationDecided, ApplicationOut, ReminderSent
 from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.credits import CreditDetail
+from market_mcp.schemas.text import one_line, quoted
 from market_mcp.schemas.vendors import VendorFields
 from market_mcp.services import credits, emails, ranges, vendors
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
@@ -115,7 +116,9 @@ async def create_application(
         if found is not None:
             vendor = found
         elif not new_vendor.business_name:
-            raise Invalid(f"No vendor has the email {new_vendor.email}; give business_name to create one.")
+            raise Invalid(
+                f"No vendor has the email {quoted(new_vendor.email or '')}; give business_name to create one."
+            )
         else:
             vendor = await vendors.create_vendor(org, new_vendor)
             created = True
@@ -144,7 +147,8 @@ async def create_application(
             else f"decide it with update_application_status (application_id={open_one.id})"
         )
         raise Conflict(
-            f"{vendor.business_name} already has application {open_one.id} to {market.name} ({open_one.status}); "
+            f"{quoted(vendor.business_name)} already has application {open_one.id} to {one_line(market.name)} "
+            f"({open_one.status}); "
             f"{step}."
         )
     application = Application(
@@ -179,7 +183,7 @@ async def require_approved(org: OrgContext, vendor: Vendor, market_id: int) -> N
             f"{before}record a new application with create_application (market_id={market_id}, vendor_id={vendor.id}),"
             " then approve it with update_application_status"
         )
-    raise Conflict(f"{vendor.business_name} has no approved application to {market.name}; {step}.")
+    raise Conflict(f"{quoted(vendor.business_name)} has no approved application to {one_line(market.name)}; {step}.")
 
 
 async def _next_date(org: OrgContext, market_id: int) -> date | None:

@@ -22,6 +22,7 @@ from market_mcp.db.tables import Booking, Credit, CreditTransaction, Market, Mar
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.bookings import BookingOut, BookingResult, BulkCancelResult, SkippedBooking, WaitlistOffer
 from market_mcp.schemas.common import Page, format_money, long_date, preview_note
+from market_mcp.schemas.text import one_line, quoted
 from market_mcp.services import capacity, credits, emails, orders, ranges, waitlist
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
@@ -534,8 +535,8 @@ async def update_space_number(org: OrgContext, booking_id: int, *, space_number:
         if holder is not None:
             other, business_name = holder
             raise Conflict(
-                f"Space {space_number} on market date {booking.market_date_id} is already taken by booking "
-                f"{other.id} ({business_name}). Choose another space, or give booking {other.id} another one with "
+                f"Space {one_line(space_number)} on market date {booking.market_date_id} is already taken by booking "
+                f"{other.id} ({quoted(business_name)}). Choose another space, or give booking {other.id} another one with "
                 "update_space_number first."
             )
     booking.space_number = space_number

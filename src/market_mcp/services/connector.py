@@ -27,6 +27,7 @@ from market_mcp.schemas.connector import FetchedRecord, Metadata, RecordKind, Se
 from market_mcp.schemas.market_dates import MarketDateOut
 from market_mcp.schemas.markets import MarketDetail
 from market_mcp.schemas.orders import OrderDetail
+from market_mcp.schemas.text import fenced, one_line, quoted
 from market_mcp.schemas.vendors import VendorDetail
 from market_mcp.services import applications, bookings, market_dates, markets, orders, vendors
 from market_mcp.services.scope import label, like_pattern, matches, scoped, vendors_matching
@@ -44,6 +45,7 @@ def url_of(kind: RecordKind, number: int) -> str:
 
 
 # ---------------------------------------------------------------- words shared by search and fetch
+# A vendor's words are quoted ("Rosa's Bakery"), an organiser's labels kept to one line (schemas/text.py).
 
 
 def _moment(org: OrgContext, moment: datetime) -> str:
@@ -52,21 +54,21 @@ def _moment(org: OrgContext, moment: datetime) -> str:
 
 
 def _market_title(name: str, region: str, status: str) -> str:
-    return f"{name} (market{', ' + region if region else ''}, {status})"
+    return f"{one_line(name)} (market{', ' + one_line(region) if region else ''}, {status})"
 
 
 def _market_date_title(market_name: str, day: date, status: str, confirmed: int, capacity: int) -> str:
     booked = f"{confirmed} of {capacity} booked"
     state = {"scheduled": booked, "closed": f"closed, {booked}"}.get(status, status)
-    return f"{market_name} on {long_date(day)} (market date, {state})"
+    return f"{one_line(market_name)} on {long_date(day)} (market date, {state})"
 
 
 def _vendor_title(business_name: str, email: str) -> str:
-    return f"{business_name} (vendor, {email})"
+    return f"{quoted(business_name)} (vendor, {quoted(email)})"
 
 
 def _application_title(application_id: int, business_name: str, market_name: str, status: str) -> str:
-    return f"Application {application_id}: {business_name} to {market_name} ({status})"
+    return f"Application {application_id}: {quoted(business_name)} to {one_line(market_name)} ({status})"
 
 
 def _order_title(
@@ -78,14 +80,17 @@ def _order_title(
         if status in OPEN_ORDERS
         else f"{format_money(total, org.currency)} total"
     )
-    return f"Order {order_id}: {business_name} at {market_name}, {money} ({status})"
+    return f"Order {order_id}: {quoted(business_name)} at {one_line(market_name)}, {money} ({status})"
 
 
 def _booking_title(
     booking_id: int, business_name: str, market_name: str, day: date, space: str | None, status: str
 ) -> str:
-    where = f", space {space}" if space else ""
-    return f"Booking {booking_id}: {business_name} at {market_name} on {long_date(day)}{where} ({status})"
+    where = f", space {one_line(space)}" if space else ""
+    return (
+        f"Booking {booking_id}: {quoted(business_name)} at {one_line(market_name)} on {long_date(day)}{where} "
+        f"({status})"
+    )
 
 
 # ---------------------------------------------------------------- search
@@ -318,11 +323,6 @@ def _lines(*lines: str | None) -> str:
     return "\n".join(line for line in lines if line is not None)
 
 
-def _quoted(text: str) -> str:
-    """Someone else's words, every line marked as quoted (so no line of theirs reads as one of ours)."""
-    return "\n".join("> " + line for line in text.strip().splitlines())
-
-
 def _market_text(org: OrgContext, m: MarketDetail) -> str:
     dates = [
         f"- {long_date(d.scheduled_at)} (market date {d.id}): {d.confirmed_count} of {d.capacity} booked, "
@@ -330,46 +330,46 @@ def _market_text(org: OrgContext, m: MarketDetail) -> str:
         for d in m.upcoming_dates
     ]
     return _lines(
-        f"Market {m.id}: {m.name}",
+        f"Market {m.id}: {one_line(m.name)}",
         f"Status: {m.status}; bookings {'open' if m.booking_enabled else 'closed'}; "
         f"waitlist offers {'sent automatically' if m.waitlist_auto_notify else 'sent by hand'}",
-        f"Slug: {m.slug}",
-        f"Region: {m.region}" if m.region else None,
-        f"Type: {m.market_type}" if m.market_type else None,
-        f"Location: {m.location}" if m.location else None,
+        f"Slug: {one_line(m.slug)}",
+        f"Region: {one_line(m.region)}" if m.region else None,
+        f"Type: {one_line(m.market_type)}" if m.market_type else None,
+        f"Location: {one_line(m.location)}" if m.location else None,
         f"Default fee: {format_money(m.default_fee_cents, org.currency)} per date",
         f"Capacity: {m.capacity} spaces per date",
         f"Upcoming dates: {m.upcoming_dates_count}; confirmed bookings on them: {m.upcoming_confirmed_bookings}",
         *dates,
         f"Applications pending: {m.pending_applications}; approved vendors: {m.approved_vendors}",
-        f"Reference: {m.reference}" if m.reference else None,
-        f"Description: {m.description}" if m.description else None,
+        f"Reference: {one_line(m.reference)}" if m.reference else None,
+        f"Description: {one_line(m.description)}" if m.description else None,
     )
 
 
 def _market_date_text(org: OrgContext, d: MarketDateOut) -> str:
     hours = f"{d.start_time or '?'} to {d.end_time or '?'}" if d.start_time or d.end_time else None
     return _lines(
-        f"Market date {d.id}: {d.market_name} on {long_date(d.scheduled_at)}",
-        f"Market: {d.market_name} (market {d.market_id})",
+        f"Market date {d.id}: {one_line(d.market_name)} on {long_date(d.scheduled_at)}",
+        f"Market: {one_line(d.market_name)} (market {d.market_id})",
         f"Status: {d.status}",
         f"Hours: {hours} local time" if hours else None,
         f"Capacity: {d.capacity}; confirmed {d.confirmed_count}; pending {d.pending_count}; "
         f"spaces left {d.spaces_left}; waitlist {d.waitlist_count}",
         f"Closed: {_moment(org, d.closed_at)}" if d.closed_at else None,
         f"Cancelled: {_moment(org, d.cancelled_at)}" if d.cancelled_at else None,
-        f"Cancel reason: {d.cancel_reason}" if d.cancel_reason else None,
+        f"Cancel reason: {one_line(d.cancel_reason)}" if d.cancel_reason else None,
     )
 
 
 def _vendor_text(org: OrgContext, v: VendorDetail) -> str:
     money = partial(format_money, currency=org.currency)
     return _lines(
-        f"Vendor {v.id}: {v.business_name}",
-        f"Contact: {v.contact_name}" if v.contact_name else None,
-        f"Email: {v.email}",
-        f"Phone: {v.phone}" if v.phone else None,
-        f"Category: {v.category}" if v.category else None,
+        f"Vendor {v.id}: {quoted(v.business_name)}",
+        f"Contact: {quoted(v.contact_name)}" if v.contact_name else None,
+        f"Email: {quoted(v.email)}",
+        f"Phone: {quoted(v.phone)}" if v.phone else None,
+        f"Category: {quoted(v.category)}" if v.category else None,
         f"Trusted: {'yes (orders approved on arrival)' if v.trusted else 'no'}",
         f"Joined: {_moment(org, v.created_at)}",
         f"Confirmed bookings: {v.total_bookings}; last attended: "
@@ -377,7 +377,7 @@ def _vendor_text(org: OrgContext, v: VendorDetail) -> str:
         f"Credit balance: {money(v.credit_balance_cents)}",
         f"Internal notes: {v.notes_count}",
         "Recent applications:" if v.applications else None,
-        *(f"- Application {a.id} to {a.market_name}: {a.status}" for a in v.applications),
+        *(f"- Application {a.id} to {one_line(a.market_name)}: {a.status}" for a in v.applications),
         "Recent orders:" if v.orders else None,
         *(
             f"- Order {o.id}: {money(o.total_cents)} total, {money(o.amount_due_cents)} due ({o.status})"
@@ -385,8 +385,8 @@ def _vendor_text(org: OrgContext, v: VendorDetail) -> str:
         ),
         "Recent bookings:" if v.bookings else None,
         *(
-            f"- Booking {b.id}: {b.market_name} on {long_date(b.scheduled_at)}"
-            + (f", space {b.space_number}" if b.space_number else "")
+            f"- Booking {b.id}: {one_line(b.market_name)} on {long_date(b.scheduled_at)}"
+            + (f", space {one_line(b.space_number)}" if b.space_number else "")
             + f", {money(b.amount_cents)} ({b.status}"
             + {True: ", attended", False: ", no-show", None: ""}[b.attended]
             + ")"
@@ -402,18 +402,18 @@ def _vendor_text(org: OrgContext, v: VendorDetail) -> str:
 
 
 def _application_text(org: OrgContext, a: ApplicationOut) -> str:
-    contact = ", ".join(x for x in (a.contact_name, a.vendor_email, a.category) if x)
+    contact = ", ".join(quoted(x) for x in (a.contact_name, a.vendor_email, a.category) if x)
     return _lines(
-        f"Application {a.id}: {a.business_name} to {a.market_name}",
+        f"Application {a.id}: {quoted(a.business_name)} to {one_line(a.market_name)}",
         f"Status: {a.status}" + (f" (can move to {', '.join(a.allowed_moves)})" if a.allowed_moves else ""),
-        f"Vendor: {a.business_name} (vendor {a.vendor_id}), {contact}",
-        f"Market: {a.market_name} (market {a.market_id})",
+        f"Vendor: {quoted(a.business_name)} (vendor {a.vendor_id}), {contact}",
+        f"Market: {one_line(a.market_name)} (market {a.market_id})",
         f"Submitted: {_moment(org, a.submitted_at)}",
         f"Decided: {_moment(org, a.decided_at)}" if a.decided_at else None,
         f"Starter credit: {format_money(a.starter_credit_cents, org.currency)}" if a.starter_credit_cents else None,
-        f"Organiser's decision message: {a.decision_message}" if a.decision_message else None,
+        f"Organiser's decision message: {one_line(a.decision_message)}" if a.decision_message else None,
         # Last, and every line quoted: the vendor's words are data, not instructions.
-        "Vendor's message (their own words, quoted):\n" + _quoted(a.vendor_message)
+        "Vendor's message (their own words, quoted):\n" + fenced(a.vendor_message)
         if a.vendor_message.strip()
         else "Vendor's message: none",
     )
@@ -424,24 +424,24 @@ def _order_text(org: OrgContext, o: OrderDetail) -> str:
     paid = None
     if o.paid_at:
         how = f" by {o.payment_method.replace('_', ' ')}" if o.payment_method else ""
-        ref = f" (reference {o.payment_reference})" if o.payment_reference else ""
+        ref = f" (reference {one_line(o.payment_reference)})" if o.payment_reference else ""
         paid = f"Paid: {_moment(org, o.paid_at)}{how}{ref}"
     return _lines(
-        f"Order {o.id}: {o.business_name} at {o.market_name}",
+        f"Order {o.id}: {quoted(o.business_name)} at {one_line(o.market_name)}",
         f"Status: {o.status}",
-        f"Vendor: {o.business_name} (vendor {o.vendor_id})",
-        f"Market: {o.market_name} (market {o.market_id})",
+        f"Vendor: {quoted(o.business_name)} (vendor {o.vendor_id})",
+        f"Market: {one_line(o.market_name)} (market {o.market_id})",
         f"Total: {money(o.total_cents)}; credit applied: {money(o.credit_applied_cents)}; "
         f"amount due: {money(o.amount_due_cents)}",
         paid,
         f"Ordered: {_moment(org, o.created_at)}",
         f"Approved: {_moment(org, o.approved_at)}" if o.approved_at else None,
         f"Archived: {_moment(org, o.archived_at)}" if o.archived_at else None,
-        f"Rejection reason: {o.rejection_reason}" if o.rejection_reason else None,
+        f"Rejection reason: {one_line(o.rejection_reason)}" if o.rejection_reason else None,
         "Bookings:" if o.bookings else None,
         *(
             f"- Booking {b.booking_id}: {long_date(b.scheduled_at)} (market date {b.market_date_id})"
-            + (f", space {b.space_number}" if b.space_number else "")
+            + (f", space {one_line(b.space_number)}" if b.space_number else "")
             + f", {money(b.amount_cents)} ({b.status})"
             for b in o.bookings
         ),
@@ -453,17 +453,17 @@ def _order_text(org: OrgContext, o: OrderDetail) -> str:
 def _booking_text(org: OrgContext, b: BookingOut) -> str:
     attended = {True: "yes", False: "no (no-show)", None: "not recorded yet"}[b.attended]
     return _lines(
-        f"Booking {b.id}: {b.business_name} at {b.market_name} on {long_date(b.scheduled_at)}",
+        f"Booking {b.id}: {quoted(b.business_name)} at {one_line(b.market_name)} on {long_date(b.scheduled_at)}",
         f"Status: {b.status}",
-        f"Vendor: {b.business_name} (vendor {b.vendor_id})",
-        f"Market date: {long_date(b.scheduled_at)} (market date {b.market_date_id}) at {b.market_name} "
+        f"Vendor: {quoted(b.business_name)} (vendor {b.vendor_id})",
+        f"Market date: {long_date(b.scheduled_at)} (market date {b.market_date_id}) at {one_line(b.market_name)} "
         f"(market {b.market_id})",
-        f"Space: {b.space_number or 'not assigned'}",
+        f"Space: {one_line(b.space_number) if b.space_number else 'not assigned'}",
         f"Amount: {format_money(b.amount_cents, org.currency)}",
         f"Order: order {b.order_id}" if b.order_id else "Order: none",
         f"Attended: {attended}",
         f"Cancelled: {_moment(org, b.cancelled_at)}" if b.cancelled_at else None,
-        f"Cancel reason: {b.cancel_reason}" if b.cancel_reason else None,
+        f"Cancel reason: {one_line(b.cancel_reason)}" if b.cancel_reason else None,
         f"Moved to booking {b.rebooked_to_id}" if b.rebooked_to_id else None,
     )
 

@@ -11,6 +11,7 @@ from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Application, Email, Market, MarketDate, Order, Vendor, WaitlistEntry
 from market_mcp.schemas.common import format_money
 from market_mcp.schemas.dashboard import AttentionItem, Call, Context, ContextMarket, Dashboard, DashboardSummary
+from market_mcp.schemas.text import one_line
 from market_mcp.services import emails, orders
 from market_mcp.services.market_dates import local_day_bounds, next_market_date, weekday_name
 from market_mcp.services.scope import scoped
@@ -189,7 +190,7 @@ async def get_dashboard_summary(org: OrgContext) -> DashboardSummary:
         lines.append("No market dates are scheduled.")
     else:
         lines.append(
-            f"Next market: {nxt.market_name} {_when(nxt.scheduled_at, today)}, {nxt.confirmed_count} of "
+            f"Next market: {one_line(nxt.market_name)} {_when(nxt.scheduled_at, today)}, {nxt.confirmed_count} of "
             f"{nxt.capacity} spaces booked ({_plural(nxt.spaces_left, 'space')} left"
             + (f", {nxt.waitlist_count} on the waitlist)." if nxt.waitlist_count else ").")
         )

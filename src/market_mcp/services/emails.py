@@ -15,7 +15,9 @@ from sqlalchemy import insert
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Email, Vendor
 from market_mcp.db.types import utcnow
+from market_mcp.errors import Invalid
 from market_mcp.schemas.emails import EmailDelivery, EmailOut, EmailPage, EmailsQueued
+from market_mcp.schemas.text import SECRET_IN_TEXT, one_line
 from market_mcp.services import ranges
 from market_mcp.services.scope import count, scoped
 
@@ -176,7 +178,7 @@ def queued(org: OrgContext) -> EmailsQueued:
 
 def first_name(contact_name: str, business_name: str) -> str:
     """How an email greets a vendor: their first name, or the business when no contact is known."""
-    return contact_name.split()[0] if contact_name.strip() else business_name
+    return one_line(contact_name.split()[0] if contact_name.strip() else business_name)
 
 
 _OWN_GREETING = re.compile(
@@ -197,9 +199,28 @@ def paragraph(text: str | None) -> str:
     return f"\n\n{text.strip()}" if text and text.strip() else ""
 
 
+# Names put into the middle of our sentences: a vendor's or organiser's one-line text, kept to one line there
+# even when a row written before the input check holds a line break (the body is read back by list_emails).
+ONE_LINE_VALUES = frozenset(("contact_name", "business_name", "market_name", "organization_name"))
+
+
 def render(kind: str, **values: Any) -> tuple[str, str]:
     subject, body = TEMPLATES[kind]
-    return subject.format_map(values), body.format_map(values)
+    values = {k: one_line(v) if k in ONE_LINE_VALUES and isinstance(v, str) else v for k, v in values.items()}
+    return one_line(subject.format_map(values)), body.format_map(values)
+
+
+TOKEN_IN_EMAIL = (
+    "This email would carry what looks like an API token (in its subject, its message or a name it gives); "
+    "remove it. Tokens are never emailed."
+)
+
+
+def without_secrets(subject: str, body: str) -> None:
+    """Refuse (422) an email that would carry one of this server's secrets to a vendor: the arguments are checked
+    on the way in, and this is the last look, at what would really be sent."""
+    if "mk_" in subject + body and SECRET_IN_TEXT.search(subject + body):
+        raise Invalid(TOKEN_IN_EMAIL)
 
 
 def queue_email(
@@ -216,6 +237,7 @@ def queue_email(
     """Queue one email in the caller's transaction: it is sent only if the change that caused it commits."""
     if kind not in EMAIL_KINDS:
         raise ValueError(f"unknown email kind {kind!r}")
+    without_secrets(subject, body)
     email = Email(
         organization_id=org.organization_id,
         vendor_id=vendor_id,
@@ -282,6 +304,8 @@ async def list_emails(
 
 async def queue_many(org: OrgContext, rows: list[dict[str, Any]]) -> None:
     """Queue many emails in one statement (mass mail is set-based, not a loop of round trips)."""
+    for row in rows:
+        without_secrets(row["subject"], row["body"])
     if rows:
         now = utcnow()
         base = dict(organization_id=org.organization_id, status="queued", attempts=0, created_at=now)

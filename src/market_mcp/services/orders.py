@@ -25,6 +25,7 @@ from market_mcp.db.tables import (
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.orders import CreditApplied, OrderDetail, OrderLine, OrderOut
+from market_mcp.schemas.text import quoted
 from market_mcp.services import applications, capacity, credits, emails, ranges
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
@@ -322,7 +323,7 @@ async def open_order(
     )
     if already is not None:
         raise Conflict(
-            f"{vendor.business_name} already has booking {already.id} on market date {already.market_date_id}; "
+            f"{quoted(vendor.business_name)} already has booking {already.id} on market date {already.market_date_id}; "
             "leave that date out of market_date_ids."
         )
     await capacity.check_room(org, dict.fromkeys(market_date_ids, 1))

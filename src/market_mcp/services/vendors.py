@@ -13,6 +13,7 @@ from market_mcp.db.tables import Application, Booking, Credit, Market, MarketDat
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict
 from market_mcp.schemas.common import Page
+from market_mcp.schemas.text import quoted
 from market_mcp.schemas.vendors import (
     EmailQueued,
     VendorApplication,
@@ -186,7 +187,8 @@ async def _check_email_free(org: OrgContext, email: str, *, other_than: int | No
     taken = (await org.session.execute(stmt)).scalars().first()
     if taken is not None:
         raise Conflict(
-            f"Vendor {taken.id} ({taken.business_name}) already uses {taken.email}; each vendor needs their own email. "
+            f"Vendor {taken.id} ({quoted(taken.business_name)}) already uses {quoted(taken.email)}; each vendor needs their "
+            "own email. "
             f"If this is them, use vendor_id={taken.id}; otherwise give another email."
         )
 

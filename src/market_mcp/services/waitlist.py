@@ -16,6 +16,7 @@ from market_mcp.db.tables import Booking, Market, MarketDate, Vendor, WaitlistEn
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.bookings import WaitlistOffer
 from market_mcp.schemas.common import long_date
+from market_mcp.schemas.text import one_line, quoted
 from market_mcp.schemas.waitlist import WaitlistEntryOut, WaitlistEntryResult, WaitlistPage
 from market_mcp.services import applications, capacity, emails, orders
 from market_mcp.services.scope import count, get_or_404, scoped
@@ -143,7 +144,7 @@ async def list_waitlist(
         ).scalar_one_or_none()
         if md is None:
             raise Conflict(
-                f"{market.name} has no upcoming market dates; pass market_date_id to see an earlier date's waitlist "
+                f"{one_line(market.name)} has no upcoming market dates; pass market_date_id to see an earlier date's waitlist "
                 f"(list_market_dates with market_id={market_id} gives their ids)."
             )
     stmt = _joined(org).where(_status_filter(org, [status] if status else list(OPEN)))
@@ -184,7 +185,7 @@ async def add_to_waitlist(org: OrgContext, *, market_date_id: int, vendor_id: in
     booking = await _active_booking(org, vendor_id, market_date_id)
     if booking is not None:
         raise Conflict(
-            f"{vendor.business_name} already has booking {booking.id} on market date {market_date_id}, so they need "
+            f"{quoted(vendor.business_name)} already has booking {booking.id} on market date {market_date_id}, so they need "
             "no place on its waitlist."
         )
     entry = (
@@ -197,7 +198,7 @@ async def add_to_waitlist(org: OrgContext, *, market_date_id: int, vendor_id: in
     if entry is not None and entry.status in OPEN:
         offer = "; notify_waitlist offers them the space" if entry.status == "waiting" else ""
         raise Conflict(
-            f"{vendor.business_name} is already on this date's waitlist ({entry.status}, position {entry.position}, "
+            f"{quoted(vendor.business_name)} is already on this date's waitlist ({entry.status}, position {entry.position}, "
             f"entry {entry.id}){offer}."
         )
     last = (

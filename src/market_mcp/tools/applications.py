@@ -28,6 +28,7 @@ from market_mcp.schemas.common import (
     PositiveMoney,
 )
 from market_mcp.schemas.credits import CreditDetail
+from market_mcp.schemas.text import EmailText, Text
 from market_mcp.schemas.vendors import (
     MaybeBusinessName,
     MaybeCategory,
@@ -42,7 +43,7 @@ from market_mcp.tools.registry import Org, Toolset
 toolset = Toolset("applications", "Applications: review, approve, reject or waitlist vendors who want to trade.")
 
 ApplicationId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_applications.")]
-Notes = Annotated[str, Field(max_length=1000, description="Why the credit was given (shown on the credit).")]
+Notes = Annotated[str, Field(max_length=1000, description="Why the credit was given (shown on the credit)."), Text]
 ExpiresOn = Annotated[Day | None, Field(description="Last day it can be spent; default: never.")]
 
 
@@ -91,7 +92,9 @@ async def create_application(
     contact_name: MaybeContactName = None,
     phone: MaybePhone = None,
     category: MaybeCategory = None,
-    vendor_message: Annotated[str, Field(max_length=5000, description="What the vendor wrote, if anything.")] = "",
+    vendor_message: Annotated[
+        str, Field(max_length=5000, description="What the vendor wrote, if anything."), Text
+    ] = "",
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationCreated:
     """Record a vendor's application to a market, as pending: vendor_id, or email and business_name (found or created).
@@ -113,7 +116,9 @@ async def update_application_status(
     status: Annotated[Decision, Field(description="The decision.")],
     send_notification: Annotated[bool, Field(description="Email the vendor the decision.")] = True,
     starter_credit: Annotated[Money | None, Field(description="With approved: a welcome credit, e.g. 10.")] = None,
-    message: Annotated[str | None, Field(max_length=5000, description="A personal line for the email.")] = None,
+    message: Annotated[
+        str | None, Field(max_length=5000, description="A personal line for the email."), EmailText
+    ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationDecided:
     """Decide an application: approved, rejected or waitlisted (a waitlisted one can still go either way). Approving

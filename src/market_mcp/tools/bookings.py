@@ -25,15 +25,16 @@ from market_mcp.schemas.common import (
     ToDate,
 )
 from market_mcp.schemas.market_dates import BookingStatus
+from market_mcp.schemas.text import EmailText, OneLine
 from market_mcp.services import bookings
 from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("bookings", "Bookings: confirm, cancel, move, restore and number vendors' stalls on market dates.")
 
 BookingId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_bookings or get_order.")]
-Reason = Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email.")]
+Reason = Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email."), EmailText]
 CreditVendor = Annotated[bool, Field(description="Credit paid bookings back.")]
-SpaceNumber = Annotated[str, Stripped, Field(min_length=1, max_length=20)]
+SpaceNumber = Annotated[str, Stripped, Field(min_length=1, max_length=20), OneLine]
 
 
 @toolset.read("List bookings")

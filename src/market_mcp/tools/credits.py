@@ -20,6 +20,7 @@ from market_mcp.schemas.common import (
     PositiveMoney,
 )
 from market_mcp.schemas.credits import CreditDeleted, CreditDetail, CreditOut
+from market_mcp.schemas.text import Text
 from market_mcp.services import credits
 from market_mcp.tools.registry import Org, Toolset
 
@@ -57,7 +58,7 @@ async def create_credit(
     org: Org,
     vendor_id: Annotated[int, Field(ge=1, le=MAX_ID, description="The vendor to credit.")],
     credit_amount: Annotated[PositiveMoney, Field(description='How much, e.g. 10 or "12.50".')],
-    notes: Annotated[str, Field(max_length=1000, description='Why, e.g. "Makeup for cancelled date".')] = "",
+    notes: Annotated[str, Field(max_length=1000, description='Why, e.g. "Makeup for cancelled date".'), Text] = "",
     expires_at: ExpiresOn = None,
     idempotency_key: IdempotencyKey = None,
 ) -> CreditDetail:
@@ -79,7 +80,7 @@ async def update_credit(
     remaining_amount: Annotated[
         Money | None, Field(description="The new amount left to spend (0 to use it up).")
     ] = None,
-    notes: Annotated[str | None, Field(max_length=1000, description="New notes.")] = None,
+    notes: Annotated[str | None, Field(max_length=1000, description="New notes."), Text] = None,
     expires_at: Annotated[
         Day | None, Field(description="New last day it can be spent (a past day expires it now).")
     ] = None,

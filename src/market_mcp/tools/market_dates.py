@@ -31,6 +31,7 @@ from market_mcp.schemas.market_dates import (
     MarketDateStatus,
     RosterEntry,
 )
+from market_mcp.schemas.text import EmailText
 from market_mcp.services import closing, market_dates
 from market_mcp.tools.registry import Org, Toolset
 
@@ -153,7 +154,7 @@ async def cancel_market_date(
     org: Org,
     market_date_id: MarketDateId,
     reason: Annotated[
-        str | None, Field(max_length=500, description="Why (e.g. the weather), for vendors' emails.")
+        str | None, Field(max_length=500, description="Why (e.g. the weather), for vendors' emails."), EmailText
     ] = None,
     credit_vendors: Annotated[bool, Field(description="Credit paid bookings back.")] = False,
     dry_run: DryRun = False,

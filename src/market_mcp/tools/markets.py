@@ -35,6 +35,7 @@ from market_mcp.schemas.markets import (
     Region,
     Slug,
 )
+from market_mcp.schemas.text import EmailLine, EmailText
 from market_mcp.services import markets
 from market_mcp.tools.registry import Org, Toolset
 
@@ -152,9 +153,11 @@ async def update_market(
 async def send_market_email(
     org: Org,
     market_id: MarketId,
-    subject: Annotated[str, Stripped, Field(min_length=1, max_length=200, description="Email subject line.")],
+    subject: Annotated[
+        str, Stripped, Field(min_length=1, max_length=200, description="Email subject line."), EmailLine
+    ],
     message: Annotated[
-        str, Stripped, Field(min_length=1, max_length=10_000, description="The message, in plain text.")
+        str, Stripped, Field(min_length=1, max_length=10_000, description="The message, in plain text."), EmailText
     ],
     market_date_id: Annotated[
         int | None,

@@ -21,6 +21,7 @@ from market_mcp.schemas.common import (
     ToDate,
 )
 from market_mcp.schemas.orders import OrderDetail, OrderOut, OrderStatus, PaymentMethod
+from market_mcp.schemas.text import EmailText, OneLine
 from market_mcp.services import orders
 from market_mcp.tools.registry import Org, Toolset
 
@@ -109,7 +110,7 @@ async def approve_order(
 async def reject_order(
     org: Org,
     order_id: OrderId,
-    reason: Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email.")] = None,
+    reason: Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email."), EmailText] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderDetail:
     """Turn down a pending or unpaid order: its bookings are rejected, credit it used is given back. Emails the vendor."""
@@ -148,7 +149,9 @@ async def record_order_payment(
     org: Org,
     order_id: OrderId,
     method: Annotated[PaymentMethod, Field(description="How they paid.")],
-    reference: Annotated[str | None, Field(max_length=200, description="Receipt or transfer reference.")] = None,
+    reference: Annotated[
+        str | None, Field(max_length=200, description="Receipt or transfer reference."), OneLine
+    ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderDetail:
     """Record a payment_pending order as paid in full; it becomes complete. Emails the vendor a receipt."""

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, Day, Detail, IdempotencyKey, Limit, Offset, Page, Stripped
+from market_mcp.schemas.text import EmailLine, EmailText, Text
 from market_mcp.schemas.vendors import (
     BusinessName,
     Category,
@@ -25,8 +26,10 @@ from market_mcp.tools.registry import Org, Toolset
 toolset = Toolset("vendors", "Vendors: stallholders, their history and credit, emails and internal notes.")
 
 VendorId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_vendors.")]
-Subject = Annotated[str, Stripped, Field(min_length=1, max_length=200, description="Email subject line.")]
-Message = Annotated[str, Stripped, Field(min_length=1, max_length=10_000, description="The message, in plain text.")]
+Subject = Annotated[str, Stripped, Field(min_length=1, max_length=200, description="Email subject line."), EmailLine]
+Message = Annotated[
+    str, Stripped, Field(min_length=1, max_length=10_000, description="The message, in plain text."), EmailText
+]
 
 
 @toolset.read("List vendors")
@@ -115,7 +118,7 @@ async def add_vendor_note(
     org: Org,
     vendor_id: VendorId,
     note: Annotated[
-        str, Stripped, Field(min_length=1, max_length=5000, description="The note (internal; never emailed).")
+        str, Stripped, Field(min_length=1, max_length=5000, description="The note (internal; never emailed)."), Text
     ],
     idempotency_key: IdempotencyKey = None,
 ) -> VendorNoteOut:

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, Detail, IdempotencyKey, Limit, Offset
+from market_mcp.schemas.text import Text
 from market_mcp.schemas.waitlist import WaitlistEntryResult, WaitlistPage, WaitlistStatus
 from market_mcp.services import waitlist
 from market_mcp.tools.registry import Org, Toolset
@@ -80,7 +81,7 @@ async def accept_waitlist_offer(
 async def remove_from_waitlist(
     org: Org,
     entry_id: EntryId,
-    reason: Annotated[str | None, Field(max_length=500, description="Why (kept on the entry).")] = None,
+    reason: Annotated[str | None, Field(max_length=500, description="Why (kept on the entry)."), Text] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> WaitlistEntryResult:
     """Take a vendor off a waitlist (an open offer's space is freed). Emails nobody."""
