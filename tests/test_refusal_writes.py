@@ -4,8 +4,8 @@ cannot grow the store faster than calls can."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,6 +39,17 @@ def write_transactions(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterato
     monkeypatch.undo()
 
 
+@asynccontextmanager
+async def at_its_limit(tenant: Tenant, **settings: Any) -> AsyncIterator[Caller]:
+    """A client whose token has just used up its two calls a minute (the clock stands still at NOW)."""
+    chosen = Settings(database_url=str(tenant.db.url), rate_limit=2, **settings)
+    async with Client(build_server(chosen, db=tenant.db, token=tenant.token, clock=lambda: NOW)) as client:
+        c = Caller(client)
+        for _ in range(2):
+            await c.ok("list_markets")
+        yield c
+
+
 async def audit_rows(db: Database) -> list[tuple[str, str, Any]]:
     async with db.transaction() as session:
         rows = await session.execute(
@@ -51,12 +62,7 @@ async def test_calls_over_the_rate_limit_open_no_write_transaction_and_are_audit
     alice: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("market_mcp.auth.time.monotonic", lambda: 1000.0)  # the bucket never refills here
-    settings = Settings(database_url=str(alice.db.url), rate_limit=2)
-    server = build_server(settings, db=alice.db, token=alice.token, clock=lambda: NOW)
-    async with Client(server) as client:
-        c = Caller(client)
-        await c.ok("list_markets")
-        await c.ok("list_markets")
+    async with at_its_limit(alice) as c:
         with write_transactions(alice.db, monkeypatch) as opened:
             for _ in range(50):
                 await c.refused("create_vendor", 429, business_name=BIG, email="rosa@example.com")
@@ -81,12 +87,7 @@ async def test_a_read_only_token_calling_a_write_opens_no_write_transaction_and_
 async def test_a_refusal_by_the_shared_rate_limit_writes_nothing(
     alice: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = Settings(database_url=str(alice.db.url), rate_limit=2, rate_limit_shared=True)
-    server = build_server(settings, db=alice.db, token=alice.token, clock=lambda: NOW)
-    async with Client(server) as client:
-        c = Caller(client)
-        await c.ok("list_markets")
-        await c.ok("list_markets")
+    async with at_its_limit(alice, rate_limit_shared=True) as c:
         with write_transactions(alice.db, monkeypatch) as opened:
             for _ in range(20):
                 await c.refused("list_markets", 429)
