@@ -3,8 +3,9 @@
 The SDK's bearer middleware asks `MarketAuthorization.load_access_token` (market_mcp.oauth) about the
 token before any MCP handling, so a missing, unknown, revoked or expired token, or one issued for another
 server, is an HTTP 401 with `WWW-Authenticate`. The token then rides on the request into
-MarketServer.call_tool, which authenticates it again (a token revoked between the two checks is refused
-there) and applies DOMAIN.md's 403 rules and the rate limit before anything is written. A known token that may make no
+MarketServer.call_tool, which uses the identity the middleware found (looked up once per request: a token
+revoked meanwhile is refused from the next request) and applies DOMAIN.md's 403 rules and the rate limit
+before anything is written. A known token that may make no
 call at all (a draft organisation's, a deactivated creator's) is refused at the door instead: 403 on every
 /mcp request, with the sentence a tool call would give.
 

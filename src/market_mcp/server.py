@@ -239,6 +239,10 @@ class MarketServer(MCPServer):
         token = self.token_for(context)
         if token is None and not self.http and self.config.org_name is not None:
             raise Unauthorized(TOKEN_FOR_NAMED_STORE)
+        checked = get_access_token() if self.http else None
+        identity = getattr(checked, "identity", None)  # this request's token, looked up by the SDK's middleware
+        if identity is not None and checked.token == token:  # type: ignore[union-attr]
+            return identity  # type: ignore[no-any-return]
         return await authenticate(session, token)
 
     async def _set_up_local(self) -> int:

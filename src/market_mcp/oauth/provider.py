@@ -35,6 +35,7 @@ from mcp.server.auth.provider import (
 )
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+from pydantic import Field
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,6 +108,13 @@ class Request:
     redirect_uri: str
     state: str | None
     expired: bool
+
+
+class VerifiedToken(AccessToken):
+    """A request's bearer token as the SDK's middleware checked it, with whom it identified: the request's
+    call uses that identity rather than looking the token up a second time (MarketServer.caller)."""
+
+    identity: TokenIdentity | None = Field(default=None, exclude=True)
 
 
 class MarketAuthorization:
@@ -386,20 +394,23 @@ class MarketAuthorization:
             )
         if identity.grant_id is None:
             # API tokens are for this server only: their audience is this resource.
-            return AccessToken(
+            verified = VerifiedToken(
                 token=token,
                 client_id=f"api-token:{identity.token_id}",
                 scopes=oauth_scopes(identity.scope),
                 resource=self.resource,
             )
-        return AccessToken(
-            token=token,
-            client_id=identity.client_id or "",
-            scopes=oauth_scopes(identity.scope),
-            expires_at=_epoch(identity.expires_at) if identity.expires_at else None,
-            resource=identity.resource,
-            subject=f"organization:{identity.organization_id}",
-        )
+        else:
+            verified = VerifiedToken(
+                token=token,
+                client_id=identity.client_id or "",
+                scopes=oauth_scopes(identity.scope),
+                expires_at=_epoch(identity.expires_at) if identity.expires_at else None,
+                resource=identity.resource,
+                subject=f"organization:{identity.organization_id}",
+            )
+        verified.identity = identity
+        return verified
 
     async def revoke_token(self, token: AccessToken | RefreshToken) -> None:
         async with self.db.transaction(write=True) as session:
