@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from sqlalchemy import func, select
@@ -115,3 +116,19 @@ async def test_refusals_at_the_door_are_audited_again_the_next_minute(
         now[0] += timedelta(minutes=1)
         await c.refused("create_vendor", 403, business_name="Rosa's Bakery", email="rosa@example.com")
     assert await audit_rows(alice.db) == [("create_vendor", "403", {})] * 2
+
+
+async def test_many_calls_at_once_under_the_shared_limit_never_wait_on_each_others_connections(
+    alice: Tenant,
+) -> None:
+    """Each call holds one connection at a time: one that waited for a second (to count itself) while holding
+    its first drained the pool (5 + 10 overflow) once 15 did the same, and all stalled for its 30 s timeout."""
+    settings = Settings(database_url=str(alice.db.url), rate_limit=1_000, rate_limit_shared=True)
+    async with Client(build_server(settings, db=alice.db, token=alice.token)) as client:
+        c = Caller(client)
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as calls:
+                for _ in range(40):
+                    calls.start_soon(c.ok, "list_markets")
+                for _ in range(20):
+                    calls.start_soon(c.ok, "get_dashboard_summary")

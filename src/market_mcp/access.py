@@ -43,11 +43,17 @@ async def organisation(
     a client asks it on every keystroke, and that must not use up the organiser's tool calls).
     """
     identity: TokenIdentity | None = None
+    counted_apart = rate_limited and server.config.rate_limit_shared
     try:
         async with server.db.transaction() as session:
             identity = await server.caller(session, context)
             await admit(server, session, identity, counted=rate_limited)
-            yield OrgContext.of(session, identity, server.clock, email_delivery=server.mailer is not None)
+            if not counted_apart:
+                yield OrgContext.of(session, identity, server.clock, email_delivery=server.mailer is not None)
+        if counted_apart:
+            await count(server, identity)
+            async with server.db.transaction() as session:
+                yield OrgContext.of(session, identity, server.clock, email_delivery=server.mailer is not None)
     except MCPError:
         raise
     except Exception as exc:
@@ -70,17 +76,22 @@ async def admit(
 ) -> None:
     """Whether the token may make this call now: its rate limit (when `counted`), then its scope (when `tool`
     writes). Checked in the caller's read transaction before anything is written, so a refused call writes
-    nothing; in shared mode a call let through is then counted in a short write of its own."""
-    now = server.clock()
+    nothing. In shared mode this only reads the token's window; `count` then counts a call let through."""
     if counted and not server.config.rate_limit_shared:
         server.rate_limiter.check(identity.token_id)
     elif counted:
-        await check_shared_limit(session, identity, server.config.rate_limit, now)
+        await check_shared_limit(session, identity, server.config.rate_limit, server.clock())
     if tool is not None and identity.scope != "write":
         raise Forbidden(f"This token is read-only; {tool} needs a write token.")
-    if counted and server.config.rate_limit_shared:
-        async with server.db.transaction(write=True) as counting:
-            await count_call(counting, identity, server.config.rate_limit, now)
+
+
+async def count(server: MarketServer, identity: TokenIdentity) -> None:
+    """Shared mode: one call more in the token's window, in a short write of its own. Called after admit's
+    transaction has ended, never inside it: a call holding one connection while it waits for a second drains
+    the pool once enough calls do the same."""
+    if server.config.rate_limit_shared:
+        async with server.db.transaction(write=True) as session:
+            await count_call(session, identity, server.config.rate_limit, server.clock())
 
 
 def protocol_error(refusal: dict[str, Any], protocol_version: str | None, **data: Any) -> MCPError:

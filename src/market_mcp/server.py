@@ -42,7 +42,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 from market_mcp import __version__, catalog, client_log, hints, prompts, resources
-from market_mcp.access import admit, organisation
+from market_mcp.access import admit, count, organisation
 from market_mcp.auth import (
     TOKEN_FOR_NAMED_STORE,
     OncePerMinute,
@@ -308,15 +308,18 @@ class MarketServer(MCPServer):
         identity: TokenIdentity | None = None
         try:
             # Token, rate limit and scope first, in a read transaction: a refused call writes nothing. A read
-            # runs in that same transaction; a write in its own, opened only once the call is let through.
+            # runs in that same transaction; a write (or a call the shared limit counts first) in its own,
+            # opened once the call is let through and the first has ended (one connection at a time).
+            apart = spec.writes or self.config.rate_limit_shared
             async with self.db.transaction() as session:
                 identity = await self.caller(session, context)
                 await admit(self, session, identity, tool=name if spec.writes else None)
-                if not spec.writes:
+                if not apart:
                     org = OrgContext.of(session, identity, self.clock, email_delivery=self.mailer is not None)
                     result = await self._run(spec, org, arguments, context)
-            if spec.writes:
-                async with self.db.transaction(write=True) as session:
+            if apart:
+                await count(self, identity)
+                async with self.db.transaction(write=spec.writes) as session:
                     org = OrgContext.of(session, identity, self.clock, email_delivery=self.mailer is not None)
                     result = await self._run(spec, org, arguments, context)
             if org.emails_queued and self.mailer is not None:
