@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -328,6 +329,16 @@ def _allowed_hosts(host: str, port: int, public_url: str) -> Any:
     )
 
 
+def _base_url(host: str, port: int, public_url: str | None) -> str:
+    """Where clients reach the server: --public-url, else the address it listens on (https unless loopback)."""
+    from urllib.parse import urlsplit
+
+    url = (public_url or f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}").rstrip("/")
+    if not url.startswith("https://") and urlsplit(url).hostname not in ("localhost", "127.0.0.1", "::1"):
+        raise Invalid(f"--public-url must be https:// (OAuth sign-in requires it), not {url}; put TLS in front.")
+    return url
+
+
 async def _serve_http(
     settings: Settings,
     db: Database,
@@ -338,30 +349,53 @@ async def _serve_http(
     public_url: str | None,
     toolsets: list[str] | None,
     read_only: bool,
+    worker: bool = False,
 ) -> None:
-    from urllib.parse import urlsplit
-
+    """One server process; with `worker`, one of `--workers`' (the parent migrated the store; this process binds
+    its own SO_REUSEPORT socket and says nothing at start-up: the parent did)."""
     import uvicorn
 
     from market_mcp.server import build_server
     from market_mcp.serving import uvicorn_config
+    from market_mcp.workers import listening_sockets
 
-    await _ready(db)
-    url = (public_url or f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}").rstrip("/")
-    if not url.startswith("https://") and urlsplit(url).hostname not in ("localhost", "127.0.0.1", "::1"):
-        raise Invalid(f"--public-url must be https:// (OAuth sign-in requires it), not {url}; put TLS in front.")
+    if not worker:
+        await _ready(db)
+    url = _base_url(host, port, public_url)
     server = build_server(settings, db=db, toolsets=toolsets, read_only=read_only, public_url=url)
     app = server.streamable_http_app(
         stateless_http=stateless, json_response=True, host=host, transport_security=_allowed_hosts(host, port, url)
     )
     config = uvicorn_config(app, settings, host=host, port=port)
-    _err(f"market-mcp: Streamable HTTP on {url}/mcp{' (stateless)' if stateless else ''}; health at {url}/healthz")
+    sockets = listening_sockets(host, port) if worker else None
+    if not worker:
+        _err(f"market-mcp: Streamable HTTP on {url}/mcp{' (stateless)' if stateless else ''}; health at {url}/healthz")
     async with server.delivering():
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(config).serve(sockets=sockets)
+
+
+async def _serve_http_workers(args: argparse.Namespace, db: Database) -> int:
+    """`--workers N`: migrate once, then N worker processes on the port until they stop (see workers.py)."""
+    from market_mcp.workers import supervise, worker_environment
+
+    await _ready(db)
+    command = [sys.executable, "-m", "market_mcp", "serve", "--transport", "http", "--stateless", "--worker"]
+    command += ["--host", args.host, "--port", str(args.port)]
+    command += ["--public-url", args.public_url] if args.public_url else []
+    command += ["--toolsets", args.toolsets] if args.toolsets else []
+    command += ["--read-only"] if args.read_only else []
+    url = _base_url(args.host, args.port, args.public_url)
+    _err(
+        f"market-mcp: Streamable HTTP on {url}/mcp (stateless, {args.workers} worker processes; the rate limit is "
+        f"counted in the database); health at {url}/healthz"
+    )
+    return await supervise(command, args.workers, worker_environment(os.environ))
 
 
 async def cmd_serve(args: argparse.Namespace, settings: Settings, db: Database) -> int:
     toolsets = [t.strip() for t in args.toolsets.split(",") if t.strip()] if args.toolsets else None
+    if args.transport == "http" and args.workers > 1:
+        return await _serve_http_workers(args, db)
     if args.transport == "http":
         await _serve_http(
             settings,
@@ -372,6 +406,7 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings, db: Database) 
             public_url=args.public_url,
             toolsets=toolsets,
             read_only=args.read_only,
+            worker=args.worker,
         )
         return 0
     token = settings.token.get_secret_value() if settings.token else None
@@ -405,6 +440,14 @@ def parser() -> argparse.ArgumentParser:
         "--stateless", action="store_true", help="http: no server-side sessions (replicas need no sticky sessions)"
     )
     serve.add_argument("--public-url", help="http: the URL clients reach this server at (default http://HOST:PORT)")
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="http --stateless: N server processes on the port, each with its own listener (default 1)",
+    )
+    serve.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)  # one of --workers' processes
     serve.add_argument("--toolsets", help="comma-separated toolsets to expose (default: all)")
     serve.add_argument("--read-only", action="store_true", help="expose only tools that read")
     serve.set_defaults(handler=cmd_serve)
@@ -461,8 +504,20 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
+    arguments = parser()
+    args = arguments.parse_args(argv)
+    if getattr(args, "workers", 1) > 1 and not (args.transport == "http" and args.stateless):
+        arguments.error(
+            "--workers needs --transport http --stateless: each worker is a process of its own, and a session "
+            "lives in one process's memory"
+        )
     settings = Settings()
     logging.basicConfig(
         stream=sys.stderr, level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import socket
 from collections import deque
 from typing import Any
 
@@ -116,6 +117,11 @@ class H11WithHeadDeadline(H11Protocol):
         )
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        # asyncio sets TCP_NODELAY only when the listener was made with proto=IPPROTO_TCP; without it, Nagle's
+        # algorithm and the client's delayed ACK hold a small response back ~40 ms. Set it whoever made it.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
         self._await_head()
 
