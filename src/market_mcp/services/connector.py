@@ -30,7 +30,7 @@ from market_mcp.schemas.orders import OrderDetail
 from market_mcp.schemas.text import fenced, one_line, quoted
 from market_mcp.schemas.vendors import VendorDetail
 from market_mcp.services import applications, bookings, market_dates, markets, orders, vendors
-from market_mcp.services.scope import label, like_pattern, matches, scoped, vendors_matching
+from market_mcp.services.scope import label, like_pattern, matches, scoped, vendor_matches, vendors_matching
 
 PER_KIND = 10
 MAX_RESULTS = 50
@@ -206,7 +206,7 @@ async def _vendors(org: OrgContext, query: str) -> Hits:
     rank = _rank(query, Vendor.business_name, Vendor.contact_name, Vendor.email)
     stmt = (
         scoped(org, Vendor, Vendor.id, Vendor.business_name, Vendor.email, rank)
-        .where(matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email))
+        .where(vendor_matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email))
         .order_by(rank, casefold(Vendor.business_name), Vendor.id)
         .limit(PER_KIND)
     )
