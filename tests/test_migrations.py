@@ -29,7 +29,7 @@ from market_mcp.db.migrate import (
     modelled,
     upgrade,
 )
-from market_mcp.db.tables import Market, Organization
+from market_mcp.db.tables import Market, Organization, Vendor
 from tests.conftest import make_tenant, on_postgres, sqlite_only
 
 # SQLite cannot reflect indexes on an expression, so autogenerate skips (and warns about) these two;
@@ -203,3 +203,27 @@ async def test_opening_a_current_store_skips_alembic_and_refreshes_stale_planner
     )
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert ran.stdout.split() == [f"('{head_revision()}',", f"'{head_revision()}')", "False"]
+
+
+async def test_the_vendor_text_index_takes_in_the_vendors_already_there(fresh: Database) -> None:
+    def to_0009(sync: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = sync
+        command.upgrade(config, "0009")
+
+    async with fresh.engine.begin() as conn:
+        await conn.run_sync(to_0009)
+    alice = await make_tenant(fresh, "alice")
+    async with fresh.transaction(write=True) as session:
+        session.add(Vendor(organization_id=alice.org_id, business_name="Straße Bakery", email="Rosa@Example.com"))
+    await upgrade(fresh)
+    async with fresh.engine.connect() as conn:
+        if fresh.is_sqlite:  # the vendor's text, case-folded, under its id
+            found = (await conn.exec_driver_sql("SELECT rowid, business_name, email FROM vendor_search")).all()
+            assert [tuple(row) for row in found] == [(1, "strasse bakery", "rosa@example.com")]
+        else:
+            names = "SELECT indexname FROM pg_indexes WHERE tablename = 'vendor' AND indexname LIKE '%trgm'"
+            found = (await conn.exec_driver_sql(names)).scalars().all()
+            assert sorted(found) == [
+                f"ix_vendor_{c}_trgm" for c in ("business_name", "category", "contact_name", "email")
+            ]
