@@ -9,9 +9,11 @@ import re
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, select
@@ -148,26 +150,26 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(fres
     assert BUSY_TIMEOUT_MS > 0
 
 
+async def migrate(db: Database, move: Callable[[Config, str], None], revision: str) -> None:
+    """Alembic's upgrade or downgrade to `revision`, on a connection of `db` (as migrate.upgrade runs it)."""
+
+    def run(sync: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = sync
+        move(config, revision)
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(run)
+
+
 async def test_downgrading_to_base_and_upgrading_to_head_again_works(fresh: Database) -> None:
     await upgrade(fresh)
 
-    def to_base(sync: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = sync  # as migrate.upgrade does: run on this connection
-        command.downgrade(config, "base")
-
-    def to_head(sync: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = sync
-        command.upgrade(config, "head")
-
-    async with fresh.engine.begin() as conn:
-        await conn.run_sync(to_base)
+    await migrate(fresh, command.downgrade, "base")
     assert await tables(fresh) == ["alembic_version"]
     assert await current_revision(fresh) is None
 
-    async with fresh.engine.begin() as conn:
-        await conn.run_sync(to_head)
+    await migrate(fresh, command.upgrade, "head")
     assert await tables(fresh) == MODEL_TABLES
     assert await current_revision(fresh) == head_revision()
     assert await upgrade(fresh) == (head_revision(), head_revision())
@@ -206,13 +208,7 @@ async def test_opening_a_current_store_skips_alembic_and_refreshes_stale_planner
 
 
 async def test_the_vendor_text_index_takes_in_the_vendors_already_there(fresh: Database) -> None:
-    def to_0009(sync: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = sync
-        command.upgrade(config, "0009")
-
-    async with fresh.engine.begin() as conn:
-        await conn.run_sync(to_0009)
+    await migrate(fresh, command.upgrade, "0009")
     alice = await make_tenant(fresh, "alice")
     async with fresh.transaction(write=True) as session:
         session.add(Vendor(organization_id=alice.org_id, business_name="Straße Bakery", email="Rosa@Example.com"))
