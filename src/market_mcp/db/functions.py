@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import true
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import Boolean, String
 
@@ -72,7 +71,26 @@ VENDOR_SEARCH = "vendor_search"  # SQLite: the FTS5 trigram table over vendors' 
 TRIGRAM = 3  # a trigram index finds text of at least three characters; shorter text is matched by a scan
 
 
-class vendor_text_candidates(ColumnElement[bool]):  # noqa: N801
+class vendor_text_match(GenericFunction[bool]):  # noqa: N801
+    """`vendor_id IN (the vendor_search rows matching an FTS5 query)` on SQLite; true elsewhere."""
+
+    type = Boolean()
+    inherit_cache = True  # the FTS5 query is a bound parameter: one compiled statement serves every query
+    _is_implicitly_boolean = True  # a condition as it stands, not "… = 1": SQLite looks the ids up by rowid
+
+
+@compiles(vendor_text_match, "sqlite")
+def _vendor_text_match_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    vendor_id, query = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{vendor_id} IN (SELECT rowid FROM {VENDOR_SEARCH} WHERE {VENDOR_SEARCH} MATCH {query})"
+
+
+@compiles(vendor_text_match)
+def _vendor_text_match_elsewhere(element: Any, compiler: Any, **kw: Any) -> str:
+    return "1 = 1"
+
+
+def vendor_text_candidates(vendor_id: Any, folded: str, columns: tuple[str, ...]) -> Any:
     """`vendor_id` is among the vendors whose case-folded `columns` may contain `folded` (already case-folded).
 
     A superset, never a subset: the caller still applies the exact match (`folded_like`) to what it lets
@@ -81,28 +99,8 @@ class vendor_text_candidates(ColumnElement[bool]):  # noqa: N801
     PostgreSQL it is always true: pg_trgm's GIN indexes (migration 0010) serve the exact match's
     `lower(column) LIKE` themselves.
     """
-
-    inherit_cache = False
-    type = Boolean()
-    _is_implicitly_boolean = True  # a condition as it stands, not "… = 1": SQLite looks the ids up by rowid
-
-    def __init__(self, vendor_id: Any, folded: str, columns: tuple[str, ...]) -> None:
-        self.vendor_id = vendor_id
-        self.folded = folded
-        self.columns = columns
-
-
-@compiles(vendor_text_candidates, "sqlite")
-def _vendor_text_candidates_sqlite(element: vendor_text_candidates, compiler: Any, **kw: Any) -> str:
-    if len(element.folded) < TRIGRAM:
-        return "1 = 1"
+    if len(folded) < TRIGRAM:
+        return true()
     # A quoted FTS5 phrase of the text's trigrams, in the given columns only: the text as a substring.
-    phrase = '"' + element.folded.replace('"', '""') + '"'
-    query = compiler.process(bindparam(None, "{" + " ".join(element.columns) + "} : " + phrase), **kw)
-    vendor_id = compiler.process(element.vendor_id, **kw)
-    return f"{vendor_id} IN (SELECT rowid FROM {VENDOR_SEARCH} WHERE {VENDOR_SEARCH} MATCH {query})"
-
-
-@compiles(vendor_text_candidates)
-def _vendor_text_candidates(element: vendor_text_candidates, compiler: Any, **kw: Any) -> str:
-    return "1 = 1"
+    phrase = '"' + folded.replace('"', '""') + '"'
+    return vendor_text_match(vendor_id, "{" + " ".join(columns) + "} : " + phrase)
