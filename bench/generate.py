@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import anyio
 
 from market_mcp.db import Database
+from market_mcp.db.functions import sqlite_casefold
 from market_mcp.db.migrate import head_revision, upgrade
 from market_mcp.services import organizations
 
@@ -616,6 +617,7 @@ def generate(scale: float, seed: int = SEED, path: Path | None = None) -> Path:
     made = anyio.run(_organisations, f"sqlite+aiosqlite:///{path}")
 
     con = sqlite3.connect(path, isolation_level=None)
+    con.create_function("casefold", 1, sqlite_casefold, deterministic=True)  # the vendor text index's triggers
     con.execute("PRAGMA synchronous=OFF")
     con.execute("PRAGMA cache_size=-500000")
     indexes = con.execute(

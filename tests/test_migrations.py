@@ -9,9 +9,11 @@ import re
 import subprocess
 import sys
 import warnings
+from collections.abc import Callable
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, select
@@ -20,9 +22,17 @@ from sqlmodel import SQLModel
 import market_mcp.db.tables  # noqa: F401  (every table on SQLModel.metadata)
 from market_mcp.db import Database
 from market_mcp.db.engine import BUSY_TIMEOUT_MS
-from market_mcp.db.migrate import MIGRATIONS, alembic_config, analyze, current_revision, head_revision, upgrade
-from market_mcp.db.tables import Market, Organization
-from tests.conftest import make_tenant, sqlite_only
+from market_mcp.db.migrate import (
+    MIGRATIONS,
+    alembic_config,
+    analyze,
+    current_revision,
+    head_revision,
+    modelled,
+    upgrade,
+)
+from market_mcp.db.tables import Market, Organization, Vendor
+from tests.conftest import make_tenant, on_postgres, sqlite_only
 
 # SQLite cannot reflect indexes on an expression, so autogenerate skips (and warns about) these two;
 # test_case_insensitive_email_indexes_exist checks them in sqlite_master instead.
@@ -34,7 +44,11 @@ async def tables(db: Database) -> list[str]:
         return sorted(await conn.run_sync(lambda sync: inspect(sync).get_table_names()))
 
 
-MODEL_TABLES = sorted([*SQLModel.metadata.tables, "alembic_version"])
+# On SQLite, the vendor text index (migration 0010) is an FTS5 table and the tables FTS5 keeps its index in.
+TEXT_INDEX_TABLES = (
+    [] if on_postgres() else [f"vendor_search{p}" for p in ("", "_config", "_content", "_data", "_docsize", "_idx")]
+)
+MODEL_TABLES = sorted([*SQLModel.metadata.tables, "alembic_version", *TEXT_INDEX_TABLES])
 
 
 async def test_upgrading_an_empty_database_creates_the_schema(fresh: Database) -> None:
@@ -68,7 +82,9 @@ async def test_the_migrated_schema_matches_the_models(fresh: Database) -> None:
     await upgrade(fresh)
 
     def differences(sync: Connection) -> list[object]:
-        context = MigrationContext.configure(sync, opts={"compare_type": True, "compare_server_default": True})
+        context = MigrationContext.configure(
+            sync, opts={"compare_type": True, "compare_server_default": True, "include_name": modelled}
+        )
         return compare_metadata(context, SQLModel.metadata)
 
     with warnings.catch_warnings(record=True) as caught:
@@ -134,26 +150,26 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(fres
     assert BUSY_TIMEOUT_MS > 0
 
 
+async def migrate(db: Database, move: Callable[[Config, str], None], revision: str) -> None:
+    """Alembic's upgrade or downgrade to `revision`, on a connection of `db` (as migrate.upgrade runs it)."""
+
+    def run(sync: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = sync
+        move(config, revision)
+
+    async with db.engine.begin() as conn:
+        await conn.run_sync(run)
+
+
 async def test_downgrading_to_base_and_upgrading_to_head_again_works(fresh: Database) -> None:
     await upgrade(fresh)
 
-    def to_base(sync: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = sync  # as migrate.upgrade does: run on this connection
-        command.downgrade(config, "base")
-
-    def to_head(sync: Connection) -> None:
-        config = alembic_config()
-        config.attributes["connection"] = sync
-        command.upgrade(config, "head")
-
-    async with fresh.engine.begin() as conn:
-        await conn.run_sync(to_base)
+    await migrate(fresh, command.downgrade, "base")
     assert await tables(fresh) == ["alembic_version"]
     assert await current_revision(fresh) is None
 
-    async with fresh.engine.begin() as conn:
-        await conn.run_sync(to_head)
+    await migrate(fresh, command.upgrade, "head")
     assert await tables(fresh) == MODEL_TABLES
     assert await current_revision(fresh) == head_revision()
     assert await upgrade(fresh) == (head_revision(), head_revision())
@@ -189,3 +205,21 @@ async def test_opening_a_current_store_skips_alembic_and_refreshes_stale_planner
     )
     ran = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
     assert ran.stdout.split() == [f"('{head_revision()}',", f"'{head_revision()}')", "False"]
+
+
+async def test_the_vendor_text_index_takes_in_the_vendors_already_there(fresh: Database) -> None:
+    await migrate(fresh, command.upgrade, "0009")
+    alice = await make_tenant(fresh, "alice")
+    async with fresh.transaction(write=True) as session:
+        session.add(Vendor(organization_id=alice.org_id, business_name="Straße Bakery", email="Rosa@Example.com"))
+    await upgrade(fresh)
+    async with fresh.engine.connect() as conn:
+        if fresh.is_sqlite:  # the vendor's text, case-folded, under its id
+            found = (await conn.exec_driver_sql("SELECT rowid, business_name, email FROM vendor_search")).all()
+            assert [tuple(row) for row in found] == [(1, "strasse bakery", "rosa@example.com")]
+        else:
+            names = "SELECT indexname FROM pg_indexes WHERE tablename = 'vendor' AND indexname LIKE '%trgm'"
+            found = (await conn.exec_driver_sql(names)).scalars().all()
+            assert sorted(found) == [
+                f"ix_vendor_{c}_trgm" for c in ("business_name", "category", "contact_name", "email")
+            ]

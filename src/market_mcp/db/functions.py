@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import Boolean, String
@@ -64,3 +65,42 @@ def upsert_insert(dialect: str) -> Any:
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert
+
+
+VENDOR_SEARCH = "vendor_search"  # SQLite: the FTS5 trigram table over vendors' case-folded text (migration 0010)
+TRIGRAM = 3  # a trigram index finds text of at least three characters; shorter text is matched by a scan
+
+
+class vendor_text_match(GenericFunction[bool]):  # noqa: N801
+    """`vendor_id IN (the vendor_search rows matching an FTS5 query)` on SQLite; true elsewhere."""
+
+    type = Boolean()
+    inherit_cache = True  # the FTS5 query is a bound parameter: one compiled statement serves every query
+    _is_implicitly_boolean = True  # a condition as it stands, not "… = 1": SQLite looks the ids up by rowid
+
+
+@compiles(vendor_text_match, "sqlite")
+def _vendor_text_match_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    vendor_id, query = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{vendor_id} IN (SELECT rowid FROM {VENDOR_SEARCH} WHERE {VENDOR_SEARCH} MATCH {query})"
+
+
+@compiles(vendor_text_match)
+def _vendor_text_match_elsewhere(element: Any, compiler: Any, **kw: Any) -> str:
+    return "1 = 1"
+
+
+def vendor_text_candidates(vendor_id: Any, folded: str, columns: tuple[str, ...]) -> Any:
+    """`vendor_id` is among the vendors whose case-folded `columns` may contain `folded` (already case-folded).
+
+    A superset, never a subset: the caller still applies the exact match (`folded_like`) to what it lets
+    through. On SQLite it is the FTS5 trigram table's answer, so matching reads the vendors found, not every
+    vendor; text shorter than a trigram lets every vendor through (the exact match then scans, as before). On
+    PostgreSQL it is always true: pg_trgm's GIN indexes (migration 0010) serve the exact match's
+    `lower(column) LIKE` themselves.
+    """
+    if len(folded) < TRIGRAM:
+        return true()
+    # A quoted FTS5 phrase of the text's trigrams, in the given columns only: the text as a substring.
+    phrase = '"' + folded.replace('"', '""') + '"'
+    return vendor_text_match(vendor_id, "{" + " ".join(columns) + "} : " + phrase)

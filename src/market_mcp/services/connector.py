@@ -1,7 +1,8 @@
 """search and fetch: every kind of record found by what a person would type, and read back as plain text.
 
 search runs one query per kind, each scoped to the caller's organisation and bounded (PER_KIND), and
-merges them by how well they matched. fetch reads through the get_* services, so a record of another
+merges them by how well they matched. Vendors are found through the vendor text index (migration 0010), and
+applications, orders and bookings through their vendors, each vendor matched and ranked once per query. fetch reads through the get_* services, so a record of another
 organisation is "not found" in exactly their words.
 """
 
@@ -30,7 +31,7 @@ from market_mcp.schemas.orders import OrderDetail
 from market_mcp.schemas.text import fenced, one_line, quoted
 from market_mcp.schemas.vendors import VendorDetail
 from market_mcp.services import applications, bookings, market_dates, markets, orders, vendors
-from market_mcp.services.scope import label, like_pattern, matches, scoped, vendors_matching
+from market_mcp.services.scope import label, like_pattern, matches, scoped, vendor_matches
 
 PER_KIND = 10
 MAX_RESULTS = 50
@@ -103,13 +104,13 @@ def _number(query: str, word: str) -> int | None:
     return number if number is not None and number <= MAX_ID else None
 
 
-def _rank(query: str, *columns: Any, exact: tuple[Any, ...] = ()) -> Any:
-    """SQL: EXACT when a column is the query (or an `exact` condition holds), STARTS when one starts with it,
-    else CONTAINS (the row already matched somewhere). Labelled match_rank."""
+def _rank(query: str, *columns: Any) -> Any:
+    """SQL: EXACT when a column is the query, STARTS when one starts with it, else CONTAINS (the row already matched
+    somewhere). Labelled match_rank."""
     folded = query.strip().casefold()
     prefix = like_pattern(query).removeprefix("%")
     return case(
-        (or_(*exact, *(casefold(c) == folded for c in columns)), EXACT),
+        (or_(*(casefold(c) == folded for c in columns)), EXACT),
         (or_(*(casefold(c).like(prefix, escape="\\") for c in columns)), STARTS),
         else_=CONTAINS,
     ).label("match_rank")
@@ -145,6 +146,26 @@ def _looks_like_a_space(query: str) -> bool:
 
 def _hit(rank: int, kind: RecordKind, number: int, title: str) -> tuple[int, SearchResult]:
     return rank, SearchResult(id=f"{kind}:{number}", title=title, url=url_of(kind, number))
+
+
+def _ranked_vendors(org: OrgContext, query: str, *columns: Any) -> Any:
+    """The organisation's vendors with `query` in `columns`, each with its rank there: matched (through the vendor
+    text index) and ranked once per vendor, not once per record of theirs."""
+    rank = _rank(query, *columns)
+    return scoped(org, Vendor, Vendor.id, rank).where(vendor_matches(query, *columns)).cte("ranked_vendor")
+
+
+def _record_rank(vendor_id: Any, vendors: Any, *, exact: tuple[Any, ...] = (), starts: tuple[Any, ...] = ()) -> Any:
+    """A record's rank: its vendor's (`vendors` from _ranked_vendors), or better if the record itself is the query
+    (`exact`, e.g. its id) or starts with it. Each rank's vendors are a set looked up, not a join. Labelled
+    match_rank."""
+
+    def ranked(rank: int) -> Any:
+        return vendor_id.in_(select(vendors.c.id).where(vendors.c.match_rank == rank))
+
+    return case((or_(*exact, ranked(EXACT)), EXACT), (or_(*starts, ranked(STARTS)), STARTS), else_=CONTAINS).label(
+        "match_rank"
+    )
 
 
 async def _markets(org: OrgContext, query: str) -> Hits:
@@ -206,7 +227,7 @@ async def _vendors(org: OrgContext, query: str) -> Hits:
     rank = _rank(query, Vendor.business_name, Vendor.contact_name, Vendor.email)
     stmt = (
         scoped(org, Vendor, Vendor.id, Vendor.business_name, Vendor.email, rank)
-        .where(matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email))
+        .where(vendor_matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email))
         .order_by(rank, casefold(Vendor.business_name), Vendor.id)
         .limit(PER_KIND)
     )
@@ -215,12 +236,13 @@ async def _vendors(org: OrgContext, query: str) -> Hits:
 
 
 async def _applications(org: OrgContext, query: str) -> Hits:
-    rank = _rank(query, Vendor.business_name, Vendor.contact_name, Vendor.email)
+    vendor = _ranked_vendors(org, query, Vendor.business_name, Vendor.contact_name, Vendor.email)
+    rank = _record_rank(Application.vendor_id, vendor)
     stmt = (
         scoped(org, Application, Application.id, Application.status, Vendor.business_name, Market.name, rank)
         .join(Vendor, _vendor_of(Application))
         .join(Market, _market_of(Application))
-        .where(Application.vendor_id.in_(vendors_matching(org, query)))
+        .where(Application.vendor_id.in_(select(vendor.c.id)))
         .order_by(rank, Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
         .limit(PER_KIND)
     )
@@ -234,7 +256,8 @@ async def _applications(org: OrgContext, query: str) -> Hits:
 async def _orders(org: OrgContext, query: str) -> Hits:
     number = _number(query, "order")
     by_id = (Order.id == number,) if number is not None else ()
-    rank = _rank(query, Vendor.business_name, Vendor.contact_name, Vendor.email, exact=by_id)
+    vendor = _ranked_vendors(org, query, Vendor.business_name, Vendor.contact_name, Vendor.email)
+    rank = _record_rank(Order.vendor_id, vendor, exact=by_id)
     stmt = (
         scoped(
             org,
@@ -249,7 +272,7 @@ async def _orders(org: OrgContext, query: str) -> Hits:
         )
         .join(Vendor, _vendor_of(Order))
         .join(Market, _market_of(Order))
-        .where(or_(*by_id, Order.vendor_id.in_(vendors_matching(org, query))))
+        .where(or_(*by_id, Order.vendor_id.in_(select(vendor.c.id))))
         .order_by(rank, case((Order.status == "archived", 1), else_=0), Order.id.desc())  # type: ignore[union-attr]
         .limit(PER_KIND)
     )
@@ -268,7 +291,15 @@ async def _orders(org: OrgContext, query: str) -> Hits:
 async def _bookings(org: OrgContext, query: str) -> Hits:
     number = _number(query, "booking")
     by_id = (Booking.id == number,) if number is not None else ()
-    rank = _rank(query, Vendor.business_name, Vendor.contact_name, Booking.space_number, exact=by_id)
+    vendor = _ranked_vendors(org, query, Vendor.business_name, Vendor.contact_name)
+    folded, prefix = query.strip().casefold(), like_pattern(query).removeprefix("%")
+    space = Booking.space_number
+    rank = _record_rank(
+        Booking.vendor_id,
+        vendor,
+        exact=(*by_id, casefold(space) == folded),
+        starts=(casefold(space).like(prefix, escape="\\"),),
+    )
     by_space = (matches(query, Booking.space_number),) if _looks_like_a_space(query) else ()
     stmt = (
         scoped(
@@ -285,13 +316,7 @@ async def _bookings(org: OrgContext, query: str) -> Hits:
         .join(Vendor, _vendor_of(Booking))
         .join(MarketDate, _date_of(Booking))
         .join(Market, _market_of(MarketDate))
-        .where(
-            or_(
-                *by_id,
-                *by_space,
-                Booking.vendor_id.in_(vendors_matching(org, query, Vendor.business_name, Vendor.contact_name)),
-            )
-        )
+        .where(or_(*by_id, *by_space, Booking.vendor_id.in_(select(vendor.c.id))))
         .order_by(rank, *_upcoming_first(org), Booking.id)
         .limit(PER_KIND)
     )

@@ -27,7 +27,7 @@ from market_mcp.schemas.vendors import (
 )
 from market_mcp.services import emails, ranges
 from market_mcp.services.credits import balance_of_vendor, status_of
-from market_mcp.services.scope import count, get_or_404, matches, scoped
+from market_mcp.services.scope import count, get_or_404, scoped, vendor_matches
 
 RECENT = 10
 
@@ -84,7 +84,7 @@ async def list_vendors(
 ) -> Page[VendorSummary]:
     filters: list[Any] = []
     if query and query.strip():
-        filters.append(matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email, Vendor.category))
+        filters.append(vendor_matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email, Vendor.category))
     if market_id is not None:
         approved = select(Application.vendor_id).where(
             Application.market_id == market_id, Application.status == "approved"

@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from sqlmodel import SQLModel
 
 import market_mcp.db.tables  # noqa: F401  (registers every table on SQLModel.metadata)
+from market_mcp.db.migrate import modelled
 
 target_metadata = SQLModel.metadata
 
@@ -20,6 +21,7 @@ def run_on(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
         compare_type=True,
+        include_name=modelled,
     )
     with context.begin_transaction():
         context.run_migrations()
