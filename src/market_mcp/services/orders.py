@@ -441,7 +441,7 @@ async def refund_credits(org: OrgContext, order: Order, *, up_to: int | None = N
     left = order.credit_applied_cents if up_to is None else up_to
     refunded = 0
     for credit_id, net in used.all():
-        amount = min(-net, left - refunded)
+        amount = min(-int(net), left - refunded)  # PostgreSQL sums integers as numeric (Decimal)
         if amount > 0:
             credit = await get_or_404(org, Credit, credit_id, for_update=True)
             credits.post(org, credit, "refund", amount, order_id=order.id, note=note or f"order {order.id} rejected")
