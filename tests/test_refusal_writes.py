@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from market_mcp.config import Settings
 from market_mcp.db import Database
-from market_mcp.db.tables import AuditEntry
+from market_mcp.db.tables import AuditEntry, RateLimitWindow
 from market_mcp.server import build_server
 from tests.factories import Caller, Tenant
 
@@ -124,11 +124,20 @@ async def test_many_calls_at_once_under_the_shared_limit_never_wait_on_each_othe
     """Each call holds one connection at a time: one that waited for a second (to count itself) while holding
     its first drained the pool (5 + 10 overflow) once 15 did the same, and all stalled for its 30 s timeout."""
     settings = Settings(database_url=str(alice.db.url), rate_limit=1_000, rate_limit_shared=True)
-    async with Client(build_server(settings, db=alice.db, token=alice.token)) as client:
+    answers: list[dict[str, Any]] = []
+
+    async def call(tool: str) -> None:
+        answers.append(await c.ok(tool))
+
+    server = build_server(settings, db=alice.db, token=alice.token, clock=lambda: NOW)  # one window throughout
+    async with Client(server) as client:
         c = Caller(client)
         with anyio.fail_after(20):
             async with anyio.create_task_group() as calls:
-                for _ in range(40):
-                    calls.start_soon(c.ok, "list_markets")
-                for _ in range(20):
-                    calls.start_soon(c.ok, "get_dashboard_summary")
+                for tool in ["list_markets"] * 40 + ["get_dashboard_summary"] * 20:
+                    calls.start_soon(call, tool)
+    assert len(answers) == 60
+    assert sum(answer.get("total") == 0 for answer in answers) == 40  # every list_markets answered, empty
+    async with alice.db.transaction() as session:
+        counted = await session.scalar(select(func.sum(RateLimitWindow.calls)))
+    assert counted == 60  # each call counted once, none lost to a stall

@@ -16,6 +16,7 @@ access log are market_mcp.serving's (uvicorn as `serve --transport http` runs it
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import suppress
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -29,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from market_mcp.auth import authenticate
 from market_mcp.db import Database
-from market_mcp.errors import Forbidden, MarketError
+from market_mcp.errors import Forbidden, Unauthorized
 
 
 def request_token(headers: Mapping[str, str] | None) -> str | None:
@@ -100,12 +101,12 @@ class RefuseForbiddenTokens:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user")
         if isinstance(user, AuthenticatedUser) and not user.access_token.scopes:
-            try:
-                async with self.db.transaction() as session:
-                    await authenticate(session, user.access_token.token)
-            except Forbidden as refusal:
-                await json_rpc_error(refusal.message, 403)(scope, receive, send)
-                return
-            except MarketError:
-                pass  # revoked meanwhile: the call that follows is refused with 401
+            # A token revoked meanwhile (any other refusal) goes on: the call that follows is refused with 401.
+            with suppress(Unauthorized):
+                try:
+                    async with self.db.transaction() as session:
+                        await authenticate(session, user.access_token.token)
+                except Forbidden as refusal:
+                    await json_rpc_error(refusal.message, 403)(scope, receive, send)
+                    return
         await self.app(scope, receive, send)

@@ -34,4 +34,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    pass  # a hash cannot become its secret again
+    """Nothing to undo: a hash cannot become its secret again (those clients register anew)."""
