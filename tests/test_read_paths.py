@@ -1,0 +1,132 @@
+"""Every read tool answers the same through the event loop's own SQLite connection as through aiosqlite's
+thread (db/onloop.py), on generated data: two organisations of the benchmark's shape at a small scale.
+
+The calls cover each read tool with its filters, pages and details; the answers are compared whole, and each
+must be a real answer (no refusal) unless the call is meant to be refused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from bench.generate import generate, manifest_path
+from market_mcp.config import Settings
+from market_mcp.db import Database
+from market_mcp.server import build_server
+from tests.conftest import sqlite_only
+
+pytestmark = sqlite_only
+SCALE = 0.02  # 6,000 bookings an organisation: every kind of record, every state (the smallest that builds)
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, Any]]]:
+    import json
+
+    path = generate(SCALE, path=tmp_path_factory.mktemp("generated") / "market.db")
+    yield path, json.loads(manifest_path(path).read_text())
+
+
+def _calls(path: Path, organization_id: int) -> list[tuple[str, dict[str, Any]]]:
+    con = sqlite3.connect(path)
+
+    def ids(table: str, n: int = 3, where: str = "1") -> list[int]:
+        sql = f"SELECT id FROM {table} WHERE organization_id = ? AND {where} ORDER BY id LIMIT ?"
+        return [row[0] for row in con.execute(sql, (organization_id, n))]
+
+    try:
+        market, date_id, vendor = ids("market", 1)[0], ids("market_date", 1)[0], ids("vendor", 1)[0]
+        name = con.execute("SELECT business_name FROM vendor WHERE id = ?", (vendor,)).fetchone()[0]
+        records = {
+            "application": ids("application"),
+            "booking": ids("booking", 2) + ids("booking", 1, "status = 'cancelled'"),
+            "credit": ids("credit"),
+            "market": ids("market"),
+            "market_date": ids("market_date", 2) + ids("market_date", 1, "status = 'cancelled'"),
+            "order": ids("vendor_order", 2) + ids("vendor_order", 1, "status = 'paid'"),
+            "vendor": ids("vendor"),
+        }
+        other = con.execute("SELECT id FROM vendor WHERE organization_id != ? LIMIT 1", (organization_id,)).fetchone()
+    finally:
+        con.close()
+    word = name.split()[0]
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("get_context", {}),
+        ("get_dashboard", {}),
+        ("get_dashboard_summary", {}),
+        ("search", {"query": word}),
+        ("search", {"query": "sourdough"}),
+        ("search", {"query": str(vendor)}),
+        ("get_vendor", {"vendor_id": other[0]}),  # another organisation's: 404 both ways
+    ]
+    for kind, found in records.items():
+        for record_id in found:
+            calls.append((f"get_{kind}", {f"{kind}_id": record_id}))
+            if kind != "credit":  # search finds no credits, so fetch reads none
+                calls.append(("fetch", {"id": f"{kind}:{record_id}"}))
+    pages = [{}, {"limit": 3, "offset": 2}, {"detail": "full", "limit": 5}]
+    filtered: list[tuple[str, dict[str, Any]]] = [
+        ("list_markets", {"query": "market"}),
+        ("list_market_dates", {"market_id": market, "date_filter": "upcoming"}),
+        ("list_market_dates", {"date_filter": "past", "status": "scheduled"}),
+        ("list_vendors", {"query": word}),
+        ("list_vendors", {"market_id": market}),
+        ("list_applications", {"status": "approved", "market_id": market}),
+        ("list_orders", {"status": "payment_pending"}),
+        ("list_orders", {"vendor_id": vendor, "include_archived": True}),
+        ("list_bookings", {"market_id": market, "status": "confirmed", "date_filter": "upcoming"}),
+        ("list_bookings", {"vendor_id": vendor}),
+        ("list_bookings", {"query": word}),
+        ("list_market_date_bookings", {"market_date_id": date_id}),
+        ("list_waitlist", {"status": "waiting"}),
+        ("list_credits", {"vendor_id": vendor}),
+        ("list_credits", {"status": "unexpired"}),
+        ("list_emails", {"status": "sent"}),
+        ("list_emails", {"vendor_id": vendor}),
+        ("list_vendor_notes", {"vendor_id": vendor}),
+        ("list_audit_log", {}),
+    ]
+    calls += [("list_markets", {}), ("list_markets", {"detail": "full"})]  # this scale has one market a group
+    for tool in ("list_market_dates", "list_vendors", "list_applications", "list_orders"):
+        calls += [(tool, page) for page in pages]
+    for tool in ("list_bookings", "list_waitlist", "list_credits", "list_emails", "list_audit_log"):
+        calls += [(tool, page) for page in pages if "detail" in page or tool == "list_bookings"]
+    return calls + filtered
+
+
+async def _answers(database: Database, token: str, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+    server = build_server(Settings(database_url=str(database.url), rate_limit=100_000), db=database, token=token)
+    answers = []
+    async with Client(server) as client:
+        for tool, arguments in calls:
+            result = await client.call_tool(tool, arguments)
+            answers.append((tool, arguments, result.is_error, result.structured_content))
+    await database.dispose()
+    return answers
+
+
+async def test_every_read_tool_answers_the_same_on_both_paths(generated: tuple[Path, dict[str, Any]]) -> None:
+    path, manifest = generated
+    organisation = manifest["organisations"][0]
+    calls = _calls(path, organisation["organization_id"])
+    read_tools = {name for name, spec in build_server(Settings()).specs.items() if not spec.writes}
+    assert read_tools <= {tool for tool, _ in calls}, "every read tool is asked"
+
+    url = f"sqlite+aiosqlite:///{path}"
+    on_loop = await _answers(Database(url), organisation["token"], calls)
+    threaded = await _answers(Database(url, reads_on_loop=False), organisation["token"], calls)
+
+    assert on_loop == threaded
+    refused = [(tool, arguments) for tool, arguments, is_error, _ in on_loop if is_error]
+    assert refused == [("get_vendor", calls[6][1])], "only the other organisation's vendor is refused"
+    assert on_loop[6][3]["code"] == 404
+    empty = [
+        (tool, arguments) for tool, arguments, _, answer in on_loop if tool.startswith("list_") and not answer["items"]
+    ]
+    assert not empty, "every page has rows to compare"
