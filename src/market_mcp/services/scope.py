@@ -8,9 +8,10 @@ record and a record that never existed are the same thing: 404 with the same wor
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Row, Select, and_, bindparam, func, or_, select
 from sqlmodel import SQLModel
 
 from market_mcp.auth import OrgContext
@@ -37,6 +38,37 @@ def scoped(org: OrgContext, model: type[M], *columns: Any) -> Select[Any]:
     """SELECT model (or the given columns) FROM model WHERE it belongs to the caller's organisation."""
     stmt = select(*columns) if columns else select(model)
     return stmt.where(model.organization_id == org.organization_id)  # type: ignore[attr-defined]
+
+
+ORG = bindparam("org")  # a prepared read's organisation: `scoped_by_parameter` compares every row with it
+
+
+def scoped_by_parameter(model: type[M], *columns: Any) -> Select[Any]:
+    """`scoped`, for a statement built once: the organisation is the bind parameter `org` of each call."""
+    return select(*columns).where(model.organization_id == ORG)  # type: ignore[attr-defined]
+
+
+def columns_of(model: type[SQLModel], *left_out: str) -> list[Any]:
+    """A table's columns, as a Core select lists them (rows as tuples, not ORM objects)."""
+    return [column for column in model.__table__.c if column.key not in ("organization_id", *left_out)]  # type: ignore[attr-defined]
+
+
+class Prepared:
+    """A read built once: its statement, made on first use with bind parameters for what varies from call to
+    call (the organisation is `org`), runs on the call's transaction as Core rows: no statement is built and
+    no ORM object made per call, and the compiled SQL is reused from SQLAlchemy's cache."""
+
+    __slots__ = ("_build", "_statement")
+
+    def __init__(self, build: Callable[[], Select[Any]]) -> None:
+        self._build = build
+        self._statement: Select[Any] | None = None
+
+    async def rows(self, org: OrgContext, **parameters: Any) -> Sequence[Row[Any]]:
+        if self._statement is None:
+            self._statement = self._build()
+        connection = await org.session.connection()
+        return (await connection.execute(self._statement, {"org": org.organization_id, **parameters})).all()
 
 
 async def get_or_404(org: OrgContext, model: type[M], record_id: int, *, for_update: bool = False) -> M:

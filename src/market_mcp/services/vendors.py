@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from market_mcp.auth import OrgContext
 from market_mcp.db.functions import casefold
 from market_mcp.db.tables import Application, Booking, Credit, Market, MarketDate, Order, Vendor, VendorNote
 from market_mcp.db.types import utcnow
-from market_mcp.errors import Conflict
+from market_mcp.errors import Conflict, NotFound
 from market_mcp.schemas.common import Page
 from market_mcp.schemas.text import quoted
 from market_mcp.schemas.vendors import (
@@ -27,7 +27,15 @@ from market_mcp.schemas.vendors import (
 )
 from market_mcp.services import emails, ranges
 from market_mcp.services.credits import balance_of_vendor, status_of
-from market_mcp.services.scope import count, get_or_404, scoped, vendor_matches
+from market_mcp.services.scope import (
+    Prepared,
+    columns_of,
+    count,
+    get_or_404,
+    scoped,
+    scoped_by_parameter,
+    vendor_matches,
+)
 
 RECENT = 10
 
@@ -105,77 +113,110 @@ async def list_vendors(
     return Page.of([VendorSummary(**_summary(org, row)) for row in rows], total=total, limit=limit, offset=offset)
 
 
-async def get_vendor(org: OrgContext, vendor_id: int) -> VendorDetail:
-    await get_or_404(org, Vendor, vendor_id)
-    row = (
-        await org.session.execute(scoped(org, Vendor, Vendor, *_aggregates(org.now())).where(Vendor.id == vendor_id))
-    ).one()
-    s = org.session
-    applications = await s.execute(
-        scoped(org, Application, Application, Market.name)
+def _vendor_row() -> Select[Any]:
+    notes = (
+        select(func.count())
+        .where(VendorNote.vendor_id == Vendor.id, VendorNote.organization_id == Vendor.organization_id)
+        .correlate(Vendor)
+        .scalar_subquery()
+    )
+    return scoped_by_parameter(
+        Vendor, *columns_of(Vendor), *_aggregates(bindparam("now")), notes.label("notes_count")
+    ).where(Vendor.id == bindparam("vendor_id"))
+
+
+# get_vendor's reads, each built once (the organisation, the vendor and the moment are parameters).
+_VENDOR = Prepared(_vendor_row)
+_APPLICATIONS = Prepared(
+    lambda: (
+        scoped_by_parameter(
+            Application,
+            Application.id,
+            Application.market_id,
+            Market.name.label("market_name"),
+            Application.status,
+            Application.submitted_at,
+            Application.decided_at,
+        )
         .join(Market, Market.id == Application.market_id)
-        .where(Application.vendor_id == vendor_id)
+        .where(Application.vendor_id == bindparam("vendor_id"))
         .order_by(Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
         .limit(RECENT)
     )
-    orders = await s.execute(
-        scoped(org, Order).where(Order.vendor_id == vendor_id).order_by(Order.id.desc()).limit(RECENT)  # type: ignore[union-attr]
+)
+_ORDERS = Prepared(
+    lambda: (
+        scoped_by_parameter(
+            Order,
+            Order.id,
+            Order.market_id,
+            Order.status,
+            Order.total_cents,
+            Order.credit_applied_cents,
+            Order.amount_due_cents,
+            Order.created_at,
+        )
+        .where(Order.vendor_id == bindparam("vendor_id"))
+        .order_by(Order.id.desc())  # type: ignore[union-attr]
+        .limit(RECENT)
     )
-    bookings = await s.execute(
-        scoped(org, Booking, Booking, MarketDate.scheduled_at, Market.name)
+)
+_BOOKINGS = Prepared(
+    lambda: (
+        scoped_by_parameter(
+            Booking,
+            Booking.id,
+            Booking.market_date_id,
+            Market.name.label("market_name"),
+            MarketDate.scheduled_at,
+            Booking.status,
+            Booking.space_number,
+            Booking.amount_cents,
+            Booking.attended,
+        )
         .join(MarketDate, MarketDate.id == Booking.market_date_id)
         .join(Market, Market.id == MarketDate.market_id)
-        .where(Booking.vendor_id == vendor_id)
+        .where(Booking.vendor_id == bindparam("vendor_id"))
         .order_by(MarketDate.scheduled_at.desc(), Booking.id.desc())  # type: ignore[attr-defined, union-attr]
         .limit(RECENT)
     )
-    credits = await s.execute(
-        scoped(org, Credit)
-        .where(Credit.vendor_id == vendor_id, Credit.deleted_at.is_(None))  # type: ignore[union-attr]
+)
+_CREDITS = Prepared(
+    lambda: (
+        scoped_by_parameter(
+            Credit,
+            Credit.id,
+            Credit.amount_cents,
+            Credit.remaining_cents,
+            Credit.source,
+            Credit.expires_at,
+            Credit.notes,
+        )
+        .where(Credit.vendor_id == bindparam("vendor_id"), Credit.deleted_at.is_(None))  # type: ignore[union-attr]
         .order_by(Credit.id.desc())  # type: ignore[union-attr]
         .limit(RECENT)
     )
-    notes_count = await count(org, scoped(org, VendorNote).where(VendorNote.vendor_id == vendor_id))
+)
+
+
+async def get_vendor(org: OrgContext, vendor_id: int) -> VendorDetail:
     now = org.now()
+    found = await _VENDOR.rows(org, vendor_id=vendor_id, now=now)
+    if not found:
+        raise NotFound(f"Vendor {vendor_id} not found.")
+    vendor = found[0]._asdict()
     return VendorDetail(
-        **_summary(org, row),
-        notes_count=notes_count,
-        applications=[
-            VendorApplication(
-                id=a.id,
-                market_id=a.market_id,
-                market_name=name,
-                status=a.status,  # type: ignore[arg-type]
-                submitted_at=a.submitted_at,
-                decided_at=a.decided_at,
-            )
-            for a, name in applications.all()
-        ],
-        orders=[VendorOrder.model_validate(o, from_attributes=True) for o in orders.scalars()],
-        bookings=[
-            VendorBooking(
-                id=b.id,
-                market_date_id=b.market_date_id,
-                market_name=name,
-                scheduled_at=day,  # type: ignore[arg-type]
-                status=b.status,
-                space_number=b.space_number,
-                amount_cents=b.amount_cents,
-                attended=b.attended,
-            )
-            for b, day, name in bookings.all()
-        ],
+        **vendor,
+        currency=org.currency,
+        applications=[VendorApplication(**a._asdict()) for a in await _APPLICATIONS.rows(org, vendor_id=vendor_id)],
+        orders=[VendorOrder(**o._asdict()) for o in await _ORDERS.rows(org, vendor_id=vendor_id)],
+        bookings=[VendorBooking(**b._asdict()) for b in await _BOOKINGS.rows(org, vendor_id=vendor_id)],
         credits=[
             VendorCredit(
-                id=c.id,
-                amount_cents=c.amount_cents,  # type: ignore[arg-type]
-                remaining_cents=0 if status_of(c, now) == "expired" else c.remaining_cents,
+                **c._asdict() | {"remaining_cents": 0 if status_of(c, now) == "expired" else c.remaining_cents},
                 status=status_of(c, now),
-                source=c.source,
-                expires_at=c.expires_at,
-                notes=c.notes,
             )
-            for c in credits.scalars()
+            for c in await _CREDITS.rows(org, vendor_id=vendor_id)
         ],
     )
 
