@@ -23,13 +23,17 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bench.measure import http_server
 
 
-def request(port: int, token: str, tool: str) -> bytes:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": {}}})
+def request(port: int, token: str, tool: str, arguments: dict[str, Any] | None = None) -> bytes:
+    """One JSON-RPC tools/call POST, ready to send as it is (the stateless server needs no session)."""
+    params = {"name": tool, "arguments": arguments or {}}
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
     head = (
         f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
         f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
@@ -38,12 +42,18 @@ def request(port: int, token: str, tool: str) -> bytes:
     return head.encode() + body.encode()
 
 
-async def client(port: int, sent: bytes, until: float, latencies: list[float]) -> None:
-    """Calls on one connection until `until`; each call's seconds appended. Refuses any answer but a result."""
+async def client(
+    port: int, sent: bytes | Sequence[bytes], until: float, latencies: list[float], first: int = 0
+) -> None:
+    """Calls on one connection until `until`; each call's seconds appended. Refuses any answer but a result.
+    Given several requests, sends them in turn from the `first`."""
+    requests = [sent] if isinstance(sent, bytes) else list(sent)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
+        n = first
         while (start := time.perf_counter()) < until:
-            writer.write(sent)
+            writer.write(requests[n % len(requests)])
+            n += 1
             head = await reader.readuntil(b"\r\n\r\n")
             length = next(int(line[15:]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:"))
             body = await reader.readexactly(length)
@@ -54,10 +64,12 @@ async def client(port: int, sent: bytes, until: float, latencies: list[float]) -
         writer.close()
 
 
-async def load(port: int, sent: bytes, clients: int, seconds: float) -> list[float]:
+async def load(port: int, sent: bytes | Sequence[bytes], clients: int, seconds: float) -> list[float]:
+    """`clients` connections calling in a loop for `seconds`: every call's seconds (each client starts its own
+    place in a list of requests)."""
     latencies: list[float] = []
     until = time.perf_counter() + seconds
-    await asyncio.gather(*(client(port, sent, until, latencies) for _ in range(clients)))
+    await asyncio.gather(*(client(port, sent, until, latencies, first=n * 7919) for n in range(clients)))
     return latencies
 
 
