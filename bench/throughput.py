@@ -10,6 +10,8 @@ with the demo token as fast as they are answered, each on its own keep-alive con
 lean on purpose (raw HTTP/1.1 over asyncio streams, no MCP client): it shares the machine with the server. Every
 answer must be 200 and not an error. Also reports one client's calls one after another (p50), where a
 response held back by Nagle's algorithm would show as ~40 ms.
+
+`python -m bench` measures its HTTP throughput with this same generator (`request`, `load`), on the bench's data.
 """
 
 from __future__ import annotations
