@@ -54,9 +54,13 @@ def load(path: str | None) -> list[dict[str, Any]]:
 if __name__ == "__main__":
     if sys.argv[1] == "stdio":
         echo_server(load(sys.argv[2] if len(sys.argv) > 2 else None)).run("stdio")
-    else:
+    else:  # uvicorn configured as `market-mcp serve --transport http` configures it (its HTTP/1.1 protocol too)
         import uvicorn
+
+        from market_mcp.config import Settings
+        from market_mcp.serving import uvicorn_config
 
         server = echo_server(load(sys.argv[2] if len(sys.argv) > 3 else None))
         app = server.streamable_http_app(stateless_http=True, json_response=True)
-        uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[-1]), log_level="warning")
+        settings = Settings(log_level="WARNING")
+        uvicorn.Server(uvicorn_config(app, settings, host="127.0.0.1", port=int(sys.argv[-1]))).run()

@@ -440,23 +440,30 @@ async def throughput(target: Target, store: Store, plan: Plan, log: Callable[[st
         sides = [("ours", [*ours_command, *(["--workers", str(workers)] if workers > 1 else []), "--port"])]
         if workers == 1:
             sides.insert(0, ("echo", echo_command))
-        rates: dict[int, dict[str, float]] = {clients: {} for clients in plan.concurrency}
+        rates: dict[int, dict[str, float | str]] = {clients: {} for clients in plan.concurrency}
         try:
             if generator_cpus:
                 set_affinity(generator_cpus)
             for side, command in sides:
-                async with http_server(command, env, server_cpus) as (url, _):
-                    port = int(url.rsplit(":", 1)[1].split("/")[0])
-                    if side == "echo":
-                        sent = [raw.request(port, target.token, "echo", ECHO_ARGUMENTS)]
-                    else:
-                        sent = [
-                            raw.request(port, target.token, THROUGHPUT_TOOL, {"vendor_id": v}) for v in store.vendor_ids
-                        ]
-                    await raw.load(port, sent, max(plan.concurrency), plan.throughput_warmup)  # every worker up
-                    for clients in plan.concurrency:
-                        calls = await raw.load(port, sent, clients, plan.throughput_seconds)
-                        rates[clients][side] = round(len(calls) / plan.throughput_seconds, 1)
+                pending = list(plan.concurrency)
+                while pending:  # a server that stops answering is reported so, and started afresh for the rest
+                    async with http_server(command, env, server_cpus) as (url, _):
+                        port = int(url.rsplit(":", 1)[1].split("/")[0])
+                        if side == "echo":
+                            sent = [raw.request(port, target.token, "echo", ECHO_ARGUMENTS)]
+                        else:
+                            sent = [
+                                raw.request(port, target.token, THROUGHPUT_TOOL, {"vendor_id": v})
+                                for v in store.vendor_ids
+                            ]
+                        try:
+                            await raw.load(port, sent, max(pending), plan.throughput_warmup)  # every worker up
+                            while pending:
+                                calls = await raw.load(port, sent, pending[0], plan.throughput_seconds)
+                                rates[pending.pop(0)][side] = round(len(calls) / plan.throughput_seconds, 1)
+                        except raw.Stalled as stalled:
+                            rates[pending.pop(0)][side] = f"stalled: {stalled}"
+                            log(f"    {side} ({name}): stopped answering ({stalled}); starting it again")
         finally:
             if generator_cpus and everything:
                 set_affinity(everything)
@@ -467,13 +474,13 @@ async def throughput(target: Target, store: Store, plan: Plan, log: Callable[[st
         )
         for clients, rate in rates.items():
             row = {"server": name, "workers": workers, "pinned": pinned, "cpus": cpus, "clients": clients, **rate}
-            if "echo" in rate:
-                row["vs_echo"] = round(rate["ours"] / rate["echo"], 2)
+            if all(isinstance(rate.get(side), float) for side in ("echo", "ours")) and rate["echo"]:
+                row["vs_echo"] = round(rate["ours"] / rate["echo"], 2)  # type: ignore[operator]
             rows.append(row)
             log(f"    {name} ({cpus}), {clients} clients: {rate}")
     one = {r["clients"]: r["ours"] for r in rows if r["workers"] == 1 and not r["pinned"]}
     for row in rows:
-        if row["workers"] > 1 and row["clients"] in one:
+        if row["workers"] > 1 and isinstance(one.get(row["clients"]), float) and isinstance(row["ours"], float):
             row["vs_one_process"] = round(row["ours"] / one[row["clients"]], 2)
     return {"rows": rows, "pinning": None if pins else "fewer than two CPUs to run on (or no sched_setaffinity)"}
 

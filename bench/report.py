@@ -101,15 +101,25 @@ def throughput_table(rows: list[dict[str, Any]], pinning: str | None) -> list[st
         "| server | CPUs | clients | echo calls/s | ours calls/s | ours ÷ echo | ours ÷ one process (unpinned) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
+
+    def rate(value: float | str | None) -> str:
+        return "–" if value is None else f"{value:g}" if isinstance(value, float) else f"**{value}**"
+
     for t in rows:
-        echo = f"{t['echo']:g}" if "echo" in t else "–"
+        echo = rate(t.get("echo"))
         vs_echo = f"{t['vs_echo']:g}×" if "vs_echo" in t else "–"
         vs_one = f"{t['vs_one_process']:g}×" if "vs_one_process" in t else "–"
         lines.append(
-            f"| {t['server']} | {t['cpus']} | {t['clients']} | {echo} | {t['ours']:g} | {vs_echo} | {vs_one} |"
+            f"| {t['server']} | {t['cpus']} | {t['clients']} | {echo} | {rate(t['ours'])} | {vs_echo} | {vs_one} |"
         )
     if pinning:
         lines += ["", f"Not pinned: {pinning}."]
+    if any(isinstance(t.get(side), str) for t in rows for side in ("echo", "ours")):
+        lines += [
+            "",
+            "Stalled: that server stopped answering altogether (a call unanswered for 10 s, and every call after it, "
+            "on new connections too); its figure is left out and it was started afresh for the next count.",
+        ]
     return lines
 
 
@@ -162,7 +172,7 @@ def scale_section(result: dict[str, Any]) -> list[str]:
 def postgres_section(result: dict[str, Any]) -> list[str]:
     pg = result["postgres"]
     load = pg["load"]
-    how = "already loaded (reused)" if load["reused"] else f"copied ({load['rows']:,} rows) in {load['seconds']} s"
+    how = "loaded by an earlier run" if load["reused"] else f"{load['rows']:,} rows copied in {load['seconds']} s"
     memory = ", ".join(f"{side} {mb} MB" for side, mb in pg["memory_mb"].items())
     return [
         f"### Scale {result['scale']:g} on PostgreSQL",
@@ -265,9 +275,10 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
         two = [t for t in pg["throughput"] if t["workers"] == 2 and t["clients"] == 32 and "vs_one_process" in t]
         lines.append(
             f"| on PostgreSQL at {bookings:,} bookings: the per-figure targets above (no peer there) | "
-            f"{sum(met for _, met in judged_rows)} of {len(judged_rows)} met; `--workers 2` at 32 clients "
+            f"{sum(met for _, met in judged_rows)} of {len(judged_rows)} met; `--workers 2` ÷ one process at 32 "
+            "clients: "
             + (", ".join(f"{t['vs_one_process']:g}×" for t in two) or "not measured")
-            + " one process's | "
+            + " | "
             + f"{verdict(all(met for _, met in judged_rows) and all(t['vs_one_process'] >= WORKERS_2 for t in two))} |"
         )
     return lines

@@ -31,6 +31,16 @@ from typing import Any
 
 from bench.measure import http_server
 
+STALL_SECONDS = 10.0  # a call unanswered this long: the server has stopped answering
+
+
+class Stalled(RuntimeError):
+    """The server stopped answering: a call went unanswered for STALL_SECONDS (so did every call in flight)."""
+
+    def __init__(self, answered: int, seconds: float) -> None:
+        super().__init__(f"no answer for {seconds:g} s after {answered} calls")
+        self.answered = answered
+
 
 def request(port: int, token: str, tool: str, arguments: dict[str, Any] | None = None) -> bytes:
     """One JSON-RPC tools/call POST, ready to send as it is (the stateless server needs no session)."""
@@ -45,10 +55,16 @@ def request(port: int, token: str, tool: str, arguments: dict[str, Any] | None =
 
 
 async def client(
-    port: int, sent: bytes | Sequence[bytes], until: float, latencies: list[float], first: int = 0
+    port: int,
+    sent: bytes | Sequence[bytes],
+    until: float,
+    latencies: list[float],
+    first: int = 0,
+    stall: float = STALL_SECONDS,
 ) -> None:
-    """Calls on one connection until `until`; each call's seconds appended. Refuses any answer but a result.
-    Given several requests, sends them in turn from the `first`."""
+    """Calls on one connection until `until`; each call's seconds appended. Refuses any answer but a result,
+    and raises Stalled when one takes longer than `stall` seconds. Given several requests, sends them in turn
+    from the `first`."""
     requests = [sent] if isinstance(sent, bytes) else list(sent)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
@@ -56,9 +72,15 @@ async def client(
         while (start := time.perf_counter()) < until:
             writer.write(requests[n % len(requests)])
             n += 1
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(int(line[15:]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:"))
-            body = await reader.readexactly(length)
+            try:
+                async with asyncio.timeout(stall):
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    length = next(
+                        int(line[15:]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")
+                    )
+                    body = await reader.readexactly(length)
+            except TimeoutError:
+                raise Stalled(len(latencies), stall) from None
             if not head.startswith(b"HTTP/1.1 200") or json.loads(body)["result"]["isError"]:
                 raise RuntimeError(f"not a result: {head[:12]!r} {body[:300]!r}")
             latencies.append(time.perf_counter() - start)
@@ -71,7 +93,12 @@ async def load(port: int, sent: bytes | Sequence[bytes], clients: int, seconds: 
     place in a list of requests)."""
     latencies: list[float] = []
     until = time.perf_counter() + seconds
-    await asyncio.gather(*(client(port, sent, until, latencies, first=n * 7919) for n in range(clients)))
+    try:
+        async with asyncio.TaskGroup() as tasks:  # one client failing ends the others
+            for n in range(clients):
+                tasks.create_task(client(port, sent, until, latencies, first=n * 7919))
+    except* Stalled as group:
+        raise group.exceptions[0] from None
     return latencies
 
 
