@@ -2,8 +2,8 @@
 beside it, for each read question, a tool that answers instantly with market-mcp's own answer.
 
 `python bench/echo_server.py stdio [ANSWERS]` or `python bench/echo_server.py http [ANSWERS] PORT` (stateless,
-JSON answers: the same options `market-mcp serve --transport http --stateless` uses), or `echo_server()`
-in-process. ANSWERS is a JSON file of {"tool", "output_schema", "structured"}: each becomes a tool
+JSON answers, under market-mcp's own uvicorn configuration: as `market-mcp serve --transport http --stateless`
+runs), or `echo_server()` in-process. ANSWERS is a JSON file of {"tool", "output_schema", "structured"}: each becomes a tool
 `same_<tool>` that returns that structured result (and its JSON as text, as market-mcp does) under that output
 schema. The client validates it and the transport carries it exactly as for market-mcp, so the difference
 between the two is the work market-mcp does to find the answer, and the rest is the answer's size.
