@@ -58,6 +58,7 @@ class Plan:
     throughput_seconds: float = 5.0
     throughput_warmup: float = 1.0
     throughput_both: bool = True  # one process pinned and unpinned (else pinned only, where the machine allows)
+    throughput_workers: bool = True  # and `--workers 2`
     concurrency: tuple[int, ...] = (1, 8, 32)
 
     @classmethod
@@ -74,6 +75,7 @@ class Plan:
             throughput_seconds=0.5,
             throughput_warmup=0.2,
             throughput_both=False,
+            throughput_workers=False,
             concurrency=(1, 8),
         )
 
@@ -433,6 +435,8 @@ async def throughput(target: Target, store: Store, plan: Plan, log: Callable[[st
         modes = [m for m in modes if not m[2]]
     elif not plan.throughput_both:
         modes = [m for m in modes if m[2] or m[1] > 1]
+    if not plan.throughput_workers:
+        modes = [m for m in modes if m[1] == 1]
     rows = []
     everything = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
     for name, workers, pinned in modes:
