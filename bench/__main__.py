@@ -3,6 +3,12 @@
     .venv/bin/python -m bench                    # scales 0.1, 1 and 10, the full run
     .venv/bin/python -m bench --scale 0.1 1      # a quicker run without the 3-million-booking file
     .venv/bin/python -m bench --smoke            # CI: scale 0.1, a few calls each, no RESULTS.md
+    .venv/bin/python -m bench --scale 0.1 --postgres   # the PostgreSQL figures at scale 0.1 too
+
+PostgreSQL: the read questions and HTTP throughput are measured again on a PostgreSQL copy of the data, by
+default at scale 1 (300,000 bookings) when it is in the run; `--postgres` adds every scale up to 1 of the run,
+`--no-postgres` none. The server is MARKET_MCP_BENCH_POSTGRES_URL's, or one the bench starts (bench/postgres.py);
+without either the figures are skipped with the reason printed.
 
 Each scale's data is built once into bench/data/ (gitignored) and reused while the seed and the schema are
 unchanged and it was built today; every run measures on a fresh copy, since the write figures use up their
@@ -17,14 +23,16 @@ import shlex
 import shutil
 import sys
 import time
+from contextlib import nullcontext
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import anyio
 
-from bench import measure, report
+from bench import measure, postgres, report
 from bench.generate import SEED, TIMEZONE, database_path, generate, manifest_path
 from bench.questions import Store
 from market_mcp.db import Database
@@ -68,7 +76,9 @@ async def _upgrade(path: Path) -> None:
         await db.dispose()
 
 
-def run_scale(scale: float, seed: int, plan: measure.Plan, fresh: bool, too_slow: set[str]) -> dict[str, Any]:
+def run_scale(
+    scale: float, seed: int, plan: measure.Plan, fresh: bool, too_slow: set[str], postgres_url: str | None = None
+) -> dict[str, Any]:
     measure.ensure_peer(log)
     data = data_for(scale, seed, fresh)
     copy = DATA / f"run-scale-{scale:g}.db"
@@ -85,7 +95,7 @@ def run_scale(scale: float, seed: int, plan: measure.Plan, fresh: bool, too_slow
     skipped = sorted(too_slow)
     results = anyio.run(measure.measure, target, store, plan, too_slow, log)
     log(f"scale {scale:g}: measured in {time.monotonic() - started:.0f} s")
-    return {
+    result = {
         "scale": scale,
         "bookings": data["rows_per_table"]["booking"] // len(data["organisations"]),
         "data": {k: v for k, v in data.items() if k != "organisations"},
@@ -93,6 +103,23 @@ def run_scale(scale: float, seed: int, plan: measure.Plan, fresh: bool, too_slow
         "not_repeated": skipped,
         **results,
     }
+    if postgres_url is not None:
+        result["postgres"] = run_postgres(scale, data, plan, postgres_url)
+    return result
+
+
+def run_postgres(scale: float, data: dict[str, Any], plan: measure.Plan, url: str) -> dict[str, Any]:
+    """The read questions and HTTP throughput again, on a PostgreSQL copy of the scale's pristine file."""
+    started = time.monotonic()
+    log(f"scale {scale:g}: PostgreSQL")
+    loaded = postgres.load(url, Path(data["path"]), data, log)
+    organisation = data["organisations"][0]
+    target = measure.Target(DATA / f"run-scale-{scale:g}.db", organisation["token"], database_url=url)
+    store = Store.open(Path(data["path"]), organisation["organization_id"])  # the same ids as the copy's
+    target.answers = anyio.run(measure.capture_answers, target, store)
+    results = anyio.run(partial(measure.measure, writes=False), target, store, plan, set(), log)
+    log(f"scale {scale:g}: PostgreSQL measured in {time.monotonic() - started:.0f} s")
+    return {"load": loaded, **results}
 
 
 def main() -> None:
@@ -101,6 +128,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--fresh", action="store_true", help="rebuild the data even if a current copy exists")
     parser.add_argument("--smoke", action="store_true", help="scale 0.1, a few calls per figure, no RESULTS.md")
+    parser.add_argument(
+        "--postgres",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the read questions and throughput on PostgreSQL too (default: at scale 1, when it is in the run; "
+        "--postgres: at every scale up to 1)",
+    )
     args = parser.parse_args()
     command = "python -m bench " + shlex.join(sys.argv[1:])
     started = time.monotonic()
@@ -110,10 +144,23 @@ def main() -> None:
         return
     results: list[dict[str, Any]] = []
     too_slow: set[str] = set()
-    for scale in sorted(args.scale):
-        results.append(run_scale(scale, args.seed, measure.Plan(), args.fresh, too_slow))
-        (DATA / "results.json").write_text(json.dumps(results, indent=2))  # kept as each scale ends
-    RESULTS.write_text(report.markdown(results, command=command.strip(), minutes=(time.monotonic() - started) / 60))
+    on_postgres = (
+        {s for s in args.scale if (s <= 1 if args.postgres else s == 1)} if args.postgres is not False else set()
+    )
+    skipped = postgres.unavailable() if on_postgres else None
+    if skipped:
+        log(f"PostgreSQL figures skipped: {skipped}")
+        on_postgres = set()
+    with postgres.server(log) if on_postgres else nullcontext(None) as url:
+        for scale in sorted(args.scale):
+            results.append(
+                run_scale(scale, args.seed, measure.Plan(), args.fresh, too_slow, url if scale in on_postgres else None)
+            )
+            (DATA / "results.json").write_text(json.dumps(results, indent=2))  # kept as each scale ends
+    text = report.markdown(
+        results, command=command.strip(), minutes=(time.monotonic() - started) / 60, postgres_skipped=skipped
+    )
+    RESULTS.write_text(text)
     log(f"wrote {RESULTS}")
 
 

@@ -2,8 +2,8 @@
 beside it, for each read question, a tool that answers instantly with market-mcp's own answer.
 
 `python bench/echo_server.py stdio [ANSWERS]` or `python bench/echo_server.py http [ANSWERS] PORT` (stateless,
-JSON answers: the same options `market-mcp serve --transport http --stateless` uses), or `echo_server()`
-in-process. ANSWERS is a JSON file of {"tool", "output_schema", "structured"}: each becomes a tool
+JSON answers, under market-mcp's own uvicorn configuration: as `market-mcp serve --transport http --stateless`
+runs), or `echo_server()` in-process. ANSWERS is a JSON file of {"tool", "output_schema", "structured"}: each becomes a tool
 `same_<tool>` that returns that structured result (and its JSON as text, as market-mcp does) under that output
 schema. The client validates it and the transport carries it exactly as for market-mcp, so the difference
 between the two is the work market-mcp does to find the answer, and the rest is the answer's size.
@@ -54,9 +54,13 @@ def load(path: str | None) -> list[dict[str, Any]]:
 if __name__ == "__main__":
     if sys.argv[1] == "stdio":
         echo_server(load(sys.argv[2] if len(sys.argv) > 2 else None)).run("stdio")
-    else:
+    else:  # uvicorn configured as `market-mcp serve --transport http` configures it (its HTTP/1.1 protocol too)
         import uvicorn
+
+        from market_mcp.config import Settings
+        from market_mcp.serving import uvicorn_config
 
         server = echo_server(load(sys.argv[2] if len(sys.argv) > 3 else None))
         app = server.streamable_http_app(stateless_http=True, json_response=True)
-        uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[-1]), log_level="warning")
+        settings = Settings(log_level="WARNING")
+        uvicorn.Server(uvicorn_config(app, settings, host="127.0.0.1", port=int(sys.argv[-1]))).run()

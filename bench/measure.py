@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,9 @@ class Plan:
     bulk_cancels: int = 5
     cold_starts: int = 10
     throughput_seconds: float = 5.0
+    throughput_warmup: float = 1.0
+    throughput_both: bool = True  # one process pinned and unpinned (else pinned only, where the machine allows)
+    throughput_workers: bool = True  # and `--workers 2`
     concurrency: tuple[int, ...] = (1, 8, 32)
 
     @classmethod
@@ -70,6 +73,9 @@ class Plan:
             bulk_cancels=1,
             cold_starts=1,
             throughput_seconds=0.5,
+            throughput_warmup=0.2,
+            throughput_both=False,
+            throughput_workers=False,
             concurrency=(1, 8),
         )
 
@@ -123,13 +129,18 @@ def free_port() -> int:
 class Target:
     """The database and token every server of the run uses, and market-mcp's answers for the same-answer floor."""
 
-    path: Path
+    path: Path  # the SQLite file (the questions' ids come from it; the peer reads it)
     token: str
     answers: Path | None = None
+    database_url: str | None = None  # another store holding the same records (PostgreSQL); no peer then
 
     @property
     def url(self) -> str:
-        return f"sqlite+aiosqlite:///{self.path}"
+        return self.database_url or f"sqlite+aiosqlite:///{self.path}"
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.url.startswith("postgresql") else "sqlite"
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MARKET_MCP_")}
@@ -168,7 +179,7 @@ async def capture_answers(target: Target, store: Store) -> Path:
                     "structured": result.structured_content,
                 }
             )
-    path = target.path.with_name(target.path.stem + "-answers.json")
+    path = target.path.with_name(f"{target.path.stem}-{target.backend}-answers.json")
     path.write_text(json.dumps(answers))
     return path
 
@@ -192,17 +203,27 @@ async def stdio(target: Target) -> AsyncIterator[Sides]:
     )
     echo = StdioServerParameters(command=sys.executable, args=[ECHO, "stdio", *echo_arguments(target)], env=env)
     peer = StdioServerParameters(command=str(PEER), args=["--db-path", str(target.path)], env=env)
-    # The peer speaks SDK v1: the legacy handshake spares it a discovery request it would log as invalid.
-    async with Client(echo) as e, Client(ours) as o, Client(peer, mode="legacy") as p:
-        pids = {"echo": child_pid(ECHO), "ours": child_pid("market_mcp serve"), "peer": child_pid(str(PEER))}
-        yield Sides("stdio", e, o, p, pids)
+    async with Client(echo) as e, Client(ours) as o:
+        pids = {"echo": child_pid(ECHO), "ours": child_pid("market_mcp serve")}
+        if target.backend != "sqlite":  # the peer reads SQLite files only
+            yield Sides("stdio", e, o, None, pids)
+            return
+        # The peer speaks SDK v1: the legacy handshake spares it a discovery request it would log as invalid.
+        async with Client(peer, mode="legacy") as p:
+            yield Sides("stdio", e, o, p, pids | {"peer": child_pid(str(PEER))})
 
 
 @asynccontextmanager
-async def http_server(command: list[str], env: dict[str, str]) -> AsyncIterator[tuple[str, int]]:
-    """A server process on a free loopback port: its /mcp URL once it accepts connections. Ended by PID."""
+async def http_server(
+    command: list[str], env: dict[str, str], cpus: set[int] | None = None
+) -> AsyncIterator[tuple[str, int]]:
+    """A server process on a free loopback port: its /mcp URL once it accepts connections. Ended by PID.
+    With `cpus`, the process (and any it starts) runs on those CPUs only."""
     port = free_port()
-    process = subprocess.Popen([*command, str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+    process = subprocess.Popen(
+        [*command, str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=pin
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -350,13 +371,15 @@ def said(row: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
 
 
 async def transport_figures(
-    sides: Sides, store: Store, writes: Writes, plan: Plan, too_slow: set[str], log: Callable[[str], None]
+    sides: Sides, store: Store, writes: Writes | None, plan: Plan, too_slow: set[str], log: Callable[[str], None]
 ) -> list[dict[str, Any]]:
     rows = []
     for question in store.questions():
         row = await read_figure(sides, question, plan, too_slow)
         if row is not None:
             rows.append(said(row, log))
+    if writes is None:
+        return rows
     for name, tool, pool, calls in (
         ("approve_order", "approve_order", writes.approvals, plan.writes),
         ("cancel_booking (credit, waitlist offer)", "cancel_booking", writes.cancellations, plan.writes),
@@ -375,40 +398,95 @@ async def transport_figures(
     return rows
 
 
-async def count_calls(
-    counts: list[int], deadline: float, client: Client, tool: str, arguments: Callable[[int], dict[str, Any]]
-) -> None:
-    """Call in a loop until the deadline; append how many calls were answered."""
-    done = 0
-    while time.monotonic() < deadline:
-        await timed(client, tool, arguments(done))
-        done += 1
-    counts.append(done)
+def pinning() -> tuple[set[int], set[int]] | None:
+    """(the server's CPUs, the load generator's) when the machine allows them apart: one CPU each."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    allowed = sorted(os.sched_getaffinity(0))
+    return ({allowed[0]}, {allowed[1]}) if len(allowed) >= 2 else None
 
 
-async def throughput(urls: dict[str, str], token: str, store: Store, plan: Plan) -> list[dict[str, Any]]:
-    """Calls per second with C clients calling in a loop (echo, then ours, for each C)."""
-    vendors = store.vendor_ids
+def set_affinity(cpus: set[int]) -> None:
+    """Every thread of this process onto `cpus` (sched_setaffinity(0) would move the calling thread only)."""
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            os.sched_setaffinity(int(task.name), cpus)
+        except OSError:  # a thread that has just ended
+            pass
+
+
+async def throughput(target: Target, store: Store, plan: Plan, log: Callable[[str], None]) -> dict[str, Any]:
+    """Calls per second from `serve --transport http --stateless` and from the echo server run the same way,
+    with C clients calling in a loop on keep-alive connections: the lean raw-HTTP load generator of
+    bench/throughput.py, in this process. One process pinned to one CPU with the generator on another (when
+    there are two), one process unpinned, and `--workers 2` unpinned (it needs both CPUs)."""
+    from bench import throughput as raw  # (it imports this module)
+
+    env = target.environment()
+    ours_command = [sys.executable, "-m", "market_mcp", "serve", "--transport", "http", "--stateless"]
+    echo_command = [sys.executable, ECHO, "http", *echo_arguments(target)]
+    pins = pinning()
+    modes: list[tuple[str, int, bool]] = [
+        ("one process", 1, True),
+        ("one process", 1, False),
+        ("two workers", 2, False),
+    ]
+    if pins is None:
+        modes = [m for m in modes if not m[2]]
+    elif not plan.throughput_both:
+        modes = [m for m in modes if m[2] or m[1] > 1]
+    if not plan.throughput_workers:
+        modes = [m for m in modes if m[1] == 1]
     rows = []
-    for clients in plan.concurrency:
-        rate = {}
-        for side, tool in (("echo", "echo"), ("ours", THROUGHPUT_TOOL)):
-            async with AsyncExitStack() as stack:
-                sessions = [await stack.enter_async_context(http_client(urls[side], token)) for _ in range(clients)]
-                counts: list[int] = []
-                started = time.monotonic()
-                async with anyio.create_task_group() as tasks:
-                    for n, client in enumerate(sessions):
-                        if tool == "echo":
-                            arguments = lambda i: ECHO_ARGUMENTS  # noqa: E731
+    everything = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set()
+    for name, workers, pinned in modes:
+        server_cpus, generator_cpus = pins if pinned and pins else (None, None)
+        sides = [("ours", [*ours_command, *(["--workers", str(workers)] if workers > 1 else []), "--port"])]
+        if workers == 1:
+            sides.insert(0, ("echo", echo_command))
+        rates: dict[int, dict[str, float | str]] = {clients: {} for clients in plan.concurrency}
+        try:
+            if generator_cpus:
+                set_affinity(generator_cpus)
+            for side, command in sides:
+                pending = list(plan.concurrency)
+                while pending:  # a server that stops answering is reported so, and started afresh for the rest
+                    async with http_server(command, env, server_cpus) as (url, _):
+                        port = int(url.rsplit(":", 1)[1].split("/")[0])
+                        if side == "echo":
+                            sent = [raw.request(port, target.token, "echo", ECHO_ARGUMENTS)]
                         else:
-                            arguments = lambda i, n=n: {"vendor_id": vendors[(n * 7919 + i) % len(vendors)]}  # noqa: E731
-                        tasks.start_soon(
-                            count_calls, counts, started + plan.throughput_seconds, client, tool, arguments
-                        )
-                rate[side] = round(sum(counts) / (time.monotonic() - started), 1)
-        rows.append({"clients": clients, **rate, "vs_echo": round(rate["ours"] / rate["echo"], 2)})
-    return rows
+                            sent = [
+                                raw.request(port, target.token, THROUGHPUT_TOOL, {"vendor_id": v})
+                                for v in store.vendor_ids
+                            ]
+                        try:
+                            await raw.load(port, sent, max(pending), plan.throughput_warmup)  # every worker up
+                            while pending:
+                                calls = await raw.load(port, sent, pending[0], plan.throughput_seconds)
+                                rates[pending.pop(0)][side] = round(len(calls) / plan.throughput_seconds, 1)
+                        except raw.Stalled as stalled:
+                            rates[pending.pop(0)][side] = f"stalled: {stalled}"
+                            log(f"    {side} ({name}): stopped answering ({stalled}); starting it again")
+        finally:
+            if generator_cpus and everything:
+                set_affinity(everything)
+        cpus = (
+            f"server on CPU {min(server_cpus)}, load generator on CPU {min(generator_cpus)}"
+            if server_cpus and generator_cpus
+            else "unpinned"
+        )
+        for clients, rate in rates.items():
+            row = {"server": name, "workers": workers, "pinned": pinned, "cpus": cpus, "clients": clients, **rate}
+            if all(isinstance(rate.get(side), float) for side in ("echo", "ours")) and rate["echo"]:
+                row["vs_echo"] = round(rate["ours"] / rate["echo"], 2)  # type: ignore[operator]
+            rows.append(row)
+            log(f"    {name} ({cpus}), {clients} clients: {rate}")
+    one = {r["clients"]: r["ours"] for r in rows if r["workers"] == 1 and not r["pinned"]}
+    for row in rows:
+        if row["workers"] > 1 and isinstance(one.get(row["clients"]), float) and isinstance(row["ours"], float):
+            row["vs_one_process"] = round(row["ours"] / one[row["clients"]], 2)
+    return {"rows": rows, "pinning": None if pins else "fewer than two CPUs to run on (or no sched_setaffinity)"}
 
 
 def cold_start(command: list[str], env: dict[str, str]) -> tuple[float, int]:
@@ -462,21 +540,20 @@ TRANSPORTS: dict[str, Callable[[Target], Any]] = {"in-process": in_process, "std
 
 
 async def measure(
-    target: Target, store: Store, plan: Plan, too_slow: set[str], log: Callable[[str], None]
+    target: Target, store: Store, plan: Plan, too_slow: set[str], log: Callable[[str], None], *, writes: bool = True
 ) -> dict[str, Any]:
     """Every figure of one scale. `too_slow` names the tools already too slow to repeat at a smaller scale
-    (they only grow): they are not called again; tools found too slow here are added to it."""
-    writes = Writes(store)
+    (they only grow): they are not called again; tools found too slow here are added to it. Without `writes`,
+    the read questions only (PostgreSQL: its copy is loaded once and kept)."""
+    pool = Writes(store) if writes else None
     figures: list[dict[str, Any]] = []
     memory: dict[str, float | None] = {}
-    throughput_rows: list[dict[str, Any]] = []
     for name, open_transport in TRANSPORTS.items():
-        log(f"  {name}: reads and writes")
+        log(f"  {name}: {'reads and writes' if writes else 'reads'}")
         async with open_transport(target) as sides:
-            figures += await transport_figures(sides, store, writes, plan, too_slow, log)
-            if name == "http":
-                log("  http: throughput")
-                throughput_rows = await throughput(sides.urls, target.token, store, plan)
+            figures += await transport_figures(sides, store, pool, plan, too_slow, log)
             for side, pid in sides.pids.items():
                 memory[f"{side} ({name})"] = peak_memory_mb(pid)
-    return {"figures": figures, "throughput": throughput_rows, "memory_mb": memory}
+    log("  http: throughput (raw HTTP load generator)")
+    result = await throughput(target, store, plan, log)
+    return {"figures": figures, "throughput": result["rows"], "pinning": result["pinning"], "memory_mb": memory}

@@ -10,6 +10,8 @@ with the demo token as fast as they are answered, each on its own keep-alive con
 lean on purpose (raw HTTP/1.1 over asyncio streams, no MCP client): it shares the machine with the server. Every
 answer must be 200 and not an error. Also reports one client's calls one after another (p50), where a
 response held back by Nagle's algorithm would show as ~40 ms.
+
+`python -m bench` measures its HTTP throughput with this same generator (`request`, `load`), on the bench's data.
 """
 
 from __future__ import annotations
@@ -23,13 +25,27 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bench.measure import http_server
 
+STALL_SECONDS = 10.0  # a call unanswered this long: the server has stopped answering
 
-def request(port: int, token: str, tool: str) -> bytes:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": {}}})
+
+class Stalled(RuntimeError):
+    """The server stopped answering: a call went unanswered for STALL_SECONDS (so did every call in flight)."""
+
+    def __init__(self, answered: int, seconds: float) -> None:
+        super().__init__(f"no answer for {seconds:g} s after {answered} calls")
+        self.answered = answered
+
+
+def request(port: int, token: str, tool: str, arguments: dict[str, Any] | None = None) -> bytes:
+    """One JSON-RPC tools/call POST, ready to send as it is (the stateless server needs no session)."""
+    params = {"name": tool, "arguments": arguments or {}}
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
     head = (
         f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
         f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
@@ -38,15 +54,33 @@ def request(port: int, token: str, tool: str) -> bytes:
     return head.encode() + body.encode()
 
 
-async def client(port: int, sent: bytes, until: float, latencies: list[float]) -> None:
-    """Calls on one connection until `until`; each call's seconds appended. Refuses any answer but a result."""
+async def client(
+    port: int,
+    sent: bytes | Sequence[bytes],
+    until: float,
+    latencies: list[float],
+    first: int = 0,
+    stall: float = STALL_SECONDS,
+) -> None:
+    """Calls on one connection until `until`; each call's seconds appended. Refuses any answer but a result,
+    and raises Stalled when one takes longer than `stall` seconds. Given several requests, sends them in turn
+    from the `first`."""
+    requests = [sent] if isinstance(sent, bytes) else list(sent)
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
+        n = first
         while (start := time.perf_counter()) < until:
-            writer.write(sent)
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = next(int(line[15:]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:"))
-            body = await reader.readexactly(length)
+            writer.write(requests[n % len(requests)])
+            n += 1
+            try:
+                async with asyncio.timeout(stall):
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    length = next(
+                        int(line[15:]) for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")
+                    )
+                    body = await reader.readexactly(length)
+            except TimeoutError:
+                raise Stalled(len(latencies), stall) from None
             if not head.startswith(b"HTTP/1.1 200") or json.loads(body)["result"]["isError"]:
                 raise RuntimeError(f"not a result: {head[:12]!r} {body[:300]!r}")
             latencies.append(time.perf_counter() - start)
@@ -54,10 +88,17 @@ async def client(port: int, sent: bytes, until: float, latencies: list[float]) -
         writer.close()
 
 
-async def load(port: int, sent: bytes, clients: int, seconds: float) -> list[float]:
+async def load(port: int, sent: bytes | Sequence[bytes], clients: int, seconds: float) -> list[float]:
+    """`clients` connections calling in a loop for `seconds`: every call's seconds (each client starts its own
+    place in a list of requests)."""
     latencies: list[float] = []
     until = time.perf_counter() + seconds
-    await asyncio.gather(*(client(port, sent, until, latencies) for _ in range(clients)))
+    try:
+        async with asyncio.TaskGroup() as tasks:  # one client failing ends the others
+            for n in range(clients):
+                tasks.create_task(client(port, sent, until, latencies, first=n * 7919))
+    except* Stalled as group:
+        raise group.exceptions[0] from None
     return latencies
 
 
