@@ -24,7 +24,7 @@ from market_mcp.schemas.bookings import BookingOut, BookingResult, BulkCancelRes
 from market_mcp.schemas.common import Page, format_money, long_date, preview_note
 from market_mcp.schemas.text import one_line, quoted
 from market_mcp.services import capacity, credits, emails, orders, ranges, waitlist
-from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
+from market_mcp.services.scope import columns_of, count, get_or_404, read_rows, scoped, vendors_matching
 
 ACTIVE = ("pending", "confirmed")
 UNPAID = ("pending", "payment_pending")
@@ -34,6 +34,24 @@ Progress = Callable[[int, int, str], Awaitable[None]]
 def _joined(org: OrgContext, *columns: Any) -> Any:
     return (
         scoped(org, Booking, Booking, Vendor.business_name, Market.id, Market.name, MarketDate.scheduled_at, *columns)
+        .join(Vendor, Vendor.id == Booking.vendor_id)
+        .join(MarketDate, MarketDate.id == Booking.market_date_id)
+        .join(Market, Market.id == MarketDate.market_id)
+    )
+
+
+def _listed(org: OrgContext) -> Any:
+    """`_joined` as Core columns, named as BookingOut's fields: a page's rows as tuples, not ORM objects."""
+    return (
+        scoped(
+            org,
+            Booking,
+            *columns_of(Booking, "updated_at", "cancel_settlement"),
+            Vendor.business_name,
+            Market.id.label("market_id"),
+            Market.name.label("market_name"),
+            MarketDate.scheduled_at,
+        )
         .join(Vendor, Vendor.id == Booking.vendor_id)
         .join(MarketDate, MarketDate.id == Booking.market_date_id)
         .join(Market, Market.id == MarketDate.market_id)
@@ -93,10 +111,13 @@ async def list_bookings(
         filters.append(Booking.status == status)
     if query and query.strip():
         filters.append(Booking.vendor_id.in_(vendors_matching(org, query, Vendor.business_name, Vendor.contact_name)))  # type: ignore[attr-defined]
-    stmt = _joined(org).where(*filters)
+    stmt = _listed(org).where(*filters)
     total = await count(org, stmt)
-    rows = (await org.session.execute(stmt.order_by(*order).limit(limit).offset(offset))).all()
-    return Page.of([BookingOut(**_out(org, row)) for row in rows], total=total, limit=limit, offset=offset)
+    page = await read_rows(org, stmt.order_by(*order).limit(limit).offset(offset))
+    currency = org.currency
+    return Page.of(
+        [BookingOut(**row._asdict(), currency=currency) for row in page], total=total, limit=limit, offset=offset
+    )
 
 
 # ---------------------------------------------------------------- cancelling, one or many

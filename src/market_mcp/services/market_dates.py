@@ -12,7 +12,7 @@ from market_mcp.auth import OrgContext
 from market_mcp.db.functions import upsert_insert
 from market_mcp.db.tables import Booking, Market, MarketDate, Vendor, WaitlistEntry
 from market_mcp.db.types import utcnow
-from market_mcp.errors import Conflict, Invalid
+from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.common import Page, preview_note
 from market_mcp.schemas.market_dates import (
     BulkCreateResult,
@@ -22,7 +22,7 @@ from market_mcp.schemas.market_dates import (
     SkippedDate,
 )
 from market_mcp.services import ranges
-from market_mcp.services.scope import count, get_or_404, scoped
+from market_mcp.services.scope import columns_of, count, get_or_404, read_rows, scoped
 
 WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
 MAX_BULK_DAYS = 366
@@ -82,7 +82,9 @@ async def open_offers_of(org: OrgContext, date_ids: list[int]) -> dict[int, int]
 
 def _with_counts(org: OrgContext) -> Select[Any]:
     c = _counts(org.now())
-    return scoped(org, MarketDate, MarketDate, Market.name, *c.values()).join(Market, Market.id == MarketDate.market_id)
+    return scoped(org, MarketDate, *columns_of(MarketDate), Market.name.label("market_name"), *c.values()).join(
+        Market, Market.id == MarketDate.market_id
+    )
 
 
 def local_day_bounds(org: OrgContext, day: date) -> tuple[datetime, datetime]:
@@ -96,12 +98,12 @@ def _local(moment: datetime | None, org: OrgContext) -> str | None:
 
 
 def _out(org: OrgContext, row: Any) -> MarketDateOut:
-    md: MarketDate = row[0]
+    md = row  # a row of _with_counts: the date's columns and its counts
     spaces_left = max(md.capacity - row.confirmed_count - row.open_offers, 0) if md.status == "scheduled" else 0
     return MarketDateOut(
         id=md.id,  # type: ignore[arg-type]
         market_id=md.market_id,
-        market_name=row.name,
+        market_name=row.market_name,
         scheduled_at=md.scheduled_at,
         weekday=weekday_name(md.scheduled_at),
         start_time=_local(md.starts_at, org),
@@ -130,8 +132,7 @@ async def upcoming_market_dates(org: OrgContext, market_id: int, *, limit: int) 
         .order_by(MarketDate.scheduled_at)
         .limit(limit)
     )
-    rows = (await org.session.execute(stmt)).all()
-    return [_out(org, row) for row in rows]
+    return [_out(org, row) for row in await read_rows(org, stmt)]
 
 
 async def next_market_date(org: OrgContext) -> MarketDateOut | None:
@@ -142,14 +143,15 @@ async def next_market_date(org: OrgContext) -> MarketDateOut | None:
         .order_by(MarketDate.scheduled_at, MarketDate.id)
         .limit(1)
     )
-    row = (await org.session.execute(stmt)).first()
-    return _out(org, row) if row else None
+    rows = await read_rows(org, stmt)
+    return _out(org, rows[0]) if rows else None
 
 
 async def get_market_date(org: OrgContext, market_date_id: int) -> MarketDateOut:
-    await get_or_404(org, MarketDate, market_date_id)
-    row = (await org.session.execute(_with_counts(org).where(MarketDate.id == market_date_id))).one()
-    return _out(org, row)
+    rows = await read_rows(org, _with_counts(org).where(MarketDate.id == market_date_id))
+    if not rows:
+        raise NotFound(f"Market date {market_date_id} not found.")
+    return _out(org, rows[0])
 
 
 async def list_market_dates(
@@ -179,8 +181,7 @@ async def list_market_dates(
         order = [MarketDate.scheduled_at.desc(), MarketDate.market_id]  # type: ignore[attr-defined]
     total = await count(org, scoped(org, MarketDate).where(*filters))
     stmt = _with_counts(org).where(*filters).order_by(*order, MarketDate.id).limit(limit).offset(offset)
-    rows = (await org.session.execute(stmt)).all()
-    return Page.of([_out(org, row) for row in rows], total=total, limit=limit, offset=offset)
+    return Page.of([_out(org, row) for row in await read_rows(org, stmt)], total=total, limit=limit, offset=offset)
 
 
 def _moments(

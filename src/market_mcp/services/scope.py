@@ -67,8 +67,17 @@ class Prepared:
     async def rows(self, org: OrgContext, **parameters: Any) -> Sequence[Row[Any]]:
         if self._statement is None:
             self._statement = self._build()
-        connection = await org.session.connection()
-        return (await connection.execute(self._statement, {"org": org.organization_id, **parameters})).all()
+        return await read_rows(org, self._statement, {"org": org.organization_id, **parameters})
+
+
+async def read_rows(org: OrgContext, stmt: Select[Any], parameters: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
+    """A select of columns run as Core on the call's connection: rows as tuples, no ORM objects made. Changes
+    the call has made through the ORM and not yet flushed are flushed first, as the ORM's own reads do."""
+    session = org.session
+    if session.new or session.dirty or session.deleted:
+        await session.flush()
+    connection = await session.connection()
+    return (await connection.execute(stmt, parameters)).all()
 
 
 async def get_or_404(org: OrgContext, model: type[M], record_id: int, *, for_update: bool = False) -> M:

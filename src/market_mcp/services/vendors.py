@@ -32,6 +32,7 @@ from market_mcp.services.scope import (
     columns_of,
     count,
     get_or_404,
+    read_rows,
     scoped,
     scoped_by_parameter,
     vendor_matches,
@@ -70,16 +71,6 @@ def _aggregates(now: datetime) -> list[Any]:
     ]
 
 
-def _summary(org: OrgContext, row: Any) -> dict[str, Any]:
-    vendor: Vendor = row[0]
-    return vendor.model_dump(exclude={"organization_id"}) | dict(
-        total_bookings=row.total_bookings,
-        last_attended=row.last_attended,
-        credit_balance_cents=row.credit_balance_cents,
-        currency=org.currency,
-    )
-
-
 async def list_vendors(
     org: OrgContext,
     *,
@@ -105,12 +96,15 @@ async def list_vendors(
     by_name = (func.lower(Vendor.business_name), Vendor.id)
     page = scoped(org, Vendor, Vendor.id).where(*filters).order_by(*by_name).limit(limit).offset(offset)
     stmt = (
-        scoped(org, Vendor, Vendor, *_aggregates(org.now()))
+        scoped(org, Vendor, *columns_of(Vendor), *_aggregates(org.now()))
         .where(Vendor.id.in_(page.scalar_subquery()))  # type: ignore[union-attr]
         .order_by(*by_name)
     )
-    rows = (await org.session.execute(stmt)).all()
-    return Page.of([VendorSummary(**_summary(org, row)) for row in rows], total=total, limit=limit, offset=offset)
+    rows = await read_rows(org, stmt)
+    currency = org.currency
+    return Page.of(
+        [VendorSummary(**row._asdict(), currency=currency) for row in rows], total=total, limit=limit, offset=offset
+    )
 
 
 def _vendor_row() -> Select[Any]:
