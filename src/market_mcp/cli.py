@@ -7,6 +7,7 @@ standard error while serving. Other commands print their answer on standard outp
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
@@ -520,8 +521,20 @@ def main(argv: list[str] | None = None) -> None:
     # pasted into a note. Debugging market-mcp must not put those in its log.
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger().level))
 
+    stdio = args.handler is cmd_serve and args.transport == "stdio"
+    if stdio:
+        # What answers initialize and tools/list, imported and read with the collector paused (as `python -m
+        # market_mcp` pauses it for everything before): what they make lives as long as the process, so
+        # collecting among it is wasted time at start, and frozen it is never looked at again.
+        gc.disable()
+        from market_mcp.front import catalog
+
+        catalog.listed()
+        gc.freeze()
+    gc.enable()
+
     async def run() -> int:
-        if args.handler is cmd_serve and args.transport == "stdio":
+        if stdio:
             return await cmd_serve(args, settings, None)  # the store is opened after the first answer
         from market_mcp.db import Database
 
