@@ -8,8 +8,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 from market_mcp import catalog
 from market_mcp.config import Settings
 from market_mcp.db import Database

@@ -20,8 +20,8 @@ import hashlib
 import json
 import logging
 import os
-from importlib.metadata import version
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 

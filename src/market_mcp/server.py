@@ -73,7 +73,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("market_mcp")
 
 
-
 def _json(payload: Any) -> str:
     return to_json(payload, fallback=str).decode()  # compact, UTF-8 as is: json.dumps's separators and ensure_ascii
 
