@@ -38,7 +38,7 @@ def test_a_second_start_reads_the_catalog_it_would_generate_and_builds_no_tool(t
     second = start(tmp_path)
     assert second["built"] == 0
     assert second["tools"] == first["tools"]
-    assert json.loads(cached.read_text()) == first["tools"]
+    assert json.loads(cached.read_text())["definitions"] == first["tools"]
 
 
 def test_a_damaged_cache_is_generated_again_and_replaced(tmp_path: Path) -> None:
@@ -49,7 +49,7 @@ def test_a_damaged_cache_is_generated_again_and_replaced(tmp_path: Path) -> None
     again = start(tmp_path)
     assert again["built"] == len(good["tools"])
     assert again["tools"] == good["tools"]
-    assert json.loads(cached.read_text()) == good["tools"]
+    assert json.loads(cached.read_text())["definitions"] == good["tools"]
 
 
 def test_a_cache_that_cannot_be_written_only_costs_time(tmp_path: Path) -> None:

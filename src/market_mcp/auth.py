@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import math
 import secrets
@@ -21,9 +20,10 @@ from market_mcp.db.tables import ApiToken, OAuthGrant, OAuthToken, Organization,
 from market_mcp.db.types import utcnow
 from market_mcp.errors import MISSING_TOKEN, Forbidden, RateLimited, Unauthorized
 from market_mcp.schemas.text import SECRET_IN_TEXT
+from market_mcp.tokens import ACCESS_TOKEN_PREFIX as ACCESS_TOKEN_PREFIX  # re-exported: found here too
+from market_mcp.tokens import TOKEN_PREFIX as TOKEN_PREFIX
+from market_mcp.tokens import hash_token as hash_token
 
-TOKEN_PREFIX = "mk_org_"
-ACCESS_TOKEN_PREFIX = "mk_at_"  # a connector's OAuth access token (market_mcp.oauth)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 # stdio with no token, an organisation name, and a database named in the settings: why the name is not enough.
 TOKEN_FOR_NAMED_STORE = (
@@ -36,11 +36,6 @@ TOKEN_FOR_NAMED_STORE = (
 def without_tokens(text: str) -> str:
     """Text with any token in it replaced, for what is logged, audited or repeated back: a model may paste one."""
     return SECRET_IN_TEXT.sub("[token]", text) if "mk_" in text else text
-
-
-def hash_token(raw: str) -> str:
-    # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
-    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def new_token() -> tuple[str, str, str]:

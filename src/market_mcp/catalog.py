@@ -7,6 +7,11 @@ directory under a key made of exactly those: a start that finds them answers too
 anything, and each tool is built on its first call instead (a few milliseconds). Any change to the code or
 an upgrade makes a new key, and the definitions are generated again. A cache that cannot be read or written
 is not an error: the definitions are generated, as they would be without it.
+
+The cache also says each tool's toolset and whether it writes, so that a start that finds it answers tools/list
+(filtered by --toolsets, --read-only and the token's scope) without importing the tool modules at all: they
+import the services and the store, most of a start's time. `listed()` is that cached view; SPECS (the tools
+themselves) and `tool()` import the tool modules on first use.
 """
 
 from __future__ import annotations
@@ -15,31 +20,57 @@ import hashlib
 import json
 import logging
 import os
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mcp.server.mcpserver.tools import Tool
 from mcp.types import Tool as Definition
 
-from market_mcp.schemas.common import MAX_ID
-from market_mcp.tools import TOOLSETS
-from market_mcp.tools.registry import ToolSpec
+if TYPE_CHECKING:
+    from mcp.server.mcpserver.tools import Tool
+
+    from market_mcp.tools.registry import ToolSpec
 
 logger = logging.getLogger("market_mcp")
 
 PACKAGE = Path(__file__).parent
-SPECS: dict[str, ToolSpec] = {spec.name: spec for toolset in TOOLSETS.values() for spec in toolset.tools}
 
 _tools: dict[str, Tool] = {}
-_definitions: dict[str, Definition] | None = None
+_listed: dict[str, Listed] | None = None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A tool as tools/list needs it: its definition, its toolset, and whether it writes."""
+
+    definition: Definition
+    toolset: str
+    writes: bool
+
+
+def __getattr__(name: str) -> Any:
+    """SPECS, every tool by name in catalog order: imported (with the tool modules) on first use."""
+    if name == "SPECS":
+        from market_mcp.tools import TOOLSETS
+
+        specs = {spec.name: spec for toolset in TOOLSETS.values() for spec in toolset.tools}
+        globals()["SPECS"] = specs
+        return specs
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _specs() -> dict[str, ToolSpec]:
+    return globals().get("SPECS") or __getattr__("SPECS")  # type: ignore[no-any-return]
 
 
 def tool(name: str) -> Tool:
     """The tool as the SDK runs it (argument validation, result conversion), built on first use."""
     found = _tools.get(name)
     if found is None:
-        spec = SPECS[name]
+        from mcp.server.mcpserver.tools import Tool
+
+        spec = _specs()[name]
         found = Tool.from_function(
             spec.fn, title=spec.title, description=spec.description, annotations=spec.annotations
         )
@@ -51,26 +82,32 @@ def tool(name: str) -> Tool:
 
 def definitions() -> dict[str, Definition]:
     """Every tool as tools/list describes it, by name, in catalog order."""
-    global _definitions
-    if _definitions is None:
-        _definitions = _cached() or _generated()
-    return _definitions
+    return {name: item.definition for name, item in listed().items()}
 
 
-def _generated() -> dict[str, Definition]:
+def listed() -> dict[str, Listed]:
+    """Every tool as tools/list needs it, by name, in catalog order: from the cache if it is there."""
+    global _listed
+    if _listed is None:
+        _listed = _cached() or _generated()
+    return _listed
+
+
+def _generated() -> dict[str, Listed]:
     made = {}
-    for name in SPECS:
+    for name, spec in _specs().items():
         built = tool(name)
-        made[name] = Definition(
+        definition = Definition(
             name=built.name,
             title=built.title,
             description=built.description,
             input_schema=lean(built.parameters, arguments=True),
-            output_schema=lean(built.output_schema, arguments=False, nested=not SPECS[name].writes)
+            output_schema=lean(built.output_schema, arguments=False, nested=not spec.writes)
             if built.output_schema
             else None,
             annotations=built.annotations,
         )
+        made[name] = Listed(definition, spec.toolset, spec.writes)
     _store(made)
     return made
 
@@ -90,23 +127,33 @@ def _key() -> str:
     return digest.hexdigest()[:32]
 
 
-def _cached() -> dict[str, Definition] | None:
+def _cached() -> dict[str, Listed] | None:
+    """The cached catalog, or None. Its key covers every source file, so it lists exactly the tools SPECS would."""
     try:
         stored = json.loads(_cache_file().read_text())
-        found = {item["name"]: Definition.model_validate(item) for item in stored}
+        found = {}
+        for item, toolset, writes in zip(stored["definitions"], stored["toolsets"], stored["writes"], strict=True):
+            definition = Definition.model_validate(item)
+            if not isinstance(toolset, str) or not isinstance(writes, bool):
+                return None
+            found[definition.name] = Listed(definition, toolset, writes)
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return found if list(found) == list(SPECS) else None
+    return found or None
 
 
-def _store(made: dict[str, Definition]) -> None:
+def _store(made: dict[str, Listed]) -> None:
     try:
         path = _cache_file()
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(
-            json.dumps([d.model_dump(mode="json", by_alias=True, exclude_none=True) for d in made.values()])
-        )
+        items = list(made.values())
+        stored = {
+            "definitions": [i.definition.model_dump(mode="json", by_alias=True, exclude_none=True) for i in items],
+            "toolsets": [i.toolset for i in items],
+            "writes": [i.writes for i in items],
+        }
+        partial.write_text(json.dumps(stored))
         partial.replace(path)  # atomic: a concurrent start reads the old file or the whole new one
     except OSError as exc:
         logger.debug("tool catalog not cached: %s", exc)
@@ -153,11 +200,13 @@ def lean(schema: dict[str, Any], *, arguments: bool, nested: bool = True) -> dic
     and the README. A write's result, without `nested`, types the rows inside it only as arrays and objects: they
     are the rows its record's get_* tool describes (an order's bookings), and 40 writes repeating them would
     double the catalog."""
+    from market_mcp.schemas.common import MAX_ID
+
     uses: dict[str, int] = {}
     _count_refs(schema, uses)
     defs = schema.get("$defs", {})
     once = {name for name, n in uses.items() if n == 1 and name in defs}
-    made = _leaner(schema, {name: defs[name] for name in once})
+    made = _leaner(schema, {name: defs[name] for name in once}, MAX_ID)
     if arguments:
         required = set(made.get("required", ()))
         for name, argument in made.get("properties", {}).items():
@@ -196,9 +245,9 @@ def _count_refs(value: Any, uses: dict[str, int]) -> None:
             _count_refs(item, uses)
 
 
-def _leaner(value: Any, inline: dict[str, Any]) -> Any:
+def _leaner(value: Any, inline: dict[str, Any], max_id: int) -> Any:
     if isinstance(value, list):
-        return [_leaner(item, inline) for item in value]
+        return [_leaner(item, inline, max_id) for item in value]
     if not isinstance(value, dict):
         return value
     ref = value.get("$ref", "").removeprefix("#/$defs/")
@@ -207,14 +256,14 @@ def _leaner(value: Any, inline: dict[str, Any]) -> Any:
     made: dict[str, Any] = {}
     for key, item in value.items():
         if key in ("properties", "$defs"):
-            made[key] = {name: _leaner(sub, inline) for name, sub in item.items()}
+            made[key] = {name: _leaner(sub, inline, max_id) for name, sub in item.items()}
         elif key in ("default", "examples", "enum", "const"):
             made[key] = item
         else:
-            made[key] = _leaner(item, inline)
+            made[key] = _leaner(item, inline, max_id)
     if "default" in made and made["default"] is None:
         del made["default"]
-    if made.get("maximum") == MAX_ID:
+    if made.get("maximum") == max_id:
         del made["maximum"]
     if made.get("additionalProperties") is True:
         del made["additionalProperties"]

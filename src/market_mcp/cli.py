@@ -7,22 +7,25 @@ standard error while serving. Other commands print their answer on standard outp
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from market_mcp import __version__
 from market_mcp.config import Settings
-from market_mcp.db import Database
 from market_mcp.errors import Invalid, MarketError, NotFound
 
-Handler = Callable[[argparse.Namespace, Settings, Database], Awaitable[int]]
+if TYPE_CHECKING:
+    from market_mcp.db import Database
+
+Handler = Callable[[argparse.Namespace, Settings, "Database"], Awaitable[int]]
 
 
 def _out(text: str = "") -> None:
@@ -290,22 +293,12 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings, db: Database) -
 
 
 async def _serve(
-    settings: Settings, db: Database, *, token: str | None, toolsets: list[str] | None, read_only: bool
+    settings: Settings, db: Database | None, *, token: str | None, toolsets: list[str] | None, read_only: bool
 ) -> None:
-    from market_mcp.server import build_server
+    """stdio: initialize and tools/list answered at once, the store loaded after (market_mcp.front)."""
+    from market_mcp.front import StdioFront
 
-    await _ready(db)
-    server = build_server(settings, db=db, token=token, toolsets=toolsets, read_only=read_only)
-    try:
-        identity = await server.identify()
-        logging.getLogger("market_mcp").info(
-            "serving %s with token %s", identity.organization_slug, identity.token_name
-        )
-    except MarketError as refusal:
-        # Start anyway: every call will carry the same refusal, so the assistant can tell the person.
-        _err(f"warning: {refusal.message}")
-    async with server.delivering():
-        await server.run_stdio_async()
+    await StdioFront(settings, token=token, toolsets=toolsets, read_only=read_only, db=db).run_stdio_async()
 
 
 def _allowed_hosts(host: str, port: int, public_url: str) -> Any:
@@ -392,8 +385,10 @@ async def _serve_http_workers(args: argparse.Namespace, db: Database) -> int:
     return await supervise(command, args.workers, worker_environment(os.environ))
 
 
-async def cmd_serve(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+async def cmd_serve(args: argparse.Namespace, settings: Settings, db: Database | None) -> int:
     toolsets = [t.strip() for t in args.toolsets.split(",") if t.strip()] if args.toolsets else None
+    if args.transport == "http":
+        assert db is not None  # main() opens the store for HTTP; stdio opens its own, after its first answer
     if args.transport == "http" and args.workers > 1:
         return await _serve_http_workers(args, db)
     if args.transport == "http":
@@ -526,7 +521,23 @@ def main(argv: list[str] | None = None) -> None:
     # pasted into a note. Debugging market-mcp must not put those in its log.
     logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLogger().level))
 
+    stdio = args.handler is cmd_serve and args.transport == "stdio"
+    if stdio:
+        # What answers initialize and tools/list, imported and read with the collector paused (as `python -m
+        # market_mcp` pauses it for everything before): what they make lives as long as the process, so
+        # collecting among it is wasted time at start, and frozen it is never looked at again.
+        gc.disable()
+        from market_mcp.front import catalog
+
+        catalog.listed()
+        gc.freeze()
+    gc.enable()
+
     async def run() -> int:
+        if stdio:
+            return await cmd_serve(args, settings, None)  # the store is opened after the first answer
+        from market_mcp.db import Database
+
         db = Database(settings.database_url)
         try:
             return await args.handler(args, settings, db)

@@ -41,7 +41,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
-from market_mcp import __version__, catalog, client_log, hints, prompts, resources
+from market_mcp import catalog, client_log, hints, prompts, resources
 from market_mcp.access import admit, count, organisation
 from market_mcp.auth import (
     TOKEN_FOR_NAMED_STORE,
@@ -59,6 +59,8 @@ from market_mcp.config import Settings
 from market_mcp.db import Database
 from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Forbidden, Invalid, MarketError, NotFound, Unauthorized
+from market_mcp.front import ABOUT
+from market_mcp.front import INSTRUCTIONS as INSTRUCTIONS  # what initialize says, found here too
 from market_mcp.http import healthz, refuse_forbidden_tokens, request_token
 from market_mcp.services import audit, emails, idempotency, organizations
 from market_mcp.tools import TOOLSETS
@@ -69,20 +71,6 @@ if TYPE_CHECKING:
     from market_mcp.oauth import MarketAuthorization
 
 logger = logging.getLogger("market_mcp")
-
-INSTRUCTIONS = """\
-market-mcp runs a market organisation's admin: markets, trading dates, vendors, applications, orders, \
-bookings, the waitlist, credits and emails, all scoped to the token's organisation. Call get_context first; \
-for "what's pending?" call get_dashboard_summary. Ids come from the list_* tools (query finds one by name). \
-Money: 45 or "45.50" in; integer *_cents plus currency out. Dates: YYYY-MM-DD on the organisation's \
-calendar; from_date/to_date are inclusive. Lists: 20 compact rows by default (limit up to 200, detail="full" \
-for every field); pass next_offset as offset for more. Writes take an optional idempotency_key: a retry with \
-the same key returns the first result and changes nothing. dry_run previews (would_* fields) and changes \
-nothing. Tools that email vendors say so: confirm with the organiser first. Their results' emails.note says \
-whether anyone will receive them; repeat it rather than saying "sent". A refusal is {"error", "code"} \
-(404 not found, 409 wrong state, 422 bad input, 401/403 token, 429 slow down) and names the fix. Every \
-record also reads as a resource, market-mcp://<kind>/<id> (e.g. market-mcp://vendor/55).\
-"""
 
 
 def _json(payload: Any) -> str:
@@ -162,15 +150,7 @@ class MarketServer(MCPServer):
         }
         # tools/list comes from the catalog (cached between runs); each tool is built on its first call.
         self.definitions = {name: d for name, d in catalog.definitions().items() if name in self.specs}
-        super().__init__(
-            name="market-mcp",
-            title="Market organiser",
-            instructions=INSTRUCTIONS,
-            version=__version__,
-            log_level=settings.log_level.upper(),  # type: ignore[arg-type]
-            subscriptions=False,  # no change notifications are ever sent: promise no listChanged, no subscribe
-            **http,
-        )
+        super().__init__(**ABOUT, log_level=settings.log_level.upper(), **http)  # type: ignore[arg-type]
         self.config = settings  # ours; MCPServer keeps its own `settings`
         self.db = db
         self.http = public_url is not None
