@@ -9,10 +9,12 @@ import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import cache
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from market_mcp.db.functions import upsert_insert
@@ -133,22 +135,45 @@ async def authenticate(session: AsyncSession, raw: str | None) -> TokenIdentity:
     if not raw or not raw.startswith(TOKEN_PREFIX):
         raise Unauthorized(MISSING_TOKEN)
     digest = hash_token(raw)
-    row = await _token_row(session, ApiToken.token_hash == digest)
+    row = await _token_row(session, "token_hash", digest)
     if row is None or not hmac.compare_digest(row[0].token_hash, digest):
         raise Unauthorized(MISSING_TOKEN)
     return _identity(*row)
 
 
-async def _token_row(session: AsyncSession, which: Any) -> Any:
-    """The token, its creator and its organisation, or None."""
+# What checking a token reads of the token, its creator and its organisation: one row, read by a statement
+# built once per lookup column (no ORM objects: this runs at the start of every call).
+_TOKEN_FIELDS = ("id", "token_hash", "name", "scope", "last_used_at", "revoked_at")
+_USER_FIELDS = ("organization_id", "email", "active", "role")
+_ORG_FIELDS = ("id", "name", "slug", "status", "currency", "timezone")
+
+
+@cache
+def _token_statement(by: str) -> Select[Any]:
     return (
-        await session.execute(
-            select(ApiToken, User, Organization)
-            .join(User, User.id == ApiToken.user_id)
-            .join(Organization, Organization.id == ApiToken.organization_id)
-            .where(which)
+        select(
+            *(getattr(ApiToken, name) for name in _TOKEN_FIELDS),
+            *(getattr(User, name) for name in _USER_FIELDS),
+            *(getattr(Organization, name) for name in _ORG_FIELDS),
         )
-    ).first()
+        .join_from(ApiToken, User, User.id == ApiToken.user_id)
+        .join(Organization, Organization.id == ApiToken.organization_id)
+        .where(getattr(ApiToken, by) == bindparam("which"))
+    )
+
+
+async def _token_row(session: AsyncSession, by: str, which: Any) -> Any:
+    """The token, its creator and its organisation (as plain records), or None."""
+    connection = await session.connection()
+    row = (await connection.execute(_token_statement(by), {"which": which})).first()
+    if row is None:
+        return None
+    users = len(_TOKEN_FIELDS) + len(_USER_FIELDS)
+    return (
+        SimpleNamespace(**dict(zip(_TOKEN_FIELDS, row[: len(_TOKEN_FIELDS)], strict=True))),
+        SimpleNamespace(**dict(zip(_USER_FIELDS, row[len(_TOKEN_FIELDS) : users], strict=True))),
+        SimpleNamespace(**dict(zip(_ORG_FIELDS, row[users:], strict=True))),
+    )
 
 
 async def _authenticate_access(session: AsyncSession, raw: str) -> TokenIdentity:
@@ -184,7 +209,7 @@ async def _authenticate_access(session: AsyncSession, raw: str) -> TokenIdentity
 async def authenticate_local(session: AsyncSession, token_id: int) -> TokenIdentity:
     """The organisation of a local store, acting through its own token (services.organizations.set_up_local):
     no secret to check, and every other rule of a token applies (revoked: 401; draft, creator gone: 403)."""
-    row = await _token_row(session, ApiToken.id == token_id)
+    row = await _token_row(session, "id", token_id)
     if row is None or row[0].revoked_at is not None:
         slug = row[2].slug if row is not None else "SLUG"
         raise Unauthorized(
@@ -195,7 +220,7 @@ async def authenticate_local(session: AsyncSession, token_id: int) -> TokenIdent
     return _identity(*row)
 
 
-def _identity(token: ApiToken, user: User, org: Organization) -> TokenIdentity:
+def _identity(token: Any, user: Any, org: Any) -> TokenIdentity:
     if token.revoked_at is not None:
         raise Unauthorized(MISSING_TOKEN)
     if user.organization_id != org.id:
