@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import true
@@ -104,3 +105,34 @@ def vendor_text_candidates(vendor_id: Any, folded: str, columns: tuple[str, ...]
     # A quoted FTS5 phrase of the text's trigrams, in the given columns only: the text as a substring.
     phrase = '"' + folded.replace('"', '""') + '"'
     return vendor_text_match(vendor_id, "{" + " ".join(columns) + "} : " + phrase)
+
+
+class _folded_starts(GenericFunction[bool]):  # noqa: N801
+    type = Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True
+
+
+@compiles(_folded_starts, "sqlite")
+def _folded_starts_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    column, low, high, _ = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(casefold({column}) >= {low} AND casefold({column}) < {high})"
+
+
+@compiles(_folded_starts)
+def _folded_starts_elsewhere(element: Any, compiler: Any, **kw: Any) -> str:
+    column, _, _, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(lower({column}) LIKE {pattern} ESCAPE '\\')"
+
+
+def folded_starts(column: Any, folded: str) -> Any:
+    """`casefold(column)` starts with `folded` (already case-folded), in a form the index on the column's
+    case-folded text answers (migration 0011): on SQLite the range of text with that prefix (binary order is code
+    point order), on PostgreSQL a LIKE its text_pattern_ops index turns into that range."""
+    if not folded:
+        return column.is_not(None)
+    last = ord(folded[-1]) + 1
+    last = 0xE000 if 0xD800 <= last < 0xE000 else last
+    high = folded[:-1] + chr(last) if last <= 0x10FFFF else folded + "\U0010ffff" * 8
+    pattern = re.sub(r"([\\%_])", r"\\\1", folded) + "%"
+    return _folded_starts(column, folded, high, pattern)

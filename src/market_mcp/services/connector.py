@@ -14,11 +14,11 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import String, and_, case, cast, func, or_, select
+from sqlalchemy import String, and_, case, cast, false, func, literal_column, or_, select, true, union_all
 from sqlmodel import SQLModel
 
 from market_mcp.auth import OrgContext
-from market_mcp.db.functions import casefold
+from market_mcp.db.functions import casefold, folded_like, folded_starts
 from market_mcp.db.tables import Application, Booking, Market, MarketDate, Order, Vendor
 from market_mcp.errors import NotFound
 from market_mcp.schemas.applications import ApplicationOut
@@ -106,12 +106,11 @@ def _number(query: str, word: str) -> int | None:
 
 def _rank(query: str, *columns: Any) -> Any:
     """SQL: EXACT when a column is the query, STARTS when one starts with it, else CONTAINS (the row already matched
-    somewhere). Labelled match_rank."""
-    folded = query.strip().casefold()
-    prefix = like_pattern(query).removeprefix("%")
+    somewhere), compared as `matches` compares (folded_like: ASCII text in C). Labelled match_rank."""
+    exact = like_pattern(query).removeprefix("%").removesuffix("%")
     return case(
-        (or_(*(casefold(c) == folded for c in columns)), EXACT),
-        (or_(*(casefold(c).like(prefix, escape="\\") for c in columns)), STARTS),
+        (or_(*(folded_like(c, exact) for c in columns)), EXACT),
+        (or_(*(folded_like(c, exact + "%") for c in columns)), STARTS),
         else_=CONTAINS,
     ).label("match_rank")
 
@@ -136,6 +135,10 @@ def _date_of(model: Any) -> Any:
 
 
 Hits = list[tuple[int, SearchResult]]
+RANKS = (EXACT, STARTS, CONTAINS)
+# A rank's records are read through their vendors' index when the rank has at most this many vendors, else by
+# walking the kind's records in the answer's order (checking each one's vendor) until PER_KIND are found.
+FEW_VENDORS = 48
 
 
 def _looks_like_a_space(query: str) -> bool:
@@ -148,24 +151,84 @@ def _hit(rank: int, kind: RecordKind, number: int, title: str) -> tuple[int, Sea
     return rank, SearchResult(id=f"{kind}:{number}", title=title, url=url_of(kind, number))
 
 
-def _ranked_vendors(org: OrgContext, query: str, *columns: Any) -> Any:
-    """The organisation's vendors with `query` in `columns`, each with its rank there: matched (through the vendor
-    text index) and ranked once per vendor, not once per record of theirs."""
+class _Matched:
+    """The organisation's vendors matching a query, matched once (through the vendor text index) and ranked once:
+    by name, contact and email (applications, orders, the vendors themselves) and by name and contact (bookings).
+    """
+
+    def __init__(self, query: str, rows: list[Any]) -> None:
+        self.query = query
+        self.rows = rows  # in the vendors' answer order: rank, case-folded name, id
+        self.all: dict[tuple[str, ...], list[int]] = {WITH_EMAIL: [r.id for r in rows], NAMES: []}
+        self.ranked: dict[tuple[str, ...], dict[int, list[int]]] = {
+            WITH_EMAIL: {rank: [] for rank in RANKS},
+            NAMES: {rank: [] for rank in RANKS},
+        }
+        for r in rows:
+            self.ranked[WITH_EMAIL][r.match_rank].append(r.id)
+            if r.name_rank is not None:
+                self.ranked[NAMES][r.name_rank].append(r.id)
+                self.all[NAMES].append(r.id)
+
+    def columns(self, which: tuple[str, ...]) -> tuple[Any, ...]:
+        return tuple(getattr(Vendor, c) for c in which)
+
+    def of(self, which: tuple[str, ...], vendor_id: Any, rank: int) -> Any | None:
+        """Where the records of this rank's vendors are found: None when there are none, `vendor_id IN (…)` when
+        there are few (read through the vendor_id index), else true (walk the records in order: the rank's own
+        condition, evaluated on each record's joined vendor, decides)."""
+        ids = self.ranked[which][rank]
+        if not ids:
+            return None
+        return vendor_id.in_(ids) if len(ids) <= FEW_VENDORS else true()
+
+    def matching(self, which: tuple[str, ...], vendor_id: Any) -> Any:
+        """The record's (joined) vendor matches: by id when few do, else by the vendor's own text."""
+        ids = self.all[which]
+        if len(ids) <= FEW_VENDORS:
+            return vendor_id.in_(ids) if ids else false()
+        return matches(self.query, *self.columns(which))
+
+    def rank(self, which: tuple[str, ...]) -> Any:
+        """The joined vendor's rank (meaningful where it matches)."""
+        return _rank(self.query, *self.columns(which)).element
+
+
+WITH_EMAIL = ("business_name", "contact_name", "email")
+NAMES = ("business_name", "contact_name")
+
+
+async def _matched_vendors(org: OrgContext, query: str) -> _Matched:
+    columns = tuple(getattr(Vendor, c) for c in WITH_EMAIL)
+    names = tuple(getattr(Vendor, c) for c in NAMES)
     rank = _rank(query, *columns)
-    return scoped(org, Vendor, Vendor.id, rank).where(vendor_matches(query, *columns)).cte("ranked_vendor")
-
-
-def _record_rank(vendor_id: Any, vendors: Any, *, exact: tuple[Any, ...] = (), starts: tuple[Any, ...] = ()) -> Any:
-    """A record's rank: its vendor's (`vendors` from _ranked_vendors), or better if the record itself is the query
-    (`exact`, e.g. its id) or starts with it. Each rank's vendors are a set looked up, not a join. Labelled
-    match_rank."""
-
-    def ranked(rank: int) -> Any:
-        return vendor_id.in_(select(vendors.c.id).where(vendors.c.match_rank == rank))
-
-    return case((or_(*exact, ranked(EXACT)), EXACT), (or_(*starts, ranked(STARTS)), STARTS), else_=CONTAINS).label(
-        "match_rank"
+    name_rank = case((matches(query, *names), _rank(query, *names).element)).label("name_rank")
+    stmt = (
+        scoped(org, Vendor, Vendor.id, Vendor.business_name, Vendor.email, rank, name_rank)
+        .where(vendor_matches(query, *columns))
+        .order_by(rank, casefold(Vendor.business_name), Vendor.id)
     )
+    return _Matched(query, list((await org.session.execute(stmt)).all()))
+
+
+async def _walks(org: OrgContext, arms: list[Any]) -> list[Any]:
+    """Each arm (a select with its own ORDER BY and LIMIT, walking an index in the answer's order) as one
+    statement: UNION ALL of them."""
+    arms = [arm for arm in arms if arm is not None]
+    if not arms:
+        return []
+    subqueries = [arm.subquery() for arm in arms]
+    stmt = union_all(*(select(*s.c) for s in subqueries)) if len(subqueries) > 1 else select(*subqueries[0].c)
+    return list((await org.session.execute(stmt)).all())
+
+
+def _arm(stmt: Any, rank: int, candidates: list[Any | None], *conditions: Any) -> Any | None:
+    """`stmt` (ordered, limited) for the records of one rank: those among `candidates` (conditions an index
+    answers; None for none) for which `conditions` hold. None when no candidate can be."""
+    found = [c for c in candidates if c is not None]
+    if not found:
+        return None
+    return stmt.add_columns(literal_column(str(rank)).label("match_rank")).where(or_(*found), *conditions)
 
 
 async def _markets(org: OrgContext, query: str) -> Hits:
@@ -178,6 +241,12 @@ async def _markets(org: OrgContext, query: str) -> Hits:
     )
     rows = (await org.session.execute(stmt)).all()
     return [_hit(r.match_rank, "market", r.id, _market_title(r.name, r.region, r.status)) for r in rows]
+
+
+def _may_be_a_day(query: str) -> bool:
+    """A date's text (YYYY-MM-DD) can contain the query only if the query is digits and dashes."""
+    text = query.strip()
+    return bool(text) and all(c in "0123456789-" for c in text)
 
 
 async def _market_dates(org: OrgContext, query: str) -> Hits:
@@ -193,25 +262,33 @@ async def _market_dates(org: OrgContext, query: str) -> Hits:
         .label("confirmed")
     )
     day_text = cast(MarketDate.scheduled_at, String)  # YYYY-MM-DD on every backend
-    rank = _rank(query, Market.name, day_text)
+    texts = (Market.name, day_text) if _may_be_a_day(query) else (Market.name,)
+    rank = _rank(query, *texts)
+    found = (
+        scoped(org, MarketDate, MarketDate.id, rank)
+        .join(Market, _market_of(MarketDate))
+        .where(matches(query, *texts))
+        .order_by(rank, *_upcoming_first(org), MarketDate.id)
+        .limit(PER_KIND)
+        .subquery()
+    )
     stmt = (
-        scoped(
-            org,
-            MarketDate,
+        select(
             MarketDate.id,
             MarketDate.scheduled_at,
             MarketDate.status,
             MarketDate.capacity,
             Market.name,
             confirmed,
-            rank,
+            found.c.match_rank,
         )
-        .join(Market, _market_of(MarketDate))
-        .where(matches(query, Market.name, day_text))
-        .order_by(rank, *_upcoming_first(org), MarketDate.id)
-        .limit(PER_KIND)
+        .join(found, found.c.id == MarketDate.id)
+        .join(Market, Market.id == MarketDate.market_id)
     )
-    rows = (await org.session.execute(stmt)).all()
+    rows = list((await org.session.execute(stmt)).all())
+    # found's order, restored: rank, upcoming soonest first, then past most recent first, id
+    today = org.today()
+    rows.sort(key=lambda r: (r.match_rank, *_date_key(r.scheduled_at, today), r.id))
     return [
         _hit(
             r.match_rank,
@@ -223,42 +300,53 @@ async def _market_dates(org: OrgContext, query: str) -> Hits:
     ]
 
 
-async def _vendors(org: OrgContext, query: str) -> Hits:
-    rank = _rank(query, Vendor.business_name, Vendor.contact_name, Vendor.email)
-    stmt = (
-        scoped(org, Vendor, Vendor.id, Vendor.business_name, Vendor.email, rank)
-        .where(vendor_matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email))
-        .order_by(rank, casefold(Vendor.business_name), Vendor.id)
-        .limit(PER_KIND)
-    )
-    rows = (await org.session.execute(stmt)).all()
-    return [_hit(r.match_rank, "vendor", r.id, _vendor_title(r.business_name, r.email)) for r in rows]
+def _date_key(day: date, today: date) -> tuple[int, int]:
+    return (0, day.toordinal()) if day >= today else (1, -day.toordinal())
 
 
-async def _applications(org: OrgContext, query: str) -> Hits:
-    vendor = _ranked_vendors(org, query, Vendor.business_name, Vendor.contact_name, Vendor.email)
-    rank = _record_rank(Application.vendor_id, vendor)
-    stmt = (
-        scoped(org, Application, Application.id, Application.status, Vendor.business_name, Market.name, rank)
+def _vendors(org: OrgContext, matched: _Matched) -> Hits:
+    return [_hit(r.match_rank, "vendor", r.id, _vendor_title(r.business_name, r.email)) for r in matched.rows[:PER_KIND]]
+
+
+async def _applications(org: OrgContext, matched: _Matched) -> Hits:
+    rank = matched.rank(WITH_EMAIL)
+    base = (
+        scoped(org, Application, Application.id, Application.status, Application.submitted_at, Vendor.business_name)
+        .add_columns(Market.name)
         .join(Vendor, _vendor_of(Application))
         .join(Market, _market_of(Application))
-        .where(Application.vendor_id.in_(select(vendor.c.id)))
-        .order_by(rank, Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
+        .order_by(Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
         .limit(PER_KIND)
     )
-    rows = (await org.session.execute(stmt)).all()
+    arms = [
+        _arm(
+            base,
+            r,
+            [matched.of(WITH_EMAIL, Application.vendor_id, r)],
+            matched.matching(WITH_EMAIL, Application.vendor_id),
+            rank == r,
+        )
+        for r in RANKS
+    ]
+    rows = await _walks(org, arms)
+    rows.sort(key=lambda r: r.id, reverse=True)
+    rows.sort(key=lambda r: r.submitted_at, reverse=True)
+    rows.sort(key=lambda r: r.match_rank)
     return [
         _hit(r.match_rank, "application", r.id, _application_title(r.id, r.business_name, r.name, r.status))
-        for r in rows
+        for r in rows[:PER_KIND]
     ]
 
 
-async def _orders(org: OrgContext, query: str) -> Hits:
-    number = _number(query, "order")
-    by_id = (Order.id == number,) if number is not None else ()
-    vendor = _ranked_vendors(org, query, Vendor.business_name, Vendor.contact_name, Vendor.email)
-    rank = _record_rank(Order.vendor_id, vendor, exact=by_id)
-    stmt = (
+async def _orders(org: OrgContext, matched: _Matched) -> Hits:
+    number = _number(matched.query, "order")
+    by_id = Order.id == number if number is not None else None
+    vendor_rank = matched.rank(WITH_EMAIL)
+    rank = case((by_id, EXACT), else_=vendor_rank) if by_id is not None else vendor_rank
+    where = or_(by_id, matched.matching(WITH_EMAIL, Order.vendor_id)) if by_id is not None else matched.matching(
+        WITH_EMAIL, Order.vendor_id
+    )
+    base = (
         scoped(
             org,
             Order,
@@ -268,15 +356,25 @@ async def _orders(org: OrgContext, query: str) -> Hits:
             Order.amount_due_cents,
             Vendor.business_name,
             Market.name,
-            rank,
         )
         .join(Vendor, _vendor_of(Order))
         .join(Market, _market_of(Order))
-        .where(or_(*by_id, Order.vendor_id.in_(select(vendor.c.id))))
-        .order_by(rank, case((Order.status == "archived", 1), else_=0), Order.id.desc())  # type: ignore[union-attr]
+        .order_by(Order.id.desc())  # type: ignore[union-attr]
         .limit(PER_KIND)
     )
-    rows = (await org.session.execute(stmt)).all()
+    arms = [
+        _arm(
+            base.where(archived),
+            r,
+            [by_id if r == EXACT else None, matched.of(WITH_EMAIL, Order.vendor_id, r)],
+            where,
+            rank == r,
+        )
+        for r in RANKS
+        for archived in (Order.status != "archived", Order.status == "archived")
+    ]
+    rows = await _walks(org, arms)
+    rows.sort(key=lambda r: (r.match_rank, r.status == "archived", -r.id))
     return [
         _hit(
             r.match_rank,
@@ -284,24 +382,28 @@ async def _orders(org: OrgContext, query: str) -> Hits:
             r.id,
             _order_title(org, r.id, r.business_name, r.name, r.status, r.total_cents, r.amount_due_cents),
         )
-        for r in rows
+        for r in rows[:PER_KIND]
     ]
 
 
-async def _bookings(org: OrgContext, query: str) -> Hits:
+async def _bookings(org: OrgContext, matched: _Matched) -> Hits:
+    query = matched.query
     number = _number(query, "booking")
-    by_id = (Booking.id == number,) if number is not None else ()
-    vendor = _ranked_vendors(org, query, Vendor.business_name, Vendor.contact_name)
-    folded, prefix = query.strip().casefold(), like_pattern(query).removeprefix("%")
+    folded = query.strip().casefold()
     space = Booking.space_number
-    rank = _record_rank(
-        Booking.vendor_id,
-        vendor,
-        exact=(*by_id, casefold(space) == folded),
-        starts=(casefold(space).like(prefix, escape="\\"),),
+    by_id = Booking.id == number if number is not None else None
+    space_is = casefold(space) == folded
+    space_starts = folded_starts(space, folded)
+    by_space = matches(query, space) if _looks_like_a_space(query) else None
+    vendor_rank = matched.rank(NAMES)
+    rank = case(
+        (or_(*[c for c in (by_id, space_is) if c is not None], and_(matched.matching(NAMES, Booking.vendor_id), vendor_rank == EXACT)), EXACT),
+        (or_(space_starts, and_(matched.matching(NAMES, Booking.vendor_id), vendor_rank == STARTS)), STARTS),
+        else_=CONTAINS,
     )
-    by_space = (matches(query, Booking.space_number),) if _looks_like_a_space(query) else ()
-    stmt = (
+    where = or_(*[c for c in (by_id, by_space) if c is not None], matched.matching(NAMES, Booking.vendor_id))
+    today = org.today()
+    base = (
         scoped(
             org,
             Booking,
@@ -311,16 +413,24 @@ async def _bookings(org: OrgContext, query: str) -> Hits:
             Vendor.business_name,
             Market.name,
             MarketDate.scheduled_at,
-            rank,
         )
         .join(Vendor, _vendor_of(Booking))
         .join(MarketDate, _date_of(Booking))
         .join(Market, _market_of(MarketDate))
-        .where(or_(*by_id, *by_space, Booking.vendor_id.in_(select(vendor.c.id))))
-        .order_by(rank, *_upcoming_first(org), Booking.id)
         .limit(PER_KIND)
     )
-    rows = (await org.session.execute(stmt)).all()
+    parts = (
+        base.where(MarketDate.scheduled_at >= today).order_by(MarketDate.scheduled_at, Booking.id),
+        base.where(MarketDate.scheduled_at < today).order_by(MarketDate.scheduled_at.desc(), Booking.id),  # type: ignore[attr-defined]
+    )
+    own = {EXACT: [by_id, space_is], STARTS: [space_starts], CONTAINS: [by_space]}
+    arms = [
+        _arm(part, r, [*own[r], matched.of(NAMES, Booking.vendor_id, r)], where, rank == r)
+        for r in RANKS
+        for part in parts
+    ]
+    rows = await _walks(org, arms)
+    rows.sort(key=lambda r: (r.match_rank, *_date_key(r.scheduled_at, today), r.id))
     return [
         _hit(
             r.match_rank,
@@ -328,15 +438,19 @@ async def _bookings(org: OrgContext, query: str) -> Hits:
             r.id,
             _booking_title(r.id, r.business_name, r.name, r.scheduled_at, r.space_number, r.status),
         )
-        for r in rows
+        for r in rows[:PER_KIND]
     ]
 
 
 async def search(org: OrgContext, query: str) -> SearchResults:
     """Records of every kind matching the query (case-insensitive, % and _ taken literally), best first."""
     hits: Hits = []
-    for find in (_markets, _market_dates, _vendors, _applications, _orders, _bookings):
-        hits.extend(await find(org, query))
+    hits.extend(await _markets(org, query))
+    hits.extend(await _market_dates(org, query))
+    matched = await _matched_vendors(org, query)
+    hits.extend(_vendors(org, matched))
+    for find in (_applications, _orders, _bookings):
+        hits.extend(await find(org, matched))
     hits.sort(key=lambda hit: hit[0])  # stable: within a rank, the kinds keep the order above
     return SearchResults(results=[result for _, result in hits[:MAX_RESULTS]])
 
