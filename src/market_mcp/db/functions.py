@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -35,7 +36,7 @@ class folded_like(GenericFunction[bool]):  # noqa: N801
     """`casefold(column) LIKE pattern ESCAPE '\\'`, for a pattern that is already case-folded.
 
     On SQLite, casefold is a Python function: called on every row of a scan it costs microseconds a row. A
-    value that is all printable ASCII folds exactly as SQLite's own LIKE compares (ASCII case-insensitively,
+    value that is all ASCII folds exactly as SQLite's own LIKE compares (ASCII case-insensitively,
     in C), so only values with other characters ("Ōtaki", "Straße") reach the Python function.
     """
 
@@ -47,7 +48,8 @@ class folded_like(GenericFunction[bool]):  # noqa: N801
 def _folded_like_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
     column, pattern = element.clauses
     ascii_like = f"{compiler.process(column, **kw)} LIKE {compiler.process(pattern, **kw)} ESCAPE '\\'"
-    other = f"{compiler.process(column, **kw)} GLOB '*[^ -~]*'"  # any character outside printable ASCII
+    # Any character outside ASCII: more bytes than characters (cheaper than GLOB '*[^ -~]*'; ASCII folds as LIKE compares).
+    other = f"length(CAST({compiler.process(column, **kw)} AS BLOB)) != length({compiler.process(column, **kw)})"
     folded = f"casefold({compiler.process(column, **kw)}) LIKE {compiler.process(pattern, **kw)} ESCAPE '\\'"
     return f"({ascii_like} OR ({other} AND {folded}))"
 
@@ -136,3 +138,47 @@ def folded_starts(column: Any, folded: str) -> Any:
     high = folded[:-1] + chr(last) if last <= 0x10FFFF else folded + "\U0010ffff" * 8
     pattern = re.sub(r"([\\%_])", r"\\\1", folded) + "%"
     return _folded_starts(column, folded, high, pattern)
+
+
+class _id_in(GenericFunction[bool]):  # noqa: N801
+    type = Boolean()
+    inherit_cache = True
+    _is_implicitly_boolean = True
+
+
+@compiles(_id_in, "sqlite")
+def _id_in_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    column, ids = (compiler.process(clause, **kw) for clause in element.clauses)
+    # "+column": not through an index on the column, so SQLite walks the records in the order asked for.
+    return f"+{column} IN (SELECT value FROM json_each({ids}))"
+
+
+@compiles(_id_in)
+def _id_in_elsewhere(element: Any, compiler: Any, **kw: Any) -> str:
+    column, ids = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"{column} IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST({ids} AS JSON)))"
+
+
+def id_in(column: Any, ids: list[int]) -> Any:
+    """`column IN (ids)` with the ids as one bound JSON array: any number of them, one statement for every
+    count (an expanding IN binds one parameter per id, and a backend caps parameters). For many ids: a record
+    read in order is looked up in them, rather than the records found through them (on SQLite the column is
+    kept from its indexes)."""
+    return _id_in(column, json.dumps(ids))
+
+
+class unindexed(GenericFunction[Any]):  # noqa: N801
+    """The column's value, but not through an index on it: SQLite's unary `+` (PostgreSQL's planner is left to
+    choose). For a walk in an index's order that the planner would otherwise trade for another index."""
+
+    inherit_cache = True
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+@compiles(unindexed)
+def _unindexed_elsewhere(element: Any, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)

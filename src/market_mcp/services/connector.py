@@ -12,13 +12,13 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import String, and_, case, cast, false, func, literal_column, or_, select, true, union_all
 from sqlmodel import SQLModel
 
 from market_mcp.auth import OrgContext
-from market_mcp.db.functions import casefold, folded_like, folded_starts
+from market_mcp.db.functions import casefold, folded_like, folded_starts, id_in, unindexed
 from market_mcp.db.tables import Application, Booking, Market, MarketDate, Order, Vendor
 from market_mcp.errors import NotFound
 from market_mcp.schemas.applications import ApplicationOut
@@ -154,12 +154,11 @@ def _hit(rank: int, kind: RecordKind, number: int, title: str) -> tuple[int, Sea
 class _Matched:
     """The organisation's vendors matching a query, matched once (through the vendor text index) and ranked once:
     by name, contact and email (applications, orders, the vendors themselves) and by name and contact (bookings).
-    """
+    Records then take their vendor's rank from their vendor_id alone (no join to vendor on the walk)."""
 
     def __init__(self, query: str, rows: list[Any]) -> None:
         self.query = query
         self.rows = rows  # in the vendors' answer order: rank, case-folded name, id
-        self.all: dict[tuple[str, ...], list[int]] = {WITH_EMAIL: [r.id for r in rows], NAMES: []}
         self.ranked: dict[tuple[str, ...], dict[int, list[int]]] = {
             WITH_EMAIL: {rank: [] for rank in RANKS},
             NAMES: {rank: [] for rank in RANKS},
@@ -168,67 +167,98 @@ class _Matched:
             self.ranked[WITH_EMAIL][r.match_rank].append(r.id)
             if r.name_rank is not None:
                 self.ranked[NAMES][r.name_rank].append(r.id)
-                self.all[NAMES].append(r.id)
 
-    def columns(self, which: tuple[str, ...]) -> tuple[Any, ...]:
-        return tuple(getattr(Vendor, c) for c in which)
-
-    def of(self, which: tuple[str, ...], vendor_id: Any, rank: int) -> Any | None:
-        """Where the records of this rank's vendors are found: None when there are none, `vendor_id IN (…)` when
-        there are few (read through the vendor_id index), else true (walk the records in order: the rank's own
-        condition, evaluated on each record's joined vendor, decides)."""
-        ids = self.ranked[which][rank]
+    def among(self, which: tuple[str, ...], vendor_id: Any, *ranks: int) -> Any | None:
+        """`vendor_id` is one of the vendors of these ranks: None when there are none; a list when there are few
+        (the records are read through the vendor_id index), else one JSON array (the records are walked in the
+        answer's order and each one's vendor_id looked up in it)."""
+        ids = sorted(i for rank in ranks for i in self.ranked[which][rank])
         if not ids:
             return None
-        return vendor_id.in_(ids) if len(ids) <= FEW_VENDORS else true()
+        return vendor_id.in_(ids) if len(ids) <= FEW_VENDORS else id_in(vendor_id, ids)
 
-    def matching(self, which: tuple[str, ...], vendor_id: Any) -> Any:
-        """The record's (joined) vendor matches: by id when few do, else by the vendor's own text."""
-        ids = self.all[which]
-        if len(ids) <= FEW_VENDORS:
-            return vendor_id.in_(ids) if ids else false()
-        return matches(self.query, *self.columns(which))
-
-    def rank(self, which: tuple[str, ...]) -> Any:
-        """The joined vendor's rank (meaningful where it matches)."""
-        return _rank(self.query, *self.columns(which)).element
+    def walks(self, which: tuple[str, ...], rank: int) -> bool:
+        """Whether `among` this rank's vendors is a walk (many vendors)."""
+        return len(self.ranked[which][rank]) > FEW_VENDORS
 
 
 WITH_EMAIL = ("business_name", "contact_name", "email")
 NAMES = ("business_name", "contact_name")
 
 
+def _any(*conditions: Any | None) -> Any:
+    found = [c for c in conditions if c is not None]
+    return or_(*found) if found else false()
+
+
 async def _matched_vendors(org: OrgContext, query: str) -> _Matched:
+    """The matching vendors in their answer's order, each ranked here from its case-folded text as the backend
+    folds it (casefold: lower() on PostgreSQL), as _rank would rank it in SQL."""
     columns = tuple(getattr(Vendor, c) for c in WITH_EMAIL)
-    names = tuple(getattr(Vendor, c) for c in NAMES)
-    rank = _rank(query, *columns)
-    name_rank = case((matches(query, *names), _rank(query, *names).element)).label("name_rank")
     stmt = (
-        scoped(org, Vendor, Vendor.id, Vendor.business_name, Vendor.email, rank, name_rank)
+        scoped(org, Vendor, Vendor.id, Vendor.business_name, Vendor.email, *(casefold(c) for c in columns))
         .where(vendor_matches(query, *columns))
-        .order_by(rank, casefold(Vendor.business_name), Vendor.id)
+        .order_by(casefold(Vendor.business_name), Vendor.id)
     )
-    return _Matched(query, list((await org.session.execute(stmt)).all()))
+    folded = query.strip().casefold()
+
+    def rank(texts: list[str]) -> int:
+        if folded in texts:
+            return EXACT
+        return STARTS if any(t.startswith(folded) for t in texts) else CONTAINS
+
+    rows = []
+    for vendor_id, business_name, email, *texts in (await org.session.execute(stmt)).all():
+        names = [t for t in texts[:2] if t is not None]
+        name_rank = rank(names) if any(folded in t for t in names) else None
+        rows.append(_Vendor(vendor_id, business_name, email, rank([t for t in texts if t is not None]), name_rank))
+
+    rows.sort(key=lambda r: r.match_rank)  # stable: by name, then id, within a rank
+    return _Matched(query, rows)
 
 
-async def _walks(org: OrgContext, arms: list[Any]) -> list[Any]:
+class _Vendor(NamedTuple):
+    id: int
+    business_name: str
+    email: str
+    match_rank: int | None
+    name_rank: int | None
+
+
+def _vendor_name(model: Any) -> Any:
+    """The record's vendor's business name, NULL if the vendor is not of the record's organisation: a lookup per
+    record read, not a join (a join lets SQLite build a Bloom filter over every vendor before the walk)."""
+    return (
+        select(Vendor.business_name)
+        .where(_vendor_of(model))
+        .correlate(model)
+        .scalar_subquery()
+    )
+
+
+async def _walks(org: OrgContext, arms: list[list[Any]]) -> list[Any]:
     """Each arm (a select with its own ORDER BY and LIMIT, walking an index in the answer's order) as one
-    statement: UNION ALL of them."""
-    arms = [arm for arm in arms if arm is not None]
-    if not arms:
+    statement, UNION ALL of them; a record found by two arms once."""
+    selects = [arm for found in arms for arm in found]
+    if not selects:
         return []
-    subqueries = [arm.subquery() for arm in arms]
+    subqueries = [arm.subquery() for arm in selects]
     stmt = union_all(*(select(*s.c) for s in subqueries)) if len(subqueries) > 1 else select(*subqueries[0].c)
-    return list((await org.session.execute(stmt)).all())
+    seen: set[int] = set()
+    rows = []
+    for row in (await org.session.execute(stmt)).all():
+        if row.id not in seen:
+            seen.add(row.id)
+            rows.append(row)
+    return rows
 
 
-def _arm(stmt: Any, rank: int, candidates: list[Any | None], *conditions: Any) -> Any | None:
-    """`stmt` (ordered, limited) for the records of one rank: those among `candidates` (conditions an index
-    answers; None for none) for which `conditions` hold. None when no candidate can be."""
-    found = [c for c in candidates if c is not None]
-    if not found:
-        return None
-    return stmt.add_columns(literal_column(str(rank)).label("match_rank")).where(or_(*found), *conditions)
+def _arm(stmt: Any, rank: int, candidates: list[Any | None], *conditions: Any) -> list[Any]:
+    """`stmt` (ordered, limited) for the records of one rank: those among `candidates` for which `conditions`
+    hold, one select per candidate (each a condition one index answers, or a walk: an OR of the two would read
+    neither way); none for a candidate that is None."""
+    tagged = stmt.add_columns(literal_column(str(rank)).label("match_rank"))
+    return [tagged.where(c, *conditions) for c in candidates if c is not None]
 
 
 async def _markets(org: OrgContext, query: str) -> Hits:
@@ -309,25 +339,16 @@ def _vendors(org: OrgContext, matched: _Matched) -> Hits:
 
 
 async def _applications(org: OrgContext, matched: _Matched) -> Hits:
-    rank = matched.rank(WITH_EMAIL)
+    vendor = _vendor_name(Application)
     base = (
-        scoped(org, Application, Application.id, Application.status, Application.submitted_at, Vendor.business_name)
-        .add_columns(Market.name)
-        .join(Vendor, _vendor_of(Application))
+        scoped(org, Application, Application.id, Application.status, Application.submitted_at)
+        .add_columns(vendor.label("business_name"), Market.name)
         .join(Market, _market_of(Application))
+        .where(vendor.is_not(None))
         .order_by(Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
         .limit(PER_KIND)
     )
-    arms = [
-        _arm(
-            base,
-            r,
-            [matched.of(WITH_EMAIL, Application.vendor_id, r)],
-            matched.matching(WITH_EMAIL, Application.vendor_id),
-            rank == r,
-        )
-        for r in RANKS
-    ]
+    arms = [_arm(base, r, [matched.among(WITH_EMAIL, Application.vendor_id, r)]) for r in RANKS]
     rows = await _walks(org, arms)
     rows.sort(key=lambda r: r.id, reverse=True)
     rows.sort(key=lambda r: r.submitted_at, reverse=True)
@@ -341,36 +362,22 @@ async def _applications(org: OrgContext, matched: _Matched) -> Hits:
 async def _orders(org: OrgContext, matched: _Matched) -> Hits:
     number = _number(matched.query, "order")
     by_id = Order.id == number if number is not None else None
-    vendor_rank = matched.rank(WITH_EMAIL)
-    rank = case((by_id, EXACT), else_=vendor_rank) if by_id is not None else vendor_rank
-    where = or_(by_id, matched.matching(WITH_EMAIL, Order.vendor_id)) if by_id is not None else matched.matching(
-        WITH_EMAIL, Order.vendor_id
-    )
+    not_by_id = (Order.id != number,) if number is not None else ()
+    vendor = _vendor_name(Order)
     base = (
-        scoped(
-            org,
-            Order,
-            Order.id,
-            Order.status,
-            Order.total_cents,
-            Order.amount_due_cents,
-            Vendor.business_name,
-            Market.name,
-        )
-        .join(Vendor, _vendor_of(Order))
+        scoped(org, Order, Order.id, Order.status, Order.total_cents, Order.amount_due_cents)
+        .add_columns(vendor.label("business_name"), Market.name)
         .join(Market, _market_of(Order))
+        .where(vendor.is_not(None))
         .order_by(Order.id.desc())  # type: ignore[union-attr]
         .limit(PER_KIND)
     )
     arms = [
-        _arm(
-            base.where(archived),
-            r,
-            [by_id if r == EXACT else None, matched.of(WITH_EMAIL, Order.vendor_id, r)],
-            where,
-            rank == r,
-        )
-        for r in RANKS
+        _arm(base.where(archived), EXACT, [by_id, matched.among(WITH_EMAIL, Order.vendor_id, EXACT)])
+        for archived in (Order.status != "archived", Order.status == "archived")
+    ] + [
+        _arm(base.where(archived), r, [matched.among(WITH_EMAIL, Order.vendor_id, r)], *not_by_id)
+        for r in (STARTS, CONTAINS)
         for archived in (Order.status != "archived", Order.status == "archived")
     ]
     rows = await _walks(org, arms)
@@ -395,39 +402,53 @@ async def _bookings(org: OrgContext, matched: _Matched) -> Hits:
     space_is = casefold(space) == folded
     space_starts = folded_starts(space, folded)
     by_space = matches(query, space) if _looks_like_a_space(query) else None
-    vendor_rank = matched.rank(NAMES)
+    vendor_is = {r: matched.among(NAMES, Booking.vendor_id, r) for r in RANKS}
     rank = case(
-        (or_(*[c for c in (by_id, space_is) if c is not None], and_(matched.matching(NAMES, Booking.vendor_id), vendor_rank == EXACT)), EXACT),
-        (or_(space_starts, and_(matched.matching(NAMES, Booking.vendor_id), vendor_rank == STARTS)), STARTS),
+        (_any(by_id, space_is, vendor_is[EXACT]), EXACT),
+        (_any(space_starts, vendor_is[STARTS]), STARTS),
         else_=CONTAINS,
     )
-    where = or_(*[c for c in (by_id, by_space) if c is not None], matched.matching(NAMES, Booking.vendor_id))
+    where = _any(by_id, by_space, matched.among(NAMES, Booking.vendor_id, *RANKS))
     today = org.today()
-    base = (
-        scoped(
-            org,
-            Booking,
-            Booking.id,
-            Booking.status,
-            Booking.space_number,
-            Vendor.business_name,
-            Market.name,
-            MarketDate.scheduled_at,
-        )
-        .join(Vendor, _vendor_of(Booking))
+    vendor = _vendor_name(Booking)
+    columns = (Booking.id, Booking.status, Booking.space_number, vendor.label("business_name"), Market.name)
+    # Found through an index on bookings (id, space number, a few vendors): from the booking to its date.
+    seek = (
+        scoped(org, Booking, *columns, MarketDate.scheduled_at)
         .join(MarketDate, _date_of(Booking))
         .join(Market, _market_of(MarketDate))
-        .limit(PER_KIND)
     )
-    parts = (
-        base.where(MarketDate.scheduled_at >= today).order_by(MarketDate.scheduled_at, Booking.id),
-        base.where(MarketDate.scheduled_at < today).order_by(MarketDate.scheduled_at.desc(), Booking.id),  # type: ignore[attr-defined]
+    # Walked: the organisation's dates in order, each date's bookings (the organisation's booking index kept out).
+    walk = (
+        scoped(org, MarketDate, *columns, MarketDate.scheduled_at)
+        .select_from(MarketDate)
+        .join(
+            Booking,
+            and_(
+                Booking.market_date_id == MarketDate.id,
+                unindexed(Booking.organization_id) == MarketDate.organization_id,
+            ),
+        )
+        .join(Market, _market_of(MarketDate))
     )
-    own = {EXACT: [by_id, space_is], STARTS: [space_starts], CONTAINS: [by_space]}
+
+    def parts(base: Any) -> tuple[Any, Any]:
+        base = base.where(vendor.is_not(None)).limit(PER_KIND)
+        return (
+            base.where(MarketDate.scheduled_at >= today).order_by(MarketDate.scheduled_at, Booking.id),
+            base.where(MarketDate.scheduled_at < today).order_by(MarketDate.scheduled_at.desc(), Booking.id),  # type: ignore[attr-defined]
+        )
+
+    seeks, walks = parts(seek), parts(walk)
+    own = {EXACT: [by_id, space_is], STARTS: [space_starts], CONTAINS: []}
     arms = [
-        _arm(part, r, [*own[r], matched.of(NAMES, Booking.vendor_id, r)], where, rank == r)
+        _arm(part, r, [*own[r], None if matched.walks(NAMES, r) else vendor_is[r]], where, rank == r)
         for r in RANKS
-        for part in parts
+        for part in seeks
+    ] + [
+        _arm(part, r, [by_space if r == CONTAINS else None, vendor_is[r] if matched.walks(NAMES, r) else None], where, rank == r)
+        for r in RANKS
+        for part in walks
     ]
     rows = await _walks(org, arms)
     rows.sort(key=lambda r: (r.match_rank, *_date_key(r.scheduled_at, today), r.id))
