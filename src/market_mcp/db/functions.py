@@ -117,13 +117,14 @@ class _folded_starts(GenericFunction[bool]):  # noqa: N801
 
 @compiles(_folded_starts, "sqlite")
 def _folded_starts_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    column, low, high, _ = (compiler.process(clause, **kw) for clause in element.clauses)
+    column, low, high = (compiler.process(clause, **kw) for clause in list(element.clauses)[:3])
     return f"(casefold({column}) >= {low} AND casefold({column}) < {high})"
 
 
 @compiles(_folded_starts)
 def _folded_starts_elsewhere(element: Any, compiler: Any, **kw: Any) -> str:
-    column, _, _, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
+    clauses = list(element.clauses)
+    column, pattern = (compiler.process(clause, **kw) for clause in (clauses[0], clauses[3]))  # no unused parameters
     return f"(lower({column}) LIKE {pattern} ESCAPE '\\')"
 
 
