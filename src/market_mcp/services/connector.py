@@ -415,7 +415,13 @@ async def _bookings(org: OrgContext, matched: _Matched) -> Hits:
     # Found through an index on bookings (id, space number, a few vendors): from the booking to its date.
     seek = (
         scoped(org, Booking, *columns, MarketDate.scheduled_at)
-        .join(MarketDate, _date_of(Booking))
+        .join(
+            MarketDate,
+            and_(
+                MarketDate.id == unindexed(Booking.market_date_id),  # not each date's bookings: these bookings' dates
+                MarketDate.organization_id == Booking.organization_id,
+            ),
+        )
         .join(Market, _market_of(MarketDate))
     )
     # Walked: the organisation's dates in order, each date's bookings (the organisation's booking index kept out).
@@ -432,14 +438,15 @@ async def _bookings(org: OrgContext, matched: _Matched) -> Hits:
         .join(Market, _market_of(MarketDate))
     )
 
-    def parts(base: Any) -> tuple[Any, Any]:
+    def parts(base: Any, day: Any) -> tuple[Any, Any]:
         base = base.where(vendor.is_not(None)).limit(PER_KIND)
         return (
-            base.where(MarketDate.scheduled_at >= today).order_by(MarketDate.scheduled_at, Booking.id),
-            base.where(MarketDate.scheduled_at < today).order_by(MarketDate.scheduled_at.desc(), Booking.id),  # type: ignore[attr-defined]
+            base.where(day >= today).order_by(day, Booking.id),
+            base.where(day < today).order_by(day.desc(), Booking.id),
         )
 
-    seeks, walks = parts(seek), parts(walk)
+    # A seek's bookings are few: sorted, not found by walking every date in order.
+    seeks, walks = parts(seek, unindexed(MarketDate.scheduled_at)), parts(walk, MarketDate.scheduled_at)
     own = {EXACT: [by_id, space_is], STARTS: [space_starts], CONTAINS: []}
     arms = [
         _arm(part, r, [*own[r], None if matched.walks(NAMES, r) else vendor_is[r]], where, rank == r)
