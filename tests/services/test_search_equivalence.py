@@ -211,6 +211,10 @@ async def test_the_comparison_covers_every_kind_and_rank(alice: Tenant, bob: Ten
                 kind, _, number = hit.id.partition(":")
                 kinds.add(kind)
                 assert kind != "vendor" or int(number) not in bobs
-        ranks = {rank for query in ("rosa", "12") for rank, _ in await connector._orders(org, await connector._matched_vendors(org, query))}
+        ranks = {
+            rank
+            for query in ("rosa", "12")
+            for rank, _ in await connector._orders(org, await connector._matched_vendors(org, query))
+        }
     assert kinds == {"market", "market_date", "vendor", "application", "order", "booking"}
     assert ranks == {0, 1, 2}

@@ -14,7 +14,7 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, and_, case, cast, false, func, literal_column, or_, select, true, union_all
+from sqlalchemy import String, and_, case, cast, false, func, literal_column, or_, select, union_all
 from sqlmodel import SQLModel
 
 from market_mcp.auth import OrgContext
@@ -228,12 +228,7 @@ class _Vendor(NamedTuple):
 def _vendor_name(model: Any) -> Any:
     """The record's vendor's business name, NULL if the vendor is not of the record's organisation: a lookup per
     record read, not a join (a join lets SQLite build a Bloom filter over every vendor before the walk)."""
-    return (
-        select(Vendor.business_name)
-        .where(_vendor_of(model))
-        .correlate(model)
-        .scalar_subquery()
-    )
+    return select(Vendor.business_name).where(_vendor_of(model)).correlate(model).scalar_subquery()
 
 
 async def _walks(org: OrgContext, arms: list[list[Any]]) -> list[Any]:
@@ -335,7 +330,9 @@ def _date_key(day: date, today: date) -> tuple[int, int]:
 
 
 def _vendors(org: OrgContext, matched: _Matched) -> Hits:
-    return [_hit(r.match_rank, "vendor", r.id, _vendor_title(r.business_name, r.email)) for r in matched.rows[:PER_KIND]]
+    return [
+        _hit(r.match_rank, "vendor", r.id, _vendor_title(r.business_name, r.email)) for r in matched.rows[:PER_KIND]
+    ]
 
 
 async def _applications(org: OrgContext, matched: _Matched) -> Hits:
@@ -453,7 +450,13 @@ async def _bookings(org: OrgContext, matched: _Matched) -> Hits:
         for r in RANKS
         for part in seeks
     ] + [
-        _arm(part, r, [by_space if r == CONTAINS else None, vendor_is[r] if matched.walks(NAMES, r) else None], where, rank == r)
+        _arm(
+            part,
+            r,
+            [by_space if r == CONTAINS else None, vendor_is[r] if matched.walks(NAMES, r) else None],
+            where,
+            rank == r,
+        )
         for r in RANKS
         for part in walks
     ]
