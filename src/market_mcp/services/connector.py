@@ -253,7 +253,10 @@ def _arm(stmt: Any, rank: int, candidates: list[Any | None], *conditions: Any) -
     hold, one select per candidate (each a condition one index answers, or a walk: an OR of the two would read
     neither way); none for a candidate that is None."""
     tagged = stmt.add_columns(literal_column(str(rank)).label("match_rank"))
-    return [tagged.where(c, *conditions) for c in candidates if c is not None]
+    # The record's vendor is of its organisation (business_name not NULL): checked last, on the records that
+    # passed the rest (SQLite evaluates the terms in this order).
+    vendor = next(c for c in stmt.selected_columns if c.key == "business_name")
+    return [tagged.where(c, *conditions, vendor.is_not(None)) for c in candidates if c is not None]
 
 
 async def _markets(org: OrgContext, query: str) -> Hits:
@@ -341,7 +344,6 @@ async def _applications(org: OrgContext, matched: _Matched) -> Hits:
         scoped(org, Application, Application.id, Application.status, Application.submitted_at)
         .add_columns(vendor.label("business_name"), Market.name)
         .join(Market, _market_of(Application))
-        .where(vendor.is_not(None))
         .order_by(Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
         .limit(PER_KIND)
     )
@@ -365,7 +367,6 @@ async def _orders(org: OrgContext, matched: _Matched) -> Hits:
         scoped(org, Order, Order.id, Order.status, Order.total_cents, Order.amount_due_cents)
         .add_columns(vendor.label("business_name"), Market.name)
         .join(Market, _market_of(Order))
-        .where(vendor.is_not(None))
         .order_by(Order.id.desc())  # type: ignore[union-attr]
         .limit(PER_KIND)
     )
@@ -436,7 +437,7 @@ async def _bookings(org: OrgContext, matched: _Matched) -> Hits:
     )
 
     def parts(base: Any, day: Any) -> tuple[Any, Any]:
-        base = base.where(vendor.is_not(None)).limit(PER_KIND)
+        base = base.limit(PER_KIND)
         return (
             base.where(day >= today).order_by(day, Booking.id),
             base.where(day < today).order_by(day.desc(), Booking.id),
