@@ -226,6 +226,14 @@ class Order(SQLModel, table=True):
         Index("ix_order_org_status", "organization_id", "status", "created_at", "amount_due_cents"),
         Index("ix_order_vendor", "vendor_id"),
         Index("ix_order_org", "organization_id", "id"),  # list_orders: newest first
+        # search: an organisation's archived orders newest first (migration 0011)
+        Index(
+            "ix_order_org_archived",
+            "organization_id",
+            "id",
+            sqlite_where=text("status = 'archived'"),
+            postgresql_where=text("status = 'archived'"),
+        ),
         Index("ix_order_market", "market_id", "id"),  # list_orders of a market, newest first
         Index("ix_order_org_paid", "organization_id", "paid_at", "total_cents", "credit_applied_cents"),
         CheckConstraint(_in("status", ORDER_STATUSES), name="ck_order_status"),

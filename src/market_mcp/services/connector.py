@@ -12,13 +12,13 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import String, and_, case, cast, func, or_, select
+from sqlalchemy import String, and_, case, cast, false, func, literal_column, or_, select, union_all
 from sqlmodel import SQLModel
 
 from market_mcp.auth import OrgContext
-from market_mcp.db.functions import casefold
+from market_mcp.db.functions import casefold, folded_like, folded_starts, id_in, unindexed
 from market_mcp.db.tables import Application, Booking, Market, MarketDate, Order, Vendor
 from market_mcp.errors import NotFound
 from market_mcp.schemas.applications import ApplicationOut
@@ -106,12 +106,11 @@ def _number(query: str, word: str) -> int | None:
 
 def _rank(query: str, *columns: Any) -> Any:
     """SQL: EXACT when a column is the query, STARTS when one starts with it, else CONTAINS (the row already matched
-    somewhere). Labelled match_rank."""
-    folded = query.strip().casefold()
-    prefix = like_pattern(query).removeprefix("%")
+    somewhere), compared as `matches` compares (folded_like: ASCII text in C). Labelled match_rank."""
+    exact = like_pattern(query).removeprefix("%").removesuffix("%")
     return case(
-        (or_(*(casefold(c) == folded for c in columns)), EXACT),
-        (or_(*(casefold(c).like(prefix, escape="\\") for c in columns)), STARTS),
+        (or_(*(folded_like(c, exact) for c in columns)), EXACT),
+        (or_(*(folded_like(c, exact + "%") for c in columns)), STARTS),
         else_=CONTAINS,
     ).label("match_rank")
 
@@ -136,6 +135,10 @@ def _date_of(model: Any) -> Any:
 
 
 Hits = list[tuple[int, SearchResult]]
+RANKS = (EXACT, STARTS, CONTAINS)
+# A rank's records are read through their vendors' index when the rank has at most this many vendors, else by
+# walking the kind's records in the answer's order (checking each one's vendor) until PER_KIND are found.
+FEW_VENDORS = 48
 
 
 def _looks_like_a_space(query: str) -> bool:
@@ -148,24 +151,112 @@ def _hit(rank: int, kind: RecordKind, number: int, title: str) -> tuple[int, Sea
     return rank, SearchResult(id=f"{kind}:{number}", title=title, url=url_of(kind, number))
 
 
-def _ranked_vendors(org: OrgContext, query: str, *columns: Any) -> Any:
-    """The organisation's vendors with `query` in `columns`, each with its rank there: matched (through the vendor
-    text index) and ranked once per vendor, not once per record of theirs."""
-    rank = _rank(query, *columns)
-    return scoped(org, Vendor, Vendor.id, rank).where(vendor_matches(query, *columns)).cte("ranked_vendor")
+class _Matched:
+    """The organisation's vendors matching a query, matched once (through the vendor text index) and ranked once:
+    by name, contact and email (applications, orders, the vendors themselves) and by name and contact (bookings).
+    Records then take their vendor's rank from their vendor_id alone (no join to vendor on the walk)."""
+
+    def __init__(self, query: str, rows: list[Any]) -> None:
+        self.query = query
+        self.rows = rows  # in the vendors' answer order: rank, case-folded name, id
+        self.ranked: dict[tuple[str, ...], dict[int, list[int]]] = {
+            WITH_EMAIL: {rank: [] for rank in RANKS},
+            NAMES: {rank: [] for rank in RANKS},
+        }
+        for r in rows:
+            self.ranked[WITH_EMAIL][r.match_rank].append(r.id)
+            if r.name_rank is not None:
+                self.ranked[NAMES][r.name_rank].append(r.id)
+
+    def among(self, which: tuple[str, ...], vendor_id: Any, *ranks: int) -> Any | None:
+        """`vendor_id` is one of the vendors of these ranks: None when there are none; a list when there are few
+        (the records are read through the vendor_id index), else one JSON array (the records are walked in the
+        answer's order and each one's vendor_id looked up in it)."""
+        ids = sorted(i for rank in ranks for i in self.ranked[which][rank])
+        if not ids:
+            return None
+        return vendor_id.in_(ids) if len(ids) <= FEW_VENDORS else id_in(vendor_id, ids)
+
+    def walks(self, which: tuple[str, ...], rank: int) -> bool:
+        """Whether `among` this rank's vendors is a walk (many vendors)."""
+        return len(self.ranked[which][rank]) > FEW_VENDORS
 
 
-def _record_rank(vendor_id: Any, vendors: Any, *, exact: tuple[Any, ...] = (), starts: tuple[Any, ...] = ()) -> Any:
-    """A record's rank: its vendor's (`vendors` from _ranked_vendors), or better if the record itself is the query
-    (`exact`, e.g. its id) or starts with it. Each rank's vendors are a set looked up, not a join. Labelled
-    match_rank."""
+WITH_EMAIL = ("business_name", "contact_name", "email")
+NAMES = ("business_name", "contact_name")
 
-    def ranked(rank: int) -> Any:
-        return vendor_id.in_(select(vendors.c.id).where(vendors.c.match_rank == rank))
 
-    return case((or_(*exact, ranked(EXACT)), EXACT), (or_(*starts, ranked(STARTS)), STARTS), else_=CONTAINS).label(
-        "match_rank"
+def _any(*conditions: Any | None) -> Any:
+    found = [c for c in conditions if c is not None]
+    return or_(*found) if found else false()
+
+
+async def _matched_vendors(org: OrgContext, query: str) -> _Matched:
+    """The matching vendors in their answer's order, each ranked here from its case-folded text as the backend
+    folds it (casefold: lower() on PostgreSQL), as _rank would rank it in SQL."""
+    columns = tuple(getattr(Vendor, c) for c in WITH_EMAIL)
+    stmt = (
+        scoped(org, Vendor, Vendor.id, Vendor.business_name, Vendor.email, *(casefold(c) for c in columns))
+        .where(vendor_matches(query, *columns))
+        .order_by(casefold(Vendor.business_name), Vendor.id)
     )
+    folded = query.strip().casefold()
+
+    def rank(texts: list[str]) -> int:
+        if folded in texts:
+            return EXACT
+        return STARTS if any(t.startswith(folded) for t in texts) else CONTAINS
+
+    rows = []
+    for vendor_id, business_name, email, *texts in (await org.session.execute(stmt)).all():
+        names = [t for t in texts[:2] if t is not None]
+        name_rank = rank(names) if any(folded in t for t in names) else None
+        rows.append(_Vendor(vendor_id, business_name, email, rank([t for t in texts if t is not None]), name_rank))
+
+    rows.sort(key=lambda r: r.match_rank)  # stable: by name, then id, within a rank
+    return _Matched(query, rows)
+
+
+class _Vendor(NamedTuple):
+    id: int
+    business_name: str
+    email: str
+    match_rank: int | None
+    name_rank: int | None
+
+
+def _vendor_name(model: Any) -> Any:
+    """The record's vendor's business name, NULL if the vendor is not of the record's organisation: a lookup per
+    record read, not a join (a join lets SQLite build a Bloom filter over every vendor before the walk)."""
+    return select(Vendor.business_name).where(_vendor_of(model)).correlate(model).scalar_subquery()
+
+
+async def _walks(org: OrgContext, arms: list[list[Any]]) -> list[Any]:
+    """Each arm (a select with its own ORDER BY and LIMIT, walking an index in the answer's order) as one
+    statement, UNION ALL of them; a record found by two arms once."""
+    selects = [arm for found in arms for arm in found]
+    if not selects:
+        return []
+    subqueries = [arm.subquery() for arm in selects]
+    stmt = union_all(*(select(*s.c) for s in subqueries)) if len(subqueries) > 1 else select(*subqueries[0].c)
+    seen: set[int] = set()
+    rows = []
+    for row in (await org.session.execute(stmt)).all():
+        if row.id not in seen:
+            seen.add(row.id)
+            rows.append(row)
+    return rows
+
+
+def _arm(stmt: Any, rank: int, candidates: list[Any | None], *conditions: Any) -> list[Any]:
+    """`stmt` (ordered, limited) for the records of one rank: those among `candidates` for which `conditions`
+    hold, one select per candidate (each a condition one index answers, or a walk: an OR of the two would read
+    neither way); none for a candidate that is None."""
+    tagged = stmt.add_columns(literal_column(str(rank)).label("match_rank"))
+    # The record's vendor is of its organisation (business_name not NULL): checked last, on the records that
+    # passed the rest (SQLite evaluates the terms in this order).
+    vendor = next(c for c in stmt.selected_columns if c.key == "business_name")
+    return [tagged.where(c, *conditions, vendor.is_not(None)) for c in candidates if c is not None]
 
 
 async def _markets(org: OrgContext, query: str) -> Hits:
@@ -178,6 +269,12 @@ async def _markets(org: OrgContext, query: str) -> Hits:
     )
     rows = (await org.session.execute(stmt)).all()
     return [_hit(r.match_rank, "market", r.id, _market_title(r.name, r.region, r.status)) for r in rows]
+
+
+def _may_be_a_day(query: str) -> bool:
+    """A date's text (YYYY-MM-DD) can contain the query only if the query is digits and dashes."""
+    text = query.strip()
+    return bool(text) and all(c in "0123456789-" for c in text)
 
 
 async def _market_dates(org: OrgContext, query: str) -> Hits:
@@ -193,25 +290,33 @@ async def _market_dates(org: OrgContext, query: str) -> Hits:
         .label("confirmed")
     )
     day_text = cast(MarketDate.scheduled_at, String)  # YYYY-MM-DD on every backend
-    rank = _rank(query, Market.name, day_text)
+    texts = (Market.name, day_text) if _may_be_a_day(query) else (Market.name,)
+    rank = _rank(query, *texts)
+    found = (
+        scoped(org, MarketDate, MarketDate.id, rank)
+        .join(Market, _market_of(MarketDate))
+        .where(matches(query, *texts))
+        .order_by(rank, *_upcoming_first(org), MarketDate.id)
+        .limit(PER_KIND)
+        .subquery()
+    )
     stmt = (
-        scoped(
-            org,
-            MarketDate,
+        select(
             MarketDate.id,
             MarketDate.scheduled_at,
             MarketDate.status,
             MarketDate.capacity,
             Market.name,
             confirmed,
-            rank,
+            found.c.match_rank,
         )
-        .join(Market, _market_of(MarketDate))
-        .where(matches(query, Market.name, day_text))
-        .order_by(rank, *_upcoming_first(org), MarketDate.id)
-        .limit(PER_KIND)
+        .join(found, found.c.id == MarketDate.id)
+        .join(Market, Market.id == MarketDate.market_id)
     )
-    rows = (await org.session.execute(stmt)).all()
+    rows = list((await org.session.execute(stmt)).all())
+    # found's order, restored: rank, upcoming soonest first, then past most recent first, id
+    today = org.today()
+    rows.sort(key=lambda r: (r.match_rank, *_date_key(r.scheduled_at, today), r.id))
     return [
         _hit(
             r.match_rank,
@@ -223,60 +328,58 @@ async def _market_dates(org: OrgContext, query: str) -> Hits:
     ]
 
 
-async def _vendors(org: OrgContext, query: str) -> Hits:
-    rank = _rank(query, Vendor.business_name, Vendor.contact_name, Vendor.email)
-    stmt = (
-        scoped(org, Vendor, Vendor.id, Vendor.business_name, Vendor.email, rank)
-        .where(vendor_matches(query, Vendor.business_name, Vendor.contact_name, Vendor.email))
-        .order_by(rank, casefold(Vendor.business_name), Vendor.id)
-        .limit(PER_KIND)
-    )
-    rows = (await org.session.execute(stmt)).all()
-    return [_hit(r.match_rank, "vendor", r.id, _vendor_title(r.business_name, r.email)) for r in rows]
+def _date_key(day: date, today: date) -> tuple[int, int]:
+    return (0, day.toordinal()) if day >= today else (1, -day.toordinal())
 
 
-async def _applications(org: OrgContext, query: str) -> Hits:
-    vendor = _ranked_vendors(org, query, Vendor.business_name, Vendor.contact_name, Vendor.email)
-    rank = _record_rank(Application.vendor_id, vendor)
-    stmt = (
-        scoped(org, Application, Application.id, Application.status, Vendor.business_name, Market.name, rank)
-        .join(Vendor, _vendor_of(Application))
-        .join(Market, _market_of(Application))
-        .where(Application.vendor_id.in_(select(vendor.c.id)))
-        .order_by(rank, Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
-        .limit(PER_KIND)
-    )
-    rows = (await org.session.execute(stmt)).all()
+def _vendors(org: OrgContext, matched: _Matched) -> Hits:
     return [
-        _hit(r.match_rank, "application", r.id, _application_title(r.id, r.business_name, r.name, r.status))
-        for r in rows
+        _hit(r.match_rank, "vendor", r.id, _vendor_title(r.business_name, r.email)) for r in matched.rows[:PER_KIND]
     ]
 
 
-async def _orders(org: OrgContext, query: str) -> Hits:
-    number = _number(query, "order")
-    by_id = (Order.id == number,) if number is not None else ()
-    vendor = _ranked_vendors(org, query, Vendor.business_name, Vendor.contact_name, Vendor.email)
-    rank = _record_rank(Order.vendor_id, vendor, exact=by_id)
-    stmt = (
-        scoped(
-            org,
-            Order,
-            Order.id,
-            Order.status,
-            Order.total_cents,
-            Order.amount_due_cents,
-            Vendor.business_name,
-            Market.name,
-            rank,
-        )
-        .join(Vendor, _vendor_of(Order))
-        .join(Market, _market_of(Order))
-        .where(or_(*by_id, Order.vendor_id.in_(select(vendor.c.id))))
-        .order_by(rank, case((Order.status == "archived", 1), else_=0), Order.id.desc())  # type: ignore[union-attr]
+async def _applications(org: OrgContext, matched: _Matched) -> Hits:
+    vendor = _vendor_name(Application)
+    base = (
+        scoped(org, Application, Application.id, Application.status, Application.submitted_at)
+        .add_columns(vendor.label("business_name"), Market.name)
+        .join(Market, _market_of(Application))
+        .order_by(Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
         .limit(PER_KIND)
     )
-    rows = (await org.session.execute(stmt)).all()
+    arms = [_arm(base, r, [matched.among(WITH_EMAIL, Application.vendor_id, r)]) for r in RANKS]
+    rows = await _walks(org, arms)
+    rows.sort(key=lambda r: r.id, reverse=True)
+    rows.sort(key=lambda r: r.submitted_at, reverse=True)
+    rows.sort(key=lambda r: r.match_rank)
+    return [
+        _hit(r.match_rank, "application", r.id, _application_title(r.id, r.business_name, r.name, r.status))
+        for r in rows[:PER_KIND]
+    ]
+
+
+async def _orders(org: OrgContext, matched: _Matched) -> Hits:
+    number = _number(matched.query, "order")
+    by_id = Order.id == number if number is not None else None
+    not_by_id = (Order.id != number,) if number is not None else ()
+    vendor = _vendor_name(Order)
+    base = (
+        scoped(org, Order, Order.id, Order.status, Order.total_cents, Order.amount_due_cents)
+        .add_columns(vendor.label("business_name"), Market.name)
+        .join(Market, _market_of(Order))
+        .order_by(Order.id.desc())  # type: ignore[union-attr]
+        .limit(PER_KIND)
+    )
+    arms = [
+        _arm(base.where(archived), EXACT, [by_id, matched.among(WITH_EMAIL, Order.vendor_id, EXACT)])
+        for archived in (Order.status != "archived", Order.status == "archived")
+    ] + [
+        _arm(base.where(archived), r, [matched.among(WITH_EMAIL, Order.vendor_id, r)], *not_by_id)
+        for r in (STARTS, CONTAINS)
+        for archived in (Order.status != "archived", Order.status == "archived")
+    ]
+    rows = await _walks(org, arms)
+    rows.sort(key=lambda r: (r.match_rank, r.status == "archived", -r.id))
     return [
         _hit(
             r.match_rank,
@@ -284,43 +387,82 @@ async def _orders(org: OrgContext, query: str) -> Hits:
             r.id,
             _order_title(org, r.id, r.business_name, r.name, r.status, r.total_cents, r.amount_due_cents),
         )
-        for r in rows
+        for r in rows[:PER_KIND]
     ]
 
 
-async def _bookings(org: OrgContext, query: str) -> Hits:
+async def _bookings(org: OrgContext, matched: _Matched) -> Hits:
+    query = matched.query
     number = _number(query, "booking")
-    by_id = (Booking.id == number,) if number is not None else ()
-    vendor = _ranked_vendors(org, query, Vendor.business_name, Vendor.contact_name)
-    folded, prefix = query.strip().casefold(), like_pattern(query).removeprefix("%")
+    folded = query.strip().casefold()
     space = Booking.space_number
-    rank = _record_rank(
-        Booking.vendor_id,
-        vendor,
-        exact=(*by_id, casefold(space) == folded),
-        starts=(casefold(space).like(prefix, escape="\\"),),
+    by_id = Booking.id == number if number is not None else None
+    space_is = casefold(space) == folded
+    space_starts = folded_starts(space, folded)
+    by_space = matches(query, space) if _looks_like_a_space(query) else None
+    vendor_is = {r: matched.among(NAMES, Booking.vendor_id, r) for r in RANKS}
+    rank = case(
+        (_any(by_id, space_is, vendor_is[EXACT]), EXACT),
+        (_any(space_starts, vendor_is[STARTS]), STARTS),
+        else_=CONTAINS,
     )
-    by_space = (matches(query, Booking.space_number),) if _looks_like_a_space(query) else ()
-    stmt = (
-        scoped(
-            org,
-            Booking,
-            Booking.id,
-            Booking.status,
-            Booking.space_number,
-            Vendor.business_name,
-            Market.name,
-            MarketDate.scheduled_at,
-            rank,
+    where = _any(by_id, by_space, matched.among(NAMES, Booking.vendor_id, *RANKS))
+    today = org.today()
+    vendor = _vendor_name(Booking)
+    columns = (Booking.id, Booking.status, Booking.space_number, vendor.label("business_name"), Market.name)
+    # Found through an index on bookings (id, space number, a few vendors): from the booking to its date.
+    seek = (
+        scoped(org, Booking, *columns, MarketDate.scheduled_at)
+        .join(
+            MarketDate,
+            and_(
+                MarketDate.id == unindexed(Booking.market_date_id),  # not each date's bookings: these bookings' dates
+                MarketDate.organization_id == Booking.organization_id,
+            ),
         )
-        .join(Vendor, _vendor_of(Booking))
-        .join(MarketDate, _date_of(Booking))
         .join(Market, _market_of(MarketDate))
-        .where(or_(*by_id, *by_space, Booking.vendor_id.in_(select(vendor.c.id))))
-        .order_by(rank, *_upcoming_first(org), Booking.id)
-        .limit(PER_KIND)
     )
-    rows = (await org.session.execute(stmt)).all()
+    # Walked: the organisation's dates in order, each date's bookings (the organisation's booking index kept out).
+    walk = (
+        scoped(org, MarketDate, *columns, MarketDate.scheduled_at)
+        .select_from(MarketDate)
+        .join(
+            Booking,
+            and_(
+                Booking.market_date_id == MarketDate.id,
+                unindexed(Booking.organization_id) == MarketDate.organization_id,
+            ),
+        )
+        .join(Market, _market_of(MarketDate))
+    )
+
+    def parts(base: Any, day: Any) -> tuple[Any, Any]:
+        base = base.limit(PER_KIND)
+        return (
+            base.where(day >= today).order_by(day, Booking.id),
+            base.where(day < today).order_by(day.desc(), Booking.id),
+        )
+
+    # A seek's bookings are few: sorted, not found by walking every date in order.
+    seeks, walks = parts(seek, unindexed(MarketDate.scheduled_at)), parts(walk, MarketDate.scheduled_at)
+    own = {EXACT: [by_id, space_is], STARTS: [space_starts], CONTAINS: []}
+    arms = [
+        _arm(part, r, [*own[r], None if matched.walks(NAMES, r) else vendor_is[r]], where, rank == r)
+        for r in RANKS
+        for part in seeks
+    ] + [
+        _arm(
+            part,
+            r,
+            [by_space if r == CONTAINS else None, vendor_is[r] if matched.walks(NAMES, r) else None],
+            where,
+            rank == r,
+        )
+        for r in RANKS
+        for part in walks
+    ]
+    rows = await _walks(org, arms)
+    rows.sort(key=lambda r: (r.match_rank, *_date_key(r.scheduled_at, today), r.id))
     return [
         _hit(
             r.match_rank,
@@ -328,15 +470,19 @@ async def _bookings(org: OrgContext, query: str) -> Hits:
             r.id,
             _booking_title(r.id, r.business_name, r.name, r.scheduled_at, r.space_number, r.status),
         )
-        for r in rows
+        for r in rows[:PER_KIND]
     ]
 
 
 async def search(org: OrgContext, query: str) -> SearchResults:
     """Records of every kind matching the query (case-insensitive, % and _ taken literally), best first."""
     hits: Hits = []
-    for find in (_markets, _market_dates, _vendors, _applications, _orders, _bookings):
-        hits.extend(await find(org, query))
+    hits.extend(await _markets(org, query))
+    hits.extend(await _market_dates(org, query))
+    matched = await _matched_vendors(org, query)
+    hits.extend(_vendors(org, matched))
+    for find in (_applications, _orders, _bookings):
+        hits.extend(await find(org, matched))
     hits.sort(key=lambda hit: hit[0])  # stable: within a rank, the kinds keep the order above
     return SearchResults(results=[result for _, result in hits[:MAX_RESULTS]])
 
