@@ -92,6 +92,15 @@ def _refresh(ids: str, *, pg: bool) -> list[str]:
     ]
 
 
+def _moved(old: str, new: str, differ: str) -> str:
+    """An update of a booking that changes its order's trading days: it turns active or inactive, or moves to
+    another order or date. (Confirming a pending booking changes none: no rebuild, no lock on its order.)"""
+    return (
+        f"({old}.status IN {ACTIVE}) <> ({new}.status IN {ACTIVE}) OR {old}.order_id {differ} {new}.order_id "
+        f"OR {old}.market_date_id {differ} {new}.market_date_id"
+    )
+
+
 def rebuild(*, pg: bool) -> list[str]:
     """Every link and total again from the rows: the migration's backfill, and the bench's after its bulk load."""
     out = ["DELETE FROM org_total", "DELETE FROM unpaid_link"]
@@ -140,7 +149,7 @@ def sqlite_triggers() -> list[str]:
         f"CREATE TRIGGER {PREFIX}link_booking_insert AFTER INSERT ON booking WHEN new.order_id IS NOT NULL "
         f"BEGIN {body(_refresh('new.order_id', pg=False))} END",
         f"CREATE TRIGGER {PREFIX}link_booking_update AFTER UPDATE OF status, order_id, market_date_id ON booking "
-        f"BEGIN {body(_refresh('old.order_id, new.order_id', pg=False))} END",
+        f"WHEN {_moved('old', 'new', 'IS NOT')} BEGIN {body(_refresh('old.order_id, new.order_id', pg=False))} END",
         f"CREATE TRIGGER {PREFIX}link_booking_delete AFTER DELETE ON booking WHEN old.order_id IS NOT NULL "
         f"BEGIN {body(_refresh('old.order_id', pg=False))} END",
         f"CREATE TRIGGER {PREFIX}link_order_insert AFTER INSERT ON vendor_order WHEN new.status = 'payment_pending' "
@@ -151,7 +160,7 @@ def sqlite_triggers() -> list[str]:
         f"CREATE TRIGGER {PREFIX}link_order_delete AFTER DELETE ON vendor_order "
         "BEGIN DELETE FROM unpaid_link WHERE order_id = old.id; END",
         f"CREATE TRIGGER {PREFIX}link_market_date_update AFTER UPDATE OF scheduled_at ON market_date "
-        f"BEGIN {body(_refresh('SELECT order_id FROM booking WHERE market_date_id = new.id', pg=False))} END",
+        f"WHEN old.scheduled_at IS NOT new.scheduled_at BEGIN {body(_refresh('SELECT order_id FROM booking WHERE market_date_id = new.id', pg=False))} END",
     ]
     return out
 
@@ -223,8 +232,10 @@ def postgres_up() -> list[str]:
         "IF TG_OP <> 'INSERT' THEN PERFORM org_total_refresh_links(OLD.order_id); END IF; "
         "IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR NEW.order_id IS DISTINCT FROM OLD.order_id) THEN "
         "PERFORM org_total_refresh_links(NEW.order_id); END IF; RETURN NULL; END $$",
-        f"CREATE TRIGGER {PREFIX}link_booking AFTER INSERT OR DELETE OR UPDATE OF status, order_id, market_date_id "
-        f"ON booking FOR EACH ROW EXECUTE FUNCTION {PREFIX}link_booking()",
+        f"CREATE TRIGGER {PREFIX}link_booking AFTER INSERT OR DELETE ON booking "
+        f"FOR EACH ROW EXECUTE FUNCTION {PREFIX}link_booking()",
+        f"CREATE TRIGGER {PREFIX}link_booking_update AFTER UPDATE OF status, order_id, market_date_id ON booking "
+        f"FOR EACH ROW WHEN ({_moved('OLD', 'NEW', 'IS DISTINCT FROM')}) EXECUTE FUNCTION {PREFIX}link_booking()",
         f"CREATE FUNCTION {PREFIX}link_order() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
         "IF TG_OP = 'DELETE' THEN DELETE FROM unpaid_link WHERE order_id = OLD.id; "
         "ELSIF TG_OP = 'INSERT' OR (OLD.status = 'payment_pending') <> (NEW.status = 'payment_pending') THEN "
@@ -235,7 +246,7 @@ def postgres_up() -> list[str]:
         "PERFORM org_total_refresh_links(order_id) FROM (SELECT DISTINCT order_id FROM booking "
         "WHERE market_date_id = NEW.id AND order_id IS NOT NULL) AS orders; RETURN NULL; END $$",
         f"CREATE TRIGGER {PREFIX}link_market_date AFTER UPDATE OF scheduled_at ON market_date "
-        f"FOR EACH ROW EXECUTE FUNCTION {PREFIX}link_market_date()",
+        f"FOR EACH ROW WHEN (OLD.scheduled_at IS DISTINCT FROM NEW.scheduled_at) EXECUTE FUNCTION {PREFIX}link_market_date()",
     ]
     return out
 
@@ -243,6 +254,7 @@ def postgres_up() -> list[str]:
 def postgres_down() -> list[str]:
     out = [f"DROP TRIGGER {PREFIX}{table} ON {table}" for table in TABLES]
     out += [f"DROP FUNCTION {PREFIX}{table}()" for table in TABLES]
+    out.append(f"DROP TRIGGER {PREFIX}link_booking_update ON booking")
     for name, table in (("link_booking", "booking"), ("link_order", "vendor_order"), ("link_market_date", "market_date")):
         out += [f"DROP TRIGGER {PREFIX}{name} ON {table}", f"DROP FUNCTION {PREFIX}{name}()"]
     return out + ["DROP FUNCTION org_total_refresh_links(bigint)", "DROP FUNCTION org_total_add(bigint, text, text, bigint)"]
