@@ -204,3 +204,29 @@ async def test_the_totals_equal_the_figures_from_the_rows_after_a_random_mix_of_
     # Every figure but the waitlist's offers and the queue was checked away from zero, so the comparisons were not
     # of zeros only.
     assert {name for name, value in SEEN.items() if not value} <= {"open_waitlist_offers", "emails_queued"}, SEEN
+
+
+async def test_the_totals_stay_right_when_a_crowd_writes_to_one_organisation_at_once(alice: Tenant) -> None:
+    """Concurrent approvals, payments, cancels and a bulk cancel (on PostgreSQL each its own connection: the
+    totals' rows are added to without waiting, the unpaid links rebuilt one order at a time) lose no update."""
+    from tests.reliability.test_concurrency import together
+
+    async with alice.client() as c:
+        s = await market_with_dates(c, dates=2, capacity=20)
+        await set_market_date(alice, s.date_ids[0], scheduled_at=today() + timedelta(days=2))
+        orders = []
+        for n in range(10):
+            vendor = await approved_vendor(c, s.market_id, f"Stall {n}")
+            orders.append(await c.ok("create_order", vendor_id=vendor, market_date_ids=s.date_ids))
+        for order in orders[:6]:
+            await c.ok("approve_order", order_id=order["id"])
+    bookings = [line["booking_id"] for order in orders[:6] for line in order["bookings"]]
+    calls = [("approve_order", {"order_id": order["id"]}) for order in orders[6:]]
+    calls += [("record_order_payment", {"order_id": order["id"], "method": "cash"}) for order in orders[:2]]
+    calls += [("cancel_booking", {"booking_id": booking}) for booking in bookings[4:8]]
+    calls += [("bulk_cancel_bookings", {"booking_ids": bookings[6:11]}), ("reject_order", {"order_id": orders[5]["id"]})]
+    results = await together(alice, calls)
+    assert {r["code"] for r in results if "error" in r} <= {409}
+    async with alice.client() as c:
+        figures = await check(alice, "Australia/Melbourne", c)
+    assert figures["unpaid_soon"] > 0
