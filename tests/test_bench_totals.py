@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
-
+from bench.generate import generate
 from sqlalchemy import select
 
-from bench.generate import generate
 from market_mcp.auth import OrgContext, TokenIdentity
 from market_mcp.db import Database, totals
 from market_mcp.db.tables import Organization

@@ -95,7 +95,9 @@ async def play(tenant: Tenant, timezone: str, seed: int, steps: int) -> None:
                 await set_market_date(tenant, date_id, scheduled_at=days[date_id])
 
         for n in range(4):  # dates this week and last
-            made = await c.ok("create_market_date", market_id=s.market_id, scheduled_at=str(s.days[-1] + timedelta(weeks=n + 1)))
+            made = await c.ok(
+                "create_market_date", market_id=s.market_id, scheduled_at=str(s.days[-1] + timedelta(weeks=n + 1))
+            )
             date_ids.append(made["id"])
             days[made["id"]] = s.days[-1] + timedelta(weeks=n + 1)
             await move(made["id"], (-8, -2, 0, 1, 5, 7, 8))
@@ -106,7 +108,9 @@ async def play(tenant: Tenant, timezone: str, seed: int, steps: int) -> None:
             return rng.choice(found) if found else None
 
         # One of each figure to begin with: a pending application, a paid order, a failed email.
-        await c.ok("create_application", market_id=s.market_id, business_name=f"Eve {seed}", email=f"eve{seed}@example.com")
+        await c.ok(
+            "create_application", market_id=s.market_id, business_name=f"Eve {seed}", email=f"eve{seed}@example.com"
+        )
         paid = await c.ok("create_order", vendor_id=vendors[0], market_date_ids=s.date_ids[:2])
         await c.ok("approve_order", order_id=paid["id"])
         await c.ok("record_order_payment", order_id=paid["id"], method="cash")
@@ -116,7 +120,9 @@ async def play(tenant: Tenant, timezone: str, seed: int, steps: int) -> None:
         for step in range(steps):
             action = rng.randrange(16)
             if action == 0:
-                vendor = await c.ok("create_vendor", business_name=f"New {seed}-{step}", email=f"n{seed}-{step}@example.com")
+                vendor = await c.ok(
+                    "create_vendor", business_name=f"New {seed}-{step}", email=f"n{seed}-{step}@example.com"
+                )
                 application = await c.ok("create_application", market_id=s.market_id, vendor_id=vendor["id"])
                 if rng.random() < 0.5:
                     await c.call(
@@ -138,7 +144,9 @@ async def play(tenant: Tenant, timezone: str, seed: int, steps: int) -> None:
                 if order:
                     await c.call("approve_order", order_id=order)
             elif action == 5:
-                order = await some(Order.id, Order.organization_id == org_id, Order.status.in_(("pending", "payment_pending")))  # type: ignore[attr-defined]
+                order = await some(
+                    Order.id, Order.organization_id == org_id, Order.status.in_(("pending", "payment_pending"))
+                )  # type: ignore[attr-defined]
                 if order:
                     await c.call("reject_order", order_id=order, reason="no room")
             elif action == 6:
@@ -148,21 +156,31 @@ async def play(tenant: Tenant, timezone: str, seed: int, steps: int) -> None:
                     if rng.random() < 0.5:  # paid at the month's edge, or last month
                         month_start = datetime.combine(today(timezone).replace(day=1), datetime.min.time())
                         edge = month_start.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
-                        await set_paid_at(tenant, order, edge + timedelta(minutes=rng.choice((-31, -1, 0, 1, 29, 30, 61))))
+                        await set_paid_at(
+                            tenant, order, edge + timedelta(minutes=rng.choice((-31, -1, 0, 1, 29, 30, 61)))
+                        )
             elif action in (7, 8):
-                booking = await some(Booking.id, Booking.organization_id == org_id, Booking.status.in_(("pending", "confirmed")))  # type: ignore[attr-defined]
+                booking = await some(
+                    Booking.id, Booking.organization_id == org_id, Booking.status.in_(("pending", "confirmed"))
+                )  # type: ignore[attr-defined]
                 if booking:
                     await c.call("cancel_booking", booking_id=booking, credit_vendor=rng.random() < 0.5)
             elif action == 9:
-                active = await ids(tenant, Booking.id, Booking.organization_id == org_id, Booking.status.in_(("pending", "confirmed")))  # type: ignore[attr-defined]
+                active = await ids(
+                    tenant, Booking.id, Booking.organization_id == org_id, Booking.status.in_(("pending", "confirmed"))
+                )  # type: ignore[attr-defined]
                 if active:
-                    await c.call("bulk_cancel_bookings", booking_ids=rng.sample(active, min(len(active), rng.randint(1, 4))))
+                    await c.call(
+                        "bulk_cancel_bookings", booking_ids=rng.sample(active, min(len(active), rng.randint(1, 4)))
+                    )
             elif action == 10:
                 booking = await some(Booking.id, Booking.organization_id == org_id, Booking.status == "cancelled")
                 if booking:
                     await c.call("restore_booking", booking_id=booking)
             elif action == 11:
-                booking = await some(Booking.id, Booking.organization_id == org_id, Booking.status.in_(("pending", "confirmed")))  # type: ignore[attr-defined]
+                booking = await some(
+                    Booking.id, Booking.organization_id == org_id, Booking.status.in_(("pending", "confirmed"))
+                )  # type: ignore[attr-defined]
                 if booking:
                     await c.call("rebook_booking", booking_id=booking, target_market_date_id=rng.choice(date_ids))
             elif action == 12:
@@ -175,7 +193,9 @@ async def play(tenant: Tenant, timezone: str, seed: int, steps: int) -> None:
                     await move(day, range(-10, 21))
             elif action == 13:
                 await c.call("add_to_waitlist", market_date_id=rng.choice(date_ids), vendor_id=rng.choice(vendors))
-                entry = await some(WaitlistEntry.id, WaitlistEntry.organization_id == org_id, WaitlistEntry.status == "waiting")
+                entry = await some(
+                    WaitlistEntry.id, WaitlistEntry.organization_id == org_id, WaitlistEntry.status == "waiting"
+                )
                 if entry:
                     await c.call("notify_waitlist", entry_id=entry)
             elif action == 14:
@@ -183,7 +203,9 @@ async def play(tenant: Tenant, timezone: str, seed: int, steps: int) -> None:
                 if rng.random() < 0.5:
                     async with tenant.db.transaction(write=True) as session:
                         await session.execute(
-                            update(Email).where(Email.organization_id == org_id, Email.status == "queued").values(status="failed")
+                            update(Email)
+                            .where(Email.organization_id == org_id, Email.status == "queued")
+                            .values(status="failed")
                         )
             else:
                 order = await some(Order.id, Order.organization_id == org_id)
@@ -224,7 +246,10 @@ async def test_the_totals_stay_right_when_a_crowd_writes_to_one_organisation_at_
     calls = [("approve_order", {"order_id": order["id"]}) for order in orders[6:]]
     calls += [("record_order_payment", {"order_id": order["id"], "method": "cash"}) for order in orders[:2]]
     calls += [("cancel_booking", {"booking_id": booking}) for booking in bookings[4:8]]
-    calls += [("bulk_cancel_bookings", {"booking_ids": bookings[6:11]}), ("reject_order", {"order_id": orders[5]["id"]})]
+    calls += [
+        ("bulk_cancel_bookings", {"booking_ids": bookings[6:11]}),
+        ("reject_order", {"order_id": orders[5]["id"]}),
+    ]
     results = await together(alice, calls)
     assert {r["code"] for r in results if "error" in r} <= {409}
     async with alice.client() as c:

@@ -255,6 +255,13 @@ def postgres_down() -> list[str]:
     out = [f"DROP TRIGGER {PREFIX}{table} ON {table}" for table in TABLES]
     out += [f"DROP FUNCTION {PREFIX}{table}()" for table in TABLES]
     out.append(f"DROP TRIGGER {PREFIX}link_booking_update ON booking")
-    for name, table in (("link_booking", "booking"), ("link_order", "vendor_order"), ("link_market_date", "market_date")):
+    for name, table in (
+        ("link_booking", "booking"),
+        ("link_order", "vendor_order"),
+        ("link_market_date", "market_date"),
+    ):
         out += [f"DROP TRIGGER {PREFIX}{name} ON {table}", f"DROP FUNCTION {PREFIX}{name}()"]
-    return out + ["DROP FUNCTION org_total_refresh_links(bigint)", "DROP FUNCTION org_total_add(bigint, text, text, bigint)"]
+    return out + [
+        "DROP FUNCTION org_total_refresh_links(bigint)",
+        "DROP FUNCTION org_total_add(bigint, text, text, bigint)",
+    ]

@@ -48,12 +48,15 @@ def _sum(column: Any, *where: Any) -> Any:
 
 def _total(org: OrgContext, name: str, *where: Any) -> Any:
     """A running total (market_mcp.db.totals): the sum of its rows, a handful whatever the history."""
-    return cast(_sum(
-        OrgTotal.value,
-        OrgTotal.organization_id == org.organization_id,
-        OrgTotal.name == name,
-        *(where or (OrgTotal.bucket == "",)),
-    ), BigInteger)  # PostgreSQL's SUM of bigint is numeric
+    return cast(
+        _sum(
+            OrgTotal.value,
+            OrgTotal.organization_id == org.organization_id,
+            OrgTotal.name == name,
+            *(where or (OrgTotal.bucket == "",)),
+        ),
+        BigInteger,
+    )  # PostgreSQL's SUM of bigint is numeric
 
 
 def _day(day: date) -> str:

@@ -32,7 +32,9 @@ def upgrade() -> None:
     op.create_table(
         "org_total",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("organization_id", sa.Integer(), sa.ForeignKey("organization.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "organization_id", sa.Integer(), sa.ForeignKey("organization.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("name", sa.String(length=32), nullable=False),
         sa.Column("bucket", sa.String(length=32), nullable=False),
         sa.Column("value", sa.BigInteger(), nullable=False),
@@ -41,7 +43,9 @@ def upgrade() -> None:
     op.create_table(
         "unpaid_link",
         sa.Column("id", sa.Integer(), primary_key=True),
-        sa.Column("organization_id", sa.Integer(), sa.ForeignKey("organization.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "organization_id", sa.Integer(), sa.ForeignKey("organization.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("order_id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("prev_day", sa.Date(), nullable=True),
