@@ -18,6 +18,11 @@ SQLite: one row per key (writers are serialised anyway). PostgreSQL: a key may h
 adds to a row of the key that no other transaction holds (FOR UPDATE SKIP LOCKED) or inserts a new one, so
 concurrent writers of one organisation never wait on each other for a total (no hot row, no new deadlock);
 the rows per key stay at most the number of writers that were ever concurrent, and readers sum them.
+Rebuilding an order's unpaid links locks the order row (two rebuilds of one order at once would each keep
+their own links): every tool that changes an order's bookings locks the booking, then the order, or the order
+already, so the lock adds no new order of locking; confirming a pending booking changes no link and takes none.
+Money taken this month: hour buckets from the first whole UTC hour of the local month, and the minutes before it
+(a half-hour timezone) read from the orders' (organisation, paid_at) index.
 
 Triggers are named org_total_* (bench/generate.py drops them for its bulk load and calls `rebuild`).
 """
