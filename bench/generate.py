@@ -7,9 +7,11 @@ size, so every query has to find its own organisation's rows among another's.
 
 The schema comes from the project's own migrations (`market_mcp.db.migrate.upgrade`), the organisations and
 their API tokens from `market_mcp.services.organizations`, like `market-mcp org create` and `token create`.
-The rest is plain sqlite3: the indexes are dropped, every table is filled with `executemany` in one
-transaction, and the indexes are created again, which also checks every unique index (one active booking per
-vendor and date, one per space) on the finished data; CHECK constraints hold row by row as it is inserted.
+The rest is plain sqlite3: the indexes and the dashboard totals' triggers are dropped, every table is filled
+with `executemany` in one transaction, the indexes are created again, which also checks every unique index
+(one active booking per vendor and date, one per space) on the finished data, and the totals are rebuilt from
+the rows (market_mcp.db.totals, as migration 0012 does) and their triggers created again; CHECK constraints
+hold row by row as it is inserted.
 
 Everything random comes from `random.Random` seeded with the seed, the organisation and the market, and every
 date is relative to the day the file is built (markets trade on local dates, and the write benchmarks need
@@ -33,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 import anyio
 
-from market_mcp.db import Database
+from market_mcp.db import Database, totals
 from market_mcp.db.functions import sqlite_casefold
 from market_mcp.db.migrate import head_revision, upgrade
 from market_mcp.services import organizations
@@ -627,6 +629,8 @@ def generate(scale: float, seed: int = SEED, path: Path | None = None) -> Path:
     con.execute("BEGIN")
     for name, _ in indexes:
         con.execute(f'DROP INDEX "{name}"')
+    for statement in totals.sqlite_drop_triggers():  # the dashboard's totals: rebuilt once at the end instead
+        con.execute(statement)
     rows = Rows(con)
     ids = Ids()
     now = datetime.now(UTC).replace(microsecond=0)
@@ -648,6 +652,8 @@ def generate(scale: float, seed: int = SEED, path: Path | None = None) -> Path:
     rows.flush()
     for _, sql in indexes:
         con.execute(sql)
+    for statement in totals.rebuild(pg=False) + totals.sqlite_triggers():
+        con.execute(statement)
     con.execute("COMMIT")
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()

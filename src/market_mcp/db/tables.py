@@ -326,6 +326,7 @@ class WaitlistEntry(SQLModel, table=True):
         UniqueConstraint("market_date_id", "vendor_id", name="ux_waitlist_vendor_once"),
         UniqueConstraint("market_date_id", "position", name="ux_waitlist_position"),
         Index("ix_waitlist_date_status", "market_date_id", "status", "position"),
+        Index("ix_waitlist_org_offer", "organization_id", "status", "offer_expires_at"),  # the dashboard's open offers
         CheckConstraint(_in("status", WAITLIST_STATUSES), name="ck_waitlist_status"),
     )
 
@@ -550,3 +551,29 @@ class OAuthToken(SQLModel, table=True):
     created_at: datetime = _when(nullable=False)
     expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     used_at: datetime | None = _when()  # a code exchanged, a refresh token rotated: a second use is a theft
+
+
+class OrgTotal(SQLModel, table=True):
+    """A running total of the dashboard, kept by triggers (market_mcp.db.totals): never written by the code."""
+
+    __tablename__ = "org_total"
+    __table_args__ = (Index("ix_org_total_figure", "organization_id", "name", "bucket"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    name: str = Field(max_length=32)
+    bucket: str = Field(max_length=32)  # '', a UTC hour, a day, or "day previous-day" (see totals)
+    value: int = Field(sa_type=BigInteger)
+
+
+class UnpaidLink(SQLModel, table=True):
+    """One trading day of an unpaid order with its previous one, kept by triggers (market_mcp.db.totals)."""
+
+    __tablename__ = "unpaid_link"
+    __table_args__ = (Index("ix_unpaid_link_order", "order_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    order_id: int
+    day: date
+    prev_day: date | None = None

@@ -1,18 +1,19 @@
-"""The organisation at a glance: each answer is one aggregate query, whatever the store's size."""
+"""The organisation at a glance: each answer is one query of running totals (market_mcp.db.totals), whatever the
+store's size."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import BigInteger, and_, cast, func, select
 
 from market_mcp.auth import OrgContext
-from market_mcp.db.tables import Application, Email, Market, MarketDate, Order, Vendor, WaitlistEntry
+from market_mcp.db.tables import Email, Market, Order, OrgTotal, WaitlistEntry
 from market_mcp.schemas.common import format_money
 from market_mcp.schemas.dashboard import AttentionItem, Call, Context, ContextMarket, Dashboard, DashboardSummary
 from market_mcp.schemas.text import one_line
-from market_mcp.services import emails, orders
+from market_mcp.services import emails
 from market_mcp.services.market_dates import local_day_bounds, next_market_date, weekday_name
 from market_mcp.services.scope import scoped
 
@@ -45,51 +46,54 @@ def _sum(column: Any, *where: Any) -> Any:
     return select(func.coalesce(func.sum(column), 0)).where(*where).scalar_subquery()
 
 
+def _total(org: OrgContext, name: str, *where: Any) -> Any:
+    """A running total (market_mcp.db.totals): the sum of its rows, a handful whatever the history."""
+    return cast(
+        _sum(
+            OrgTotal.value,
+            OrgTotal.organization_id == org.organization_id,
+            OrgTotal.name == name,
+            *(where or (OrgTotal.bucket == "",)),
+        ),
+        BigInteger,
+    )  # PostgreSQL's SUM of bigint is numeric
+
+
+def _day(day: date) -> str:
+    return day.isoformat()
+
+
 async def _figures(org: OrgContext) -> Any:
-    """Every count and sum of the dashboard and its attention list, in one statement."""
+    """Every count and sum of the dashboard and its attention list, in one statement of running totals."""
     today = org.today()
-    month_start = local_day_bounds(org, today.replace(day=1))[0]
+    month_start = local_day_bounds(org, today.replace(day=1))[0].astimezone(UTC)
+    # Money is bucketed by UTC hour of paid_at: whole hours from the first one inside the month, and the
+    # minutes before it (a half-hour timezone's month starts mid-hour) from the orders themselves.
+    first_hour = month_start.replace(minute=0, second=0, microsecond=0)
+    if first_hour < month_start:
+        first_hour += timedelta(hours=1)
     org_id = org.organization_id
     now = org.now()
-    # The week's bookings (through the dates' index) to their orders, then each order by id: what
-    # list_orders(status="payment_pending", from_date=today, to_date=today + 7) lists.
-    unpaid_soon = (
-        select(func.count())
-        .select_from(Order)
-        .where(
-            Order.organization_id == org_id,
-            Order.status == "payment_pending",
-            Order.id.in_(orders.trading_between(org, today, today + SOON)),  # type: ignore[union-attr]
-        )
-        .scalar_subquery()
-    )
+    upcoming = _total(org, "scheduled_dates_by_day", OrgTotal.bucket >= _day(today))
+    # Unpaid orders trading in [today, today + 7]: their links with a day in the range and no earlier day in it.
+    window = (_day(today), _day(today + SOON + timedelta(days=1)))
     stmt = select(
-        _count(Application, Application.organization_id == org_id, Application.status == "pending").label(
-            "pending_applications"
-        ),
-        _count(Order, Order.organization_id == org_id, Order.status == "pending").label("pending_orders"),
-        _count(Order, Order.organization_id == org_id, Order.status == "payment_pending").label("unpaid_orders"),
-        _sum(Order.amount_due_cents, Order.organization_id == org_id, Order.status == "payment_pending").label(
-            "money_owed_cents"
-        ),
-        _sum(
-            Order.total_cents - Order.credit_applied_cents,
-            Order.organization_id == org_id,
-            Order.paid_at >= month_start,  # type: ignore[operator]
+        _total(org, "pending_applications").label("pending_applications"),
+        _total(org, "pending_orders").label("pending_orders"),
+        _total(org, "unpaid_orders").label("unpaid_orders"),
+        _total(org, "money_owed_cents").label("money_owed_cents"),
+        (
+            _total(org, "money_taken_cents", OrgTotal.bucket >= first_hour.strftime("%Y-%m-%d %H"))
+            + _sum(
+                Order.total_cents - Order.credit_applied_cents,
+                Order.organization_id == org_id,
+                Order.paid_at >= month_start,  # type: ignore[operator]
+                Order.paid_at < first_hour,  # type: ignore[operator]
+            )
         ).label("money_taken_this_month_cents"),
-        _count(
-            MarketDate,
-            MarketDate.organization_id == org_id,
-            MarketDate.status == "scheduled",
-            MarketDate.scheduled_at >= today,
-        ).label("upcoming_market_dates"),
-        _count(
-            MarketDate,
-            MarketDate.organization_id == org_id,
-            MarketDate.status == "scheduled",
-            MarketDate.scheduled_at < today,
-        ).label("dates_to_close_out"),
-        _count(Vendor, Vendor.organization_id == org_id).label("total_vendors"),
+        upcoming.label("upcoming_market_dates"),
+        (_total(org, "scheduled_dates") - upcoming).label("dates_to_close_out"),
+        _total(org, "vendors").label("total_vendors"),
         _count(
             WaitlistEntry,
             WaitlistEntry.organization_id == org_id,
@@ -97,7 +101,13 @@ async def _figures(org: OrgContext) -> Any:
         ).label("open_waitlist_offers"),
         _count(Email, Email.organization_id == org_id, Email.status == "queued").label("emails_queued"),
         _count(Email, Email.organization_id == org_id, Email.status == "failed").label("emails_failed"),
-        unpaid_soon.label("unpaid_soon"),
+        _total(
+            org,
+            "unpaid_soon",
+            OrgTotal.bucket >= window[0],
+            OrgTotal.bucket < window[1],
+            func.substr(OrgTotal.bucket, 12) < window[0],
+        ).label("unpaid_soon"),
     )
     return (await org.session.execute(stmt)).one()
 
