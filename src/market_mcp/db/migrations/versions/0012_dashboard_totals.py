@@ -1,7 +1,7 @@
 """dashboard totals
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-02
 
 The dashboard's counts and sums read every pending application, unpaid order, vendor, market date and this
@@ -23,7 +23,7 @@ from alembic import op
 from market_mcp.db import totals
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
