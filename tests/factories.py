@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from mcp import Client
 from mcp.types import CallToolResult
 
+from market_mcp.auth import TokenIdentity
 from market_mcp.config import Settings
 from market_mcp.db import Database
 from market_mcp.server import build_server
@@ -51,6 +52,20 @@ class Tenant:
         )
         async with Client(server) as client:
             yield Caller(client)
+
+    def identity(self, timezone: str = "Australia/Melbourne") -> TokenIdentity:
+        """This organisation as a read token sees it, for calling services directly (OrgContext.of)."""
+        return TokenIdentity(
+            token_id=self.token_id,
+            token_name="read",
+            scope="read",
+            last_used_at=None,
+            organization_id=self.org_id,
+            organization_name=self.slug,
+            organization_slug=self.slug,
+            currency="AUD",
+            timezone=timezone,
+        )
 
 
 async def make_tenant(db: Database, slug: str, *, name: str | None = None) -> Tenant:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bench.generate import generate, manifest_path
 from mcp import Client
 
-from bench.generate import generate, manifest_path
 from market_mcp.config import Settings
 from market_mcp.db import Database
 from market_mcp.server import build_server

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, func, update
 
-from market_mcp.auth import OrgContext, TokenIdentity
+from market_mcp.auth import OrgContext
 from market_mcp.db import Database
 from market_mcp.db.tables import Application, Booking, Market, MarketDate, Order, Vendor
 from market_mcp.schemas.common import long_date
@@ -47,20 +47,6 @@ QUERIES = [
     *("order 12", "Order 12 Lane", "order #3", "order 99999", "booking 9", "booking #2", "#14", "14a", "b12"),
     *("dough", "ough", "kombucha", "gelato", "ceramics", "bakery", "xyz", "qqq", "zzzz", "riverside", "market"),
 ]
-
-
-def _identity(tenant: Tenant) -> TokenIdentity:
-    return TokenIdentity(
-        token_id=tenant.token_id,
-        token_name="read",
-        scope="read",
-        last_used_at=None,
-        organization_id=tenant.org_id,
-        organization_name=tenant.slug,
-        organization_slug=tenant.slug,
-        currency="AUD",
-        timezone="Australia/Melbourne",
-    )
 
 
 async def _fill(db: Database, org_id: int, vendor_count: int, seed: int) -> list[int]:
@@ -182,7 +168,7 @@ async def test_search_and_list_vendors_answer_as_the_scan_did(alice: Tenant, bob
     queries = [*QUERIES, "Renamed Rosa Straße 3", "new.rosa@example.com", "Deleted Rosa"]
     expected = _expected()
     async with alice.db.transaction() as session:
-        org = OrgContext.of(session, _identity(alice))
+        org = OrgContext.of(session, alice.identity())
         names = (await session.execute(scoped(org, Vendor, Vendor.business_name).limit(15))).scalars().all()
         assert list(expected) == list(dict.fromkeys([*queries, *names]))  # every query, each stored once
         for query in [*queries, *names]:
@@ -205,7 +191,7 @@ async def test_the_comparison_covers_every_kind_and_rank(alice: Tenant, bob: Ten
     bobs = await _fill(bob.db, bob.org_id, 60, seed=2)
     kinds: set[str] = set()
     async with alice.db.transaction() as session:
-        org = OrgContext.of(session, _identity(alice))
+        org = OrgContext.of(session, alice.identity())
         for query in QUERIES:
             for hit in (await connector.search(org, query)).results:
                 kind, _, number = hit.id.partition(":")

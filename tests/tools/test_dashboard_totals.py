@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from market_mcp.auth import OrgContext, TokenIdentity
+from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Booking, Email, Order, Organization, WaitlistEntry
 from market_mcp.services import dashboard
 from tests.factories import Caller, Tenant, today
@@ -31,27 +31,13 @@ SHIFTS = (-9, -1, 0, 3, 6, 13, 40)  # days from now the figures are checked at
 SEEN: dict[str, int] = {}  # the largest value of each figure checked
 
 
-def _identity(tenant: Tenant, timezone: str) -> TokenIdentity:
-    return TokenIdentity(
-        token_id=tenant.token_id,
-        token_name="read",
-        scope="read",
-        last_used_at=None,
-        organization_id=tenant.org_id,
-        organization_name=tenant.slug,
-        organization_slug=tenant.slug,
-        currency="AUD",
-        timezone=timezone,
-    )
-
-
 async def check(tenant: Tenant, timezone: str, c: Caller) -> dict[str, int]:
     """Figures from the totals equal the reference's, at each shift of the clock; get_dashboard agrees."""
     reference: dict[str, int] = {}
     for shift in SHIFTS:
         moment = datetime.now(UTC) + timedelta(days=shift)
         async with tenant.db.transaction() as session:
-            org = OrgContext.of(session, _identity(tenant, timezone), clock=lambda moment=moment: moment)
+            org = OrgContext.of(session, tenant.identity(timezone), clock=lambda moment=moment: moment)
             totals = {name: int(value) for name, value in (await dashboard._figures(org))._mapping.items()}
             expected = await figures_from_rows(org)
         assert totals == expected, (shift, {k: (totals[k], expected[k]) for k in totals if totals[k] != expected[k]})
