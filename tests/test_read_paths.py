@@ -1,5 +1,6 @@
-"""Every read tool answers the same through the event loop's own SQLite connection as through aiosqlite's
-thread (db/onloop.py), on generated data: two organisations of the benchmark's shape at a small scale.
+"""Every read tool answers the same whichever way the store is read, on generated data: two organisations of
+the benchmark's shape at a small scale. On SQLite: through the event loop's own connection (db/onloop.py) and
+through aiosqlite's thread. On PostgreSQL: the same data copied into PostgreSQL answers as SQLite does.
 
 The calls cover each read tool with its filters, pages and details; the answers are compared whole, and each
 must be a real answer (no refusal) unless the call is meant to be refused.
@@ -7,21 +8,22 @@ must be a real answer (no refusal) unless the call is meant to be refused.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bench import postgres
 from bench.generate import generate, manifest_path
 from mcp import Client
 
 from market_mcp.config import Settings
 from market_mcp.db import Database
 from market_mcp.server import build_server
-from tests.conftest import sqlite_only
+from tests.conftest import on_postgres
 
-pytestmark = sqlite_only
 SCALE = 0.02  # 6,000 bookings an organisation: every kind of record, every state (the smallest that builds)
 
 
@@ -111,7 +113,10 @@ async def _answers(database: Database, token: str, calls: list[tuple[str, dict[s
     return answers
 
 
-async def test_every_read_tool_answers_the_same_on_both_paths(generated: tuple[Path, dict[str, Any]]) -> None:
+async def test_every_read_tool_answers_the_same_on_both_paths(
+    generated: tuple[Path, dict[str, Any]], fresh: Database
+) -> None:
+    """`fresh` is an empty database: on PostgreSQL the generated data is copied into it."""
     path, manifest = generated
     organisation = manifest["organisations"][0]
     calls = _calls(path, organisation["organization_id"])
@@ -120,9 +125,15 @@ async def test_every_read_tool_answers_the_same_on_both_paths(generated: tuple[P
 
     url = f"sqlite+aiosqlite:///{path}"
     on_loop = await _answers(Database(url), organisation["token"], calls)
-    threaded = await _answers(Database(url, reads_on_loop=False), organisation["token"], calls)
+    if on_postgres():
+        await asyncio.to_thread(
+            postgres.load, fresh.url.render_as_string(hide_password=False), path, manifest, lambda line: None
+        )
+        other = await _answers(Database(fresh.url.render_as_string(hide_password=False)), organisation["token"], calls)
+    else:
+        other = await _answers(Database(url, reads_on_loop=False), organisation["token"], calls)
 
-    assert on_loop == threaded
+    assert on_loop == other
     refused = [(tool, arguments) for tool, arguments, is_error, _ in on_loop if is_error]
     assert refused == [("get_vendor", calls[6][1])], "only the other organisation's vendor is refused"
     assert on_loop[6][3]["code"] == 404
