@@ -1,7 +1,8 @@
 """search's time in-process (no transport), word by word, on a bench file: python -m bench.search_times FILE.
 
 For before/after comparisons of the search service on the same data (bench/RESULTS.md, "search"). The file is
-opened as any store is (migrated to the code's newest schema first), so point it at a copy.
+opened as any store is (migrated to the code's newest schema first), so point it at a copy. FILE may also be a
+database URL (a PostgreSQL copy of a bench file, as `python -m bench` loads one).
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ MORE = ("ro", "a", "example.com", "order 12", "#4521", "Nguyễn", "ROSA'S")
 
 
 async def measure(path: str, calls: int, words_only: bool = False) -> dict[str, object]:
-    db = Database(f"sqlite+aiosqlite:///{path}")
+    db = Database(path if "://" in path else f"sqlite+aiosqlite:///{path}")
     await upgrade(db)
     async with db.transaction() as session:
-        org_id, name, slug = (await session.execute(text("SELECT id, name, slug FROM organization LIMIT 1"))).one()
+        org_id, name, slug = (
+            await session.execute(text("SELECT id, name, slug FROM organization ORDER BY id LIMIT 1"))
+        ).one()
     identity = TokenIdentity(
         token_id=1,
         token_name="bench",

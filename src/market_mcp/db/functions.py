@@ -6,10 +6,10 @@ import json
 import re
 from typing import Any
 
-from sqlalchemy import true
+from sqlalchemy import ARRAY, BigInteger, literal, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
-from sqlalchemy.types import Boolean, String
+from sqlalchemy.types import Boolean, String, TypeDecorator
 
 
 class casefold(GenericFunction[str]):  # noqa: N801  (SQL function names are lowercase)
@@ -150,6 +150,22 @@ def folded_starts(column: Any, folded: str) -> Any:
     return _folded_starts(column, folded, high, pattern)
 
 
+class _Ids(TypeDecorator[list[int]]):
+    """A list of ids bound as one value: a JSON array on SQLite, a bigint[] elsewhere (PostgreSQL then holds
+    it as a constant of the plan, and looks a value up in it by hashing it rather than re-reading it per row)."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String())
+        return dialect.type_descriptor(ARRAY(BigInteger()))
+
+    def process_bind_param(self, value: list[int] | None, dialect: Any) -> Any:
+        return json.dumps(value) if dialect.name == "sqlite" else value
+
+
 class _id_in(GenericFunction[bool]):  # noqa: N801
     type = Boolean()
     inherit_cache = True
@@ -166,15 +182,17 @@ def _id_in_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
 @compiles(_id_in)
 def _id_in_elsewhere(element: Any, compiler: Any, **kw: Any) -> str:
     column, ids = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"{column} IN (SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST({ids} AS JSON)))"
+    # "column + 0": not through an index on the column, as on SQLite. Through it, PostgreSQL reads every record
+    # of every id and sorts them (1.3 s for a search's bookings at 300,000), rather than walking in order.
+    return f"{column} + 0 = ANY({ids})"
 
 
 def id_in(column: Any, ids: list[int]) -> Any:
-    """`column IN (ids)` with the ids as one bound JSON array: any number of them, one statement for every
-    count (an expanding IN binds one parameter per id, and a backend caps parameters). For many ids: a record
-    read in order is looked up in them, rather than the records found through them (on SQLite the column is
-    kept from its indexes)."""
-    return _id_in(column, json.dumps(ids))
+    """`column IN (ids)` with the ids bound as one value: any number of them, one statement for every count
+    (an expanding IN binds one parameter per id, and a backend caps parameters). For many ids: a record read in
+    order is looked up in them, rather than the records found through them (the column is kept from its
+    indexes)."""
+    return _id_in(column, literal(ids, _Ids()))
 
 
 class unindexed(GenericFunction[Any]):  # noqa: N801
