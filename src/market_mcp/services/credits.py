@@ -98,7 +98,7 @@ async def expire_due(org: OrgContext) -> None:
     if not rows:
         return
     await org.session.execute(
-        insert(CreditTransaction),
+        insert(CreditTransaction.__table__),
         [
             dict(
                 organization_id=org.organization_id,
@@ -162,7 +162,7 @@ async def _insert_credits(org: OrgContext, rows: list[dict[str, Any]]) -> list[i
         opened = await org.session.execute(insert(Credit).returning(Credit.id, sort_by_parameter_order=True), rows)  # type: ignore[arg-type]
         return list(opened.scalars())
     largest = (await org.session.execute(select(func.coalesce(func.max(Credit.id), 0)))).scalar_one()
-    await org.session.execute(insert(Credit), rows)
+    await org.session.execute(insert(Credit.__table__), rows)
     ids = list((await org.session.execute(select(Credit.id).where(Credit.id > largest).order_by(Credit.id))).scalars())
     assert len(ids) == len(rows), "credits inserted beside this transaction"  # impossible under the write lock
     return ids
@@ -193,7 +193,7 @@ async def grant_many(org: OrgContext, grants: list[dict[str, Any]]) -> list[int]
     ]
     ids = await _insert_credits(org, credit_rows)
     await org.session.execute(
-        insert(CreditTransaction),
+        insert(CreditTransaction.__table__),
         [
             dict(
                 organization_id=org.organization_id,

@@ -309,5 +309,5 @@ async def queue_many(org: OrgContext, rows: list[dict[str, Any]]) -> None:
     if rows:
         now = utcnow()
         base = dict(organization_id=org.organization_id, status="queued", attempts=0, created_at=now)
-        await org.session.execute(insert(Email), [base | row for row in rows])
+        await org.session.execute(insert(Email.__table__), [base | row for row in rows])  # Core: no ORM per row
         org.emails_queued += len(rows)
