@@ -21,9 +21,10 @@ import argparse
 import json
 import shlex
 import shutil
+import sqlite3
 import sys
 import time
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -33,7 +34,7 @@ from zoneinfo import ZoneInfo
 import anyio
 
 from bench import measure, postgres, report
-from bench.generate import SEED, TIMEZONE, database_path, generate, manifest_path
+from bench.generate import SEED, TIMEZONE, analyse, analysed, database_path, generate, manifest_path
 from bench.questions import Store
 from market_mcp.db import Database
 from market_mcp.db.migrate import head_revision, upgrade
@@ -59,6 +60,10 @@ def data_for(scale: float, seed: int, fresh: bool) -> dict[str, Any]:
                 anyio.run(_upgrade, path)
                 manifest["schema"] = head_revision()
                 manifest_file.write_text(json.dumps(manifest, indent=2))
+            if not analysed(path):
+                log(f"scale {scale:g}: {path.name} has no planner statistics: analysing it")
+                with closing(sqlite3.connect(path)) as con:
+                    analyse(con)
             log(f"scale {scale:g}: reusing {path.name} (built in {manifest['seconds']} s)")
             return manifest | {"path": str(path), "reused": True}
     log(f"scale {scale:g}: building {path.name}")

@@ -28,6 +28,7 @@ import sys
 import time
 import warnings
 from collections import defaultdict
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -609,6 +610,26 @@ async def _organisations(url: str) -> list[dict[str, object]]:
         await db.dispose()
 
 
+def analyse(con: sqlite3.Connection) -> None:
+    """Planner statistics as a served store has them: `serve` refreshes stale ones when it opens the store, but the
+    in-process servers the bench builds never run that step (without them, SQLite's plans read every booking)."""
+    con.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+    con.execute("ANALYZE")
+
+
+def analysed(path: Path) -> bool:
+    """Whether the file has planner statistics of its bookings (files built before the generator ran ANALYZE,
+    or a copy, may not)."""
+    with closing(sqlite3.connect(path)) as con:
+        try:
+            return (
+                con.execute("SELECT 1 FROM sqlite_stat1 WHERE tbl = 'booking' AND stat NOT LIKE '0 %'").fetchone()
+                is not None
+            )
+        except sqlite3.OperationalError:  # no sqlite_stat1: never analysed
+            return False
+
+
 def generate(scale: float, seed: int = SEED, path: Path | None = None) -> Path:
     """Build the file (replacing any old one) and its manifest (tokens, counts, seed) beside it."""
     path = path or database_path(scale, seed)
@@ -655,10 +676,7 @@ def generate(scale: float, seed: int = SEED, path: Path | None = None) -> Path:
     for statement in totals.rebuild(pg=False) + totals.sqlite_triggers():
         con.execute(statement)
     con.execute("COMMIT")
-    # Planner statistics as a served store has them: `serve` refreshes stale ones when it opens the store, but the
-    # in-process servers the bench builds never run that step (without them, SQLite's plans read every booking).
-    con.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
-    con.execute("ANALYZE")
+    analyse(con)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     seconds = time.perf_counter() - started
