@@ -671,6 +671,14 @@ def generate(scale: float, seed: int = SEED, path: Path | None = None) -> Path:
             today,  # type: ignore[arg-type]
         ).build()
     rows.flush()
+    # Each paid order's payment, on the payments ledger, as record_order_payment writes it (migration 0013).
+    paid = "paid_at IS NOT NULL AND total_cents - credit_applied_cents - amount_due_cents > 0"
+    con.execute(f"UPDATE vendor_order SET amount_paid_cents = total_cents - credit_applied_cents WHERE {paid}")
+    con.execute(
+        "INSERT INTO payment (organization_id, order_id, vendor_id, kind, amount_cents, method, reference, "
+        "received_on, created_at) SELECT organization_id, id, vendor_id, 'payment', amount_paid_cents, "
+        f"payment_method, payment_reference, date(paid_at), paid_at FROM vendor_order WHERE {paid} ORDER BY id"
+    )
     for _, sql in indexes:
         con.execute(sql)
     for statement in totals.rebuild(pg=False) + totals.sqlite_triggers():

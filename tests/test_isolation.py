@@ -122,6 +122,8 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
     "modify_order": lambda r: {"order_id": r.order_id},
     "complete_zero_amount_order": lambda r: {"order_id": r.order_id},
     "record_order_payment": lambda r: {"order_id": r.order_id, "method": "cash"},
+    "refund_order_payment": lambda r: {"order_id": r.order_id, "amount": 5, "reason": "Taken over", "to": "original"},
+    "list_payments": lambda r: {"vendor_id": r.vendor_id},
     "send_order_reminder": lambda r: {"order_id": r.order_id},
     # bookings
     "list_bookings": lambda r: {},
@@ -247,8 +249,8 @@ async def add_vendor_and_booking(
 
 
 async def set_up(tenant: Tenant, *, market: str, slug: str, vendor: str, space: str) -> Records:
-    """A market with a date, a vendor booked on it with a pending application, a credit, a note and an email,
-    and audited writes (one with an idempotency key)."""
+    """A market with a date, a vendor booked on it with a pending application, a credit, part of the order paid, a
+    note and an email, and audited writes (one with an idempotency key)."""
     async with tenant.client() as c:
         created = await c.ok("create_market", name=market, slug=slug, idempotency_key=f"{slug}-first")
         await c.ok("update_market", market_id=created["id"], region=f"{market} region")
@@ -260,6 +262,7 @@ async def set_up(tenant: Tenant, *, market: str, slug: str, vendor: str, space: 
             "create_application", market_id=created["id"], vendor_id=vendor_id, vendor_message=f"{vendor} applying"
         )
         credit = await c.ok("create_credit", vendor_id=vendor_id, credit_amount=25, notes=f"{vendor} welcome")
+        await c.ok("record_order_payment", order_id=order_id, method="cash", amount=20, reference=f"{vendor} cash")
         await c.ok("add_vendor_note", vendor_id=vendor_id, note=f"{vendor} always sets up early")
         await c.ok("send_vendor_email", vendor_id=vendor_id, subject=f"Hello {vendor}", message="See you Saturday")
     return Records(
@@ -392,13 +395,14 @@ async def test_the_audit_log_shows_only_alices_calls(alice: Tenant, world: tuple
     assert [(e["tool"], e["token_name"], e["outcome"]) for e in log["items"]] == [
         ("send_vendor_email", "alice write", "ok"),
         ("add_vendor_note", "alice write", "ok"),
+        ("record_order_payment", "alice write", "ok"),
         ("create_credit", "alice write", "ok"),
         ("create_application", "alice write", "ok"),
         ("create_market_date", "alice write", "ok"),
         ("update_market", "alice write", "ok"),
         ("create_market", "alice write", "ok"),
     ]
-    assert log["total"] == 7
+    assert log["total"] == 8
     assert [(e["tool"], e["token_name"]) for e in bobs_tool["items"]] == [("create_market", "alice write")]
 
 
@@ -533,7 +537,9 @@ async def test_alices_lists_hold_exactly_her_own_vendor_application_credit_and_e
     assert [(v["id"], v["credit_balance_cents"]) for v in vendors["items"]] == [(alices.vendor_id, 2500)]
     assert [a["id"] for a in applications["items"]] == [alices.application_id]
     assert [cr["id"] for cr in credits["items"]] == [alices.credit_id]
-    assert [(e["vendor_id"], e["to"]) for e in emails["items"]] == [(alices.vendor_id, "hello@apple-cart.example.com")]
+    assert [(e["vendor_id"], e["to"]) for e in emails["items"]] == [
+        (alices.vendor_id, "hello@apple-cart.example.com")
+    ] * 2
     assert [(n["note"], n["author"]) for n in notes["items"]] == [("Apple Cart always sets up early", "alice write")]
     assert (
         vendor["notes_count"],

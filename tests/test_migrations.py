@@ -223,3 +223,53 @@ async def test_the_vendor_text_index_takes_in_the_vendors_already_there(fresh: D
             assert sorted(found) == [  # one per column (0010), and one over all four joined (0011)
                 f"ix_vendor_{c}_trgm" for c in ("business_name", "category", "contact_name", "email", "text")
             ]
+
+
+async def test_orders_paid_before_the_payments_ledger_get_one_payment_each_with_totals_unchanged(
+    fresh: Database,
+) -> None:
+    await migrate(fresh, command.upgrade, "0012")
+    alice = await make_tenant(fresh, "alice")
+    org = alice.org_id
+    columns = (
+        "organization_id, vendor_id, market_id, status, total_cents, credit_applied_cents, amount_due_cents, "
+        "paid_at, payment_method, payment_reference, created_at, updated_at"
+    )
+    async with fresh.transaction(write=True) as session:  # vendor and market are as the models say at 0012
+        session.add(Vendor(organization_id=org, business_name="Rosa's Bakery", email="rosa@example.com"))
+        session.add(Market(organization_id=org, name="Riverside", slug="riverside"))
+    async with fresh.engine.begin() as conn:
+        run = conn.exec_driver_sql
+        for values in (
+            "'complete', 9000, 1000, 0, '2026-11-20 23:30:00', 'bank_transfer', 'EFT-1'",  # paid $80 after credit
+            "'payment_pending', 9000, 0, 4500, '2026-11-21 01:00:00', 'card', 'CH-2'",  # paid, then a date restored
+            "'payment_pending', 4500, 0, 4500, NULL, NULL, NULL",  # never paid
+            "'complete', 4500, 4500, 0, NULL, NULL, NULL",  # paid wholly by credit
+        ):
+            await run(
+                f"INSERT INTO vendor_order ({columns}) VALUES ({org}, 1, 1, {values}, "
+                "'2026-11-01 09:00:00', '2026-11-01 09:00:00')"
+            )
+    await upgrade(fresh)
+    async with fresh.engine.connect() as conn:
+        orders = (
+            await conn.exec_driver_sql(
+                "SELECT id, total_cents, credit_applied_cents, amount_due_cents, amount_paid_cents, amount_refunded_cents "
+                "FROM vendor_order ORDER BY id"
+            )
+        ).all()
+        payments = (
+            await conn.exec_driver_sql(
+                "SELECT order_id, vendor_id, kind, amount_cents, method, reference, received_on FROM payment ORDER BY id"
+            )
+        ).all()
+    assert [tuple(o) for o in orders] == [
+        (1, 9000, 1000, 0, 8000, 0),
+        (2, 9000, 0, 4500, 4500, 0),
+        (3, 4500, 0, 4500, 0, 0),
+        (4, 4500, 4500, 0, 0, 0),
+    ]
+    assert [(*p[:6], str(p[6])) for p in payments] == [
+        (1, 1, "payment", 8000, "bank_transfer", "EFT-1", "2026-11-20"),
+        (2, 1, "payment", 4500, "card", "CH-2", "2026-11-21"),
+    ]

@@ -56,6 +56,9 @@ def _calls(path: Path, organization_id: int) -> list[tuple[str, dict[str, Any]]]
             "vendor": ids("vendor"),
         }
         other = con.execute("SELECT id FROM vendor WHERE organization_id != ? LIMIT 1", (organization_id,)).fetchone()
+        paying = con.execute(
+            "SELECT vendor_id FROM payment WHERE organization_id = ? LIMIT 1", (organization_id,)
+        ).fetchone()[0]
     finally:
         con.close()
     word = name.split()[0]
@@ -94,10 +97,13 @@ def _calls(path: Path, organization_id: int) -> list[tuple[str, dict[str, Any]]]
         ("list_emails", {"vendor_id": vendor}),
         ("list_vendor_notes", {"vendor_id": vendor}),
         ("list_audit_log", {}),
+        ("list_payments", {"vendor_id": paying}),
+        ("list_payments", {"method": "card", "kind": "payment"}),
     ]
     calls += [("list_markets", {}), ("list_markets", {"detail": "full"})]  # this scale has one market a group
     for tool in ("list_market_dates", "list_vendors", "list_applications", "list_orders"):
         calls += [(tool, page) for page in pages]
+    calls.append(("list_payments", {"limit": 3, "offset": 2}))  # every field in every row: no detail
     for tool in ("list_bookings", "list_waitlist", "list_credits", "list_emails", "list_audit_log"):
         calls += [(tool, page) for page in pages if "detail" in page or tool == "list_bookings"]
     return calls + filtered

@@ -61,6 +61,8 @@ CATALOG: dict[str, set[str]] = {
         "modify_order",
         "complete_zero_amount_order",
         "record_order_payment",
+        "refund_order_payment",
+        "list_payments",
         "send_order_reminder",
     },
     "bookings": {
@@ -318,7 +320,13 @@ def _properties(tool: Tool, field: str) -> dict[str, Any]:
     return {}
 
 
-DRY_RUN_TOOLS = ["bulk_cancel_bookings", "bulk_create_market_dates", "cancel_market_date", "send_market_email"]
+DRY_RUN_TOOLS = [
+    "bulk_cancel_bookings",
+    "bulk_create_market_dates",
+    "cancel_market_date",
+    "refund_order_payment",
+    "send_market_email",
+]
 
 
 def test_exactly_the_tools_that_preview_take_dry_run(tools: dict[str, Tool]) -> None:

@@ -102,9 +102,7 @@ def _generated() -> dict[str, Listed]:
             title=built.title,
             description=built.description,
             input_schema=lean(built.parameters, arguments=True),
-            output_schema=lean(built.output_schema, arguments=False, nested=not spec.writes)
-            if built.output_schema
-            else None,
+            output_schema=lean(built.output_schema, arguments=False) if built.output_schema else None,
             annotations=built.annotations,
         )
         made[name] = Listed(definition, spec.toolset, spec.writes)
@@ -189,17 +187,18 @@ _APPLIES_TO = {
 }
 
 
-def lean(schema: dict[str, Any], *, arguments: bool, nested: bool = True) -> dict[str, Any]:
+def lean(schema: dict[str, Any], *, arguments: bool) -> dict[str, Any]:
     """The same schema in fewer characters, for a catalog read on every conversation and validated on every
     call: $defs used once are inlined, `X | None` is `"type": [x, "null"]` instead of an anyOf that repeats the
     description, and defaults of null and the id's storage bound (the server still refuses a larger id) go.
 
     Arguments: an optional argument is advertised without null (leaving it out says the same; null is still
-    accepted). Results: types only, no prose, formats or required lists: no model reads a result's schema, every
+    accepted); a pattern or a minimum length of one is left to the server, whose refusal says what it wants. Results: types only, no prose, formats or required lists: no model reads a result's schema, every
     client that validates one does so on every call, and what each field means is in the tools' descriptions
-    and the README. A write's result, without `nested`, types the rows inside it only as arrays and objects: they
-    are the rows its record's get_* tool describes (an order's bookings), and 40 writes repeating them would
-    double the catalog."""
+    and the README. Rows inside a result are typed only as arrays and objects (an order's bookings, a vendor's
+    orders): they are the rows a get_* or list_* tool describes, and repeating them in every tool that returns
+    their parent would double the catalog. A list page's own rows (`items`) keep their fields.
+    """
     from market_mcp.schemas.common import MAX_ID
 
     uses: dict[str, int] = {}
@@ -215,16 +214,21 @@ def lean(schema: dict[str, Any], *, arguments: bool, nested: bool = True) -> dic
                 default = argument.get("default", True)
                 if default is False or default == "" or default == [] or name == "offset":  # what leaving it out says
                     del argument["default"]
+            if name in ("limit", "detail"):  # the server instructions say what leaving them out gives: 20 compact rows
+                argument.pop("default", None)
+            for rules in (argument, argument.get("items", {})):  # checked by the server, whose refusal names the fix
+                rules.pop("pattern", None)
+                if rules.get("minLength") == 1:
+                    del rules["minLength"]
             if name.endswith(("_id", "_ids")) or name == "offset":  # an id is at least 1: no need to say so
                 for bounds in (argument, argument.get("items", {})):
                     bounds.pop("minimum", None)
                     bounds.pop("maximum", None)
     else:
         made = _types_only(made)
-        if not nested:
-            for name, field in made.get("properties", {}).items():
-                if name != "emails":
-                    _shallow(field)
+        for name, field in made.get("properties", {}).items():
+            if name not in ("emails", "items"):
+                _shallow(field)
     kept = {name: body for name, body in made.get("$defs", {}).items() if name not in once}
     if kept:
         made["$defs"] = kept

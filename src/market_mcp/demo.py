@@ -40,6 +40,7 @@ from market_mcp.db.tables import (
     MarketDate,
     Order,
     Organization,
+    Payment,
     Vendor,
     VendorNote,
     WaitlistEntry,
@@ -449,6 +450,7 @@ class _Order:
     created_at: datetime | None = None
     approved_at: datetime | None = None
     paid_at: datetime | None = None
+    paid: int = 0
     credit_applied: int = 0
     uses: list[tuple[_Credit, int]] = field(default_factory=list)
     row: Order | None = None
@@ -963,6 +965,7 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
     for o in orders:
         total = sum(b.amount for b in bookings if b.order is o)
         due = 0 if o.paid_at is not None else total - o.credit_applied
+        o.paid = total - o.credit_applied - due
         row = Order(
             organization_id=org_id,
             vendor_id=vendor_rows[o.vendor].id,  # type: ignore[arg-type]
@@ -971,6 +974,7 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
             total_cents=total,
             credit_applied_cents=o.credit_applied,
             amount_due_cents=due,
+            amount_paid_cents=o.paid,
             approved_at=o.approved_at,
             paid_at=o.paid_at,
             created_at=o.created_at,  # type: ignore[arg-type]
@@ -988,6 +992,21 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
         order_rows.append(row)
     session.add_all(order_rows)
     await session.flush()
+    session.add_all(
+        Payment(
+            organization_id=org_id,
+            order_id=o.row.id,  # type: ignore[union-attr, arg-type]
+            vendor_id=o.row.vendor_id,  # type: ignore[union-attr]
+            kind="payment",
+            amount_cents=o.paid,
+            method=o.row.payment_method,  # type: ignore[union-attr, arg-type]
+            reference=o.row.payment_reference,  # type: ignore[union-attr]
+            received_on=o.paid_at.astimezone(tz).date(),  # type: ignore[union-attr]
+            created_at=o.paid_at,  # type: ignore[arg-type]
+        )
+        for o in orders
+        if o.paid_at is not None and o.paid > 0
+    )
 
     booking_rows: list[Booking] = []
     for b in bookings:

@@ -408,7 +408,7 @@ async def test_fetch_an_order(alice: Tenant) -> None:
         "Status: payment_pending",
         f"Vendor: {ROSA} (vendor {vendor_id})",
         f"Market: Riverside (market {s.market_id})",
-        "Total: $90.00; credit applied: $10.00; amount due: $80.00",
+        "Total: $90.00; credit applied: $10.00; paid: $0.00; refunded: $0.00; amount due: $80.00",
     ]
     assert lines[-5:] == [
         "Bookings:",

@@ -25,7 +25,10 @@ DEFAULT_PAGE_CHARS = 8_000
 # Lists that take no detail argument: two whose rows declare COMPACT fields, so their other fields cannot be had
 # at all (there is no get_* for a roster entry or a waitlist entry), and list_vendor_notes, whose rows have no
 # COMPACT (they are already whole) but which a model calling every list alike gets a 422 from.
-NO_DETAIL = {"list_vendor_notes": "its rows are whole already, so it takes no detail argument"}
+NO_DETAIL = {
+    "list_vendor_notes": "its rows are whole already, so it takes no detail argument",
+    "list_payments": "a ledger row is short: every field, always",
+}
 
 
 def list_tools() -> list[ToolSpec]:
@@ -123,6 +126,7 @@ def test_every_list_tools_rows_are_read_from_its_return_type() -> None:
         "list_waitlist": "WaitlistEntryOut",
         "list_audit_log": "AuditEntryOut",
         "list_emails": "EmailOut",
+        "list_payments": "PaymentOut",
     }
 
 
@@ -190,6 +194,7 @@ def test_the_lists_with_date_ranges_are_the_ones_the_catalog_promises() -> None:
         ("list_market_dates", "from_date", "to_date"),
         ("list_orders", "from_date", "to_date"),
         ("list_orders", "paid_from", "paid_to"),
+        ("list_payments", "from_date", "to_date"),
         ("list_vendors", "start_date", "end_date"),
     ]
 

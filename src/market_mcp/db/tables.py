@@ -52,6 +52,8 @@ WAITLIST_STATUSES = ("waiting", "notified", "accepted", "declined", "expired", "
 CANCEL_SETTLEMENTS = ("credit", "release")
 CREDIT_SOURCES = ("manual", "application", "rebook", "cancellation", "weather")
 CREDIT_TRANSACTION_KINDS = ("grant", "use", "adjust", "expire", "delete", "refund")
+PAYMENT_KINDS = ("payment", "refund", "excess")
+PAYMENT_METHODS = ("card", "cash", "bank_transfer", "cheque", "online", "credit")  # credit: a refund as credit
 EMAIL_STATUSES = ("queued", "sent", "failed")
 GRANT_STATUSES = ("pending", "active", "denied", "revoked")
 OAUTH_TOKEN_KINDS = ("code", "access", "refresh")
@@ -256,8 +258,12 @@ class Order(SQLModel, table=True):
     )
     total_cents: int = _cents()
     credit_applied_cents: int = _cents()
+    # The payments ledger's sums (services.payments keeps them with its rows): what was paid towards the order,
+    # and what was given back. Once approved, amount due = total − credit applied − amount paid.
+    amount_paid_cents: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
+    amount_refunded_cents: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
     amount_due_cents: int = _cents()
-    paid_at: datetime | None = _when()
+    paid_at: datetime | None = _when()  # when it was paid in full
     payment_method: str | None = Field(default=None, max_length=32)
     payment_reference: str | None = Field(default=None, max_length=200)
     rejection_reason: str | None = Field(default=None, max_length=500)
@@ -395,6 +401,40 @@ class CreditTransaction(SQLModel, table=True):
     order_id: int | None = _fk("vendor_order.id", nullable=True, ondelete="SET NULL")
     booking_id: int | None = _fk("booking.id", nullable=True, ondelete="SET NULL")
     note: str = Field(default="", max_length=500)
+    created_at: datetime = _when(nullable=False)
+
+
+class Payment(SQLModel, table=True):
+    """The payments ledger, append-only. Each row one movement of money on an order:
+    - payment: received from the vendor, by `method`;
+    - refund: given back by the organiser (by `method`, or as the vendor's credit `credit_id`); what the order
+      charges is not raised again by it;
+    - excess: paid beyond what the order charges (an overpayment, a date taken off, the order rejected), moved to
+      the vendor's credit `credit_id`.
+    The order keeps the sums: amount_paid_cents = payments − excess, amount_refunded_cents = refunds."""
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        Index("ix_payment_org", "organization_id", "id"),
+        Index("ix_payment_order", "order_id", "id"),
+        Index("ix_payment_org_vendor", "organization_id", "vendor_id", "id"),
+        Index("ix_payment_org_received", "organization_id", "received_on"),
+        CheckConstraint(_in("kind", PAYMENT_KINDS), name="ck_payment_kind"),
+        CheckConstraint(_in("method", PAYMENT_METHODS), name="ck_payment_method"),
+        CheckConstraint("amount_cents > 0", name="ck_payment_money"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    order_id: int = _fk("vendor_order.id")
+    vendor_id: int = _fk("vendor.id")
+    kind: str = Field(max_length=16)
+    amount_cents: int = Field(sa_type=BigInteger)
+    credit_id: int | None = _fk("credit.id", nullable=True, ondelete="SET NULL")
+    method: str = Field(max_length=16)
+    reference: str | None = Field(default=None, max_length=200)
+    reason: str | None = Field(default=None, max_length=500)
+    received_on: date
     created_at: datetime = _when(nullable=False)
 
 

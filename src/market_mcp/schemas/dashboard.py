@@ -43,7 +43,9 @@ class Dashboard(Schema):
     pending_orders: int = Field(description="Orders waiting for approval.")
     unpaid_orders: int = Field(description="Approved orders still payment_pending.")
     money_owed_cents: int = Field(description="What vendors still owe on payment_pending orders.")
-    money_taken_this_month_cents: int = Field(description="Payments recorded this calendar month.")
+    money_taken_this_month_cents: int = Field(
+        description="Orders paid in full this calendar month: their total less credit (part payments: list_payments)."
+    )
     upcoming_market_dates: int = Field(description="Scheduled dates from today on.")
     next_market_date: MarketDateOut | None
     total_vendors: int

@@ -18,6 +18,7 @@ EmailKind = Literal[
     "order_rejected",
     "order_reminder",
     "payment_received",
+    "payment_refunded",
     "booking_confirmed",
     "booking_rejected",
     "booking_cancelled",

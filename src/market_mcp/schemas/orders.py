@@ -9,7 +9,7 @@ from market_mcp.schemas.common import Row, Schema
 from market_mcp.schemas.emails import Emailing
 
 OrderStatus = Literal["pending", "payment_pending", "complete", "rejected", "archived"]
-PaymentMethod = Literal["card", "cash", "bank_transfer"]
+PaymentMethod = Literal["card", "cash", "bank_transfer", "cheque", "online"]
 
 
 class OrderLine(Schema):
@@ -25,6 +25,17 @@ class CreditApplied(Schema):
     credit_id: int
     amount_cents: int = Field(description="How much of the credit this order used.")
     created_at: datetime
+
+
+class PaymentLine(Schema):
+    id: int
+    kind: Literal["payment", "refund", "excess"]
+    amount_cents: int
+    method: str = Field(description="How the money moved; credit: to the vendor's credit (credit_id).")
+    credit_id: int | None
+    reference: str | None
+    reason: str | None
+    received_on: date
 
 
 class OrderOut(Row):
@@ -51,7 +62,9 @@ class OrderOut(Row):
     market_name: str
     total_cents: int
     credit_applied_cents: int
-    amount_due_cents: int = Field(description="What the vendor still owes: total − credits (0 once paid).")
+    amount_paid_cents: int
+    amount_refunded_cents: int
+    amount_due_cents: int = Field(description="What the vendor still owes: total − credits − paid.")
     currency: str
     paid_at: datetime | None
     payment_method: str | None
@@ -68,3 +81,4 @@ class OrderOut(Row):
 class OrderDetail(OrderOut, Emailing):
     bookings: list[OrderLine] = Field(description="The order's line items: one booking per market date.")
     credits_applied: list[CreditApplied]
+    payments: list[PaymentLine] = Field(description="Its payments ledger, oldest first.")

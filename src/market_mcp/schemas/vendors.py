@@ -22,7 +22,7 @@ Email = Annotated[
     OneLineFirst,
 ]
 Phone = Annotated[str, Stripped, Field(max_length=50), OneLine]
-Category = Annotated[str, Stripped, Field(max_length=50, description="What they sell, e.g. Produce, Bakery."), OneLine]
+Category = Annotated[str, Stripped, Field(max_length=50, description="What they sell."), OneLine]
 
 # Optional forms, with the description on the property itself.
 MaybeBusinessName = nullable(BusinessName)

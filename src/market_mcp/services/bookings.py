@@ -23,7 +23,7 @@ from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.bookings import BookingOut, BookingResult, BulkCancelResult, SkippedBooking, WaitlistOffer
 from market_mcp.schemas.common import Page, format_money, long_date, preview_note
 from market_mcp.schemas.text import one_line, quoted
-from market_mcp.services import capacity, credits, emails, orders, ranges, waitlist
+from market_mcp.services import capacity, credits, emails, orders, payments, ranges, waitlist
 from market_mcp.services.scope import columns_of, count, get_or_404, read_rows, scoped, vendors_matching
 
 ACTIVE = ("pending", "confirmed")
@@ -285,7 +285,9 @@ async def release(org: OrgContext, amounts: dict[int, int], *, why: str) -> None
         if order.credit_applied_cents > total:
             await orders.refund_credits(org, order, up_to=order.credit_applied_cents - total, note=why)
         order.total_cents = total
-        order.amount_due_cents = total - order.credit_applied_cents
+        await payments.settle(
+            org, order, why=f"{why.capitalize()}: paid on order {order.id} beyond what it now charges."
+        )
         if order.amount_due_cents == 0:  # nothing left to pay (an archived order keeps its archive)
             if order.status == "payment_pending":
                 order.status = "complete"

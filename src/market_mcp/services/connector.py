@@ -603,6 +603,7 @@ def _order_text(org: OrgContext, o: OrderDetail) -> str:
         f"Vendor: {quoted(o.business_name)} (vendor {o.vendor_id})",
         f"Market: {one_line(o.market_name)} (market {o.market_id})",
         f"Total: {money(o.total_cents)}; credit applied: {money(o.credit_applied_cents)}; "
+        f"paid: {money(o.amount_paid_cents)}; refunded: {money(o.amount_refunded_cents)}; "
         f"amount due: {money(o.amount_due_cents)}",
         paid,
         f"Ordered: {_moment(org, o.created_at)}",
@@ -618,6 +619,14 @@ def _order_text(org: OrgContext, o: OrderDetail) -> str:
         ),
         "Credits applied:" if o.credits_applied else None,
         *(f"- Credit {c.credit_id}: {money(c.amount_cents)}" for c in o.credits_applied),
+        "Payments ledger:" if o.payments else None,
+        *(
+            f"- {p.received_on}: {p.kind} of {money(p.amount_cents)} by {p.method.replace('_', ' ')}"
+            + (f" (credit {p.credit_id})" if p.credit_id else "")
+            + (f", reference {one_line(p.reference)}" if p.reference else "")
+            + (f", reason: {one_line(p.reason)}" if p.reason else "")
+            for p in o.payments
+        ),
     )
 
 

@@ -206,7 +206,7 @@ async def get_dashboard_summary(org: OrgContext) -> DashboardSummary:
         )
     lines.append(
         f"Owed: {money(f.money_owed_cents)} on {_plural(f.unpaid_orders, 'unpaid order')}; "
-        f"taken this month: {money(f.money_taken_this_month_cents)}."
+        f"orders paid in full this month: {money(f.money_taken_this_month_cents)}."
     )
     if attention:
         lines.append("Needs attention: " + "; ".join(item.what for item in attention) + ".")

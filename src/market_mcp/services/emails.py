@@ -80,9 +80,15 @@ TEMPLATES: dict[str, tuple[str, str]] = {
     "payment_received": (
         "Payment received: order {order_id}",
         "Hi {contact_name},\n\n"
-        "Thank you: we've received {paid} ({method}) for order {order_id}. {business_name} is all set for:\n"
-        "{date_lines}\n\n"
+        "Thank you: we've received {paid} ({method}) for order {order_id}. {left_sentence}\n{date_lines}\n\n"
         "See you at the market,\n{organization_name}",
+    ),
+    "payment_refunded": (
+        "Refund: {refunded} on order {order_id}",
+        "Hi {contact_name},\n\n"
+        "We've refunded {refunded} on order {order_id} for {business_name} at {market_name}: {how}.\n\n"
+        "Reason: {reason}\n\n"
+        "Kind regards,\n{organization_name}",
     ),
     "booking_confirmed": (
         "Confirmed: {market_name} on {day}",
@@ -141,6 +147,7 @@ EMAIL_KINDS = (
     "order_rejected",
     "order_reminder",
     "payment_received",
+    "payment_refunded",
     "booking_confirmed",
     "booking_rejected",
     "booking_cancelled",

@@ -26,7 +26,7 @@ from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.orders import CreditApplied, OrderDetail, OrderLine, OrderOut
 from market_mcp.schemas.text import quoted
-from market_mcp.services import applications, capacity, credits, emails, ranges
+from market_mcp.services import applications, capacity, credits, emails, payments, ranges
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 # DOMAIN.md: which statuses each action starts from.
@@ -115,6 +115,7 @@ async def get_order(org: OrgContext, order_id: int) -> OrderDetail:
             CreditApplied(credit_id=credit_id, amount_cents=amount, created_at=at)
             for credit_id, amount, at in used.all()
         ],
+        payments=await payments.ledger(org, order_id),
     )
 
 
@@ -194,7 +195,7 @@ async def _trading_days(org: OrgContext, order_ids: list[int | None]) -> dict[in
 
 async def _apply_credits(org: OrgContext, order: Order) -> int:
     """Spend the vendor's live credits on what is due, earliest expiry first; returns cents applied."""
-    due = order.total_cents - order.credit_applied_cents
+    due = payments.due(order)
     if due <= 0:
         return 0
     await credits.expire_due(org)
@@ -262,7 +263,7 @@ async def approve(org: OrgContext, order: Order, *, apply_credits: bool, email: 
     org.touch("booking", *(b.id for b in pending))  # type: ignore[misc]
     if apply_credits:
         order.credit_applied_cents += await _apply_credits(org, order)
-    order.amount_due_cents = order.total_cents - order.credit_applied_cents
+    await payments.settle(org, order, why=f"Order {order.id} was approved for less than was paid on it.")
     order.status = "payment_pending" if order.amount_due_cents > 0 else "complete"
     order.approved_at = now
     order.updated_at = now
@@ -413,6 +414,9 @@ async def reject_order(org: OrgContext, order_id: int, *, reason: str | None) ->
         org.session.add(booking)
     org.touch("booking", *(b.id for b in bookings))  # type: ignore[misc]
     refunded = await refund_credits(org, order)
+    paid_back = payments.held(order)
+    if paid_back:
+        await payments.move_to_credit(org, order, paid_back, f"Order {order_id} was rejected: what was paid on it.")
     order.status = "rejected"
     order.rejection_reason = reason
     order.amount_due_cents = 0
@@ -420,9 +424,12 @@ async def reject_order(org: OrgContext, order_id: int, *, reason: str | None) ->
     org.session.add(order)
     await org.session.flush()
     org.touch("order", order_id)
+    back = [f"{format_money(refunded, org.currency)} of credit this order used"] if refunded else []
+    back += [f"{format_money(paid_back, org.currency)} you paid on it"] if paid_back else []
     credit_block = emails.paragraph(
-        f"The {format_money(refunded, org.currency)} of credit this order used is back in your account."
-        if refunded
+        f"The {' and the '.join(back)} {'are' if len(back) > 1 else 'is'} back in your account"
+        f"{' as credit' if paid_back else ''}."
+        if back
         else None
     )
     await _email(org, "order_rejected", order_id, message_block=emails.paragraph(reason), credit_block=credit_block)
@@ -503,22 +510,36 @@ async def complete_zero_amount_order(org: OrgContext, order_id: int) -> OrderDet
     return await get_order(org, order_id)
 
 
-async def record_order_payment(org: OrgContext, order_id: int, *, method: str, reference: str | None) -> OrderDetail:
+async def record_order_payment(
+    org: OrgContext,
+    order_id: int,
+    *,
+    method: str,
+    reference: str | None,
+    amount_cents: int | None = None,
+    received_on: date | None = None,
+) -> OrderDetail:
     order = await get_or_404(org, Order, order_id, for_update=True)
     if order.status != "payment_pending":
         raise _refuse(order, "marked paid", ("payment_pending",))
-    paid = order.amount_due_cents
-    now = org.now()
-    order.status = "complete"
-    order.paid_at = order.updated_at = now
-    order.payment_method = method
-    order.payment_reference = reference
-    order.amount_due_cents = 0
-    org.session.add(order)
-    await org.session.flush()
-    org.touch("order", order_id)
+    paid, excess = await payments.record(
+        org, order, amount=amount_cents, method=method, reference=reference, received_on=received_on
+    )
+    money = org.currency
+    vendor = await get_or_404(org, Vendor, order.vendor_id)
+    if order.amount_due_cents:
+        left = f"{format_money(order.amount_due_cents, money)} is still due on it, for:"
+    else:
+        left = f"{vendor.business_name} is all set for:"
+    if excess:
+        left = f"That is {format_money(excess, money)} more than was due: it is credit in your account. {left}"
     await _email(
-        org, "payment_received", order_id, paid=format_money(paid, org.currency), method=method.replace("_", " ")
+        org,
+        "payment_received",
+        order_id,
+        paid=format_money(paid, money),
+        method=payments.words(method),
+        left_sentence=left,
     )
     return await get_order(org, order_id)
 

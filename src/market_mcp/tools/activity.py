@@ -28,7 +28,7 @@ async def list_audit_log(
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[AuditEntryOut]:
-    """Who changed what: every write and refused write, newest first, with token name, records changed and outcome."""
+    """Every write and refused write, newest first: token name, records changed, outcome."""
     page = await audit.list_audit_log(
         org, tool=tool, since=since, from_date=from_date, to_date=to_date, limit=limit, offset=offset
     )
@@ -41,7 +41,7 @@ async def list_emails(
     status: EmailStatus | None = None,
     vendor_id: IdFilter = None,
     kind: Annotated[
-        EmailKind | None,  # sixteen values: the refusal of a wrong one lists them, tools/list need not
+        EmailKind | None,  # seventeen values: the refusal of a wrong one lists them, tools/list need not
         WithJsonSchema({"type": "string", "maxLength": 40, "description": "e.g. order_reminder, market_message."}),
     ] = None,
     from_date: FromDate = None,

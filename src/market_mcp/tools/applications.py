@@ -43,7 +43,7 @@ from market_mcp.tools.registry import Org, Toolset
 toolset = Toolset("applications", "Applications: review, approve, reject or waitlist vendors who want to trade.")
 
 ApplicationId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_applications.")]
-Notes = Annotated[str, Field(max_length=1000, description="Why the credit was given (shown on the credit)."), Text]
+Notes = Annotated[str, Field(max_length=1000, description="Why the credit was given."), Text]
 ExpiresOn = Annotated[Day | None, Field(description="Last day it can be spent; default: never.")]
 
 

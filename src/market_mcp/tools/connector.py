@@ -12,7 +12,7 @@ toolset = Toolset("connector", "Search and fetch: find any record by name and re
 @toolset.read("Search")
 async def search(org: Org, query: SearchQuery) -> SearchResults:
     """Find markets, dates, vendors, applications, orders or bookings by name, email, date, space or "order 12"; ids
-    like "vendor:55" go to fetch. list_* tools filter and page better."""
+    like "vendor:55" go to fetch."""
     return await connector.search(org, query)
 
 

@@ -39,7 +39,7 @@ toolset = Toolset("market_dates", "Market dates: schedule trading days, change t
 
 MarketId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_markets.")]
 MarketDateId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_market_dates.")]
-OptionalCapacity = Annotated[DateCapacity | None, Field(description="Stall spaces; default: the market's capacity.")]
+OptionalCapacity = Annotated[DateCapacity | None, Field(description="Default: the market's capacity.")]
 
 
 @toolset.read("List market dates")
@@ -58,7 +58,7 @@ async def list_market_dates(
     offset: Offset = 0,
 ) -> Page[MarketDateOut]:
     """Trading days with capacity, bookings, spaces_left and waitlist_count: upcoming, soonest first, unless asked;
-    from_date/to_date for a range ("December?")."""
+    from_date/to_date for a range."""
     page = await market_dates.list_market_dates(
         org,
         market_id=market_id,

@@ -44,7 +44,7 @@ toolset = Toolset("markets", "Markets: list, read, create and change them.")
 MarketId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_markets.")]
 Query = Annotated[str | None, Field(max_length=200, description="Matches name, slug or region, any case.")]
 BookingEnabled = Annotated[bool, Field(description="Whether vendors can book this market's dates.")]
-AutoNotify = Annotated[bool, Field(description="Offer freed spaces to the waitlist automatically.")]
+AutoNotify = Annotated[bool, Field(description="Offer freed spaces to the waitlist.")]
 
 MaybeMetadata = nullable(Metadata)
 
@@ -88,8 +88,8 @@ async def create_market(
     metadata: MaybeMetadata = None,
     idempotency_key: IdempotencyKey = None,
 ) -> MarketDetail:
-    """Create a market (recurring farmers, makers or night market) with its fee and spaces per date; then add trading
-    days (bulk_create_market_dates). Emails nobody."""
+    """Create a market with its fee and spaces per date; then add trading days (bulk_create_market_dates). Emails
+    nobody."""
     fields = MarketFields(
         name=name,
         slug=slug,

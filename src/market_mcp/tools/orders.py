@@ -11,6 +11,7 @@ from market_mcp.schemas.common import (
     PAGE_SIZE,
     Day,
     Detail,
+    DryRun,
     FromDate,
     IdempotencyKey,
     IdFilter,
@@ -18,14 +19,18 @@ from market_mcp.schemas.common import (
     Money,
     Offset,
     Page,
+    PositiveMoney,
     ToDate,
 )
 from market_mcp.schemas.orders import OrderDetail, OrderOut, OrderStatus, PaymentMethod
+from market_mcp.schemas.payments import MoneyMethod, PaymentKind, PaymentOut, RefundResult, RefundTo
 from market_mcp.schemas.text import EmailText, OneLine
-from market_mcp.services import orders
+from market_mcp.services import orders, payments
 from market_mcp.tools.registry import Org, Toolset
 
-toolset = Toolset("orders", "Orders: take, approve, reject, archive and record payment for vendors' bookings.")
+toolset = Toolset(
+    "orders", "Orders: take, approve, reject, archive, record payments and refunds for vendors' bookings."
+)
 
 OrderId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_orders.")]
 
@@ -48,8 +53,8 @@ async def list_orders(
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[OrderOut]:
-    """Orders, newest first, with total, amount due and trading days. payment_pending is unpaid; from_date/to_date
-    match trading days, paid_from/paid_to the day paid."""
+    """Orders, newest first, with total, amount due and trading days (from_date/to_date); paid_from/paid_to: the day
+    paid in full."""
     page = await orders.list_orders(
         org,
         status=status,
@@ -99,7 +104,7 @@ async def approve_order(
     apply_credits: Annotated[bool, Field(description="Spend the vendor's credits on it.")] = True,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderDetail:
-    """Approve a pending order: confirm its bookings (409 if a date is full) and apply the vendor's credits; it becomes
+    """Approve a pending order: confirm its bookings (a full date: 409) and apply the vendor's credits; it becomes
     payment_pending or complete. Emails the vendor."""
     return await orders.approve_order(
         org, order_id, trust_future_orders=trust_future_orders, apply_credits=apply_credits
@@ -113,7 +118,8 @@ async def reject_order(
     reason: Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email."), EmailText] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderDetail:
-    """Turn down a pending or unpaid order: its bookings are rejected, credit it used is given back. Emails the vendor."""
+    """Turn down a pending or unpaid order: bookings rejected; credit used and money paid become vendor credit
+    (refund_order_payment first to pay back). Emails the vendor."""
     return await orders.reject_order(org, order_id, reason=reason)
 
 
@@ -149,13 +155,61 @@ async def record_order_payment(
     org: Org,
     order_id: OrderId,
     method: Annotated[PaymentMethod, Field(description="How they paid.")],
+    amount: Annotated[PositiveMoney | None, Field(description="Default: all that is due.")] = None,
+    received_on: Annotated[Day | None, Field(description="Default: today.")] = None,
     reference: Annotated[
         str | None, Field(max_length=200, description="Receipt or transfer reference."), OneLine
     ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderDetail:
-    """Record a payment_pending order as paid in full; it becomes complete. Emails the vendor a receipt."""
-    return await orders.record_order_payment(org, order_id, method=method, reference=reference)
+    """Record money received on a payment_pending order (less than due: the rest stays due; more: vendor credit).
+    Emails the vendor a receipt."""
+    return await orders.record_order_payment(
+        org, order_id, method=method, reference=reference, amount_cents=amount, received_on=received_on
+    )
+
+
+@toolset.write("Refund payment", destructive=True, idempotent=False, emails=True)
+async def refund_order_payment(
+    org: Org,
+    order_id: OrderId,
+    amount: Annotated[PositiveMoney, Field(description="At most what was paid, less refunds.")],
+    reason: Annotated[str, Field(min_length=1, max_length=500, description="For the vendor's email."), EmailText],
+    to: Annotated[RefundTo, Field(description="original: as they paid; credit: as vendor credit.")],
+    dry_run: DryRun = False,
+    idempotency_key: IdempotencyKey = None,
+) -> RefundResult:
+    """Give back money paid on an order; the vendor does not owe it again. Preview with dry_run. Emails the
+    vendor."""
+    return await payments.refund(org, order_id, amount=amount, to=to, reason=reason, dry_run=dry_run)
+
+
+@toolset.read("List payments")
+async def list_payments(
+    org: Org,
+    order_id: IdFilter = None,
+    vendor_id: IdFilter = None,
+    market_id: IdFilter = None,
+    method: MoneyMethod | None = None,
+    kind: PaymentKind | None = None,
+    from_date: FromDate = None,
+    to_date: ToDate = None,
+    limit: Limit = PAGE_SIZE,
+    offset: Offset = 0,
+) -> Page[PaymentOut]:
+    """Payments, refunds and excess moved to credit, newest first, by the day received."""
+    return await payments.list_payments(
+        org,
+        order_id=order_id,
+        vendor_id=vendor_id,
+        market_id=market_id,
+        method=method,
+        kind=kind,
+        from_date=from_date,
+        to_date=to_date,
+        limit=limit,
+        offset=offset,
+    )
 
 
 @toolset.write("Remind about payment", destructive=False, idempotent=False, emails=True)
