@@ -129,9 +129,7 @@ async def restore_booking(org: Org, booking_id: BookingId, idempotency_key: Idem
 async def update_space_number(
     org: Org,
     booking_id: BookingId,
-    space_number: Annotated[
-        SpaceNumber | None, Field(description='The stall space, e.g. "14A"; null clears it.')
-    ],
+    space_number: Annotated[SpaceNumber | None, Field(description='The stall space, e.g. "14A"; null clears it.')],
     idempotency_key: IdempotencyKey = None,
 ) -> BookingResult:
     """Give a pending or confirmed booking its stall space, unique on the date (null clears). Emails nobody."""
