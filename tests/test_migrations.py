@@ -270,6 +270,6 @@ async def test_orders_paid_before_the_payments_ledger_get_one_payment_each_with_
         (4, 4500, 4500, 0, 0, 0),
     ]
     assert [(*p[:6], str(p[6])) for p in payments] == [
-        (1, 1, "payment", 8000, "bank_transfer", "EFT-1", "2026-11-20"),
+        (1, 1, "payment", 8000, "bank_transfer", "EFT-1", "2026-11-21"),  # 10:30 on the 21st in Melbourne
         (2, 1, "payment", 4500, "card", "CH-2", "2026-11-21"),
     ]

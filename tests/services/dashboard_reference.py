@@ -1,17 +1,16 @@
 """The dashboard's figures computed from scratch: the aggregate query it ran before running totals (migration
-0012), kept as the reference its totals are held to."""
+0012), kept as the reference its totals are held to (money taken: from the payments ledger since migration 0013)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from market_mcp.auth import OrgContext
-from market_mcp.db.tables import Application, Email, MarketDate, Order, Vendor, WaitlistEntry
+from market_mcp.db.tables import Application, Email, MarketDate, Order, Payment, Vendor, WaitlistEntry
 from market_mcp.services import orders
 from market_mcp.services.dashboard import SOON
-from market_mcp.services.market_dates import local_day_bounds
 
 
 def _count(model: Any, *where: Any) -> Any:
@@ -24,7 +23,6 @@ def _sum(column: Any, *where: Any) -> Any:
 
 async def figures_from_rows(org: OrgContext) -> dict[str, int]:
     today = org.today()
-    month_start = local_day_bounds(org, today.replace(day=1))[0]
     org_id = org.organization_id
     now = org.now()
     unpaid_soon = (
@@ -46,10 +44,11 @@ async def figures_from_rows(org: OrgContext) -> dict[str, int]:
         _sum(Order.amount_due_cents, Order.organization_id == org_id, Order.status == "payment_pending").label(
             "money_owed_cents"
         ),
-        _sum(
-            Order.total_cents - Order.credit_applied_cents,
-            Order.organization_id == org_id,
-            Order.paid_at >= month_start,  # type: ignore[operator]
+        _sum(  # the payments ledger: received less refunds paid out (not those given as credit)
+            case((Payment.kind == "payment", Payment.amount_cents), else_=-Payment.amount_cents),
+            Payment.organization_id == org_id,
+            Payment.received_on >= today.replace(day=1),
+            or_(Payment.kind == "payment", and_(Payment.kind == "refund", Payment.method != "credit")),
         ).label("money_taken_this_month_cents"),
         _count(
             MarketDate,

@@ -86,12 +86,8 @@ async def test_the_dashboard_counts_what_is_pending_owed_taken_and_coming(alice:
             "unpaid_orders": {"tool": "list_orders", "arguments": {"status": "payment_pending"}},
             "money_owed_cents": {"tool": "list_orders", "arguments": {"status": "payment_pending"}},
             "money_taken_this_month_cents": {
-                "tool": "list_orders",
-                "arguments": {
-                    "paid_from": str(today().replace(day=1)),
-                    "paid_to": str(today()),
-                    "include_archived": True,
-                },
+                "tool": "list_payments",
+                "arguments": {"from_date": str(today().replace(day=1)), "to_date": str(today())},
             },
             "upcoming_market_dates": {
                 "tool": "list_market_dates",
@@ -121,7 +117,7 @@ async def test_the_summary_answers_whats_pending_today_in_a_few_lines(alice: Ten
     weekday = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")[in_two_days.weekday()]
     assert summary["text"].split("\n") == [
         f"Next market: Riverside {weekday} {in_two_days.day} {in_two_days:%B}, 2 of 10 spaces booked (8 spaces left).",
-        "Owed: $90.00 on 1 unpaid order; orders paid in full this month: $45.00.",
+        "Owed: $90.00 on 1 unpaid order; taken this month: $45.00.",
         "Needs attention: 1 application waiting for a decision; 1 order to approve; 1 unpaid order with a market in "
         "the next 7 days; 1 past market date not closed out; 1 email failed to send; 3 emails queued and never "
         "sent: delivery is not set up.",
@@ -186,7 +182,7 @@ async def test_an_empty_organisation_has_nothing_to_attend_to(alice: Tenant) -> 
         summary = await c.ok("get_dashboard_summary")
         board = await c.ok("get_dashboard")
     assert summary == {
-        "text": "No market dates are scheduled.\nOwed: $0.00 on 0 unpaid orders; orders paid in full this month: $0.00.\n"
+        "text": "No market dates are scheduled.\nOwed: $0.00 on 0 unpaid orders; taken this month: $0.00.\n"
         "Nothing needs attention today.",
         "attention": [],
     }

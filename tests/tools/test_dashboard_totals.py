@@ -15,7 +15,6 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -25,7 +24,7 @@ from market_mcp.db.tables import Booking, Email, Order, Organization, WaitlistEn
 from market_mcp.services import dashboard
 from tests.factories import Caller, Tenant, today
 from tests.services.dashboard_reference import figures_from_rows
-from tests.tools.test_orders import approved_vendor, market_with_dates, set_market_date, set_paid_at
+from tests.tools.test_orders import approved_vendor, market_with_dates, set_market_date
 
 SHIFTS = (-9, -1, 0, 3, 6, 13, 40)  # days from now the figures are checked at
 SEEN: dict[str, int] = {}  # the largest value of each figure checked
@@ -137,14 +136,18 @@ async def play(tenant: Tenant, timezone: str, seed: int, steps: int) -> None:
                     await c.call("reject_order", order_id=order, reason="no room")
             elif action == 6:
                 order = await some(Order.id, Order.organization_id == org_id, Order.status == "payment_pending")
-                if order:
-                    await c.call("record_order_payment", order_id=order, method="cash")
-                    if rng.random() < 0.5:  # paid at the month's edge, or last month
-                        month_start = datetime.combine(today(timezone).replace(day=1), datetime.min.time())
-                        edge = month_start.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
-                        await set_paid_at(
-                            tenant, order, edge + timedelta(minutes=rng.choice((-31, -1, 0, 1, 29, 30, 61)))
-                        )
+                if order:  # all or part of what is due, received today or either side of the month's edge
+                    first = today(timezone).replace(day=1)
+                    paying: dict[str, Any] = {"order_id": order, "method": rng.choice(("cash", "card"))}
+                    received = rng.choice((None, first, first - timedelta(days=1)))
+                    if received is not None:
+                        paying["received_on"] = str(received)
+                    if rng.random() < 0.4:
+                        paying["amount"] = rng.choice((5, 20, 200))
+                    await c.call("record_order_payment", **paying)
+                    if rng.random() < 0.4:  # some back, in cash or as credit (only the first is money out)
+                        to = rng.choice(("original", "credit"))
+                        await c.call("refund_order_payment", order_id=order, amount=5, reason="short", to=to)
             elif action in (7, 8):
                 booking = await some(
                     Booking.id, Booking.organization_id == org_id, Booking.status.in_(("pending", "confirmed"))

@@ -1,9 +1,9 @@
 """Running totals for the dashboard, kept by database triggers (migration 0012).
 
 Each figure that would otherwise read every row of its kind is a sum over `org_total` rows: (organisation,
-figure name, bucket) -> value. The bucket is '' for a plain total, a UTC hour 'YYYY-MM-DD HH' for money taken
-(by paid_at), a local market day 'YYYY-MM-DD' for scheduled market dates, and 'DAY PREVIOUS-DAY' for unpaid
-orders' trading days (see below). Triggers on the counted tables add each row's change in the same statement
+figure name, bucket) -> value. The bucket is '' for a plain total, a local day 'YYYY-MM-DD' for money taken (the
+payments ledger's day received) and for scheduled market dates, and 'DAY PREVIOUS-DAY' for unpaid orders'
+trading days (see below). Triggers on the counted tables add each row's change in the same statement
 that writes it, so every writer (the ORM, set-based UPDATEs, raw sqlite3) keeps them right by construction.
 
 "Unpaid orders with a market in the next 7 days" counts distinct orders, which no per-day sum gives. For every
@@ -21,8 +21,8 @@ the rows per key stay at most the number of writers that were ever concurrent, a
 Rebuilding an order's unpaid links locks the order row (two rebuilds of one order at once would each keep
 their own links): every tool that changes an order's bookings locks the booking, then the order, or the order
 already, so the lock adds no new order of locking; confirming a pending booking changes no link and takes none.
-Money taken this month: hour buckets from the first whole UTC hour of the local month, and the minutes before it
-(a half-hour timezone) read from the orders' (organisation, paid_at) index.
+Money taken: payments received less refunds paid out (a refund or excess moved to the vendor's credit is money
+still held), by the day received.
 
 Triggers are named org_total_* (bench/generate.py drops them for its bulk load and calls `rebuild`).
 """
@@ -41,7 +41,7 @@ class Figure:
     name: str
     when: str  # condition on the row, {r} for its alias
     value: str
-    bucket: str = "''"  # kind: '', 'hour' or 'day' of a column, given as "hour:paid_at"
+    bucket: str = "''"  # '', the day of a date column ("day:received_on"), or "link"
 
 
 FIGURES = (
@@ -50,11 +50,11 @@ FIGURES = (
     Figure("vendor_order", "unpaid_orders", "{r}.status = 'payment_pending'", "1"),
     Figure("vendor_order", "money_owed_cents", "{r}.status = 'payment_pending'", "{r}.amount_due_cents"),
     Figure(
-        "vendor_order",
+        "payment",
         "money_taken_cents",
-        "{r}.paid_at IS NOT NULL",
-        "{r}.total_cents - {r}.credit_applied_cents",
-        "hour:paid_at",
+        "({r}.kind = 'payment' OR ({r}.kind = 'refund' AND {r}.method <> 'credit'))",
+        "CASE WHEN {r}.kind = 'payment' THEN {r}.amount_cents ELSE -{r}.amount_cents END",
+        "day:received_on",
     ),
     Figure("vendor", "vendors", "TRUE", "1"),
     Figure("market_date", "scheduled_dates", "{r}.status = 'scheduled'", "1"),
@@ -69,7 +69,10 @@ COLUMNS = {  # what the figures of each table read: the updates that fire its tr
     "vendor_order": "organization_id, status, amount_due_cents, paid_at, total_cents, credit_applied_cents",
     "vendor": "organization_id",
     "market_date": "organization_id, status, scheduled_at",
+    "payment": "organization_id, kind, amount_cents, method, received_on",
 }
+# The tables migration 0012 counted, before the payments ledger (0013) took money taken over from orders.
+BEFORE_LEDGER = ("application", "vendor_order", "vendor", "market_date", "unpaid_link")
 
 
 def _bucket(f: Figure, r: str, pg: bool) -> str:
@@ -79,9 +82,7 @@ def _bucket(f: Figure, r: str, pg: bool) -> str:
         return f"{r}.day || ' ' || coalesce({r}.prev_day, '')"
     if ":" not in f.bucket:
         return f.bucket
-    kind, column = f.bucket.split(":")
-    if kind == "hour":
-        return f"to_char({r}.{column} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')" if pg else f"substr({r}.{column}, 1, 13)"
+    column = f.bucket.removeprefix("day:")  # a local date column
     return f"to_char({r}.{column}, 'YYYY-MM-DD')" if pg else f"{r}.{column}"
 
 
@@ -106,11 +107,12 @@ def _moved(old: str, new: str, differ: str) -> str:
     )
 
 
-def rebuild(*, pg: bool) -> list[str]:
-    """Every link and total again from the rows: the migration's backfill, and the bench's after its bulk load."""
+def rebuild(*, pg: bool, tables: tuple[str, ...] = TABLES) -> list[str]:
+    """Every link and total (of the figures of `tables`) again from the rows: the migrations' backfill, and the
+    bench's after its bulk load."""
     out = ["DELETE FROM org_total", "DELETE FROM unpaid_link"]
     out.append(_refresh("SELECT id FROM vendor_order WHERE status = 'payment_pending'", pg=pg)[1])
-    for f in FIGURES:
+    for f in (f for f in FIGURES if f.table in tables):
         bucket = _bucket(f, "r", pg)
         out.append(
             f"INSERT INTO org_total (organization_id, name, bucket, value) SELECT r.organization_id, '{f.name}', "
@@ -133,9 +135,9 @@ def _sqlite_add(f: Figure, r: str, sign: str) -> list[str]:
     ]
 
 
-def sqlite_triggers() -> list[str]:
+def sqlite_triggers(tables: tuple[str, ...] = TABLES) -> list[str]:
     out = []
-    for table in TABLES:
+    for table in (t for t in TABLES if t in tables):
         figs = [f for f in FIGURES if f.table == table]
         ins = [s for f in figs for s in _sqlite_add(f, "new", "+")]
         dele = [s for f in figs for s in _sqlite_add(f, "old", "-")]
@@ -218,9 +220,9 @@ def _pg_adds(f: Figure, r: str, sign: str) -> str:
     )
 
 
-def postgres_up() -> list[str]:
+def postgres_up(tables: tuple[str, ...] = TABLES) -> list[str]:
     out = [PG_ADD, PG_REFRESH]
-    for table in TABLES:
+    for table in (t for t in TABLES if t in tables):
         figs = [f for f in FIGURES if f.table == table]
         old = " ".join(_pg_adds(f, "OLD", "-") for f in figs)
         new = " ".join(_pg_adds(f, "NEW", "+") for f in figs)
@@ -256,9 +258,10 @@ def postgres_up() -> list[str]:
     return out
 
 
-def postgres_down() -> list[str]:
-    out = [f"DROP TRIGGER {PREFIX}{table} ON {table}" for table in TABLES]
-    out += [f"DROP FUNCTION {PREFIX}{table}()" for table in TABLES]
+def postgres_down(tables: tuple[str, ...] = TABLES) -> list[str]:
+    counted = [t for t in TABLES if t in tables]
+    out = [f"DROP TRIGGER {PREFIX}{table} ON {table}" for table in counted]
+    out += [f"DROP FUNCTION {PREFIX}{table}()" for table in counted]
     out.append(f"DROP TRIGGER {PREFIX}link_booking_update ON booking")
     for name, table in (
         ("link_booking", "booking"),

@@ -44,7 +44,7 @@ class Dashboard(Schema):
     unpaid_orders: int = Field(description="Approved orders still payment_pending.")
     money_owed_cents: int = Field(description="What vendors still owe on payment_pending orders.")
     money_taken_this_month_cents: int = Field(
-        description="Orders paid in full this calendar month: their total less credit (part payments: list_payments)."
+        description="Payments received this calendar month less refunds paid out (not those given as credit)."
     )
     upcoming_market_dates: int = Field(description="Scheduled dates from today on.")
     next_market_date: MarketDateOut | None

@@ -3,18 +3,18 @@ store's size."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, cast, func, select
 
 from market_mcp.auth import OrgContext
-from market_mcp.db.tables import Email, Market, Order, OrgTotal, WaitlistEntry
+from market_mcp.db.tables import Email, Market, OrgTotal, WaitlistEntry
 from market_mcp.schemas.common import format_money
 from market_mcp.schemas.dashboard import AttentionItem, Call, Context, ContextMarket, Dashboard, DashboardSummary
 from market_mcp.schemas.text import one_line
 from market_mcp.services import emails
-from market_mcp.services.market_dates import local_day_bounds, next_market_date, weekday_name
+from market_mcp.services.market_dates import next_market_date, weekday_name
 from market_mcp.services.scope import scoped
 
 SOON = timedelta(days=7)  # unpaid bookings this close to market day need chasing
@@ -66,12 +66,6 @@ def _day(day: date) -> str:
 async def _figures(org: OrgContext) -> Any:
     """Every count and sum of the dashboard and its attention list, in one statement of running totals."""
     today = org.today()
-    month_start = local_day_bounds(org, today.replace(day=1))[0].astimezone(UTC)
-    # Money is bucketed by UTC hour of paid_at: whole hours from the first one inside the month, and the
-    # minutes before it (a half-hour timezone's month starts mid-hour) from the orders themselves.
-    first_hour = month_start.replace(minute=0, second=0, microsecond=0)
-    if first_hour < month_start:
-        first_hour += timedelta(hours=1)
     org_id = org.organization_id
     now = org.now()
     upcoming = _total(org, "scheduled_dates_by_day", OrgTotal.bucket >= _day(today))
@@ -82,15 +76,9 @@ async def _figures(org: OrgContext) -> Any:
         _total(org, "pending_orders").label("pending_orders"),
         _total(org, "unpaid_orders").label("unpaid_orders"),
         _total(org, "money_owed_cents").label("money_owed_cents"),
-        (
-            _total(org, "money_taken_cents", OrgTotal.bucket >= first_hour.strftime("%Y-%m-%d %H"))
-            + _sum(
-                Order.total_cents - Order.credit_applied_cents,
-                Order.organization_id == org_id,
-                Order.paid_at >= month_start,  # type: ignore[operator]
-                Order.paid_at < first_hour,  # type: ignore[operator]
-            )
-        ).label("money_taken_this_month_cents"),
+        _total(org, "money_taken_cents", OrgTotal.bucket >= _day(today.replace(day=1))).label(
+            "money_taken_this_month_cents"
+        ),
         upcoming.label("upcoming_market_dates"),
         (_total(org, "scheduled_dates") - upcoming).label("dates_to_close_out"),
         _total(org, "vendors").label("total_vendors"),
@@ -126,9 +114,7 @@ def calls(org: OrgContext) -> dict[str, Call]:
         "unpaid_orders": unpaid,
         "money_owed_cents": unpaid,
         "unpaid_soon": call("list_orders", status="payment_pending", from_date=str(today), to_date=str(today + SOON)),
-        "money_taken_this_month_cents": call(
-            "list_orders", paid_from=str(today.replace(day=1)), paid_to=str(today), include_archived=True
-        ),
+        "money_taken_this_month_cents": call("list_payments", from_date=str(today.replace(day=1)), to_date=str(today)),
         "upcoming_market_dates": call("list_market_dates", date_filter="upcoming", status="scheduled"),
         "dates_to_close_out": call("list_market_dates", date_filter="past", status="scheduled"),
         "total_vendors": call("list_vendors"),
@@ -206,7 +192,7 @@ async def get_dashboard_summary(org: OrgContext) -> DashboardSummary:
         )
     lines.append(
         f"Owed: {money(f.money_owed_cents)} on {_plural(f.unpaid_orders, 'unpaid order')}; "
-        f"orders paid in full this month: {money(f.money_taken_this_month_cents)}."
+        f"taken this month: {money(f.money_taken_this_month_cents)}."
     )
     if attention:
         lines.append("Needs attention: " + "; ".join(item.what for item in attention) + ".")

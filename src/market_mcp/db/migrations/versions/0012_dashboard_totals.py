@@ -53,15 +53,16 @@ def upgrade() -> None:
     op.create_index("ix_unpaid_link_order", "unpaid_link", ["order_id"])
     op.create_index("ix_waitlist_org_offer", "waitlist_entry", ["organization_id", "status", "offer_expires_at"])
     pg = op.get_bind().dialect.name != "sqlite"
-    for statement in totals.rebuild(pg=pg):
+    tables = totals.BEFORE_LEDGER  # the payments ledger's figure comes with its table (0013)
+    for statement in totals.rebuild(pg=pg, tables=tables):
         op.execute(statement)
-    for statement in totals.postgres_up() if pg else totals.sqlite_triggers():
+    for statement in totals.postgres_up(tables) if pg else totals.sqlite_triggers(tables):
         op.execute(statement)
 
 
 def downgrade() -> None:
     pg = op.get_bind().dialect.name != "sqlite"
-    for statement in totals.postgres_down() if pg else totals.sqlite_drop_triggers():
+    for statement in totals.postgres_down(totals.BEFORE_LEDGER) if pg else totals.sqlite_drop_triggers():
         op.execute(statement)
     op.drop_index("ix_waitlist_org_offer", table_name="waitlist_entry")
     op.drop_table("unpaid_link")

@@ -10,13 +10,21 @@ the order keeps their sums (amount_paid_cents, amount_refunded_cents) beside wha
 
 Orders paid before this migration get one payment row each, for what they paid (total − credit applied − still
 due: a restored booking may have added to what is due since), by their recorded method and reference, received
-on the UTC day of paid_at. Their totals do not change.
+on the day of paid_at in their organisation's timezone. Their totals do not change.
+
+The dashboard's money taken is now the ledger's (payments less refunds paid out, by day received): its running
+total moves from vendor_order's triggers to payment's (market_mcp.db.totals), rebuilt from the rows. A downgrade
+leaves money taken out of the running totals.
 """
 
 from collections.abc import Sequence
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from alembic import op
+
+from market_mcp.db import totals
+from market_mcp.db.types import UTCDateTime
 
 revision: str = "0013"
 down_revision: str | None = "0012"
@@ -67,9 +75,37 @@ def upgrade() -> None:
         f"CASE WHEN payment_method IN ({METHODS}) THEN payment_method ELSE 'card' END, payment_reference, {day}, "
         f"paid_at FROM vendor_order WHERE {PAID} ORDER BY id"
     )
+    _received_on_local_days()
+    _totals(pg=op.get_bind().dialect.name != "sqlite", before=totals.BEFORE_LEDGER, after=totals.TABLES)
+
+
+def _received_on_local_days() -> None:
+    """The migrated payments' day received, on their organisation's calendar (SQLite has no time zones)."""
+    bind = op.get_bind()
+    zones = {
+        org: ZoneInfo(zone or "UTC") for org, zone in bind.execute(sa.text("SELECT id, timezone FROM organization"))
+    }
+    payment = sa.table("payment", sa.column("id"), sa.column("organization_id"), sa.column("created_at", UTCDateTime()))
+    days = [
+        {"i": i, "day": moment.astimezone(zones[org]).date()}
+        for i, org, moment in bind.execute(sa.select(payment.c.id, payment.c.organization_id, payment.c.created_at))
+    ]
+    if days:
+        bind.execute(sa.text("UPDATE payment SET received_on = :day WHERE id = :i"), days)
+
+
+def _totals(*, pg: bool, before: tuple[str, ...], after: tuple[str, ...]) -> None:
+    """The dashboard's triggers and running totals, from those of the `before` tables to those of `after`."""
+    for statement in totals.postgres_down(before) if pg else totals.sqlite_drop_triggers():
+        op.execute(statement)
+    for statement in totals.rebuild(pg=pg, tables=after):
+        op.execute(statement)
+    for statement in totals.postgres_up(after) if pg else totals.sqlite_triggers(after):
+        op.execute(statement)
 
 
 def downgrade() -> None:
+    _totals(pg=op.get_bind().dialect.name != "sqlite", before=totals.TABLES, after=totals.BEFORE_LEDGER)
     for name in ("amount_refunded_cents", "amount_paid_cents"):  # SQLite 3.35+: in place, triggers kept
         op.execute(f"ALTER TABLE vendor_order DROP COLUMN {name}")
     op.drop_table("payment")
