@@ -216,6 +216,7 @@ async def test_cancelling_a_date_of_a_part_paid_order_credits_what_was_paid_beyo
         balance = await c.ok("get_vendor", vendor_id=vendor)
     # The order now charges $45 and $60 was paid: it is complete, and the $15 beyond it is credit.
     assert money(after) == ("complete", 4500, 0, 0, 2)
+    assert after["paid_at"] is not None  # paid in full now
     assert [(p["kind"], p["amount_cents"]) for p in after["payments"]] == [("payment", 6000), ("excess", 1500)]
     assert balance["credit_balance_cents"] == 1500
 

@@ -289,6 +289,8 @@ async def release(org: OrgContext, amounts: dict[int, int], *, why: str) -> None
             org, order, why=f"{why.capitalize()}: paid on order {order.id} beyond what it now charges."
         )
         if order.amount_due_cents == 0:  # nothing left to pay (an archived order keeps its archive)
+            if order.amount_paid_cents and order.paid_at is None:  # what was paid covers what it charges now
+                order.paid_at = now
             if order.status == "payment_pending":
                 order.status = "complete"
             elif order.status == "archived" and order.previous_status == "payment_pending":
