@@ -193,9 +193,10 @@ def lean(schema: dict[str, Any], *, arguments: bool) -> dict[str, Any]:
     description, and defaults of null and the id's storage bound (the server still refuses a larger id) go.
 
     Arguments: an optional argument is advertised without null (leaving it out says the same; null is still
-    accepted); a pattern or a minimum length of one is left to the server, whose refusal says what it wants. Results: types only, no prose, formats or required lists: no model reads a result's schema, every
-    client that validates one does so on every call, and what each field means is in the tools' descriptions
-    and the README. Rows inside a result are typed only as arrays and objects (an order's bookings, a vendor's
+    accepted); a pattern or a minimum length of one is left to the server, whose refusal says what it wants.
+    Results: types only, no prose, formats or required lists: no model reads a result's schema, every client that
+    validates one does so on every call, and what each field means is in the tools' descriptions and the README.
+    Rows inside a result are typed only as arrays and objects (an order's bookings, a vendor's
     orders): they are the rows a get_* or list_* tool describes, and repeating them in every tool that returns
     their parent would double the catalog. A list page's own rows (`items`) keep their fields.
     """
