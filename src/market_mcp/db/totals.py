@@ -66,7 +66,7 @@ TABLES = tuple(dict.fromkeys(f.table for f in FIGURES))
 
 COLUMNS = {  # what the figures of each table read: the updates that fire its trigger
     "application": "organization_id, status",
-    "vendor_order": "organization_id, status, amount_due_cents, paid_at, total_cents, credit_applied_cents",
+    "vendor_order": "organization_id, status, amount_due_cents",
     "vendor": "organization_id",
     "market_date": "organization_id, status, scheduled_at",
     "payment": "organization_id, kind, amount_cents, method, received_on",
