@@ -225,14 +225,23 @@ def test_every_argument_a_model_must_fill_in_is_described_where_every_client_sho
     # A model reads properties[x].description; a description only inside an anyOf branch or behind a $ref is
     # one that some clients never show. Optional arguments whose name, type and enum say it all (a list's
     # vendor_id filter, update_market's region) and the arguments every list or preview shares (described once,
-    # in the server instructions) need no words of their own.
+    # in the server instructions) need no words of their own. Neither does a record's id: the instructions say
+    # once that each id comes from the list tool of its kind.
     schema = tools[name].input_schema
     properties: dict[str, Any] = schema.get("properties", {})
-    required = set(schema.get("required", []))
+    required = {p for p in schema.get("required", []) if not _listed_id(p, tools)}
     undescribed = sorted(p for p in required if not str(properties[p].get("description", "")).strip())
     hidden = sorted(p for p, s in properties.items() if "$ref" in json.dumps(s) or "anyOf" in s)
     assert undescribed == [], f"{name}: no description on {undescribed}"
     assert hidden == []
+
+
+def _listed_id(argument: str, tools: dict[str, Tool]) -> bool:
+    """An x_id that list_xs lists (entry_id: list_waitlist, as the instructions say)."""
+    from market_mcp.server import INSTRUCTIONS
+
+    kind = argument.removesuffix("_id")
+    return argument.endswith("_id") and (f"list_{kind}s" in tools or f"{argument}: list_" in INSTRUCTIONS)
 
 
 def test_the_shared_arguments_left_undescribed_are_described_in_the_instructions() -> None:

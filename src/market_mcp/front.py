@@ -47,7 +47,8 @@ logger = logging.getLogger("market_mcp")
 INSTRUCTIONS = """\
 market-mcp runs a market organisation's admin: markets, trading dates, vendors, applications, orders, \
 bookings, the waitlist, credits and emails, all scoped to the token's organisation. Call get_context first; \
-for "what's pending?" call get_dashboard_summary. Ids come from the list_* tools (query finds one by name). \
+for "what's pending?" call get_dashboard_summary. Each id comes from the list tool of its kind \
+(vendor_id: list_vendors, entry_id: list_waitlist; query finds one by name). \
 Money: 45 or "45.50" in; integer *_cents plus currency out. Dates: YYYY-MM-DD on the organisation's \
 calendar; from_date/to_date are inclusive. Lists: 20 compact rows by default (limit up to 200, detail="full" \
 for every field); pass next_offset as offset for more. Writes take an optional idempotency_key: a retry with \

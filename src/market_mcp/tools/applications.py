@@ -42,7 +42,7 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("applications", "Applications: review, approve, reject or waitlist vendors who want to trade.")
 
-ApplicationId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_applications.")]
+ApplicationId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Notes = Annotated[str, Field(max_length=1000, description="Why the credit was given."), Text]
 ExpiresOn = Annotated[Day | None, Field(description="Last day it can be spent; default: never.")]
 

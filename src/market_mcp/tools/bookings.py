@@ -31,7 +31,7 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("bookings", "Bookings: confirm, cancel, move, restore and number vendors' stalls on market dates.")
 
-BookingId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_bookings.")]
+BookingId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Reason = Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email."), EmailText]
 CreditVendor = Annotated[bool, Field(description="Credit paid bookings back.")]
 SpaceNumber = Annotated[str, Stripped, Field(min_length=1, max_length=20), OneLine]

@@ -26,7 +26,7 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("credits", "Credits: issue, adjust and remove money owed to vendors.")
 
-CreditId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_credits.")]
+CreditId = Annotated[int, Field(ge=1, le=MAX_ID)]
 ExpiresOn = Annotated[Day | None, Field(description="Last day it can be spent; default: never.")]
 
 

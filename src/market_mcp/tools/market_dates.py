@@ -37,8 +37,8 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("market_dates", "Market dates: schedule trading days, change them, see who is booked.")
 
-MarketId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_markets.")]
-MarketDateId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_market_dates.")]
+MarketId = Annotated[int, Field(ge=1, le=MAX_ID)]
+MarketDateId = Annotated[int, Field(ge=1, le=MAX_ID)]
 OptionalCapacity = Annotated[DateCapacity | None, Field(description="Default: the market's capacity.")]
 
 

@@ -41,7 +41,7 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("markets", "Markets: list, read, create and change them.")
 
-MarketId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_markets.")]
+MarketId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Query = Annotated[str | None, Field(max_length=200, description="Matches name, slug or region, any case.")]
 BookingEnabled = Annotated[bool, Field(description="Whether vendors can book this market's dates.")]
 AutoNotify = Annotated[bool, Field(description="Offer freed spaces to the waitlist.")]

@@ -32,7 +32,7 @@ toolset = Toolset(
     "orders", "Orders: take, approve, reject, archive, record payments and refunds for vendors' bookings."
 )
 
-OrderId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_orders.")]
+OrderId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 @toolset.read("List orders")

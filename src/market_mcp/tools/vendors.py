@@ -25,7 +25,7 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("vendors", "Vendors: stallholders, their history and credit, emails and internal notes.")
 
-VendorId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_vendors.")]
+VendorId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Subject = Annotated[str, Stripped, Field(min_length=1, max_length=200, description="Email subject line."), EmailLine]
 Message = Annotated[
     str, Stripped, Field(min_length=1, max_length=10_000, description="The message, in plain text."), EmailText

@@ -14,7 +14,7 @@ from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("waitlist", "Waitlist: queue vendors for full market dates and offer them freed spaces.")
 
-EntryId = Annotated[int, Field(ge=1, le=MAX_ID, description="From list_waitlist.")]
+EntryId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 @toolset.read("List waitlist")
