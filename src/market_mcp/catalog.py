@@ -194,8 +194,8 @@ def lean(schema: dict[str, Any], *, arguments: bool) -> dict[str, Any]:
 
     Arguments: an optional argument is advertised without null (leaving it out says the same; null is still
     accepted); a pattern or a minimum length of one is left to the server, whose refusal says what it wants.
-    Results: types only, no prose, formats or required lists: no model reads a result's schema, every client that
-    validates one does so on every call, and what each field means is in the tools' descriptions and the README.
+    Results: types only, no prose, formats, enumerations or required lists: no model reads a result's schema,
+    every client that validates one does so on every call, and what each field means is in the tools' descriptions and the README.
     Rows inside a result are typed only as arrays and objects (an order's bookings, a vendor's
     orders): they are the rows a get_* or list_* tool describes, and repeating them in every tool that returns
     their parent would double the catalog. A list page's own rows (`items`) keep their fields.
@@ -230,6 +230,9 @@ def lean(schema: dict[str, Any], *, arguments: bool) -> dict[str, Any]:
         for name, field in made.get("properties", {}).items():
             if name not in ("emails", "items"):
                 _shallow(field)
+        uses = {}
+        _count_refs({k: v for k, v in made.items() if k != "$defs"}, uses)
+        once |= set(made.get("$defs", {})) - set(uses)  # rows now typed as bare objects: their $defs go
     kept = {name: body for name, body in made.get("$defs", {}).items() if name not in once}
     if kept:
         made["$defs"] = kept
@@ -331,7 +334,7 @@ def _types_only(value: Any) -> Any:
             made[key] = {name: _types_only(sub) for name, sub in item.items()}
         elif key == "$defs":
             made[key] = {name: _types_only(sub) for name, sub in item.items()}
-        elif key not in ("description", "format", "required", "default"):
+        elif key not in ("description", "format", "required", "default", "enum"):
             made[key] = _types_only(item)
     return made
 
@@ -340,5 +343,5 @@ def _shallow(field: dict[str, Any]) -> None:
     """A result's nested rows as their bare type: an array of objects, an object."""
     for key in ("properties", "additionalProperties"):
         field.pop(key, None)
-    if isinstance(field.get("items"), dict) and "properties" in field["items"]:
+    if isinstance(field.get("items"), dict) and ({"properties", "$ref"} & set(field["items"])):
         field["items"] = {"type": "object"}
