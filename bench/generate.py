@@ -149,8 +149,10 @@ BOOKING = (
 )
 ORDER = (
     "id, organization_id, vendor_id, market_id, status, previous_status, total_cents, credit_applied_cents, "
-    "amount_due_cents, paid_at, payment_method, payment_reference, approved_at, archived_at, created_at, updated_at"
+    "amount_due_cents, paid_at, payment_method, payment_reference, approved_at, archived_at, created_at, updated_at, "
+    "payment_due_on"
 )
+DUE_DAYS = 7  # every market's payment terms: due a week after approval
 CREDIT = "id, organization_id, vendor_id, amount_cents, remaining_cents, expires_at, notes, source, created_at"
 LEDGER = (
     "id, organization_id, credit_id, kind, amount_cents, balance_after_cents, order_id, booking_id, note, created_at"
@@ -274,7 +276,8 @@ class Organisation:
         self.rows.add(
             "market",
             "id, organization_id, name, slug, region, market_type, status, booking_enabled, waitlist_auto_notify, "
-            "default_fee_cents, capacity, location, description, reference, metadata, created_at, updated_at",
+            "default_fee_cents, capacity, location, description, reference, metadata, created_at, updated_at, "
+            "payment_due_days",
             (
                 market_id,
                 self.organization_id,
@@ -293,6 +296,7 @@ class Organisation:
                 "{}",
                 stamp(created),
                 stamp(created),
+                DUE_DAYS,
             ),
         )
         # Weekly dates on the market's weekday: 80 weeks back, 20 ahead.
@@ -400,6 +404,7 @@ class Organisation:
                 stamp(approved_at + timedelta(days=60)) if status == "archived" else None,
                 stamp(created_at),
                 stamp(approved_at or created_at),
+                str(approved_at.date() + timedelta(days=DUE_DAYS)) if status == "payment_pending" else None,
             ]
             if paid and total > 0:
                 paid_orders[v].append(row)

@@ -124,6 +124,8 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
     "record_order_payment": lambda r: {"order_id": r.order_id, "method": "cash"},
     "refund_order_payment": lambda r: {"order_id": r.order_id, "amount": 5, "reason": "Taken over", "to": "original"},
     "list_payments": lambda r: {"vendor_id": r.vendor_id},
+    "list_overdue_orders": lambda r: {"market_id": r.market_id},
+    "release_unpaid_bookings": lambda r: {"order_id": r.order_id},
     "send_order_reminder": lambda r: {"order_id": r.order_id},
     # bookings
     "list_bookings": lambda r: {},
@@ -158,7 +160,13 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
 }
 
 # Tools whose record id is optional in the schema (one of two ways to name the record), and the one a case uses.
-OPTIONAL_ID = {"list_waitlist": "market_id", "notify_waitlist": "entry_id", "fetch": "id"}
+OPTIONAL_ID = {
+    "list_waitlist": "market_id",
+    "notify_waitlist": "entry_id",
+    "fetch": "id",
+    "list_overdue_orders": "market_id",
+    "release_unpaid_bookings": "order_id",
+}
 
 EMPTY_PAGE = {"items": [], "total": 0, "limit": 20, "offset": 0, "next_offset": None, "page": "Nothing matches."}
 

@@ -235,11 +235,16 @@ async def test_orders_paid_before_the_payments_ledger_get_one_payment_each_with_
         "organization_id, vendor_id, market_id, status, total_cents, credit_applied_cents, amount_due_cents, "
         "paid_at, payment_method, payment_reference, created_at, updated_at"
     )
-    async with fresh.transaction(write=True) as session:  # vendor and market are as the models say at 0012
+    async with fresh.transaction(write=True) as session:  # the vendor is as the model says at 0012
         session.add(Vendor(organization_id=org, business_name="Rosa's Bakery", email="rosa@example.com"))
-        session.add(Market(organization_id=org, name="Riverside", slug="riverside"))
     async with fresh.engine.begin() as conn:
         run = conn.exec_driver_sql
+        await run(
+            "INSERT INTO market (organization_id, name, slug, region, market_type, status, booking_enabled, "
+            "waitlist_auto_notify, default_fee_cents, capacity, location, description, reference, metadata, "
+            f"created_at, updated_at) VALUES ({org}, 'Riverside', 'riverside', '', '', 'published', true, false, "
+            "0, 40, '', '', '', '{}', '2026-11-01 09:00:00', '2026-11-01 09:00:00')"
+        )
         for values in (
             "'complete', 9000, 1000, 0, '2026-11-20 23:30:00', 'bank_transfer', 'EFT-1'",  # paid $80 after credit
             "'payment_pending', 9000, 0, 4500, '2026-11-21 01:00:00', 'card', 'CH-2'",  # paid, then a date restored

@@ -99,6 +99,8 @@ def _calls(path: Path, organization_id: int) -> list[tuple[str, dict[str, Any]]]
         ("list_audit_log", {}),
         ("list_payments", {"vendor_id": paying}),
         ("list_payments", {"method": "card", "kind": "payment"}),
+        ("list_overdue_orders", {}),
+        ("list_overdue_orders", {"market_id": market}),
     ]
     calls += [("list_markets", {}), ("list_markets", {"detail": "full"})]  # this scale has one market a group
     for tool in ("list_market_dates", "list_vendors", "list_applications", "list_orders"):

@@ -63,6 +63,8 @@ CATALOG: dict[str, set[str]] = {
         "record_order_payment",
         "refund_order_payment",
         "list_payments",
+        "list_overdue_orders",
+        "release_unpaid_bookings",
         "send_order_reminder",
     },
     "bookings": {
@@ -334,6 +336,7 @@ DRY_RUN_TOOLS = [
     "bulk_create_market_dates",
     "cancel_market_date",
     "refund_order_payment",
+    "release_unpaid_bookings",
     "send_market_email",
 ]
 

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     )
     smtp_url: str | None = Field(default=None, description="SMTP server for the outbox; unset keeps emails queued.")
     log_level: str = Field(default="WARNING", description="Logging level on standard error.")
+    deadline_check_seconds: float = Field(
+        default=600,
+        ge=0,
+        description="How often the server sends due payment reminders and releases unpaid bookings where a market "
+        "asks for it (0: never; release_unpaid_bookings still does it on request).",
+    )
     http_sessions_per_token: int = Field(
         default=20,
         ge=1,

@@ -45,6 +45,7 @@ from market_mcp.db.tables import (
     VendorNote,
     WaitlistEntry,
 )
+from market_mcp.services.deadlines import deadline
 
 DEMO_SLUG = "demo"
 DEMO_AUTHOR = "Demo admin"
@@ -79,6 +80,10 @@ class _MarketSpec:
     description: str
     metadata: dict[str, object]
     created_days_ago: int
+    # Payment terms (services/deadlines.py): due N days after approval, or N days before the first date.
+    payment_due_days: int | None = None
+    payment_due_days_before: int | None = None
+    payment_reminders: tuple[int, ...] = ()
 
 
 MARKETS: tuple[_MarketSpec, ...] = (
@@ -111,6 +116,9 @@ MARKETS: tuple[_MarketSpec, ...] = (
             "site_map": "https://example.com/maps/northcote-farmers.pdf",
         },
         created_days_ago=820,
+        payment_due_days=7,
+        payment_due_days_before=2,
+        payment_reminders=(1, -2),
     ),
     _MarketSpec(
         key="M",
@@ -559,6 +567,9 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
             description=spec.description,
             reference=spec.reference,
             metadata_=dict(spec.metadata),
+            payment_due_days=spec.payment_due_days,
+            payment_due_days_before=spec.payment_due_days_before,
+            payment_reminders=sorted(spec.payment_reminders, reverse=True) or None,
             created_at=ago(spec.created_days_ago),
             updated_at=ago(rng.randint(3, 40)),
         )
@@ -980,6 +991,9 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
             created_at=o.created_at,  # type: ignore[arg-type]
             updated_at=o.paid_at or o.approved_at or o.created_at,  # type: ignore[arg-type]
         )
+        if o.status == "payment_pending":
+            approved_on = o.approved_at.astimezone(tz).date()  # type: ignore[union-attr]
+            row.payment_due_on = deadline(markets[o.market], approved_on, o.days[0].day)
         if o.paid_at is not None:
             row.payment_method = rng.choice(("card", "card", "bank_transfer"))
             prefix = "CH" if row.payment_method == "card" else "EFT"

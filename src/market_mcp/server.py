@@ -13,6 +13,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -180,12 +181,20 @@ class MarketServer(MCPServer):
 
     @asynccontextmanager
     async def delivering(self) -> AsyncIterator[None]:
-        """Run the outbox's delivery worker beside the server while inside (a no-op with no SMTP configured)."""
-        if self.mailer is None:
-            yield
-            return
+        """Run the server's background work beside it while inside: the outbox's delivery (with SMTP configured)
+        and the scheduler's payment deadlines (unless deadline_check_seconds is 0)."""
+        every = self.config.deadline_check_seconds
         async with anyio.create_task_group() as tasks:
-            await tasks.start(self.mailer.run)
+            if self.mailer is not None:
+                await tasks.start(self.mailer.run)
+            if every > 0:
+                from market_mcp import scheduler  # the services it runs load with the first call's tools
+
+                kick = self.mailer.kick if self.mailer is not None else lambda: None
+                delivery = self.mailer is not None
+                await tasks.start(
+                    partial(scheduler.run, self.db, self.clock, every, email_delivery=delivery, queued=kick)
+                )
             try:
                 yield
             finally:

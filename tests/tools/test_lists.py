@@ -28,6 +28,7 @@ DEFAULT_PAGE_CHARS = 8_000
 NO_DETAIL = {
     "list_vendor_notes": "its rows are whole already, so it takes no detail argument",
     "list_payments": "a ledger row is short: every field, always",
+    "list_overdue_orders": "an overdue row is short: every field, always",
 }
 
 
@@ -127,6 +128,7 @@ def test_every_list_tools_rows_are_read_from_its_return_type() -> None:
         "list_audit_log": "AuditEntryOut",
         "list_emails": "EmailOut",
         "list_payments": "PaymentOut",
+        "list_overdue_orders": "OverdueOrderOut",
     }
 
 

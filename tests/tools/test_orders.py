@@ -234,6 +234,7 @@ async def test_a_new_order_has_a_pending_booking_on_each_date_in_date_order_at_t
         "amount_due_cents": 9000,
         "currency": "AUD",
         "paid_at": None,
+        "payment_due_on": None,
         "payment_method": None,
         "payment_reference": None,
         "rejection_reason": None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint, false, text
 from sqlmodel import Field, SQLModel
 
 from market_mcp.db.types import UTCDateTime, utcnow
@@ -129,6 +129,13 @@ class Market(SQLModel, table=True):
     description: str = Field(default="", max_length=5000)
     reference: str = Field(default="", max_length=100)
     metadata_: dict[str, Any] = Field(default_factory=dict, sa_column=Column("metadata", JSON, nullable=False))
+    # Payment terms (services/deadlines.py): an approved order is due the earlier of N days after approval and
+    # N days before its first date; unpaid by then, its future bookings may be released; reminders go out the
+    # listed days before the deadline (0 = on the day, -2 = two days after), once each.
+    payment_due_days: int | None = None
+    payment_due_days_before: int | None = None
+    release_unpaid: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    payment_reminders: list[int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
 
@@ -238,6 +245,7 @@ class Order(SQLModel, table=True):
         ),
         Index("ix_order_market", "market_id", "id"),  # list_orders of a market, newest first
         Index("ix_order_org_paid", "organization_id", "paid_at", "total_cents", "credit_applied_cents"),
+        Index("ix_order_org_due", "organization_id", "status", "payment_due_on"),  # overdue orders
         CheckConstraint(_in("status", ORDER_STATUSES), name="ck_order_status"),
         CheckConstraint(
             "previous_status IS NULL OR " + _in("previous_status", ORDER_STATUSES), name="ck_order_previous_status"
@@ -264,6 +272,7 @@ class Order(SQLModel, table=True):
     amount_refunded_cents: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
     amount_due_cents: int = _cents()
     paid_at: datetime | None = _when()  # when it was paid in full
+    payment_due_on: date | None = None  # its deadline under its market's payment terms, set at approval
     payment_method: str | None = Field(default=None, max_length=32)
     payment_reference: str | None = Field(default=None, max_length=200)
     rejection_reason: str | None = Field(default=None, max_length=500)
@@ -435,6 +444,21 @@ class Payment(SQLModel, table=True):
     reference: str | None = Field(default=None, max_length=200)
     reason: str | None = Field(default=None, max_length=500)
     received_on: date
+    created_at: datetime = _when(nullable=False)
+
+
+class PaymentReminder(SQLModel, table=True):
+    """A rung of a market's reminder ladder reached by an order: at most one each (`email_id` is null for a rung
+    passed while a later one was due, so a server that was down sends one reminder, not a backlog)."""
+
+    __tablename__ = "payment_reminder"
+    __table_args__ = (UniqueConstraint("order_id", "days_before_due", name="ux_payment_reminder_rung"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    order_id: int = _fk("vendor_order.id")
+    days_before_due: int
+    email_id: int | None = _fk("email.id", nullable=True, ondelete="SET NULL")
     created_at: datetime = _when(nullable=False)
 
 

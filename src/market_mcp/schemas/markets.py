@@ -66,6 +66,17 @@ class MarketFields(Schema):
     description: str | None = None
     reference: str | None = None
     metadata: dict[str, Any] | None = None
+    payment_due_days: int | None = None  # -1 clears (services.markets)
+    payment_due_days_before: int | None = None
+    release_unpaid: bool | None = None
+    payment_reminders: list[int] | None = None
+
+
+class PaymentTerms(Schema):
+    payment_due_days: int | None = Field(description="Due this many days after approval.")
+    payment_due_days_before: int | None = Field(description="Due this many days before the order's first date.")
+    release_unpaid: bool = Field(description="Unpaid bookings are released at the deadline.")
+    payment_reminders: list[int] = Field(description="Reminders go out this many days before the deadline.")
 
 
 class MarketOut(Row):
@@ -103,6 +114,7 @@ class MarketOut(Row):
 
 
 class MarketDetail(MarketOut):
+    payment_terms: PaymentTerms = Field(description="When approved orders must be paid (update_market sets it).")
     upcoming_dates: list[MarketDateOut] = Field(description="The next (up to 5) scheduled dates, with their counts.")
     upcoming_dates_count: int
     upcoming_confirmed_bookings: int = Field(description="Confirmed bookings across all upcoming dates.")

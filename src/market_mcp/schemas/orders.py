@@ -67,6 +67,7 @@ class OrderOut(Row):
     amount_due_cents: int = Field(description="What the vendor still owes: total − credits − paid.")
     currency: str
     paid_at: datetime | None
+    payment_due_on: date | None = Field(description="Its payment deadline, under its market's terms.")
     payment_method: str | None
     payment_reference: str | None
     rejection_reason: str | None

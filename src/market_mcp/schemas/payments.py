@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from market_mcp.schemas.bookings import WaitlistOffer
 from market_mcp.schemas.common import Schema, when_set
 from market_mcp.schemas.emails import Emailing
 
@@ -52,3 +53,41 @@ class RefundResult(Emailing):
     would_refund_cents: int | None = when_set("Dry run: what would be given back.")
     would_refund: list[RefundPart] | None = when_set("Dry run: by method.")
     would_email: int | None = when_set("Dry run: vendors who would be emailed.")
+
+
+class OverdueOrderOut(Schema):  # every field in a list: the row is short
+    order_id: int
+    vendor_id: int
+    business_name: str
+    market_id: int
+    market_name: str
+    payment_due_on: date = Field(description="The deadline it missed.")
+    days_overdue: int
+    amount_due_cents: int
+    currency: str
+    releasable_booking_ids: list[int] = Field(
+        description="Its confirmed bookings on dates still to come: what release_unpaid_bookings would release."
+    )
+    auto_release: bool = Field(description="Whether its market releases unpaid bookings by itself.")
+    reminders_sent: int
+
+
+class ReleasedOrder(Schema):
+    order_id: int
+    vendor_id: int
+    business_name: str
+    payment_due_on: date
+    booking_ids: list[int]
+    amount_due_cents: int = Field(description="What it owed before the release.")
+    credited_cents: int = Field(description="Paid beyond what it still charges, moved to the vendor's credit.")
+
+
+class ReleaseResult(Emailing):
+    dry_run: bool
+    currency: str
+    summary: str
+    released: list[ReleasedOrder] | None = when_set("Orders whose bookings were released.")
+    waitlist_offers: list[WaitlistOffer] | None = when_set("Freed spaces offered to waitlisted vendors.")
+    note: str | None = when_set("Dry run: what this preview is.")
+    would_release: list[ReleasedOrder] | None = when_set("Dry run: orders whose bookings would be released.")
+    would_email: int | None = when_set("Dry run: vendors who would be emailed (plus any waitlist offers).")

@@ -308,7 +308,7 @@ async def cancel_many(
     credit_source: str | None,
     dry_run: bool = False,
     statuses: tuple[str, ...] = ("confirmed",),
-    email_kind: str = "booking_cancelled",
+    email_kind: str | None = "booking_cancelled",
     offer_waitlist: bool = True,
     progress: Progress | None = None,
 ) -> Cancellation:
@@ -316,8 +316,8 @@ async def cancel_many(
 
     Ids that are not the caller's are skipped as not found (404); bookings in a state that cannot be
     cancelled are skipped with the reason (409). Paid bookings are credited when `credit_source` is
-    given; unpaid orders stop charging for theirs. Each vendor is emailed; freed spaces are offered to
-    the waitlist where the market auto-notifies.
+    given; unpaid orders stop charging for theirs. Each vendor is emailed (unless email_kind is None: the caller
+    writes its own); freed spaces are offered to the waitlist where the market auto-notifies.
     """
     ids = list(dict.fromkeys(booking_ids))
     targets = await _targets(org, ids, lock=not dry_run)
@@ -393,7 +393,7 @@ async def cancel_many(
 
     rows = []
     message_block = emails.paragraph(reason)
-    for t in done.cancelled:
+    for t in done.cancelled if email_kind else ():  # None: the caller writes its own
         subject, body = emails.render(
             email_kind,
             contact_name=emails.first_name(t.contact_name, t.business_name),

@@ -74,8 +74,16 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Reminder: {due} due for {market_name}",
         "Hi {contact_name},\n\n"
         "A friendly reminder that {due} is still due on order {order_id} for {business_name}:\n{date_lines}\n\n"
-        "Your spaces are only guaranteed once the order is paid.\n\n"
+        "{pay_by_sentence}\n\n"
         "Thank you,\n{organization_name}",
+    ),
+    "payment_released": (
+        "Released: your unpaid booking at {market_name}",
+        "Hi {contact_name},\n\n"
+        "Order {order_id} for {business_name} wasn't paid by {deadline}, so we've released its spaces:\n"
+        "{date_lines}\n\n{money_sentence}\n\n"
+        "If you'd still like to trade, reply to this email and we'll see what's available.\n\n"
+        "Kind regards,\n{organization_name}",
     ),
     "payment_received": (
         "Payment received: order {order_id}",
@@ -148,6 +156,7 @@ EMAIL_KINDS = (
     "order_reminder",
     "payment_received",
     "payment_refunded",
+    "payment_released",
     "booking_confirmed",
     "booking_rejected",
     "booking_cancelled",

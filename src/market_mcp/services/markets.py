@@ -14,7 +14,7 @@ from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Invalid
 from market_mcp.schemas.common import Page, preview_note
 from market_mcp.schemas.emails import MassEmailResult, Recipient, SampleEmail
-from market_mcp.schemas.markets import MarketDetail, MarketFields, MarketOut
+from market_mcp.schemas.markets import MarketDetail, MarketFields, MarketOut, PaymentTerms
 from market_mcp.services import emails
 from market_mcp.services.market_dates import upcoming_market_dates
 from market_mcp.services.scope import count, get_or_404, like_pattern, matches, scoped
@@ -40,8 +40,11 @@ def _next_date(org: OrgContext) -> Any:
     )
 
 
+TERMS = ("payment_due_days", "payment_due_days_before", "release_unpaid", "payment_reminders")
+
+
 def _out(org: OrgContext, market: Market, next_market_date: Any) -> dict[str, Any]:
-    data = market.model_dump(exclude={"metadata_", "organization_id"})
+    data = market.model_dump(exclude={"metadata_", "organization_id", *TERMS})
     return data | {"metadata": market.metadata_, "currency": org.currency, "next_market_date": next_market_date}
 
 
@@ -94,8 +97,10 @@ async def get_market(org: OrgContext, market_id: int) -> MarketDetail:
             ).where(Application.market_id == market_id)
         )
     ).one()
+    terms = (await get_or_404(org, Market, market_id)).model_dump(include=set(TERMS))
     return MarketDetail(
         **market.model_dump(),
+        payment_terms=PaymentTerms(**terms | {"payment_reminders": terms["payment_reminders"] or []}),
         upcoming_dates=await upcoming_market_dates(org, market_id, limit=5),
         upcoming_dates_count=await count(org, upcoming),
         upcoming_confirmed_bookings=confirmed,
@@ -133,6 +138,10 @@ def _apply(market: Market, fields: MarketFields) -> None:
     for name, value in fields.model_dump(exclude_unset=True, exclude_none=True).items():
         if name == "metadata":
             market.metadata_ = value
+        elif name in ("payment_due_days", "payment_due_days_before") and value < 0:
+            setattr(market, name, None)  # -1: no such deadline
+        elif name == "payment_reminders":
+            market.payment_reminders = sorted(set(value), reverse=True) or None
         else:
             setattr(market, name, value)
 

@@ -17,6 +17,7 @@ from market_mcp.db.tables import (
     Booking,
     Credit,
     CreditTransaction,
+    Email,
     Market,
     MarketDate,
     Order,
@@ -26,7 +27,7 @@ from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.orders import CreditApplied, OrderDetail, OrderLine, OrderOut
 from market_mcp.schemas.text import quoted
-from market_mcp.services import applications, capacity, credits, emails, payments, ranges
+from market_mcp.services import applications, capacity, credits, deadlines, emails, payments, ranges
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 # DOMAIN.md: which statuses each action starts from.
@@ -222,10 +223,10 @@ def _date_lines(lines: list[OrderLine], org: OrgContext) -> str:
     )
 
 
-async def _email(org: OrgContext, kind: str, order_id: int, **extra: Any) -> None:
+async def _email(org: OrgContext, kind: str, order_id: int, **extra: Any) -> Email:
     detail = await get_order(org, order_id)
     vendor = await get_or_404(org, Vendor, detail.vendor_id)
-    emails.email_vendor(
+    return emails.email_vendor(
         org,
         vendor,
         kind,
@@ -267,6 +268,8 @@ async def approve(org: OrgContext, order: Order, *, apply_credits: bool, email: 
     order.status = "payment_pending" if order.amount_due_cents > 0 else "complete"
     order.approved_at = now
     order.updated_at = now
+    market = await get_or_404(org, Market, order.market_id)
+    await deadlines.set_deadline(org, order, market)
     org.session.add(order)
     await org.session.flush()
     org.touch("order", order.id)  # type: ignore[arg-type]
@@ -275,9 +278,7 @@ async def approve(org: OrgContext, order: Order, *, apply_credits: bool, email: 
     applied = order.credit_applied_cents
     credit_line = f" Credit applied: {format_money(applied, org.currency)}." if applied else ""
     due_sentence = (
-        f"Amount due: {format_money(order.amount_due_cents, org.currency)}; please pay before market day."
-        if order.amount_due_cents
-        else "Nothing more is due."
+        deadlines.due_sentence(org, order, market.release_unpaid) if order.amount_due_cents else "Nothing more is due."
     )
     await _email(org, "order_approved", order.id, credit_line=credit_line, due_sentence=due_sentence)  # type: ignore[arg-type]
 
@@ -548,5 +549,12 @@ async def send_order_reminder(org: OrgContext, order_id: int) -> OrderDetail:
     order = await get_or_404(org, Order, order_id)
     if order.status != "payment_pending":
         raise _refuse(order, "reminded about payment", ("payment_pending",))
-    await _email(org, "order_reminder", order_id)
+    await remind(org, order)
     return await get_order(org, order_id)
+
+
+async def remind(org: OrgContext, order: Order) -> Email:
+    """Queue a reminder of what the order still owes, and by when (its market's payment terms)."""
+    market = await get_or_404(org, Market, order.market_id)
+    pay_by = deadlines.pay_by_sentence(org, order, market.release_unpaid)
+    return await _email(org, "order_reminder", order.id, pay_by_sentence=pay_by)  # type: ignore[arg-type]

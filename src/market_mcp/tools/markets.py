@@ -47,6 +47,7 @@ BookingEnabled = Annotated[bool, Field(description="Whether vendors can book thi
 AutoNotify = Annotated[bool, Field(description="Offer freed spaces to the waitlist.")]
 
 MaybeMetadata = nullable(Metadata)
+DueDays = Annotated[int, Field(ge=-1, le=365)]
 
 
 @toolset.read("List markets")
@@ -127,10 +128,19 @@ async def update_market(
     description: Description | None = None,
     reference: Reference | None = None,
     metadata: MaybeMetadata = None,
+    payment_due_days: Annotated[DueDays | None, Field(description="Orders due N days after approval.")] = None,
+    payment_due_days_before: Annotated[DueDays | None, Field(description="…or N before their first date.")] = None,
+    release_unpaid: Annotated[
+        bool | None, Field(description="Release bookings unpaid at the deadline (waitlist offered, vendor emailed).")
+    ] = None,
+    payment_reminders: Annotated[
+        list[Annotated[int, Field(ge=-30, le=60)]] | None,
+        Field(max_length=5, description="Days before the deadline to remind, e.g. [3, 0]; [] for none."),
+    ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> MarketDetail:
-    """Change a market's fields; only those passed change ("" clears text). capacity applies to dates created later
-    (existing ones: update_market_date). Emails nobody."""
+    """Change a market's fields and payment terms; only those passed change ("" clears text, -1 a deadline). Terms
+    apply to orders approved later. capacity: dates created later (existing: update_market_date). Emails nobody."""
     fields = MarketFields(
         name=name,
         slug=slug,
@@ -145,6 +155,10 @@ async def update_market(
         description=description,
         reference=reference,
         metadata=metadata,
+        payment_due_days=payment_due_days,
+        payment_due_days_before=payment_due_days_before,
+        release_unpaid=release_unpaid,
+        payment_reminders=payment_reminders,
     )
     return await markets.update_market(org, market_id, fields)
 

@@ -23,9 +23,17 @@ from market_mcp.schemas.common import (
     ToDate,
 )
 from market_mcp.schemas.orders import OrderDetail, OrderOut, OrderStatus, PaymentMethod
-from market_mcp.schemas.payments import MoneyMethod, PaymentKind, PaymentOut, RefundResult, RefundTo
+from market_mcp.schemas.payments import (
+    MoneyMethod,
+    OverdueOrderOut,
+    PaymentKind,
+    PaymentOut,
+    RefundResult,
+    RefundTo,
+    ReleaseResult,
+)
 from market_mcp.schemas.text import EmailText, OneLine
-from market_mcp.services import orders, payments
+from market_mcp.services import deadlines, orders, payments
 from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset(
@@ -216,3 +224,25 @@ async def list_payments(
 async def send_order_reminder(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> OrderDetail:
     """Email the vendor what is still due on a payment_pending order."""
     return await orders.send_order_reminder(org, order_id)
+
+
+@toolset.read("Overdue orders")
+async def list_overdue_orders(
+    org: Org, market_id: IdFilter = None, limit: Limit = PAGE_SIZE, offset: Offset = 0
+) -> Page[OverdueOrderOut]:
+    """Approved orders still owing money after their payment deadline (a market's payment terms, update_market),
+    oldest deadline first, with the bookings release_unpaid_bookings would release."""
+    return await deadlines.list_overdue_orders(org, market_id=market_id, limit=limit, offset=offset)
+
+
+@toolset.write("Release unpaid bookings", destructive=True, idempotent=True, emails=True)
+async def release_unpaid_bookings(
+    org: Org,
+    market_id: IdFilter = None,
+    order_id: IdFilter = None,
+    dry_run: DryRun = False,
+    idempotency_key: IdempotencyKey = None,
+) -> ReleaseResult:
+    """Cancel overdue orders' bookings on dates to come, so the spaces go back (offered to the waitlist where the
+    market auto-notifies); they stop being charged. Preview with dry_run. Emails each vendor."""
+    return await deadlines.release_unpaid_bookings(org, market_id=market_id, order_id=order_id, dry_run=dry_run)
