@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from mcp.types import CallToolResult, EmbeddedResource, TextContent, TextResourceContents
 from pydantic import Field
+from pydantic_core import to_json
 
 from market_mcp.schemas.common import (
     MAX_ID,
@@ -24,8 +26,9 @@ from market_mcp.schemas.common import (
 )
 from market_mcp.schemas.orders import OrderDetail, OrderOut, OrderStatus, PaymentMethod
 from market_mcp.schemas.payments import MoneyMethod, PaymentKind, PaymentOut, RefundResult, RefundTo
+from market_mcp.schemas.reports import ExportKind, ExportOut, MoneyReport
 from market_mcp.schemas.text import EmailText, OneLine
-from market_mcp.services import orders, payments
+from market_mcp.services import orders, payments, reports
 from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset(
@@ -216,3 +219,31 @@ async def list_payments(
 async def send_order_reminder(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> OrderDetail:
     """Email the vendor what is still due on a payment_pending order."""
     return await orders.send_order_reminder(org, order_id)
+
+
+@toolset.read("Money report")
+async def get_money_report(
+    org: Org, market_id: IdFilter = None, from_date: FromDate = None, to_date: ToDate = None
+) -> MoneyReport:
+    """Billed, paid, refunded, credited, written off and outstanding for orders billed in a range, by market, month
+    and method, with aged debt by vendor; reconciles to the ledgers."""
+    return await reports.get_money_report(org, market_id=market_id, from_date=from_date, to_date=to_date)
+
+
+@toolset.read("Export CSV")
+async def export_csv(
+    org: Org, kind: ExportKind, from_date: FromDate = None, to_date: ToDate = None, market_id: IdFilter = None
+) -> Annotated[CallToolResult, ExportOut]:
+    """A CSV of payments, orders or bookings in a range for a spreadsheet: an embedded text/csv resource, also
+    readable at its uri."""
+    out, text = await reports.export_csv(org, kind=kind, from_date=from_date, to_date=to_date, market_id=market_id)
+    structured = out.model_dump(mode="json", by_alias=True)
+    return CallToolResult(
+        content=[
+            TextContent(type="text", text=to_json(structured).decode()),  # the JSON, as every tool's text
+            EmbeddedResource(
+                type="resource", resource=TextResourceContents(uri=out.uri, mime_type="text/csv", text=text)
+            ),
+        ],
+        structured_content=structured,
+    )
