@@ -223,7 +223,15 @@ async def test_a_read_only_token_sees_only_read_tools_and_its_writes_are_403(ali
 async def test_toolsets_and_read_only_flags_shape_the_catalog_over_http(alice: Tenant) -> None:
     with http_server(alice.db, "--stateless", "--toolsets", "markets,orders", "--read-only") as url:
         names = {t["name"] for t in rpc(url, alice.token, "tools/list").json()["result"]["tools"]}
-    assert names == {"list_markets", "get_market", "list_orders", "get_order", "list_payments"}
+    assert names == {
+        "list_markets",
+        "get_market",
+        "list_orders",
+        "get_order",
+        "list_payments",
+        "get_money_report",
+        "export_csv",
+    }
 
 
 @pytest.mark.parametrize("protocol", ["2024-11-05", "2025-06-18"])

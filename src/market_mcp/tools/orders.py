@@ -232,7 +232,11 @@ async def get_money_report(
 
 @toolset.read("Export CSV")
 async def export_csv(
-    org: Org, kind: ExportKind, from_date: FromDate = None, to_date: ToDate = None, market_id: IdFilter = None
+    org: Org,
+    kind: Annotated[ExportKind, Field(description="payments by day received, orders by day billed, bookings by date.")],
+    from_date: FromDate = None,
+    to_date: ToDate = None,
+    market_id: IdFilter = None,
 ) -> Annotated[CallToolResult, ExportOut]:
     """A CSV of payments, orders or bookings in a range for a spreadsheet: an embedded text/csv resource, also
     readable at its uri."""
