@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.sql import Subquery
 
 from market_mcp.auth import OrgContext
@@ -150,6 +150,10 @@ def _cents(row: Any, names: tuple[str, ...]) -> dict[str, int]:
     return {name: int(getattr(row, name) or 0) for name in names}  # PostgreSQL sums as numeric
 
 
+def _summed(rows: list[dict[str, int]], names: tuple[str, ...]) -> dict[str, int]:
+    return {name: sum(row[name] for row in rows) for name in names}
+
+
 def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
@@ -185,52 +189,58 @@ async def get_money_report(
 ) -> MoneyReport:
     market = await get_or_404(org, Market, market_id) if market_id is not None else None
     session = org.session
-    o = _orders(org, market_id, from_date, to_date).subquery("o")
-    at = billed_on()
-    span = _orders(org, market_id, from_date, to_date, at.label("at")).subquery("span")
-    row = (await session.execute(select(*_sums(o), func.count()).select_from(o))).one()
+    # The period's orders read twice: by market and month (every total, and the aged debt, is a sum of these few
+    # rows), and for the vendors owing most; first the span of days billed, which names the months.
+    span = _orders(org, market_id, from_date, to_date, billed_on().label("at")).subquery("span")
     first, last = (await session.execute(select(func.min(span.c.at), func.max(span.c.at)))).one()
-    totals = Figures(**_cents(row, FIGURES))
-    aged = Aged(**_cents(row, AGES))
-
+    month = _month(org, first, last) if first is not None else literal("")
+    o = _orders(org, market_id, from_date, to_date, month.label("month")).subquery("o")
+    grouped = select(o.c.market_id, o.c.month, *_sums(o)).group_by(o.c.market_id, o.c.month).subquery("grouped")
+    rows = (
+        await session.execute(
+            select(grouped, Market.name)
+            .join(Market, Market.id == grouped.c.market_id)
+            .order_by(Market.name, grouped.c.market_id, grouped.c.month)
+        )
+    ).all()
+    cents = [(r, _cents(r, FIGURES + AGES)) for r in rows]
     by_market = [
-        MarketFigures(market_id=r.market_id, market_name=r.name, **_cents(r, FIGURES))
-        for r in await session.execute(
-            select(o.c.market_id, Market.name, *_sums(o))
-            .join(Market, Market.id == o.c.market_id)
-            .group_by(o.c.market_id, Market.name)
-            .order_by(Market.name, o.c.market_id)
-        )
+        MarketFigures(market_id=i, market_name=name, **_summed([c for r, c in cents if r.market_id == i], FIGURES))
+        for i, name in dict.fromkeys((r.market_id, r.name) for r in rows)
     ]
-    by_month: list[MonthFigures] = []
-    if first is not None:
-        m = _orders(org, market_id, from_date, to_date, _month(org, first, last).label("month")).subquery("m")
-        by_month = [
-            MonthFigures(month=r.month, **_cents(r, FIGURES))
-            for r in await session.execute(select(m.c.month, *_sums(m)).group_by(m.c.month).order_by(m.c.month))
-        ]
-
-    owing = o.c.outstanding_cents > 0
-    debtors = [
-        Debtor(
-            vendor_id=r.vendor_id,
-            business_name=r.business_name,
-            orders=r.n,
-            **_cents(r, AGES),
-            outstanding_cents=int(r.outstanding_cents),
-        )
-        for r in await session.execute(
-            select(o.c.vendor_id, Vendor.business_name, *_sums(o), func.count().label("n"))
+    by_month = [
+        MonthFigures(month=label, **_summed([c for r, c in cents if r.month == label], FIGURES))
+        for label in sorted({r.month for r in rows})
+    ]
+    totals = Figures(**_summed([c for _, c in cents], FIGURES))
+    aged = Aged(**_summed([c for _, c in cents], AGES))
+    owing = (
+        await session.execute(
+            select(
+                o.c.vendor_id,
+                Vendor.business_name,
+                *_sums(o),
+                func.count().label("orders"),
+                func.count().over().label("vendors"),  # every vendor owing, before the limit
+            )
             .join(Vendor, Vendor.id == o.c.vendor_id)
-            .where(owing)
+            .where(o.c.outstanding_cents > 0)
             .group_by(o.c.vendor_id, Vendor.business_name)
             .order_by(func.sum(o.c.outstanding_cents).desc(), o.c.vendor_id)
             .limit(DEBTORS)
         )
+    ).all()
+    debtors = [
+        Debtor(
+            vendor_id=r.vendor_id,
+            business_name=r.business_name,
+            orders=r.orders,
+            outstanding_cents=int(r.outstanding_cents),
+            **_cents(r, AGES),
+        )
+        for r in owing
     ]
-    debtors_total = int(
-        (await session.execute(select(func.count(func.distinct(o.c.vendor_id))).where(owing))).scalar_one()
-    )
+    debtors_total = owing[0].vendors if owing else 0
     received = await _received(org, market_id, from_date, to_date)
 
     money = org.currency
