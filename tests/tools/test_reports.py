@@ -12,11 +12,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from mcp import Client
 from sqlalchemy import func, select, update
 
 from market_mcp.db import Database
 from market_mcp.db.tables import CreditTransaction, Order, Payment
 from tests.factories import Caller, Tenant, make_tenant, today
+from tests.test_stdio import _stdio
 from tests.tools.test_bookings import booking_ids
 from tests.tools.test_orders import approve_application, approved_vendor, credit, market_with_dates, order_of
 
@@ -196,6 +198,34 @@ async def test_a_capped_export_says_so_and_how_to_narrow(alice: Tenant, monkeypa
         "The first 2 of 6 bookings rows, all time (earliest first): narrow from_date and to_date, or give "
         "market_id, for the rest."
     )
+
+
+async def test_over_stdio_a_vendors_balance_and_the_aged_debt_reconcile_to_the_cent(alice: Tenant) -> None:
+    async with Client(_stdio(alice.db, alice.token)) as client:
+        c = Caller(client)
+        ids = await worked_example(c)
+        report = await c.ok("get_money_report", market_id=ids["market"])
+        owed = {
+            vendor: sum(o["amount_due_cents"] for o in (await c.ok("list_orders", vendor_id=ids[vendor]))["items"])
+            for vendor in ("rosa", "tom")
+        }
+        out, rows, text = await export(c, kind="orders", market_id=ids["market"])
+        read = await client.read_resource(out["uri"])
+    assert owed == {"rosa": 3000, "tom": 4500}  # each vendor's balance, as their orders show it
+    assert {d["vendor_id"]: d["outstanding_cents"] for d in report["debtors"]} == {
+        ids["rosa"]: owed["rosa"],
+        ids["tom"]: owed["tom"],
+    }
+    assert sum(report["aged"].values()) == report["totals"]["outstanding_cents"] == 7500
+    assert read.contents[0].text == text  # type: ignore[union-attr]
+    assert sum(round(float(r["outstanding"]) * 100) for r in rows) == 7500
+
+
+async def test_the_default_report_on_the_demo_stays_small(demo: Tenant) -> None:
+    async with demo.client() as c:
+        report = await c.call("get_money_report")
+    assert not report.is_error
+    assert len(report.content[0].text) <= 8_000  # type: ignore[union-attr]  # as a list's default page
 
 
 # ---------------------------------------------------------------- the identity, on generated data
