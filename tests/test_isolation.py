@@ -377,7 +377,10 @@ async def test_alices_money_report_and_exports_hold_only_her_money(
             (await c.client.call_tool("export_csv", {"kind": kind})) for kind in ("payments", "orders", "bookings")
         ]
     assert [m["market_id"] for m in report["by_market"]] == [alices.market_id]
-    assert (report["received"]["received_cents"], [d["vendor_id"] for d in report["debtors"]]) == (2000, [alices.vendor_id])
+    assert (report["received"]["received_cents"], [d["vendor_id"] for d in report["debtors"]]) == (
+        2000,
+        [alices.vendor_id],
+    )
     for export in exports:
         text = export.content[1].resource.text  # type: ignore[union-attr]
         assert "Apple Cart" in text and CANARY not in text.lower(), text
