@@ -215,7 +215,7 @@ async def test_a_read_only_token_sees_only_read_tools_and_its_writes_are_403(ali
         )
         listed = tool_result(rpc(url, alice.token, "tools/call", {"name": "list_markets", "arguments": {}}))
     assert {"list_markets", "get_order", "list_bookings"} <= readable < everything
-    assert all(name.startswith(("list_", "get_", "search", "fetch")) for name in readable)
+    assert all(name.startswith(("list_", "get_", "search", "fetch", "export_csv")) for name in readable)
     assert write["structuredContent"]["code"] == 403
     assert listed["structuredContent"]["total"] == 0
 
