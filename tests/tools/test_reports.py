@@ -143,7 +143,7 @@ async def test_payments_export_is_a_csv_resource_also_readable_at_its_address(al
         "total_rows": 2,
         "capped": False,
         "uri": f"market-mcp://exports/payments.csv?from_date={today()}&market_id={ids['market']}",
-        "summary": f"2 payments rows, from {today()}, market {ids['market']}.",
+        "summary": f"2 payment rows, from {today()}, market {ids['market']}.",
         "from_date": str(today()),
         "to_date": None,
         "market_id": ids["market"],
@@ -195,7 +195,7 @@ async def test_a_capped_export_says_so_and_how_to_narrow(alice: Tenant, monkeypa
         out, rows, _ = await export(c, kind="bookings")
     assert (out["rows"], out["total_rows"], out["capped"], len(rows)) == (2, 6, True, 2)
     assert out["summary"] == (
-        "The first 2 of 6 bookings rows, all time (earliest first): narrow from_date and to_date, or give "
+        "The first 2 of 6 booking rows, all time (earliest first): narrow from_date and to_date, or give "
         "market_id, for the rest."
     )
 

@@ -471,10 +471,14 @@ async def export_csv(
     writer.writerow(header)
     writer.writerows([cell(v) for v in line(r)] for r in rows)
     period = _period(from_date, to_date)
-    summary = f"{len(rows)} {kind} rows, {period}" + (f", market {market_id}" if market_id is not None else "") + "."
+    summary = (
+        f"{len(rows)} {kind.removesuffix('s')} rows, {period}"
+        + (f", market {market_id}" if market_id is not None else "")
+        + "."
+    )
     if capped:
         summary = (
-            f"The first {len(rows):,} of {total:,} {kind} rows, {period} (earliest first): narrow from_date and "
+            f"The first {len(rows):,} of {total:,} {kind.removesuffix('s')} rows, {period} (earliest first): narrow from_date and "
             "to_date, or give market_id, for the rest."
         )
     uri = export_uri(kind, from_date, to_date, market_id)
