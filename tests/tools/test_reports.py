@@ -114,6 +114,23 @@ async def test_outstanding_is_aged_by_days_since_billed_and_a_range_keeps_only_o
     assert recent["period"].startswith(f"Orders billed from {today() - timedelta(days=20)}")
 
 
+async def test_months_are_the_organisations_calendar_months(alice: Tenant) -> None:
+    async with alice.client() as c:
+        s = await market_with_dates(c, dates=2)
+        early, late = [await approved_vendor(c, s.market_id, name) for name in ("Early", "Late")]
+        orders = [
+            await c.ok("approve_order", order_id=(await order_of(c, v, s.date_ids[:1]))["id"]) for v in (early, late)
+        ]
+        async with alice.db.transaction(write=True) as session:  # 1 March in Melbourne; still February in UTC
+            for order, moment in zip(orders, ("2026-02-28T13:30:00", "2026-02-28T12:30:00"), strict=True):
+                at = datetime.fromisoformat(moment).replace(tzinfo=UTC)
+                await session.execute(update(Order).where(Order.id == order["id"]).values(approved_at=at))
+        report = await c.ok("get_money_report", from_date="2026-03-01")
+        everything = await c.ok("get_money_report")
+    assert [(m["month"], m["billed_cents"]) for m in everything["by_month"]] == [("2026-02", 4500), ("2026-03", 4500)]
+    assert report["totals"]["billed_cents"] == 4500
+
+
 async def test_another_organisations_market_is_not_found(alice: Tenant, bob: Tenant) -> None:
     async with bob.client() as c:
         market = await c.ok("create_market", name="Bob's", default_fee="10")

@@ -189,8 +189,8 @@ async def get_money_report(
 ) -> MoneyReport:
     market = await get_or_404(org, Market, market_id) if market_id is not None else None
     session = org.session
-    # The period's orders read twice: by market and month (every total, and the aged debt, is a sum of these few
-    # rows), and for the vendors owing most; first the span of days billed, which names the months.
+    # Three reads of the period's orders: the span of moments billed (which names the months), the sums by market
+    # and month (every total, and the aged debt, adds up these few rows), and the vendors owing most.
     span = _orders(org, market_id, from_date, to_date, billed_on().label("at")).subquery("span")
     first, last = (await session.execute(select(func.min(span.c.at), func.max(span.c.at)))).one()
     month = _month(org, first, last) if first is not None else literal("")
