@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from mcp import Client
@@ -129,6 +130,14 @@ async def test_months_are_the_organisations_calendar_months(alice: Tenant) -> No
         everything = await c.ok("get_money_report")
     assert [(m["month"], m["billed_cents"]) for m in everything["by_month"]] == [("2026-02", 4500), ("2026-03", 4500)]
     assert report["totals"]["billed_cents"] == 4500
+
+
+@pytest.mark.parametrize("tool", ["get_money_report", "export_csv"])
+async def test_a_range_that_ends_before_it_starts_is_refused_naming_both_ends(alice: Tenant, tool: str) -> None:
+    kind = {"kind": "orders"} if tool == "export_csv" else {}
+    async with alice.client() as c:
+        message = await c.refused(tool, 422, from_date="2026-03-05", to_date="2026-03-01", **kind)
+    assert message == "from_date 2026-03-05 is after to_date 2026-03-01; swap them, or give only one."
 
 
 async def test_another_organisations_market_is_not_found(alice: Tenant, bob: Tenant) -> None:

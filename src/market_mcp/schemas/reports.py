@@ -11,7 +11,7 @@ ExportKind = Literal["payments", "orders", "bookings"]
 
 
 class Figures(Schema):
-    """Orders billed in the period, as the ledgers stand today (services.reports.FIGURES defines each):
+    """Orders billed in the period, as the ledgers stand today (services.reports defines each figure):
     billed − paid − credited − written_off = outstanding."""
 
     billed_cents: int
