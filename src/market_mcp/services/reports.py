@@ -31,10 +31,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.sql import Subquery
 
 from market_mcp.auth import OrgContext
+from market_mcp.db.functions import unindexed
 from market_mcp.db.tables import Booking, Market, MarketDate, Order, Payment, Vendor
 from market_mcp.errors import Invalid, NotFound
 from market_mcp.schemas.common import MAX_ID, format_money
@@ -51,7 +52,7 @@ from market_mcp.schemas.reports import (
 )
 from market_mcp.schemas.text import one_line
 from market_mcp.services import ranges
-from market_mcp.services.scope import count, get_or_404, scoped
+from market_mcp.services.scope import get_or_404, scoped
 
 BILLED_STATUSES = ("payment_pending", "complete")
 FIGURES = tuple(Figures.model_fields)
@@ -329,6 +330,7 @@ def _local_day(org: OrgContext, moment: datetime | None) -> str | None:
 
 
 def _payments(org: OrgContext, market_id: int | None, from_date: date | None, to_date: date | None) -> Any:
+    days = ranges.on_days(Payment.received_on, from_date, to_date)
     header = [
         "payment_id", "received_on", "kind", "method", "amount", "currency", "order_id", "vendor_id", "vendor",
         "market_id", "market", "reference", "reason", "credit_id", "recorded_on",
@@ -355,10 +357,7 @@ def _payments(org: OrgContext, market_id: int | None, from_date: date | None, to
         .join(Order, Order.id == Payment.order_id)
         .join(Market, Market.id == Order.market_id)
         .join(Vendor, Vendor.id == Payment.vendor_id)
-        .where(
-            *ranges.on_days(Payment.received_on, from_date, to_date),
-            *([Order.market_id == market_id] if market_id is not None else []),
-        )
+        .where(*days, *([Order.market_id == market_id] if market_id is not None else []))
         .order_by(Payment.received_on, Payment.id)
     )
 
@@ -367,7 +366,10 @@ def _payments(org: OrgContext, market_id: int | None, from_date: date | None, to
             *r[0:1], r[1].isoformat(), r[2], r[3], amount(r[4]), org.currency, *r[5:13], _local_day(org, r[13]),
         ]  # fmt: skip
 
-    return header, stmt, line
+    counted = scoped(org, Payment, func.count()).select_from(Payment).where(*days)
+    if market_id is not None:
+        counted = counted.join(Order, Order.id == Payment.order_id).where(Order.market_id == market_id)
+    return header, stmt, counted, line
 
 
 def _orders_export(org: OrgContext, market_id: int | None, from_date: date | None, to_date: date | None) -> Any:
@@ -403,7 +405,7 @@ def _orders_export(org: OrgContext, market_id: int | None, from_date: date | Non
             org.currency,
         ]  # fmt: skip
 
-    return header, stmt, line
+    return header, stmt, select(func.count()).select_from(o), line
 
 
 def _bookings(org: OrgContext, market_id: int | None, from_date: date | None, to_date: date | None) -> Any:
@@ -411,10 +413,17 @@ def _bookings(org: OrgContext, market_id: int | None, from_date: date | None, to
         "booking_id", "market_date", "market_id", "market", "vendor_id", "vendor", "status", "space_number",
         "amount", "currency", "order_id", "order_status", "attended", "cancelled_on", "cancel_reason",
     ]  # fmt: skip
+    # From the organisation's dates in order, then each date's bookings (a booking's organisation is its date's):
+    # the first rows come without sorting every booking of the organisation.
+    dates = scoped(org, MarketDate).where(
+        *ranges.on_days(MarketDate.scheduled_at, from_date, to_date),
+        *([MarketDate.market_id == market_id] if market_id is not None else []),
+    )
+    of_date = and_(
+        Booking.market_date_id == MarketDate.id, unindexed(Booking.organization_id) == MarketDate.organization_id
+    )
     stmt = (
-        scoped(
-            org,
-            Booking,
+        dates.with_only_columns(
             Booking.id,
             MarketDate.scheduled_at,
             MarketDate.market_id,
@@ -430,16 +439,16 @@ def _bookings(org: OrgContext, market_id: int | None, from_date: date | None, to
             Booking.cancelled_at,
             Booking.cancel_reason,
         )
-        .join(MarketDate, MarketDate.id == Booking.market_date_id)
+        .select_from(MarketDate)
+        .join(Booking, of_date)
         .join(Market, Market.id == MarketDate.market_id)
         .join(Vendor, Vendor.id == Booking.vendor_id)
         .outerjoin(Order, Order.id == Booking.order_id)
-        .where(
-            *ranges.on_days(MarketDate.scheduled_at, from_date, to_date),
-            *([MarketDate.market_id == market_id] if market_id is not None else []),
-        )
-        .order_by(MarketDate.scheduled_at, Market.name, Booking.id)
+        .order_by(MarketDate.scheduled_at, MarketDate.id, Booking.id)
     )
+    counted = scoped(org, Booking, func.count()).select_from(Booking)
+    if from_date is not None or to_date is not None or market_id is not None:
+        counted = counted.where(Booking.market_date_id.in_(dates.with_only_columns(MarketDate.id)))  # type: ignore[attr-defined]
 
     def line(r: Any) -> list[Any]:
         attended = "" if r[11] is None else ("yes" if r[11] else "no")
@@ -448,7 +457,7 @@ def _bookings(org: OrgContext, market_id: int | None, from_date: date | None, to
             _local_day(org, r[12]), r[13],
         ]  # fmt: skip
 
-    return header, stmt, line
+    return header, stmt, counted, line
 
 
 _EXPORTS = {"payments": _payments, "orders": _orders_export, "bookings": _bookings}
@@ -461,11 +470,14 @@ async def export_csv(
     date), at most MAX_ROWS of them, earliest first; and what it holds."""
     if market_id is not None:
         await get_or_404(org, Market, market_id)
-    header, stmt, line = _EXPORTS[kind](org, market_id, from_date, to_date)
+    header, stmt, counted, line = _EXPORTS[kind](org, market_id, from_date, to_date)
     rows = (await org.session.execute(stmt.limit(MAX_ROWS + 1))).all()
     capped = len(rows) > MAX_ROWS
     rows = rows[:MAX_ROWS]
-    total = await count(org, stmt) if capped else len(rows)
+    if not capped:
+        total = len(rows)
+    else:  # every row there is, counted without the joins that only fetch columns
+        total = int((await org.session.execute(counted)).scalar_one())
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(header)
