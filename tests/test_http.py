@@ -215,7 +215,7 @@ async def test_a_read_only_token_sees_only_read_tools_and_its_writes_are_403(ali
         )
         listed = tool_result(rpc(url, alice.token, "tools/call", {"name": "list_markets", "arguments": {}}))
     assert {"list_markets", "get_order", "list_bookings"} <= readable < everything
-    assert all(name.startswith(("list_", "get_", "search", "fetch")) for name in readable)
+    assert all(name.startswith(("list_", "get_", "search", "fetch", "export_csv")) for name in readable)
     assert write["structuredContent"]["code"] == 403
     assert listed["structuredContent"]["total"] == 0
 
@@ -223,7 +223,16 @@ async def test_a_read_only_token_sees_only_read_tools_and_its_writes_are_403(ali
 async def test_toolsets_and_read_only_flags_shape_the_catalog_over_http(alice: Tenant) -> None:
     with http_server(alice.db, "--stateless", "--toolsets", "markets,orders", "--read-only") as url:
         names = {t["name"] for t in rpc(url, alice.token, "tools/list").json()["result"]["tools"]}
-    assert names == {"list_markets", "get_market", "list_orders", "get_order", "list_payments", "list_overdue_orders"}
+    assert names == {
+        "list_markets",
+        "get_market",
+        "list_orders",
+        "get_order",
+        "list_payments",
+        "get_money_report",
+        "export_csv",
+        "list_overdue_orders",
+    }
 
 
 @pytest.mark.parametrize("protocol", ["2024-11-05", "2025-06-18"])

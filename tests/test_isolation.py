@@ -126,6 +126,8 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
     "list_payments": lambda r: {"vendor_id": r.vendor_id},
     "list_overdue_orders": lambda r: {"market_id": r.market_id},
     "release_unpaid_bookings": lambda r: {"order_id": r.order_id},
+    "get_money_report": lambda r: {"market_id": r.market_id},
+    "export_csv": lambda r: {"kind": "payments", "market_id": r.market_id},
     "send_order_reminder": lambda r: {"order_id": r.order_id},
     # bookings
     "list_bookings": lambda r: {},
@@ -166,6 +168,8 @@ OPTIONAL_ID = {
     "fetch": "id",
     "list_overdue_orders": "market_id",
     "release_unpaid_bookings": "order_id",
+    "get_money_report": "market_id",
+    "export_csv": "market_id",
 }
 
 EMPTY_PAGE = {"items": [], "total": 0, "limit": 20, "offset": 0, "next_offset": None, "page": "Nothing matches."}
@@ -365,6 +369,25 @@ async def test_alice_cannot_reach_or_change_bobs_records(
 
 
 # --- lists ---------------------------------------------------------------------------------------------------------
+
+
+async def test_alices_money_report_and_exports_hold_only_her_money(
+    alice: Tenant, world: tuple[Records, Records]
+) -> None:
+    alices, _ = world
+    async with alice.client() as c:
+        report = await c.ok("get_money_report")
+        exports = [
+            (await c.client.call_tool("export_csv", {"kind": kind})) for kind in ("payments", "orders", "bookings")
+        ]
+    assert [m["market_id"] for m in report["by_market"]] == [alices.market_id]
+    assert (report["received"]["received_cents"], [d["vendor_id"] for d in report["debtors"]]) == (
+        2000,
+        [alices.vendor_id],
+    )
+    for export in exports:
+        text = export.content[1].resource.text  # type: ignore[union-attr]
+        assert "Apple Cart" in text and CANARY not in text.lower(), text
 
 
 async def test_list_markets_returns_only_alices_markets(alice: Tenant, world: tuple[Records, Records]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,11 @@ def _calls(path: Path, organization_id: int) -> list[tuple[str, dict[str, Any]]]
         ("list_payments", {"method": "card", "kind": "payment"}),
         ("list_overdue_orders", {}),
         ("list_overdue_orders", {"market_id": market}),
+        ("get_money_report", {}),
+        ("get_money_report", {"market_id": market, "from_date": str(date.today() - timedelta(days=120))}),
+        ("export_csv", {"kind": "payments"}),
+        ("export_csv", {"kind": "orders", "market_id": market}),
+        ("export_csv", {"kind": "bookings", "market_id": market, "from_date": str(date.today())}),
     ]
     calls += [("list_markets", {}), ("list_markets", {"detail": "full"})]  # this scale has one market a group
     for tool in ("list_market_dates", "list_vendors", "list_applications", "list_orders"):
@@ -118,6 +124,8 @@ async def _answers(database: Database, token: str, calls: list[tuple[str, dict[s
         for tool, arguments in calls:
             result = await client.call_tool(tool, arguments)
             answers.append((tool, arguments, result.is_error, result.structured_content))
+            if tool == "export_csv":  # the CSV itself, beside what the result says of it
+                answers.append((tool, arguments, result.is_error, result.content[1].resource.text))  # type: ignore[union-attr]
     await database.dispose()
     return answers
 

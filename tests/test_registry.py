@@ -66,6 +66,8 @@ CATALOG: dict[str, set[str]] = {
         "list_overdue_orders",
         "release_unpaid_bookings",
         "send_order_reminder",
+        "get_money_report",
+        "export_csv",
     },
     "bookings": {
         "list_bookings",
@@ -94,8 +96,9 @@ TENANT_WORDS = re.compile(r"organi[sz]ation|(^|_)org(_|$)", re.IGNORECASE)
 
 
 def is_read(name: str) -> bool:
-    # TOOLS.md: readOnlyHint is true for list/get/search/fetch (and dashboards, which are get_*).
-    return name.startswith(("list_", "get_")) or name in {"search", "fetch"}
+    # TOOLS.md: readOnlyHint is true for list/get/search/fetch (and dashboards, which are get_*); export_csv, named
+    # so by issue 17, only reads too.
+    return name.startswith(("list_", "get_")) or name in {"search", "fetch", "export_csv"}
 
 
 def listed_tools() -> list[Tool]:

@@ -187,12 +187,27 @@ async def test_a_cursor_resources_list_never_gave_is_invalid_params(alice: Tenan
     assert refused.value.message == "cursor must be the nextCursor of an earlier resources/list; got 'page two'."
 
 
-async def test_there_is_one_template_for_each_kind_of_record_search_hands_out(alice: Tenant) -> None:
+async def test_there_is_one_template_for_each_kind_of_record_search_hands_out_and_one_for_exports(
+    alice: Tenant,
+) -> None:
     async with connect(alice) as client:
         templates = (await client.list_resource_templates()).resource_templates
     assert [(t.name, t.uri_template, t.mime_type) for t in templates] == [
-        (kind, f"market-mcp://{kind}/{{{kind}_id}}", JSON) for kind in KINDS
+        *((kind, f"market-mcp://{kind}/{{{kind}_id}}", JSON) for kind in KINDS),
+        ("export", "market-mcp://exports/{kind}.csv{?from_date,to_date,market_id}", "text/csv"),
     ]
+
+
+async def test_an_export_of_another_organisations_market_reads_as_a_missing_one(alice: Tenant, bob: Tenant) -> None:
+    async with bob.client() as c:
+        bobs = (await c.ok("create_market", name="Bob's", default_fee="10"))["id"]
+    async with connect(alice) as client:
+        his = await refusal(client, f"market-mcp://exports/orders.csv?market_id={bobs}")
+        none = await refusal(client, "market-mcp://exports/orders.csv?market_id=900001")
+        odd = await refusal(client, "market-mcp://exports/vendors.csv")
+    assert (his.data["code"], his.message) == (404, f"Market {bobs} not found.")  # type: ignore[index]
+    assert (none.data["code"], none.message) == (404, "Market 900001 not found.")  # type: ignore[index]
+    assert odd.data["code"] == 404  # type: ignore[index]
 
 
 async def test_a_refused_token_reads_nothing_and_is_told_the_tools_fix(alice: Tenant) -> None:

@@ -368,6 +368,8 @@ async def read_everything(tenant: Tenant, c: Caller, ids: dict[str, int], market
         ("get_dashboard", {}),
         ("get_dashboard_summary", {}),
         ("get_context", {}),
+        ("get_money_report", {}),
+        ("export_csv", {"kind": "orders"}),
     ]
     for tool, arguments in reads:
         result = await c.ok(tool, **arguments)

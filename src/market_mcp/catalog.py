@@ -193,7 +193,8 @@ def lean(schema: dict[str, Any], *, arguments: bool) -> dict[str, Any]:
     description, and defaults of null and the id's storage bound (the server still refuses a larger id) go.
 
     Arguments: an optional argument is advertised without null (leaving it out says the same; null is still
-    accepted); a pattern or a minimum length of one is left to the server, whose refusal says what it wants.
+    accepted); a pattern, a minimum length of one or a minimum of 0 is left to the server, whose refusal says what
+    it wants.
     Results: types only, no prose, formats, enumerations or required lists: no model reads a result's schema,
     every client that validates one does so on every call, and what each field means is in the tools' descriptions and the README.
     Rows inside a result are typed only as arrays and objects (an order's bookings, a vendor's
@@ -221,6 +222,8 @@ def lean(schema: dict[str, Any], *, arguments: bool) -> dict[str, Any]:
                 rules.pop("pattern", None)
                 if rules.get("minLength") == 1:
                     del rules["minLength"]
+                if rules.get("minimum") == 0:  # money, capacity, counts: never negative, as a person expects
+                    del rules["minimum"]
             if name.endswith(("_id", "_ids")) or name == "offset":  # an id is at least 1: no need to say so
                 for bounds in (argument, argument.get("items", {})):
                     bounds.pop("minimum", None)

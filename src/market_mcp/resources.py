@@ -4,6 +4,9 @@ An address names one record, market-mcp://<kind>/<id> (services.connector.url_of
 its get_* tool returns, through the same service, so scoping and the words of "not found" are the tools':
 another organisation's record reads exactly like one that never existed. A market date also carries its
 roster. resources/list offers the organisation's markets, the natural place to start.
+
+An export, market-mcp://exports/<kind>.csv?from_date=…&to_date=…&market_id=… (as export_csv hands it out), reads
+as that CSV, made again from the organisation's data at the time of reading.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from market_mcp.errors import Invalid, NotFound
 from market_mcp.schemas.common import MAX_ID, MAX_LIMIT
 from market_mcp.schemas.connector import RecordKind
 from market_mcp.schemas.text import one_line
-from market_mcp.services import applications, bookings, market_dates, markets, orders, vendors
+from market_mcp.services import applications, bookings, market_dates, markets, orders, reports, vendors
 from market_mcp.services.connector import url_of
 from market_mcp.services.scope import label
 
 MIME_TYPE = "application/json"
+CSV_MIME_TYPE = "text/csv"
+EXPORTS = "market-mcp://exports/"
 _ADDRESS = re.compile(r"market-mcp://([a-z_]+)/([1-9][0-9]{0,17})")
 
 
@@ -105,11 +110,22 @@ TEMPLATES = [
         mime_type=MIME_TYPE,
     )
     for name, kind in KINDS.items()
+] + [
+    ResourceTemplate(
+        uri_template=EXPORTS + "{kind}.csv{?from_date,to_date,market_id}",
+        name="export",
+        title="CSV export",
+        description="Payments, orders or bookings (kind) of a date range as CSV, as export_csv makes it.",
+        mime_type=CSV_MIME_TYPE,
+    )
 ]
 
 
-async def read(org: OrgContext, uri: str) -> str:
-    """The record at a market-mcp:// address as JSON text, or NotFound in the get_* tool's words."""
+async def read(org: OrgContext, uri: str) -> tuple[str, str]:
+    """The record at a market-mcp:// address as JSON text (or an export as CSV) and its MIME type, or NotFound in
+    the get_* tool's words."""
+    if uri.startswith(EXPORTS):
+        return await reports.read_export(org, uri), CSV_MIME_TYPE
     found = _ADDRESS.fullmatch(uri)
     if found is None or found.group(1) not in KINDS:
         shown = uri if len(uri) <= 80 else uri[:80] + "…"
@@ -121,7 +137,7 @@ async def read(org: OrgContext, uri: str) -> str:
     if number > MAX_ID:  # no record has such an id: the same words as any other missing one
         raise NotFound(f"{label(kind.table)} {number} not found.")
     record = await kind.read(org, number)
-    return to_json(_dumped(record) if isinstance(record, BaseModel) else record).decode()
+    return to_json(_dumped(record) if isinstance(record, BaseModel) else record).decode(), MIME_TYPE
 
 
 async def listed(org: OrgContext, cursor: str | None) -> ListResourcesResult:

@@ -361,7 +361,8 @@ class MarketServer(MCPServer):
             value = await tool.run(arguments, context or Context(mcp_server=self, subscriptions=self._subscriptions))
         finally:
             _current_org.reset(reset)
-        if isinstance(value, BaseModel):  # every tool's result: dumped once here (the SDK's conversion dumps twice)
+        shaped = isinstance(value, CallToolResult)  # a tool that shapes its own content: export_csv's CSV resource
+        if isinstance(value, BaseModel) and not shaped:  # every tool's result: dumped once here (the SDK's dumps twice)
             if spec.annotations.open_world_hint and not getattr(value, "dry_run", False):
                 value.emails = emails.queued(org)  # every emailing tool's result says what it queued, never "sent"
             structured = value.model_dump(mode="json", by_alias=True)
@@ -373,7 +374,7 @@ class MarketServer(MCPServer):
             audit.record(org, spec.name, arguments, "ok")
             if key is not None:
                 idempotency.remember(org, key, spec.name, arguments, structured)
-        return _result(structured)
+        return converted if shaped else _result(structured)
 
     def _refusal(self, name: str, exc: Exception) -> dict[str, Any]:
         payload = self._refusal_of(name, _cause(exc))
@@ -434,8 +435,8 @@ class MarketServer(MCPServer):
         self, uri: Any, context: Context[Any, Any] | None = None
     ) -> list[ReadResourceContents]:
         async with organisation(self, context, method="resources/read", uri=str(uri)) as org:
-            text = await resources.read(org, str(uri))
-        return [ReadResourceContents(content=text, mime_type=resources.MIME_TYPE)]
+            text, mime_type = await resources.read(org, str(uri))
+        return [ReadResourceContents(content=text, mime_type=mime_type)]
 
     async def list_prompts(self) -> list[MCPPrompt]:
         return [job.listed() for job in self.jobs.values()]

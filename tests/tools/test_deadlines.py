@@ -287,3 +287,20 @@ async def test_the_running_server_releases_on_its_own_clock(alice: Tenant) -> No
             while await statuses(alice, order["id"]) != ["cancelled", "cancelled"]:
                 await anyio.sleep(0.05)
     assert kinds(await outbox(alice))[-1] == "payment_released"
+
+
+async def test_aged_debt_counts_from_the_deadline_where_a_market_has_terms_else_from_billing(alice: Tenant) -> None:
+    async with alice.client(clock=days_ahead(-40)) as c:  # both approved 40 days ago
+        _, with_terms = await rosas_order(c, payment_due_days_before=3)  # due 3 days before a date still to come
+        s = await market_with_dates(c, "Hillside", dates=1)
+        ben = await approved_vendor(c, s.market_id, "Ben's Brews")
+        await c.ok("approve_order", order_id=(await order_of(c, ben, s.date_ids))["id"])
+    async with alice.client() as c:
+        report = await c.ok("get_money_report")
+    assert with_terms["payment_due_on"] is not None
+    assert report["aged"] == {
+        "current_cents": 9000,  # Rosa's: its deadline has not passed
+        "days_1_30_cents": 0,
+        "days_31_60_cents": 4500,  # Ben's: no terms, so due since the day it was billed
+        "over_60_cents": 0,
+    }

@@ -30,16 +30,12 @@ Slug = Annotated[
         description="Unique short name: lowercase letters, digits, hyphens.",
     ),
 ]
-Region = Annotated[str, Stripped, Field(max_length=100, description="Region or suburb, e.g. 'Inner North'."), OneLine]
-MarketType = Annotated[
-    str, Stripped, Field(max_length=50, description="Kind of market, e.g. Farmers, Artisan, Night."), OneLine
-]
+Region = Annotated[str, Stripped, Field(max_length=100), OneLine]
+MarketType = Annotated[str, Stripped, Field(max_length=50), OneLine]
 Capacity = Annotated[int, Field(ge=0, le=10_000, description="Stall spaces per market date.")]
 Location = Annotated[str, Stripped, Field(max_length=300), OneLine]
 Description = Annotated[str, Field(max_length=5000), Text]
-Reference = Annotated[
-    str, Stripped, Field(max_length=100, description="Free field for the organiser's own systems."), OneLine
-]
+Reference = Annotated[str, Stripped, Field(max_length=100), OneLine]
 Metadata = Annotated[
     dict[str, Any],
     Field(

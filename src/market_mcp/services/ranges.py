@@ -25,7 +25,8 @@ def on_days(
     ]
 
 
-def _start_of(org: OrgContext, day: date) -> datetime:
+def start_of(org: OrgContext, day: date) -> datetime:
+    """The UTC moment a local calendar day begins."""
     return datetime.combine(day, time(0), tzinfo=org.tz).astimezone(UTC)
 
 
@@ -40,6 +41,6 @@ def at_moments(
     """Filters keeping a UTC timestamp column (created_at, paid_at) within the local days of the range."""
     _checked(from_date, to_date, names)
     return [
-        *([column >= _start_of(org, from_date)] if from_date is not None else []),
-        *([column < _start_of(org, to_date + timedelta(days=1))] if to_date is not None else []),
+        *([column >= start_of(org, from_date)] if from_date is not None else []),
+        *([column < start_of(org, to_date + timedelta(days=1))] if to_date is not None else []),
     ]

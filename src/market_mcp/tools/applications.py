@@ -114,15 +114,15 @@ async def update_application_status(
     org: Org,
     application_id: ApplicationId,
     status: Annotated[Decision, Field(description="The decision.")],
-    send_notification: Annotated[bool, Field(description="Email the vendor the decision.")] = True,
+    send_notification: bool = True,
     starter_credit: Annotated[Money | None, Field(description="With approved: a welcome credit, e.g. 10.")] = None,
     message: Annotated[
         str | None, Field(max_length=5000, description="A personal line for the email."), EmailText
     ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationDecided:
-    """Decide an application: approved, rejected or waitlisted (a waitlisted one can still go either way). Approving
-    can add a starter_credit. Emails the vendor unless send_notification is false."""
+    """Decide an application: approved, rejected or waitlisted (waitlisted can still go either way). Approving can add a
+    starter_credit. Emails the vendor unless send_notification is false."""
     return await applications.update_application_status(
         org,
         application_id,

@@ -33,7 +33,7 @@ toolset = Toolset("bookings", "Bookings: confirm, cancel, move, restore and numb
 
 BookingId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Reason = Annotated[str | None, Field(max_length=500, description="Why, for the vendor's email."), EmailText]
-CreditVendor = Annotated[bool, Field(description="Credit paid bookings back.")]
+CreditVendor = bool  # the descriptions say what it does
 SpaceNumber = Annotated[str, Stripped, Field(min_length=1, max_length=20), OneLine]
 
 

@@ -33,9 +33,7 @@ ExpiresOn = Annotated[Day | None, Field(description="Last day it can be spent; d
 @toolset.read("List credits")
 async def list_credits(
     org: Org,
-    status: Annotated[
-        Literal["unexpired", "expired"] | None, Field(description="unexpired (still valid) or expired.")
-    ] = None,
+    status: Literal["unexpired", "expired"] | None = None,
     vendor_id: IdFilter = None,
     query: Annotated[str | None, Field(max_length=200, description="Vendor name, email or notes.")] = None,
     detail: Detail = "compact",
@@ -80,7 +78,7 @@ async def update_credit(
     remaining_amount: Annotated[
         Money | None, Field(description="The new amount left to spend (0 to use it up).")
     ] = None,
-    notes: Annotated[str | None, Field(max_length=1000, description="New notes."), Text] = None,
+    notes: Annotated[str | None, Field(max_length=1000), Text] = None,
     expires_at: Annotated[
         Day | None, Field(description="New last day it can be spent (a past day expires it now).")
     ] = None,

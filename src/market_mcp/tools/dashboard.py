@@ -23,7 +23,7 @@ async def get_context(org: Org, ctx: Context) -> ContextOut:
 @toolset.read("Dashboard")
 async def get_dashboard(org: Org) -> Dashboard:
     """The organisation in numbers: pending applications and orders, money owed and taken this month, upcoming dates,
-    vendors, offers, emails; calls: the call listing each figure's records. For chat: get_dashboard_summary."""
+    offers, emails; calls: what lists each figure's records. For chat: get_dashboard_summary."""
     return await dashboard.get_dashboard(org)
 
 

@@ -160,7 +160,7 @@ async def cancel_market_date(
     dry_run: DryRun = False,
     idempotency_key: IdempotencyKey = None,
 ) -> MarketDateCancelled:
-    """Cancel a trading day (e.g. weather): its bookings are cancelled (paid ones credited with credit_vendors) and its
+    """Cancel a trading day (e.g. weather): its bookings are cancelled (paid ones credited with credit_vendors), its
     waitlist closed. Emails each booked vendor. Preview with dry_run first."""
     return await closing.cancel_market_date(
         org, market_date_id, reason=reason, credit_vendors=credit_vendors, dry_run=dry_run
@@ -177,6 +177,6 @@ async def close_out_market_date(
     ] = [],  # noqa: B006 (pydantic copies defaults)
     idempotency_key: IdempotencyKey = None,
 ) -> MarketDateClosed:
-    """Finalise a date on or after its day: confirmed bookings are marked attended except the no-shows named; date and
+    """Finalise a date on or after its day: confirmed bookings marked attended except the no-shows named; date and
     waitlist close for good. Emails nobody."""
     return await closing.close_out_market_date(org, market_date_id, no_show_booking_ids=no_show_booking_ids)

@@ -43,7 +43,7 @@ toolset = Toolset("markets", "Markets: list, read, create and change them.")
 
 MarketId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Query = Annotated[str | None, Field(max_length=200, description="Matches name, slug or region, any case.")]
-BookingEnabled = Annotated[bool, Field(description="Whether vendors can book this market's dates.")]
+BookingEnabled = bool
 AutoNotify = Annotated[bool, Field(description="Offer freed spaces to the waitlist.")]
 
 MaybeMetadata = nullable(Metadata)
@@ -53,7 +53,7 @@ DueDays = Annotated[int, Field(ge=-1, le=365)]
 @toolset.read("List markets")
 async def list_markets(
     org: Org,
-    status: Annotated[MarketStatus | None, Field(description="Only published or unpublished markets.")] = None,
+    status: MarketStatus | None = None,
     query: Query = None,
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
@@ -120,7 +120,7 @@ async def update_market(
     status: MarketStatus | None = None,
     booking_enabled: BookingEnabled | None = None,
     waitlist_auto_notify: nullable(AutoNotify) = None,
-    default_fee: Annotated[Money | None, Field(description="Stall fee per market date.")] = None,
+    default_fee: Money | None = None,
     capacity: Annotated[
         Capacity | None, Field(description="For dates created later (existing: update_market_date).")
     ] = None,
@@ -130,17 +130,15 @@ async def update_market(
     metadata: MaybeMetadata = None,
     payment_due_days: Annotated[DueDays | None, Field(description="Orders due N days after approval.")] = None,
     payment_due_days_before: Annotated[DueDays | None, Field(description="…or N before their first date.")] = None,
-    release_unpaid: Annotated[
-        bool | None, Field(description="Release bookings unpaid at the deadline (waitlist offered, vendor emailed).")
-    ] = None,
+    release_unpaid: Annotated[bool | None, Field(description="Release unpaid bookings at the deadline.")] = None,
     payment_reminders: Annotated[
         list[Annotated[int, Field(ge=-30, le=60)]] | None,
-        Field(max_length=5, description="Days before the deadline to remind, e.g. [3, 0]; [] for none."),
+        Field(max_length=5, description="Remind N days before the deadline, e.g. [3, 0]."),
     ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> MarketDetail:
-    """Change a market's fields and payment terms; only those passed change ("" clears text, -1 a deadline). Terms
-    apply to orders approved later. capacity: dates created later (existing: update_market_date). Emails nobody."""
+    """Change a market's fields and payment terms (for orders approved later); only those passed change ("" clears text,
+    -1 a deadline). capacity: dates created later. Emails nobody."""
     fields = MarketFields(
         name=name,
         slug=slug,
@@ -180,7 +178,7 @@ async def send_market_email(
     dry_run: DryRun = False,
     idempotency_key: IdempotencyKey = None,
 ) -> MassEmailResult:
-    """Email every vendor approved for a market, or those booked on one date. Preview with dry_run. The server adds the
+    """Email every vendor approved for a market, or those booked on one date. Preview with dry_run. The server adds
     greeting (unless the message has one) and sign-off. One vendor: send_vendor_email."""
     return await markets.send_market_email(
         org, market_id, subject=subject, message=message, market_date_id=market_date_id, dry_run=dry_run

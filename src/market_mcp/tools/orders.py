@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from mcp.types import CallToolResult, EmbeddedResource, TextContent, TextResourceContents
 from pydantic import Field
+from pydantic_core import to_json
 
 from market_mcp.schemas.common import (
     MAX_ID,
@@ -32,8 +34,9 @@ from market_mcp.schemas.payments import (
     RefundTo,
     ReleaseResult,
 )
+from market_mcp.schemas.reports import ExportKind, ExportOut, MoneyReport
 from market_mcp.schemas.text import EmailText, OneLine
-from market_mcp.services import deadlines, orders, payments
+from market_mcp.services import deadlines, orders, payments, reports
 from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset(
@@ -52,11 +55,11 @@ async def list_orders(
     vendor_id: IdFilter = None,
     market_id: IdFilter = None,
     query: Annotated[str | None, Field(max_length=200, description="Vendor name, contact or email.")] = None,
-    include_archived: Annotated[bool, Field(description="Include archived orders.")] = False,
+    include_archived: bool = False,
     from_date: FromDate = None,
     to_date: ToDate = None,
-    paid_from: Annotated[Day | None, Field(description="Paid on or after this day.")] = None,
-    paid_to: Annotated[Day | None, Field(description="Paid on or before this day.")] = None,
+    paid_from: Day | None = None,
+    paid_to: Day | None = None,
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
@@ -97,8 +100,8 @@ async def create_order(
     amount_per_date: Annotated[Money | None, Field(description="Fee per date; default: the market's fee.")] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderDetail:
-    """Take an order: a pending booking for a vendor on each date (one market). Needs an approved application; a full
-    date is refused (add_to_waitlist). A trusted vendor's order is approved, emailing them."""
+    """Take an order: a pending booking for a vendor on each date of one market. Needs an approved application; a full
+    date is refused (add_to_waitlist). A trusted vendor's is approved, emailing them."""
     return await orders.create_order(
         org, vendor_id, market_date_ids=market_date_ids, amount_per_date_cents=amount_per_date
     )
@@ -146,7 +149,7 @@ async def restore_order(org: Org, order_id: OrderId, idempotency_key: Idempotenc
 @toolset.write("Reopen order for payment", destructive=True, idempotent=False)
 async def modify_order(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> OrderDetail:
     """Send a payment_pending order back to pending, to approve again. No tool edits an order's dates: reject it and
-    take a new one, or rebook_booking a booking. Emails nobody."""
+    take a new one, or rebook_booking. Emails nobody."""
     return await orders.modify_order(org, order_id)
 
 
@@ -164,10 +167,8 @@ async def record_order_payment(
     order_id: OrderId,
     method: Annotated[PaymentMethod, Field(description="How they paid.")],
     amount: Annotated[PositiveMoney | None, Field(description="Default: all that is due.")] = None,
-    received_on: Annotated[Day | None, Field(description="Default: today.")] = None,
-    reference: Annotated[
-        str | None, Field(max_length=200, description="Receipt or transfer reference."), OneLine
-    ] = None,
+    received_on: Day | None = None,
+    reference: Annotated[str | None, Field(max_length=200), OneLine] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderDetail:
     """Record money received on a payment_pending order (less than due: the rest stays due; more: vendor credit).
@@ -230,8 +231,8 @@ async def send_order_reminder(org: Org, order_id: OrderId, idempotency_key: Idem
 async def list_overdue_orders(
     org: Org, market_id: IdFilter = None, limit: Limit = PAGE_SIZE, offset: Offset = 0
 ) -> Page[OverdueOrderOut]:
-    """Approved orders still owing money after their payment deadline (a market's payment terms, update_market),
-    oldest deadline first, with the bookings release_unpaid_bookings would release."""
+    """Approved orders past their payment deadline (update_market's terms) and still owing, oldest first, with the
+    bookings release_unpaid_bookings would free."""
     return await deadlines.list_overdue_orders(org, market_id=market_id, limit=limit, offset=offset)
 
 
@@ -243,6 +244,38 @@ async def release_unpaid_bookings(
     dry_run: DryRun = False,
     idempotency_key: IdempotencyKey = None,
 ) -> ReleaseResult:
-    """Cancel overdue orders' bookings on dates to come, so the spaces go back (offered to the waitlist where the
-    market auto-notifies); they stop being charged. Preview with dry_run. Emails each vendor."""
+    """Cancel overdue orders' bookings on dates to come, freeing the spaces (waitlist offered if the market auto-
+    notifies); they stop being charged. Preview with dry_run. Emails each vendor."""
     return await deadlines.release_unpaid_bookings(org, market_id=market_id, order_id=order_id, dry_run=dry_run)
+
+
+@toolset.read("Money report")
+async def get_money_report(
+    org: Org, market_id: IdFilter = None, from_date: FromDate = None, to_date: ToDate = None
+) -> MoneyReport:
+    """Billed, paid, refunded, credited, written off and outstanding for orders billed in a range, by market, month and
+    method, with aged debt by vendor."""
+    return await reports.get_money_report(org, market_id=market_id, from_date=from_date, to_date=to_date)
+
+
+@toolset.read("Export CSV")
+async def export_csv(
+    org: Org,
+    kind: Annotated[ExportKind, Field(description="payments by day received, orders by day billed, bookings by date.")],
+    from_date: FromDate = None,
+    to_date: ToDate = None,
+    market_id: IdFilter = None,
+) -> Annotated[CallToolResult, ExportOut]:
+    """A CSV of payments, orders or bookings in a range for a spreadsheet: an embedded text/csv resource, also
+    readable at its uri."""
+    out, text = await reports.export_csv(org, kind=kind, from_date=from_date, to_date=to_date, market_id=market_id)
+    structured = out.model_dump(mode="json", by_alias=True)
+    return CallToolResult(
+        content=[
+            TextContent(type="text", text=to_json(structured).decode()),  # the JSON, as every tool's text
+            EmbeddedResource(
+                type="resource", resource=TextResourceContents(uri=out.uri, mime_type="text/csv", text=text)
+            ),
+        ],
+        structured_content=structured,
+    )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, Detail, IdempotencyKey, Limit, Offset
+from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, Detail, IdempotencyKey, IdFilter, Limit, Offset
 from market_mcp.schemas.text import Text
 from market_mcp.schemas.waitlist import WaitlistEntryResult, WaitlistPage, WaitlistStatus
 from market_mcp.services import waitlist
@@ -23,16 +23,14 @@ async def list_waitlist(
     market_id: Annotated[
         int | None, Field(ge=1, le=MAX_ID, description="The market: its next upcoming date's waitlist.")
     ] = None,
-    market_date_id: Annotated[
-        int | None, Field(ge=1, le=MAX_ID, description="A specific market date's waitlist.")
-    ] = None,
+    market_date_id: IdFilter = None,
     status: Annotated[WaitlistStatus | None, Field(description="Default: waiting and notified.")] = None,
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> WaitlistPage:
-    """Vendors waiting for a space, in offer order, with any open 48-hour offer: a date's (market_date_id, or market_id
-    for its next) with spaces_left, or every date's."""
+    """Vendors waiting for a space, in offer order, with any open 48-hour offer: one date's (market_date_id, or
+    market_id for its next) with spaces_left, or all."""
     page = await waitlist.list_waitlist(
         org, market_id=market_id, market_date_id=market_date_id, status=status, limit=limit, offset=offset
     )
