@@ -125,6 +125,7 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
     "refund_order_payment": lambda r: {"order_id": r.order_id, "amount": 5, "reason": "Taken over", "to": "original"},
     "list_payments": lambda r: {"vendor_id": r.vendor_id},
     "send_order_reminder": lambda r: {"order_id": r.order_id},
+    "create_payment_link": lambda r: {"order_id": r.order_id},
     # bookings
     "list_bookings": lambda r: {},
     "get_booking": lambda r: {"booking_id": r.booking_id},

@@ -64,6 +64,7 @@ CATALOG: dict[str, set[str]] = {
         "refund_order_payment",
         "list_payments",
         "send_order_reminder",
+        "create_payment_link",
     },
     "bookings": {
         "list_bookings",
