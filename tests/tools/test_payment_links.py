@@ -142,6 +142,8 @@ async def test_after_a_part_payment_create_payment_link_makes_a_link_for_the_res
         await c.ok("record_order_payment", order_id=order["id"], method="cash", amount=50)
         made = await c.ok("create_payment_link", order_id=order["id"], idempotency_key="link-rest")
         replayed = await c.ok("create_payment_link", order_id=order["id"], idempotency_key="link-rest")
+        reused = await c.ok("create_payment_link", order_id=order["id"])
+    assert (reused["reused"], reused["expires_at"]) == (True, made["expires_at"])
     assert (made["payment_url"], made["reused"], made["amount_due_cents"], made["emails"]) == (
         "https://checkout.stripe.test/c/pay/cs_test_2",
         False,
@@ -231,6 +233,22 @@ async def test_two_deliveries_racing_record_one_payment(alice: Tenant, standin: 
     assert len(await ledger(alice)) == 1
     async with alice.db.transaction() as session:
         assert len((await session.execute(select(StripePayment))).all()) == 1
+
+
+async def test_a_delivery_that_finds_its_session_taken_at_the_insert_records_nothing(
+    alice: Tenant, bob: Tenant, standin: StandIn
+) -> None:
+    """What the loser of two racing deliveries meets: no row when it looked, the unique session id when it
+    inserts (here taken under another organisation, which the look does not see)."""
+    async with linked(alice, standin) as c:
+        order = await pending_order(c)
+        await c.ok("approve_order", order_id=order["id"])
+    async with alice.db.transaction(write=True) as session:
+        session.add(StripePayment(organization_id=bob.org_id, session_id="cs_test_1", event_id="evt_0"))
+    assert await deliver(alice, paid_event(session_of(standin))) == ("already recorded", 0)
+    assert await ledger(alice) == []
+    async with alice.client() as c:
+        assert (await c.ok("get_order", order_id=order["id"]))["status"] == "payment_pending"
 
 
 async def test_a_checkout_naming_another_organisations_order_records_nothing(

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
@@ -48,6 +49,7 @@ STILL_OPEN_FOR = timedelta(hours=1)
 # The Checkout events that mean the money has arrived (a delayed method, e.g. a bank debit, pays later).
 PAID_EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 STRIPE = "Stripe"  # who the audit log says recorded a webhook's payment
+_WHEN = TypeAdapter(datetime | None)  # a moment in a result, as every result writes it
 
 
 @dataclass(frozen=True)
@@ -256,7 +258,7 @@ def outcome(tool: str, result: dict[str, Any], made: list[Made]) -> dict[str, An
     if link.url is not None:
         more: dict[str, Any] = {"payment_url": link.url}
         if tool == "create_payment_link":
-            more["expires_at"] = link.expires_at.isoformat() if link.expires_at else None
+            more["expires_at"] = _WHEN.dump_python(link.expires_at, mode="json")
         return result | more
     if tool == "create_payment_link":
         return Conflict(f"{link.error}; nothing was emailed. Try create_payment_link again in a minute.")
