@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -248,7 +249,16 @@ async def make(
                     context(session), "create_payment_link", {"order_id": want.order_id, "via": want.via}, "409"
                 )
             continue
-        made.append(await _store(db, context, want, session_id, url, expires_at))
+        try:
+            made.append(await _store(db, context, want, session_id, url, expires_at))
+        except Exception:  # the call's own change has committed: its result must not say nothing changed
+            incident = secrets.token_hex(4)
+            logger.exception(
+                "incident %s: payment link %s for order %s not stored", incident, session_id, want.order_id
+            )
+            made.append(
+                Made(order_id=want.order_id, error=f"The payment link could not be saved (incident {incident})")
+            )
     return made
 
 
