@@ -21,7 +21,7 @@ from market_mcp.server import build_server
 from market_mcp.services import payment_links
 from tests.factories import Caller, Tenant, emails_queued
 from tests.stripe_standin import API_KEY, WEBHOOK_SECRET, StandIn, paid_event, stripe_standin
-from tests.tools.test_orders import market_with_dates, order_of, outbox, rosa
+from tests.tools.test_orders import make_trusted, market_with_dates, order_of, outbox, rosa
 from tests.tools.test_payments import ledger
 
 
@@ -95,6 +95,20 @@ async def test_approving_an_order_makes_a_checkout_session_for_what_is_due_and_e
         in email["body"]
     )
     assert await links(alice) == [(order["id"], 9000, "AUD", "cs_test_1", url)]
+
+
+async def test_a_trusted_vendors_order_approved_on_arrival_comes_with_its_link(alice: Tenant, standin: StandIn) -> None:
+    async with linked(alice, standin) as c:
+        s = await market_with_dates(c, dates=1)
+        vendor = await rosa(c, s.market_id)
+        await make_trusted(alice, vendor)
+        order = await order_of(c, vendor, s.date_ids, idempotency_key="rosa-order")
+        replayed = await order_of(c, vendor, s.date_ids, idempotency_key="rosa-order")
+    assert (order["status"], order["payment_url"]) == (
+        "payment_pending",
+        "https://checkout.stripe.test/c/pay/cs_test_1",
+    )
+    assert replayed == order and len(standin.requests) == 1
 
 
 async def test_without_the_settings_approving_is_as_before_and_no_link_is_asked_for(
