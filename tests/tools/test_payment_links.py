@@ -188,7 +188,10 @@ async def test_when_stripe_refuses_the_approval_stands_and_says_how_to_retry(ali
     async with linked(alice, standin) as c:
         order = await pending_order(c)
         approved = await c.ok("approve_order", order_id=order["id"])
-        refusal = await c.refused("create_payment_link", 409, order_id=order["id"])
+        refusal = await c.refused("create_payment_link", 409, order_id=order["id"], idempotency_key="retry-me")
+        standin.failing = False
+        retried = await c.ok("create_payment_link", order_id=order["id"], idempotency_key="retry-me")
+    assert retried["payment_url"] == "https://checkout.stripe.test/c/pay/cs_test_1"
     assert approved["status"] == "payment_pending" and "payment_url" not in approved
     assert approved["payment_link_note"] == (
         "Stripe could not make the payment link (Your account cannot take payments.). The order is approved and its "
@@ -200,7 +203,7 @@ async def test_when_stripe_refuses_the_approval_stands_and_says_how_to_retry(ali
     )
     [email] = [e for e in await outbox(alice) if e["kind"] == "order_approved"]
     assert "Pay online" not in email["body"]
-    assert [e["kind"] for e in await outbox(alice)].count("payment_link") == 0
+    assert [e["kind"] for e in await outbox(alice)].count("payment_link") == 1  # the retry's
 
 
 async def test_a_paid_checkout_delivered_twice_records_one_payment_and_completes_the_order(

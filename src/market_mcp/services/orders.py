@@ -562,10 +562,10 @@ async def send_order_reminder(org: OrgContext, order_id: int) -> OrderDetail:
     return await get_order(org, order_id)
 
 
-async def create_payment_link(org: OrgContext, order_id: int, *, idempotency_key: str | None) -> PaymentLinkResult:
+async def create_payment_link(org: OrgContext, order_id: int) -> PaymentLinkResult:
     order = await get_or_404(org, Order, order_id, for_update=True)
     if not org.payment_links:
         raise Conflict(payment_links.NOT_CONFIGURED)
     if order.status != "payment_pending":
         raise _refuse(order, "sent a payment link", ("payment_pending",))
-    return await payment_links.request(org, order, idempotency_key=idempotency_key)
+    return await payment_links.request(org, order)

@@ -168,7 +168,7 @@ async def want_on_approval(org: OrgContext, order: Order, *, via: str, email: Em
     )
 
 
-async def request(org: OrgContext, order: Order, *, idempotency_key: str | None) -> PaymentLinkResult:
+async def request(org: OrgContext, order: Order) -> PaymentLinkResult:
     """create_payment_link: the open link for what is due, emailed to the vendor again, or a new one wanted."""
     if not org.payment_links:
         raise Conflict(NOT_CONFIGURED)
@@ -196,7 +196,6 @@ async def request(org: OrgContext, order: Order, *, idempotency_key: str | None)
         _email_link(org, vendor, order, link, market.name)
         org.touch("payment_link", link.id)  # type: ignore[arg-type]
         return result.model_copy(update=dict(payment_url=link.url, expires_at=link.expires_at, reused=True))
-    key = idempotency_key or f"{now.timestamp()}"
     org.links_wanted.append(
         Wanted(
             via="create_payment_link",
@@ -204,7 +203,9 @@ async def request(org: OrgContext, order: Order, *, idempotency_key: str | None)
             amount_cents=due,
             market_name=market.name,
             vendor_email=vendor.email,
-            idempotency_key=f"market-mcp:{org.organization_id}:link:{order.id}:{due}:{key}",
+            # A new one each call: the call's own idempotency_key is replayed before it gets here, and Stripe would
+            # answer a key it refused once with that refusal again, for a day.
+            idempotency_key=f"market-mcp:{org.organization_id}:link:{order.id}:{due}:{secrets.token_hex(8)}",
         )
     )
     return result

@@ -172,7 +172,7 @@ async def record_order_payment(
 @toolset.write("Send payment link", destructive=False, idempotent=False, emails=True)
 async def create_payment_link(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> PaymentLinkResult:
     """Email the vendor a Stripe link to pay what a payment_pending order has due (an open one is reused)."""
-    return await orders.create_payment_link(org, order_id, idempotency_key=idempotency_key)
+    return await orders.create_payment_link(org, order_id)
 
 
 @toolset.write("Refund payment", destructive=True, idempotent=False, emails=True)
