@@ -129,6 +129,7 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
     "get_money_report": lambda r: {"market_id": r.market_id},
     "export_csv": lambda r: {"kind": "payments", "market_id": r.market_id},
     "send_order_reminder": lambda r: {"order_id": r.order_id},
+    "create_payment_link": lambda r: {"order_id": r.order_id},
     # bookings
     "list_bookings": lambda r: {},
     "get_booking": lambda r: {"booking_id": r.booking_id},

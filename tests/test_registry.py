@@ -68,6 +68,7 @@ CATALOG: dict[str, set[str]] = {
         "send_order_reminder",
         "get_money_report",
         "export_csv",
+        "create_payment_link",
     },
     "bookings": {
         "list_bookings",

@@ -63,6 +63,9 @@ class OrgContext:
     touched: list[str] = field(default_factory=list)
     emails_queued: int = 0  # emails this call put in the outbox: its result says so, and delivery is woken
     email_delivery: bool = False  # whether queued email is delivered at all (SMTP configured)
+    payment_links: bool = False  # whether Stripe payment links are configured (MARKET_MCP_STRIPE_*)
+    # Payment links this call wants made once its transaction has committed (services.payment_links.Wanted).
+    links_wanted: list[Any] = field(default_factory=list)
 
     @classmethod
     def of(
@@ -72,10 +75,12 @@ class OrgContext:
         clock: Callable[[], datetime] = utcnow,
         *,
         email_delivery: bool = False,
+        payment_links: bool = False,
     ) -> OrgContext:
         return cls(
             clock=clock,
             email_delivery=email_delivery,
+            payment_links=payment_links,
             session=session,
             organization_id=identity.organization_id,
             organization_name=identity.organization_name,

@@ -63,6 +63,24 @@ class Settings(BaseSettings):
         "each process counts its own).",
     )
     smtp_url: str | None = Field(default=None, description="SMTP server for the outbox; unset keeps emails queued.")
+    stripe_api_key: SecretStr | None = Field(
+        default=None,
+        description="Payment links: a Stripe secret key (sk_…). With MARKET_MCP_STRIPE_WEBHOOK_SECRET, approving an "
+        "order makes a Stripe Checkout link for what is due; unset, no links are made.",
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Payment links: the signing secret (whsec_…) of the Stripe webhook pointed at "
+        "<this server>/webhooks/stripe, which records payments made through the links.",
+    )
+    stripe_api_base: str | None = Field(
+        default=None, description="Payment links: Stripe's API address (default: Stripe's own; tests use a stand-in)."
+    )
+    stripe_return_url: str | None = Field(
+        default=None,
+        description="Payment links: where Stripe sends the vendor after paying or cancelling, e.g. the market's "
+        "website (default: Stripe's own confirmation page).",
+    )
     log_level: str = Field(default="WARNING", description="Logging level on standard error.")
     deadline_check_seconds: float = Field(
         default=600,
@@ -86,7 +104,19 @@ class Settings(BaseSettings):
         "is answered 408 and its connection closed.",
     )
 
-    @field_validator("database_url", "token", "smtp_url", "org_name", "org_timezone", "org_currency", mode="before")
+    @field_validator(
+        "database_url",
+        "token",
+        "smtp_url",
+        "org_name",
+        "org_timezone",
+        "org_currency",
+        "stripe_api_key",
+        "stripe_webhook_secret",
+        "stripe_api_base",
+        "stripe_return_url",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: Any, info: Any) -> Any:
         """An empty variable means "not set" (an MCP bundle passes optional settings left blank as "")."""
@@ -96,6 +126,11 @@ class Settings(BaseSettings):
         if not value or _PLACEHOLDER.fullmatch(value):
             return cls.model_fields[info.field_name].get_default(call_default_factory=True)
         return value
+
+    @property
+    def payment_links(self) -> bool:
+        """Whether payment links are configured: both Stripe settings, since a link nobody records is no use."""
+        return self.stripe_api_key is not None and self.stripe_webhook_secret is not None
 
     @property
     def store_is_local(self) -> bool:

@@ -15,8 +15,12 @@ access log are market_mcp.serving's (uvicorn as `serve --transport http` runs it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+import secrets
+from collections.abc import Callable, Mapping
 from contextlib import suppress
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -31,6 +35,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from market_mcp.auth import authenticate
 from market_mcp.db import Database
 from market_mcp.errors import Forbidden, Unauthorized
+
+if TYPE_CHECKING:
+    from market_mcp.mail import Mailer
+    from market_mcp.services.payment_links import Checkout
+
+logger = logging.getLogger("market_mcp.http")
 
 
 def request_token(headers: Mapping[str, str] | None) -> str | None:
@@ -110,3 +120,31 @@ class RefuseForbiddenTokens:
                     await json_rpc_error(refusal.message, 403)(scope, receive, send)
                     return
         await self.app(scope, receive, send)
+
+
+def stripe_webhook(checkout: Checkout, db: Database, clock: Callable[[], datetime], mailer: Mailer | None):  # type: ignore[no-untyped-def]
+    """POST /webhooks/stripe (mounted only with payment links configured): Stripe's events, authenticated by their
+    Stripe-Signature (no token). 400 for a bad signature; 200 for every verified event, handled or ignored, so
+    Stripe stops sending it; 500 when the store could not take it, so Stripe sends it again."""
+    import stripe
+
+    from market_mcp.services import payment_links
+
+    async def endpoint(request: Request) -> JSONResponse:
+        payload = await request.body()
+        try:
+            event = checkout.event(payload, request.headers.get("stripe-signature"))
+        except (stripe.SignatureVerificationError, ValueError):
+            return JSONResponse({"error": "The Stripe-Signature header does not verify."}, status_code=400)
+        try:
+            what, queued = await payment_links.record_checkout(db, event, clock, email_delivery=mailer is not None)
+        except Exception:
+            incident = secrets.token_hex(4)
+            logger.exception("incident %s: Stripe event %s could not be recorded", incident, event.get("id"))
+            return JSONResponse({"error": f"Not recorded (incident {incident}); send it again."}, status_code=500)
+        logger.info("Stripe event %s (%s): %s", event.get("id"), event.get("type"), what)
+        if queued and mailer is not None:
+            mailer.kick()
+        return JSONResponse({"received": True, "result": what})
+
+    return endpoint

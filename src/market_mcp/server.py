@@ -63,7 +63,7 @@ from market_mcp.errors import Conflict, Forbidden, Invalid, MarketError, NotFoun
 from market_mcp.front import ABOUT
 from market_mcp.front import INSTRUCTIONS as INSTRUCTIONS  # what initialize says, found here too
 from market_mcp.http import healthz, refuse_forbidden_tokens, request_token
-from market_mcp.services import audit, emails, idempotency, organizations
+from market_mcp.services import audit, emails, idempotency, organizations, payment_links
 from market_mcp.tools import TOOLSETS
 from market_mcp.tools.registry import ToolSpec, _current_org
 
@@ -171,6 +171,7 @@ class MarketServer(MCPServer):
             from market_mcp.mail import Mailer
 
             self.mailer = Mailer(db, settings.smtp_url)
+        self.checkout = payment_links.Checkout.configured(settings)  # None: payment links are not configured
         # A misspelt argument must not be silently ignored: a model would believe the change was made.
         self._arguments = {name: set(d.input_schema["properties"]) for name, d in self.definitions.items()}
         self.jobs = prompts.available(set(self.specs))  # a prompt is offered only with every tool it names
@@ -211,6 +212,13 @@ class MarketServer(MCPServer):
             app.router.routes[0:0] = oauth.routes(self.authorization)
         share_sessions_per_token(app, self._lowlevel_server, per_token=self.config.http_sessions_per_token)
         refuse_forbidden_tokens(app, self.db)
+        if self.checkout is not None:  # unset: /webhooks/stripe is not there (404)
+            from starlette.routing import Route
+
+            from market_mcp.http import stripe_webhook
+
+            webhook = stripe_webhook(self.checkout, self.db, self.clock, self.mailer)
+            app.router.routes.insert(0, Route("/webhooks/stripe", webhook, methods=["POST"]))
         return app
 
     def token_for(self, context: Context[Any, Any] | None) -> str | None:
@@ -304,13 +312,15 @@ class MarketServer(MCPServer):
                 identity = await self.caller(session, context)
                 await admit(self, session, identity, tool=name if spec.writes else None)
                 if not apart:
-                    org = OrgContext.of(session, identity, self.clock, email_delivery=self.mailer is not None)
+                    org = self._org(session, identity)
                     result = await self._run(spec, org, arguments, context)
             if apart:
                 await count(self, identity)
                 async with self.db.transaction(write=spec.writes) as session:
-                    org = OrgContext.of(session, identity, self.clock, email_delivery=self.mailer is not None)
+                    org = self._org(session, identity)
                     result = await self._run(spec, org, arguments, context)
+            if org.links_wanted:  # committed: now Stripe can be asked, with no transaction open
+                result = await self._make_links(name, org, identity, arguments, result)
             if org.emails_queued and self.mailer is not None:
                 self.mailer.kick()  # committed: the mail can go now
         except Exception as exc:  # every refusal and every crash leaves here as {"error", "code"}
@@ -323,6 +333,43 @@ class MarketServer(MCPServer):
                 await mark_used(session, identity)
         await client_log.tell(context, name, result)  # the outcome in a few words, at the client's log level
         return result
+
+    def _org(self, session: AsyncSession, identity: TokenIdentity) -> OrgContext:
+        return OrgContext.of(
+            session,
+            identity,
+            self.clock,
+            email_delivery=self.mailer is not None,
+            payment_links=self.checkout is not None,
+        )
+
+    async def _make_links(
+        self, name: str, org: OrgContext, identity: TokenIdentity, arguments: dict[str, Any], result: CallToolResult
+    ) -> CallToolResult:
+        """The payment links a committed call asked for, made now and put in its result (and its idempotency
+        record, so a replay says the same)."""
+        assert self.checkout is not None and result.structured_content is not None
+        made = await payment_links.make(
+            self.db,
+            self.checkout,
+            org.links_wanted,
+            lambda session: self._org(session, identity),
+            organization_id=identity.organization_id,
+            currency=identity.currency,
+        )
+        org.emails_queued += sum(link.emails_queued for link in made)
+        outcome = payment_links.outcome(name, result.structured_content, made)
+        if isinstance(outcome, MarketError):
+            payload, is_error = outcome.payload(), True
+        else:
+            payload, is_error = outcome, False
+            if "emails" in payload:
+                payload["emails"] = emails.queued(org).model_dump(mode="json")
+        key = arguments.get("idempotency_key")
+        if isinstance(key, str) and key:
+            async with self.db.transaction(write=True) as session:
+                await idempotency.amend(self._org(session, identity), key, None if is_error else payload)
+        return _result(payload, is_error=is_error)
 
     def _unknown_tool(self, name: str) -> str:
         known = catalog.SPECS.get(name)

@@ -462,6 +462,42 @@ class PaymentReminder(SQLModel, table=True):
     created_at: datetime = _when(nullable=False)
 
 
+class PaymentLink(SQLModel, table=True):
+    """A Stripe Checkout session made for what an order had due: its page (url) is the vendor's payment link,
+    open until it expires or is paid. Another link is made only when what is due has changed."""
+
+    __tablename__ = "payment_link"
+    __table_args__ = (
+        Index("ix_payment_link_order", "organization_id", "order_id", "id"),
+        UniqueConstraint("session_id", name="ux_payment_link_session"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    order_id: int = _fk("vendor_order.id")
+    amount_cents: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    session_id: str = Field(max_length=255)
+    url: str = Field(max_length=2000)
+    expires_at: datetime = _when(nullable=False)
+    created_at: datetime = _when(nullable=False)
+
+
+class StripePayment(SQLModel, table=True):
+    """A Checkout session whose payment is on the ledger: one row per session, whatever Stripe sends how often.
+    The unique session id is what makes a retried or concurrent webhook record nothing more."""
+
+    __tablename__ = "stripe_payment"
+    __table_args__ = (UniqueConstraint("session_id", name="ux_stripe_payment_session"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    session_id: str = Field(max_length=255)
+    event_id: str = Field(max_length=255)
+    payment_id: int | None = _fk("payment.id", nullable=True, ondelete="SET NULL")
+    created_at: datetime = _when(nullable=False)
+
+
 class Email(SQLModel, table=True):
     """The outbox: written in the transaction that caused it, delivered after commit."""
 

@@ -17,6 +17,7 @@ EmailKind = Literal[
     "order_approved",
     "order_rejected",
     "order_reminder",
+    "payment_link",
     "payment_received",
     "payment_refunded",
     "booking_confirmed",

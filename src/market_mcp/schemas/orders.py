@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Row, Schema
+from market_mcp.schemas.common import Row, Schema, when_set
 from market_mcp.schemas.emails import Emailing
 
 OrderStatus = Literal["pending", "payment_pending", "complete", "rejected", "archived"]
@@ -83,3 +83,10 @@ class OrderDetail(OrderOut, Emailing):
     bookings: list[OrderLine] = Field(description="The order's line items: one booking per market date.")
     credits_applied: list[CreditApplied]
     payments: list[PaymentLine] = Field(description="Its payments ledger, oldest first.")
+
+
+class ApprovedOrder(OrderDetail):
+    """An order just approved: with payment links configured and money due, the vendor's link to pay."""
+
+    payment_url: str | None = when_set("The vendor's page to pay what is due online (also in their email).")
+    payment_link_note: str | None = when_set("Why there is no payment_url although money is due, and what to do.")

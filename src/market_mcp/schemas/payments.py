@@ -91,3 +91,12 @@ class ReleaseResult(Emailing):
     note: str | None = when_set("Dry run: what this preview is.")
     would_release: list[ReleasedOrder] | None = when_set("Dry run: orders whose bookings would be released.")
     would_email: int | None = when_set("Dry run: vendors who would be emailed (plus any waitlist offers).")
+
+
+class PaymentLinkResult(Emailing):
+    order_id: int
+    amount_due_cents: int = Field(description="What the link charges: all the order has due.")
+    currency: str
+    payment_url: str | None = when_set("The vendor's page to pay on (Stripe Checkout).")
+    expires_at: datetime | None = when_set("When the link stops working; create_payment_link makes a new one.")
+    reused: bool = Field(default=False, description="true: the order's open link for this amount, sent again.")

@@ -60,7 +60,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Your booking at {market_name} is confirmed",
         "Hi {contact_name},\n\n"
         "Your order {order_id} for {business_name} is approved and your space is held for:\n{date_lines}\n\n"
-        "Total: {total}.{credit_line} {due_sentence}\n\n"
+        "Total: {total}.{credit_line} {due_sentence}{pay_block}\n\n"
         "See you at the market,\n{organization_name}",
     ),
     "order_rejected": (
@@ -84,6 +84,13 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "{date_lines}\n\n{money_sentence}\n\n"
         "If you'd still like to trade, reply to this email and we'll see what's available.\n\n"
         "Kind regards,\n{organization_name}",
+    ),
+    "payment_link": (
+        "Pay online: {due} for {market_name}",
+        "Hi {contact_name},\n\n"
+        "You can pay the {due} due on order {order_id} for {business_name} online:\n{url}\n\n"
+        "The link works until {expires}.\n\n"
+        "Thank you,\n{organization_name}",
     ),
     "payment_received": (
         "Payment received: order {order_id}",
@@ -154,6 +161,7 @@ EMAIL_KINDS = (
     "order_approved",
     "order_rejected",
     "order_reminder",
+    "payment_link",
     "payment_received",
     "payment_refunded",
     "payment_released",
@@ -269,17 +277,22 @@ def queue_email(
     return email
 
 
-def email_vendor(
-    org: OrgContext, vendor: Vendor, kind: str, *, record_type: str, record_id: int | None, **values: Any
-) -> Email:
-    """Queue the `kind` template to a vendor: greeting, business and organisation filled in, `values` the rest."""
-    subject, body = render(
+def render_for(org: OrgContext, vendor: Vendor, kind: str, **values: Any) -> tuple[str, str]:
+    """The `kind` template as `vendor` reads it: greeting, business and organisation filled in."""
+    return render(
         kind,
         contact_name=first_name(vendor.contact_name, vendor.business_name),
         business_name=vendor.business_name,
         organization_name=org.organization_name,
         **values,
     )
+
+
+def email_vendor(
+    org: OrgContext, vendor: Vendor, kind: str, *, record_type: str, record_id: int | None, **values: Any
+) -> Email:
+    """Queue the `kind` template to a vendor: greeting, business and organisation filled in, `values` the rest."""
+    subject, body = render_for(org, vendor, kind, **values)
     return queue_email(
         org,
         to=vendor.email,

@@ -59,3 +59,22 @@ def remember(org: OrgContext, key: str, tool: str, arguments: dict[str, Any], re
             response=response,
         )
     )
+
+
+async def amend(org: OrgContext, key: str, response: dict[str, Any] | None) -> None:
+    """What a call with this key finished as after its transaction (a payment link made then); None: it failed
+    after all, so the key is forgotten and a retry with it runs again."""
+    found = (
+        await org.session.execute(
+            select(IdempotencyRecord).where(
+                IdempotencyRecord.organization_id == org.organization_id, IdempotencyRecord.key == key
+            )
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        return
+    if response is None:
+        await org.session.delete(found)
+    else:
+        found.response = response
+        org.session.add(found)

@@ -25,9 +25,10 @@ from market_mcp.db.tables import (
 )
 from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.common import Page, format_money, long_date
-from market_mcp.schemas.orders import CreditApplied, OrderDetail, OrderLine, OrderOut
+from market_mcp.schemas.orders import ApprovedOrder, CreditApplied, OrderDetail, OrderLine, OrderOut
+from market_mcp.schemas.payments import PaymentLinkResult
 from market_mcp.schemas.text import quoted
-from market_mcp.services import applications, capacity, credits, deadlines, emails, payments, ranges
+from market_mcp.services import applications, capacity, credits, deadlines, emails, payment_links, payments, ranges
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 # DOMAIN.md: which statuses each action starts from.
@@ -223,15 +224,11 @@ def _date_lines(lines: list[OrderLine], org: OrgContext) -> str:
     )
 
 
-async def _email(org: OrgContext, kind: str, order_id: int, **extra: Any) -> Email:
+async def _email(org: OrgContext, kind: str, order_id: int, **extra: Any) -> tuple[Email, dict[str, Any]]:
+    """Queue the `kind` email about an order to its vendor: (the email, its template values)."""
     detail = await get_order(org, order_id)
     vendor = await get_or_404(org, Vendor, detail.vendor_id)
-    return emails.email_vendor(
-        org,
-        vendor,
-        kind,
-        record_type="order",
-        record_id=order_id,
+    values = dict(
         market_name=detail.market_name,
         order_id=order_id,
         date_lines=_date_lines(detail.bookings, org),
@@ -239,11 +236,14 @@ async def _email(org: OrgContext, kind: str, order_id: int, **extra: Any) -> Ema
         due=format_money(detail.amount_due_cents, org.currency),
         **extra,
     )
+    return emails.email_vendor(org, vendor, kind, record_type="order", record_id=order_id, **values), values
 
 
-async def approve(org: OrgContext, order: Order, *, apply_credits: bool, email: bool = True) -> None:
+async def approve(
+    org: OrgContext, order: Order, *, apply_credits: bool, email: bool = True, via: str = "approve_order"
+) -> None:
     """Confirm the order's pending bookings against capacity, apply credits, set what is due; emails the vendor
-    (unless the caller sends its own email)."""
+    (unless the caller sends its own email), with a payment link for what is due when links are configured."""
     pending = list(
         (
             await org.session.execute(
@@ -280,7 +280,16 @@ async def approve(org: OrgContext, order: Order, *, apply_credits: bool, email: 
     due_sentence = (
         deadlines.due_sentence(org, order, market.release_unpaid) if order.amount_due_cents else "Nothing more is due."
     )
-    await _email(org, "order_approved", order.id, credit_line=credit_line, due_sentence=due_sentence)  # type: ignore[arg-type]
+    sent, values = await _email(
+        org,
+        "order_approved",
+        order.id,  # type: ignore[arg-type]
+        credit_line=credit_line,
+        due_sentence=due_sentence,
+        pay_block="",  # the payment link, once made (services.payment_links)
+    )
+    if org.payment_links and order.amount_due_cents > 0:
+        await payment_links.want_on_approval(org, order, via=via, email=sent, values=values)
 
 
 async def open_order(
@@ -371,19 +380,19 @@ async def book_one(
 
 async def create_order(
     org: OrgContext, vendor_id: int, *, market_date_ids: list[int], amount_per_date_cents: int | None
-) -> OrderDetail:
+) -> ApprovedOrder:
     order = await open_order(
         org, vendor_id, market_date_ids=market_date_ids, amount_per_date_cents=amount_per_date_cents
     )
     vendor = await get_or_404(org, Vendor, vendor_id)
     if vendor.trusted:  # trusted vendors' orders are approved on arrival
-        await approve(org, order, apply_credits=True)
-    return await get_order(org, order.id)  # type: ignore[arg-type]
+        await approve(org, order, apply_credits=True, via="create_order")
+    return ApprovedOrder.model_validate(await get_order(org, order.id), from_attributes=True)  # type: ignore[arg-type]
 
 
 async def approve_order(
     org: OrgContext, order_id: int, *, trust_future_orders: bool, apply_credits: bool
-) -> OrderDetail:
+) -> ApprovedOrder:
     order = await get_or_404(org, Order, order_id, for_update=True)
     if order.status not in APPROVABLE:
         raise _refuse(order, "approved", APPROVABLE)
@@ -394,7 +403,7 @@ async def approve_order(
         vendor.updated_at = org.now()
         org.session.add(vendor)
         org.touch("vendor", vendor.id)  # type: ignore[arg-type]
-    return await get_order(org, order_id)
+    return ApprovedOrder.model_validate(await get_order(org, order_id), from_attributes=True)
 
 
 async def reject_order(org: OrgContext, order_id: int, *, reason: str | None) -> OrderDetail:
@@ -557,4 +566,14 @@ async def remind(org: OrgContext, order: Order) -> Email:
     """Queue a reminder of what the order still owes, and by when (its market's payment terms)."""
     market = await get_or_404(org, Market, order.market_id)
     pay_by = deadlines.pay_by_sentence(org, order, market.release_unpaid)
-    return await _email(org, "order_reminder", order.id, pay_by_sentence=pay_by)  # type: ignore[arg-type]
+    email, _ = await _email(org, "order_reminder", order.id, pay_by_sentence=pay_by)  # type: ignore[arg-type]
+    return email
+
+
+async def create_payment_link(org: OrgContext, order_id: int) -> PaymentLinkResult:
+    order = await get_or_404(org, Order, order_id, for_update=True)
+    if not org.payment_links:
+        raise Conflict(payment_links.NOT_CONFIGURED)
+    if order.status != "payment_pending":
+        raise _refuse(order, "sent a payment link", ("payment_pending",))
+    return await payment_links.request(org, order)

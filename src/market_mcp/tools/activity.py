@@ -41,7 +41,7 @@ async def list_emails(
     status: EmailStatus | None = None,
     vendor_id: IdFilter = None,
     kind: Annotated[
-        EmailKind | None,  # seventeen values: the refusal of a wrong one lists them, tools/list need not
+        EmailKind | None,  # eighteen values: the refusal of a wrong one lists them, tools/list need not
         WithJsonSchema({"type": "string", "maxLength": 40, "description": "e.g. order_reminder, market_message."}),
     ] = None,
     from_date: FromDate = None,

@@ -24,11 +24,12 @@ from market_mcp.schemas.common import (
     PositiveMoney,
     ToDate,
 )
-from market_mcp.schemas.orders import OrderDetail, OrderOut, OrderStatus, PaymentMethod
+from market_mcp.schemas.orders import ApprovedOrder, OrderDetail, OrderOut, OrderStatus, PaymentMethod
 from market_mcp.schemas.payments import (
     MoneyMethod,
     OverdueOrderOut,
     PaymentKind,
+    PaymentLinkResult,
     PaymentOut,
     RefundResult,
     RefundTo,
@@ -99,7 +100,7 @@ async def create_order(
     ],
     amount_per_date: Annotated[Money | None, Field(description="Fee per date; default: the market's fee.")] = None,
     idempotency_key: IdempotencyKey = None,
-) -> OrderDetail:
+) -> ApprovedOrder:
     """Take an order: a pending booking for a vendor on each date of one market. Needs an approved application; a full
     date is refused (add_to_waitlist). A trusted vendor's is approved, emailing them."""
     return await orders.create_order(
@@ -114,7 +115,7 @@ async def approve_order(
     trust_future_orders: Annotated[bool, Field(description="Approve this vendor's later orders on arrival.")] = False,
     apply_credits: Annotated[bool, Field(description="Spend the vendor's credits on it.")] = True,
     idempotency_key: IdempotencyKey = None,
-) -> OrderDetail:
+) -> ApprovedOrder:
     """Approve a pending order: confirm its bookings (a full date: 409) and apply the vendor's credits; it becomes
     payment_pending or complete. Emails the vendor."""
     return await orders.approve_order(
@@ -176,6 +177,12 @@ async def record_order_payment(
     return await orders.record_order_payment(
         org, order_id, method=method, reference=reference, amount_cents=amount, received_on=received_on
     )
+
+
+@toolset.write("Send payment link", destructive=False, idempotent=False, emails=True)
+async def create_payment_link(org: Org, order_id: OrderId, idempotency_key: IdempotencyKey = None) -> PaymentLinkResult:
+    """Email the vendor a Stripe link to pay what a payment_pending order has due (an open one is reused)."""
+    return await orders.create_payment_link(org, order_id)
 
 
 @toolset.write("Refund payment", destructive=True, idempotent=False, emails=True)
