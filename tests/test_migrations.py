@@ -207,11 +207,21 @@ async def test_opening_a_current_store_skips_alembic_and_refreshes_stale_planner
     assert ran.stdout.split() == [f"('{head_revision()}',", f"'{head_revision()}')", "False"]
 
 
+async def old_organisation(db: Database, slug: str) -> int:
+    """An organisation in a store at an older revision: its columns then, not the model's now (0014 added some)."""
+    async with db.engine.begin() as conn:
+        await conn.exec_driver_sql(
+            "INSERT INTO organization (name, slug, status, currency, timezone, created_at) "
+            f"VALUES ('{slug.title()} Markets', '{slug}', 'active', 'AUD', 'Australia/Melbourne', '2026-11-01 09:00:00')"
+        )
+        return int((await conn.exec_driver_sql(f"SELECT id FROM organization WHERE slug = '{slug}'")).scalar_one())
+
+
 async def test_the_vendor_text_index_takes_in_the_vendors_already_there(fresh: Database) -> None:
     await migrate(fresh, command.upgrade, "0009")
-    alice = await make_tenant(fresh, "alice")
+    org = await old_organisation(fresh, "alice")
     async with fresh.transaction(write=True) as session:
-        session.add(Vendor(organization_id=alice.org_id, business_name="Straße Bakery", email="Rosa@Example.com"))
+        session.add(Vendor(organization_id=org, business_name="Straße Bakery", email="Rosa@Example.com"))
     await upgrade(fresh)
     async with fresh.engine.connect() as conn:
         if fresh.is_sqlite:  # the vendor's text, case-folded, under its id
@@ -229,8 +239,7 @@ async def test_orders_paid_before_the_payments_ledger_get_one_payment_each_with_
     fresh: Database,
 ) -> None:
     await migrate(fresh, command.upgrade, "0012")
-    alice = await make_tenant(fresh, "alice")
-    org = alice.org_id
+    org = await old_organisation(fresh, "alice")
     columns = (
         "organization_id, vendor_id, market_id, status, total_cents, credit_applied_cents, amount_due_cents, "
         "paid_at, payment_method, payment_reference, created_at, updated_at"

@@ -425,8 +425,8 @@ class MarketServer(MCPServer):
         self, uri: Any, context: Context[Any, Any] | None = None
     ) -> list[ReadResourceContents]:
         async with organisation(self, context, method="resources/read", uri=str(uri)) as org:
-            text = await resources.read(org, str(uri))
-        return [ReadResourceContents(content=text, mime_type=resources.MIME_TYPE)]
+            content, mime_type = await resources.read(org, str(uri))
+        return [ReadResourceContents(content=content, mime_type=mime_type)]
 
     async def list_prompts(self) -> list[MCPPrompt]:
         return [job.listed() for job in self.jobs.values()]

@@ -81,6 +81,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Payment received: order {order_id}",
         "Hi {contact_name},\n\n"
         "Thank you: we've received {paid} ({method}) for order {order_id}. {left_sentence}\n{date_lines}\n\n"
+        "Your receipt {receipt} is attached.\n\n"
         "See you at the market,\n{organization_name}",
     ),
     "payment_refunded": (
@@ -240,8 +241,10 @@ def queue_email(
     vendor_id: int | None = None,
     record_type: str | None = None,
     record_id: int | None = None,
+    attachment: str | None = None,
 ) -> Email:
-    """Queue one email in the caller's transaction: it is sent only if the change that caused it commits."""
+    """Queue one email in the caller's transaction: it is sent only if the change that caused it commits.
+    attachment: a document to render and attach at delivery ("receipt:<payment id>", services.invoices)."""
     if kind not in EMAIL_KINDS:
         raise ValueError(f"unknown email kind {kind!r}")
     without_secrets(subject, body)
@@ -254,6 +257,7 @@ def queue_email(
         kind=kind,
         record_type=record_type,
         record_id=record_id,
+        attachment=attachment,
     )
     org.session.add(email)
     org.emails_queued += 1
@@ -261,7 +265,14 @@ def queue_email(
 
 
 def email_vendor(
-    org: OrgContext, vendor: Vendor, kind: str, *, record_type: str, record_id: int | None, **values: Any
+    org: OrgContext,
+    vendor: Vendor,
+    kind: str,
+    *,
+    record_type: str,
+    record_id: int | None,
+    attachment: str | None = None,
+    **values: Any,
 ) -> Email:
     """Queue the `kind` template to a vendor: greeting, business and organisation filled in, `values` the rest."""
     subject, body = render(
@@ -280,6 +291,7 @@ def email_vendor(
         vendor_id=vendor.id,
         record_type=record_type,
         record_id=record_id,
+        attachment=attachment,
     )
 
 
