@@ -273,3 +273,27 @@ async def test_payments_recorded_at_once_through_the_tools_get_receipts_one_to_n
     async with alice.db.transaction() as session:
         numbers = (await session.execute(select(Payment.receipt_number).order_by(Payment.receipt_number))).scalars()
         assert list(numbers) == [1, 2, 3, 4, 5, 6]
+
+
+async def test_the_demos_approved_orders_and_payments_are_numbered_and_render(alice: Tenant) -> None:
+    from market_mcp.db.tables import Order
+    from market_mcp.demo import populate_demo
+
+    async with alice.db.transaction(write=True) as session:
+        await populate_demo(session, alice.org_id)
+    async with alice.db.transaction() as session:
+        invoiced = (
+            await session.execute(
+                select(Order.id, Order.invoice_number).where(Order.approved_at.is_not(None)).order_by(Order.approved_at)  # type: ignore[union-attr]
+            )
+        ).all()
+        receipts = (
+            await session.execute(select(Payment.id, Payment.receipt_number).order_by(Payment.created_at))
+        ).all()
+        org = await session.get(Organization, alice.org_id)
+    assert [n for _, n in invoiced] == list(range(1, len(invoiced) + 1))
+    assert [n for _, n in receipts] == list(range(1, len(receipts) + 1))
+    assert (org.invoices_issued, org.receipts_issued) == (len(invoiced), len(receipts))  # type: ignore[union-attr]
+    async with alice.client() as c:
+        assert "INV-0001" in await pdf_at(c, f"market-mcp://orders/{invoiced[0][0]}/invoice.pdf")
+        assert "RCT-0001" in await pdf_at(c, f"market-mcp://payments/{receipts[0][0]}/receipt.pdf")
