@@ -231,7 +231,16 @@ class MarketServer(MCPServer):
         wanted = self.config.local_organization()
         async with self.db.transaction(write=True) as session:
             local = await organizations.set_up_local(
-                session, name=wanted.name, timezone=wanted.timezone, currency=wanted.currency
+                session,
+                name=wanted.name,
+                timezone=wanted.timezone,
+                currency=wanted.currency,
+                invoice_details=dict(
+                    legal_name=wanted.legal_name,
+                    tax_number=wanted.tax_number,
+                    tax_rate=wanted.tax_rate,
+                    tax_label=wanted.tax_label,
+                ),
             )
         for change in local.changes:
             logger.warning(change)

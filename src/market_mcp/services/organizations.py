@@ -210,14 +210,22 @@ class LocalSetUp:
     changes: list[str] = field(default_factory=list)  # what this start did, in sentences for the log
 
 
-async def set_up_local(session: AsyncSession, *, name: str, timezone: str, currency: str) -> LocalSetUp:
+async def set_up_local(
+    session: AsyncSession,
+    *,
+    name: str,
+    timezone: str,
+    currency: str,
+    invoice_details: dict[str, str | None] | None = None,
+) -> LocalSetUp:
     """The organisation a local store (stdio, no token) works for: found, or set up on first start.
 
     The server acts through a token of its own, LOCAL_TOKEN_NAME, whose secret is never kept: the same
     rules as any token apply (revoked: 401; organisation in draft: 403) and its name is in the audit log.
     The store has one local organisation, the one holding that token: changing the name, timezone or
     currency in the settings changes it rather than starting a second one (its slug stays, so
-    `token create --org SLUG` keeps working). On first start, an organisation already in the store under
+    `token create --org SLUG` keeps working). Invoice details given in the settings (legal name, tax number,
+    rate, label) are set too; one left blank stays as it is (`org invoice-details` may have set it). On first start, an organisation already in the store under
     the name's slug (one made with `org create`, say) is the one used.
     """
     found = (
@@ -232,6 +240,7 @@ async def set_up_local(session: AsyncSession, *, name: str, timezone: str, curre
     if found is not None:
         token, org = found
         changes = _follow(session, org, name=name, timezone=timezone, currency=currency)
+        changes += await _follow_invoice_details(session, org, invoice_details or {})
         return LocalSetUp(org, token.id, changes)  # type: ignore[arg-type]
     slug = slug_for(name)
     org = (await session.execute(select(Organization).where(Organization.slug == slug))).scalar_one_or_none()
@@ -241,8 +250,23 @@ async def set_up_local(session: AsyncSession, *, name: str, timezone: str, curre
     else:
         changes = [f"This computer now works for {org.name} ({org.slug}), already in the store."]
         changes += _follow(session, org, name=name, timezone=timezone, currency=currency)
+    changes += await _follow_invoice_details(session, org, invoice_details or {})
     token, _ = await create_token(session, slug=org.slug, name=LOCAL_TOKEN_NAME)  # its secret is dropped here
     return LocalSetUp(org, token.id, changes)  # type: ignore[arg-type]
+
+
+async def _follow_invoice_details(
+    session: AsyncSession, org: Organization, details: dict[str, str | None]
+) -> list[str]:
+    """Set the invoice details the settings give; a sentence if that changed any."""
+    given = {key: value for key, value in details.items() if value is not None}
+    if not given:
+        return []
+    before = invoice_details(org)
+    after = invoice_details(await set_invoice_details(session, org.slug, **given))
+    if after == before:
+        return []
+    return [f"The invoice details of {org.name} are now as the settings say."]
 
 
 def _follow(session: AsyncSession, org: Organization, *, name: str, timezone: str, currency: str) -> list[str]:
