@@ -284,15 +284,22 @@ async def test_the_demos_approved_orders_and_payments_are_numbered_and_render(al
     async with alice.db.transaction() as session:
         invoiced = (
             await session.execute(
-                select(Order.id, Order.invoice_number).where(Order.approved_at.is_not(None)).order_by(Order.approved_at)  # type: ignore[union-attr]
+                select(Order.id, Order.invoice_number, Order.approved_at)
+                .where(Order.approved_at.is_not(None))  # type: ignore[union-attr]
+                .order_by(Order.invoice_number)
             )
         ).all()
         receipts = (
-            await session.execute(select(Payment.id, Payment.receipt_number).order_by(Payment.created_at))
+            await session.execute(
+                select(Payment.id, Payment.receipt_number, Payment.created_at).order_by(Payment.receipt_number)
+            )
         ).all()
         org = await session.get(Organization, alice.org_id)
-    assert [n for _, n in invoiced] == list(range(1, len(invoiced) + 1))
-    assert [n for _, n in receipts] == list(range(1, len(receipts) + 1))
+    # Numbered 1 to N in the order they were approved and paid
+    assert [n for _, n, _ in invoiced] == list(range(1, len(invoiced) + 1))
+    assert [at for _, _, at in invoiced] == sorted(at for _, _, at in invoiced)
+    assert [n for _, n, _ in receipts] == list(range(1, len(receipts) + 1))
+    assert [at for _, _, at in receipts] == sorted(at for _, _, at in receipts)
     assert (org.invoices_issued, org.receipts_issued) == (len(invoiced), len(receipts))  # type: ignore[union-attr]
     async with alice.client() as c:
         assert "INV-0001" in await pdf_at(c, f"market-mcp://orders/{invoiced[0][0]}/invoice.pdf")
