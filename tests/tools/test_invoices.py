@@ -209,8 +209,10 @@ async def test_the_payment_received_email_carries_its_receipt_and_list_emails_sh
         _, order = await approved(c)
         paid = await c.ok("record_order_payment", order_id=order["id"], method="cash")
         emails = (await c.ok("list_emails", kind="payment_received", detail="full"))["items"]
+        compact = (await c.ok("list_emails"))["items"]
     payment_id = paid["payments"][0]["id"]
     assert [e["attachment"] for e in emails] == [f"receipt:{payment_id}"]
+    assert [sorted(e) for e in compact] == [sorted(compact[0])] * 2 and "attachment" not in compact[0]  # full only
     assert "Your receipt RCT-0001 is attached." in emails[0]["body"]
     async with alice.db.transaction() as session:
         kinds = (await session.execute(select(Email.kind, Email.attachment).order_by(Email.id))).all()

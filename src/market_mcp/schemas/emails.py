@@ -46,7 +46,7 @@ class EmailOut(Row):
     sent_at: datetime | None
     error: str | None = Field(description="Why the last delivery attempt failed.")
     created_at: datetime
-    attachment: str | None = when_set("A PDF sent with it, e.g. receipt:12 (payment 12's receipt).")
+    attachment: str | None = Field(None, description="A PDF sent with it: receipt:12 is payment 12's receipt.")
 
 
 class EmailDelivery(Schema):

@@ -259,7 +259,6 @@ async def list_payments(
         [
             PaymentOut(
                 **p.model_dump(exclude={"organization_id"}),
-                receipt_pdf=numbering.receipt_uri(p.id) if p.receipt_number else None,
                 market_id=market_id_,
                 market_name=market_name,
                 business_name=business_name,
