@@ -159,6 +159,9 @@ def test_the_bundle_asks_for_the_organisation_and_for_a_token_only_with_a_shared
         "MARKET_MCP_DATABASE_URL": "${user_config.database_url}",
         "MARKET_MCP_TOKEN": "${user_config.api_token}",
         "MARKET_MCP_SMTP_URL": "${user_config.smtp_url}",
+        "MARKET_MCP_ORG_LEGAL_NAME": "${user_config.legal_name}",
+        "MARKET_MCP_ORG_TAX_NUMBER": "${user_config.tax_number}",
+        "MARKET_MCP_ORG_TAX_RATE": "${user_config.tax_rate}",
     }
     settings = manifest["user_config"]
     assert {key: option["type"] for key, option in settings.items()} == dict.fromkeys(settings, "string")
@@ -167,6 +170,9 @@ def test_the_bundle_asks_for_the_organisation_and_for_a_token_only_with_a_shared
     assert {key: option["default"] for key, option in settings.items() if not option["required"]} == {
         "timezone": "Australia/Melbourne",
         "currency": "AUD",
+        "legal_name": "",
+        "tax_number": "",
+        "tax_rate": "",
         "database_url": "",
         "api_token": "",
         "smtp_url": "",
@@ -177,7 +183,7 @@ def test_the_bundle_asks_for_the_organisation_and_for_a_token_only_with_a_shared
 
 
 def test_settings_left_blank_in_the_bundle_mean_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DATABASE_URL", "SMTP_URL", "ORG_NAME", "ORG_TIMEZONE", "ORG_CURRENCY"):
+    for name in ("DATABASE_URL", "SMTP_URL", "ORG_NAME", "ORG_TIMEZONE", "ORG_CURRENCY", "ORG_TAX_RATE"):
         monkeypatch.setenv(f"MARKET_MCP_{name}", "")
     monkeypatch.setenv("MARKET_MCP_TOKEN", "${user_config.api_token}")  # a host that left it unsubstituted
     settings = Settings()
@@ -185,6 +191,7 @@ def test_settings_left_blank_in_the_bundle_mean_the_defaults(monkeypatch: pytest
     assert settings.store_is_local
     assert (settings.smtp_url, settings.token, settings.org_name) == (None, None, None)
     assert (settings.org_timezone, settings.org_currency) == ("Australia/Melbourne", "AUD")
+    assert settings.org_tax_rate is None
 
 
 def test_installed_alone_on_an_empty_computer_it_sets_up_the_organisation_and_acts_for_it_without_a_token(

@@ -149,3 +149,36 @@ async def test_demo_creates_a_realistic_organisation_once_and_prints_a_working_t
         await db.dispose()
     assert markets["total"] == 4
     assert any(d["spaces_left"] == 0 and d["waitlist_count"] > 0 for d in upcoming["items"])
+
+
+def test_invoice_details_are_set_shown_and_cleared_on_the_command_line(cli: Cli) -> None:
+    cli.run("org", "create", "--name", "Riverside Markets", "--slug", "riverside")
+    cli.run(
+        "org", "invoice-details", "riverside", "--legal-name", "Riverside Markets Pty Ltd",
+        "--tax-number", "51 824 753 556", "--tax-rate", "10",
+    )  # fmt: skip
+    shown = json.loads(cli.run("org", "invoice-details", "riverside", "--json").stdout)
+    cli.run("org", "invoice-details", "riverside", "--tax-rate", "", "--tax-number", "")
+    cleared = cli.run("org", "invoice-details", "riverside").stdout
+    refused = cli.run("org", "invoice-details", "riverside", "--tax-rate", "ten", ok=False)
+    assert shown == {
+        "slug": "riverside",
+        "name": "Riverside Markets",
+        "legal_name": "Riverside Markets Pty Ltd",
+        "tax_number": "51 824 753 556",
+        "tax_rate": 10.0,
+        "tax_label": "GST",  # the label of an AUD organisation's tax, when none is given
+        "invoices_issued": 0,
+        "receipts_issued": 0,
+    }
+    assert cleared.splitlines() == [
+        "Invoices and receipts of Riverside Markets (riverside):",
+        "  legal name  Riverside Markets Pty Ltd",
+        "  tax number  -",
+        "  tax         - (none shown)",
+        "  issued      0 invoice(s), 0 receipt(s)",
+    ]
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "error: tax rate must be a percentage from 0 to 100 with at most two decimals, such as 10; got 'ten'."
+    )

@@ -140,7 +140,7 @@ async def test_initialize_advertises_tools_resources_prompts_completions_and_log
     }
     assert len(tools.tools) > 50
     assert [r.uri for r in resources.resources] == [f"market-mcp://market/{market}"]
-    assert len(templates.resource_templates) == 7  # a record of each kind search hands out, and an export
+    assert len(templates.resource_templates) == 9  # a record of each kind search hands out, exports, invoices, receipts
     assert '"name":"Riverside"' in read.contents[0].text  # type: ignore[union-attr]
     assert len(prompts.prompts) == 4 and prompt.messages
     assert completion.completion.values == ["Riverside"]

@@ -187,3 +187,30 @@ async def test_a_local_organisation_put_in_draft_is_refused_with_403(local: tupl
         "Riverside Farmers' Market is in draft; activate it with "
         "`market-mcp org set-status riverside-farmers-market active` to use its tokens."
     )
+
+
+async def test_invoice_details_in_the_settings_are_set_and_one_left_blank_stays_as_it_was(db: Database) -> None:
+    details = {"legal_name": "Riverside Markets Pty Ltd", "tax_number": "51 824 753 556", "tax_rate": "10"}
+    async with db.transaction(write=True) as session:
+        first = await set_up_local(session, **RIVERSIDE, invoice_details=details)
+    async with db.transaction(write=True) as session:
+        again = await set_up_local(session, **RIVERSIDE, invoice_details={"legal_name": None, "tax_rate": "8.5"})
+    assert first.changes[-1] == "The invoice details of Riverside Farmers' Market are now as the settings say."
+    assert again.changes == ["The invoice details of Riverside Farmers' Market are now as the settings say."]
+    org = again.organization
+    assert (org.legal_name, org.tax_number, org.tax_rate_basis_points, org.tax_label) == (
+        "Riverside Markets Pty Ltd",
+        "51 824 753 556",
+        850,
+        "GST",
+    )
+
+
+def test_a_tax_rate_setting_that_is_not_a_percentage_is_refused_naming_the_setting() -> None:
+    settings = Settings(org_name="Riverside", org_tax_rate="ten percent")
+    with pytest.raises(Invalid) as refused:
+        settings.local_organization()
+    assert refused.value.message == (
+        "The tax rate (MARKET_MCP_ORG_TAX_RATE) must be a percentage from 0 to 100 such as 10 or 7.5; got "
+        "'ten percent'. Change it in the extension's settings (or the environment) and restart the server."
+    )

@@ -618,3 +618,41 @@ async def test_the_server_delivers_what_a_tool_call_queued_once_the_call_commits
     assert received.message["Subject"] == "Your space"
     assert "Space 12." in received.message.get_content()
     assert (outbox["delivery"], sent["emails"]["delivery"]) == ("sending", "sending")
+
+
+async def test_a_payment_received_email_goes_with_its_receipt_as_a_pdf_attachment(
+    alice: Tenant, smtp_url: str, handler: RecordingHandler
+) -> None:
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from tests.tools.test_payments import approved
+
+    async with alice.client() as c:
+        _, order = await approved(c)
+        await c.ok("record_order_payment", order_id=order["id"], method="cash", amount="50", reference="R-1")
+    report = await Mailer(alice.db, smtp_url).deliver_due()
+    assert (report.sent, report.failed) == (2, 0)  # the approval, then the payment
+    message = handler.received[1].message
+    [body, attachment] = list(message.iter_parts())
+    assert "Your receipt RCT-0001 is attached." in body.get_content()
+    assert (attachment.get_content_type(), attachment.get_filename()) == ("application/pdf", "RCT-0001.pdf")
+    assert attachment.get_content_disposition() == "attachment"
+    text = PdfReader(BytesIO(attachment.get_content())).pages[0].extract_text()
+    assert "RCT-0001" in text and "Amount received $50.00" in text and "Reference R-1" in text
+    assert not handler.received[0].message.is_multipart()  # the approval has nothing to attach
+
+
+async def test_an_attachment_that_cannot_be_rendered_fails_its_email_for_good_with_the_reason(
+    alice: Tenant, smtp_url: str, handler: RecordingHandler
+) -> None:
+    async with alice.db.transaction(write=True) as session:
+        org = OrgContext.of(session, identity(alice))
+        queue_email(
+            org, to="sam@example.com", subject="Receipt", body="Hi", kind="payment_received", attachment="receipt:77"
+        )
+    report = await Mailer(alice.db, smtp_url).deliver_due()
+    [email] = await stored(alice.db)
+    assert (report.sent, report.failed, handler.received) == (0, 1, [])
+    assert (email.status, email.error) == ("failed", "Cannot render its attachment receipt:77: Payment 77 not found.")

@@ -207,11 +207,21 @@ async def test_opening_a_current_store_skips_alembic_and_refreshes_stale_planner
     assert ran.stdout.split() == [f"('{head_revision()}',", f"'{head_revision()}')", "False"]
 
 
+async def old_organisation(db: Database, slug: str) -> int:
+    """An organisation in a store at an older revision: its columns then, not the model's now (0014 added some)."""
+    async with db.engine.begin() as conn:
+        await conn.exec_driver_sql(
+            "INSERT INTO organization (name, slug, status, currency, timezone, created_at) "
+            f"VALUES ('{slug.title()} Markets', '{slug}', 'active', 'AUD', 'Australia/Melbourne', '2026-11-01 09:00:00')"
+        )
+        return int((await conn.exec_driver_sql(f"SELECT id FROM organization WHERE slug = '{slug}'")).scalar_one())
+
+
 async def test_the_vendor_text_index_takes_in_the_vendors_already_there(fresh: Database) -> None:
     await migrate(fresh, command.upgrade, "0009")
-    alice = await make_tenant(fresh, "alice")
+    org = await old_organisation(fresh, "alice")
     async with fresh.transaction(write=True) as session:
-        session.add(Vendor(organization_id=alice.org_id, business_name="Straße Bakery", email="Rosa@Example.com"))
+        session.add(Vendor(organization_id=org, business_name="Straße Bakery", email="Rosa@Example.com"))
     await upgrade(fresh)
     async with fresh.engine.connect() as conn:
         if fresh.is_sqlite:  # the vendor's text, case-folded, under its id
@@ -229,8 +239,7 @@ async def test_orders_paid_before_the_payments_ledger_get_one_payment_each_with_
     fresh: Database,
 ) -> None:
     await migrate(fresh, command.upgrade, "0012")
-    alice = await make_tenant(fresh, "alice")
-    org = alice.org_id
+    org = await old_organisation(fresh, "alice")
     columns = (
         "organization_id, vendor_id, market_id, status, total_cents, credit_applied_cents, amount_due_cents, "
         "paid_at, payment_method, payment_reference, created_at, updated_at"
@@ -278,3 +287,41 @@ async def test_orders_paid_before_the_payments_ledger_get_one_payment_each_with_
         (1, 1, "payment", 8000, "bank_transfer", "EFT-1", "2026-11-21"),  # 10:30 on the 21st in Melbourne
         (2, 1, "payment", 4500, "card", "CH-2", "2026-11-21"),
     ]
+
+
+async def test_orders_approved_and_payments_received_before_invoices_are_numbered_in_the_order_they_happened(
+    fresh: Database,
+) -> None:
+    await migrate(fresh, command.upgrade, "0015")  # the one before invoices
+    orgs = [await old_organisation(fresh, slug) for slug in ("alice", "bob")]
+    async with fresh.transaction(write=True) as session:  # vendor and market are as the models say at 0015
+        for org in orgs:
+            session.add(Vendor(organization_id=org, business_name="Rosa's Bakery", email=f"rosa{org}@example.com"))
+            session.add(Market(organization_id=org, name="Riverside", slug="riverside"))
+    async with fresh.engine.begin() as conn:
+        run = conn.exec_driver_sql
+        columns = "organization_id, vendor_id, market_id, status, total_cents, credit_applied_cents, amount_due_cents, approved_at, created_at, updated_at"
+        for org, vendor, approved_at in (
+            (orgs[0], 1, "'2026-11-03 09:00:00'"),  # approved second
+            (orgs[0], 1, "NULL"),  # still pending
+            (orgs[1], 2, "'2026-11-01 09:00:00'"),
+            (orgs[0], 1, "'2026-11-02 09:00:00'"),  # approved first
+        ):
+            await run(
+                f"INSERT INTO vendor_order ({columns}) VALUES ({org}, {vendor}, {vendor}, 'complete', 4500, 0, 0, {approved_at}, '2026-11-01', '2026-11-01')"
+            )
+        for order, kind in ((1, "payment"), (4, "payment"), (1, "refund"), (3, "payment")):
+            org = orgs[1] if order == 3 else orgs[0]
+            await run(
+                f"INSERT INTO payment (organization_id, order_id, vendor_id, kind, amount_cents, method, received_on, created_at) VALUES ({org}, {order}, {1 if org == orgs[0] else 2}, '{kind}', 4500, 'cash', '2026-11-04', '2026-11-04')"
+            )
+    await upgrade(fresh)
+    async with fresh.engine.connect() as conn:
+        invoices = (await conn.exec_driver_sql("SELECT id, invoice_number FROM vendor_order ORDER BY id")).all()
+        receipts = (await conn.exec_driver_sql("SELECT id, receipt_number FROM payment ORDER BY id")).all()
+        counters = (
+            await conn.exec_driver_sql("SELECT invoices_issued, receipts_issued FROM organization ORDER BY id")
+        ).all()
+    assert [tuple(row) for row in invoices] == [(1, 2), (2, None), (3, 1), (4, 1)]
+    assert [tuple(row) for row in receipts] == [(1, 1), (2, 2), (3, None), (4, 1)]
+    assert [tuple(row) for row in counters] == [(2, 2), (1, 1)]

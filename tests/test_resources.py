@@ -187,7 +187,7 @@ async def test_a_cursor_resources_list_never_gave_is_invalid_params(alice: Tenan
     assert refused.value.message == "cursor must be the nextCursor of an earlier resources/list; got 'page two'."
 
 
-async def test_there_is_one_template_for_each_kind_of_record_search_hands_out_and_one_for_exports(
+async def test_there_is_one_template_for_each_kind_of_record_search_hands_out_exports_and_pdfs(
     alice: Tenant,
 ) -> None:
     async with connect(alice) as client:
@@ -195,6 +195,8 @@ async def test_there_is_one_template_for_each_kind_of_record_search_hands_out_an
     assert [(t.name, t.uri_template, t.mime_type) for t in templates] == [
         *((kind, f"market-mcp://{kind}/{{{kind}_id}}", JSON) for kind in KINDS),
         ("export", "market-mcp://exports/{kind}.csv{?from_date,to_date,market_id}", "text/csv"),
+        ("invoice", "market-mcp://orders/{order_id}/invoice.pdf", "application/pdf"),
+        ("receipt", "market-mcp://payments/{payment_id}/receipt.pdf", "application/pdf"),
     ]
 
 

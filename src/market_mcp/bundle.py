@@ -47,6 +47,9 @@ def manifest() -> dict[str, Any]:
                     "MARKET_MCP_DATABASE_URL": "${user_config.database_url}",
                     "MARKET_MCP_TOKEN": "${user_config.api_token}",
                     "MARKET_MCP_SMTP_URL": "${user_config.smtp_url}",
+                    "MARKET_MCP_ORG_LEGAL_NAME": "${user_config.legal_name}",
+                    "MARKET_MCP_ORG_TAX_NUMBER": "${user_config.tax_number}",
+                    "MARKET_MCP_ORG_TAX_RATE": "${user_config.tax_rate}",
                 },
             },
         },
@@ -79,6 +82,30 @@ def manifest() -> dict[str, Any]:
                 "description": "The three-letter code of the money your stall fees are in: AUD, NZD, GBP, USD…",
                 "required": False,
                 "default": "AUD",
+            },
+            "legal_name": {
+                "type": "string",
+                "title": "Legal name (invoices)",
+                "description": "The name your invoices and receipts are issued under, e.g. Riverside Markets Pty "
+                "Ltd. Leave empty to use the organisation name.",
+                "required": False,
+                "default": "",
+            },
+            "tax_number": {
+                "type": "string",
+                "title": "Tax number (invoices)",
+                "description": "Your ABN, GST or VAT number, printed on invoices and receipts. Leave empty if you "
+                "are not registered.",
+                "required": False,
+                "default": "",
+            },
+            "tax_rate": {
+                "type": "string",
+                "title": "Tax rate in percent (invoices)",
+                "description": "The GST or VAT included in your stall fees, e.g. 10 (GST in AUD and NZD "
+                "currencies, VAT otherwise). Leave empty for none.",
+                "required": False,
+                "default": "",
             },
             "database_url": {
                 "type": "string",

@@ -120,6 +120,32 @@ async def cmd_org_set_status(args: argparse.Namespace, settings: Settings, db: D
     return 0
 
 
+async def cmd_org_invoice_details(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from market_mcp.services import organizations
+
+    await _ready(db)
+    changes = dict(
+        legal_name=args.legal_name, tax_number=args.tax_number, tax_rate=args.tax_rate, tax_label=args.tax_label
+    )
+    async with db.transaction(write=any(v is not None for v in changes.values())) as session:
+        if any(v is not None for v in changes.values()):
+            org = await organizations.set_invoice_details(session, args.slug, **changes)
+        else:
+            org = await organizations.get_organization(session, args.slug)
+        details = organizations.invoice_details(org)
+    if args.json:
+        _out(json.dumps(details))
+        return 0
+    rate = details["tax_rate"]
+    _out(f"Invoices and receipts of {org.name} ({org.slug}):")
+    _out(f"  legal name  {details['legal_name'] or '- (its name is used)'}")
+    _out(f"  tax number  {details['tax_number'] or '-'}")
+    tax = f"{rate:g}% {details['tax_label']}, included in every amount" if rate else "- (none shown)"
+    _out(f"  tax         {tax}")
+    _out(f"  issued      {details['invoices_issued']} invoice(s), {details['receipts_issued']} receipt(s)")
+    return 0
+
+
 async def cmd_token_create(args: argparse.Namespace, settings: Settings, db: Database) -> int:
     from market_mcp.services import organizations
 
@@ -475,6 +501,18 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("slug")
     status.add_argument("status", choices=["active", "draft"])
     status.set_defaults(handler=cmd_org_set_status)
+    details = org.add_parser(
+        "invoice-details",
+        help="what invoices and receipts say: legal name, tax number, tax rate (amounts are tax-inclusive); "
+        "no option shows them, an empty value clears one",
+    )
+    details.add_argument("slug")
+    details.add_argument("--legal-name", help="e.g. Riverside Markets Pty Ltd (default: the organisation's name)")
+    details.add_argument("--tax-number", help="e.g. an ABN or a VAT number")
+    details.add_argument("--tax-rate", metavar="PERCENT", help="e.g. 10 for 10%% GST; 0 or empty: no tax")
+    details.add_argument("--tax-label", help="GST, VAT… (default: GST in AUD, NZD and similar, else VAT)")
+    details.add_argument("--json", action="store_true")
+    details.set_defaults(handler=cmd_org_invoice_details)
 
     token = sub.add_parser("token", help="API tokens").add_subparsers(
         dest="token_command", required=True, metavar="ACTION"

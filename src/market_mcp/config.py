@@ -37,6 +37,11 @@ class LocalOrganization:
     name: str
     timezone: str
     currency: str
+    # What its invoices and receipts say (services.organizations.set_invoice_details); None: as it is in the store.
+    legal_name: str | None = None
+    tax_number: str | None = None
+    tax_rate: str | None = None
+    tax_label: str | None = None
 
 
 class Settings(BaseSettings):
@@ -56,6 +61,10 @@ class Settings(BaseSettings):
     )
     org_timezone: str = Field(default="Australia/Melbourne", description="That organisation's IANA timezone.")
     org_currency: str = Field(default="AUD", description="That organisation's ISO 4217 currency.")
+    org_legal_name: str | None = Field(default=None, description="That organisation's legal name, for invoices.")
+    org_tax_number: str | None = Field(default=None, description="Its tax number (ABN, VAT number), for invoices.")
+    org_tax_rate: str | None = Field(default=None, description="Its tax rate in percent, included in its fees.")
+    org_tax_label: str | None = Field(default=None, description="Its tax's name: GST, VAT…")
     rate_limit: int = Field(default=60, ge=1, description="Tool calls per minute per token.")
     rate_limit_shared: bool = Field(
         default=False,
@@ -115,6 +124,10 @@ class Settings(BaseSettings):
         "stripe_webhook_secret",
         "stripe_api_base",
         "stripe_return_url",
+        "org_legal_name",
+        "org_tax_number",
+        "org_tax_rate",
+        "org_tax_label",
         mode="before",
     )
     @classmethod
@@ -157,4 +170,18 @@ class Settings(BaseSettings):
                 "The currency (MARKET_MCP_ORG_CURRENCY) must be a three-letter ISO 4217 code such as AUD or USD; "
                 f"got {self.org_currency!r}. {_FIX}"
             )
-        return LocalOrganization(name=name, timezone=timezone, currency=currency)
+        rate = self.org_tax_rate
+        if rate is not None and not (re.fullmatch(r"\d{1,3}(\.\d{1,2})?%?", rate) and float(rate.rstrip("%")) <= 100):
+            raise Invalid(
+                "The tax rate (MARKET_MCP_ORG_TAX_RATE) must be a percentage from 0 to 100 such as 10 or 7.5; "
+                f"got {rate!r}. {_FIX}"
+            )
+        return LocalOrganization(
+            name=name,
+            timezone=timezone,
+            currency=currency,
+            legal_name=self.org_legal_name,
+            tax_number=self.org_tax_number,
+            tax_rate=self.org_tax_rate,
+            tax_label=self.org_tax_label,
+        )

@@ -530,6 +530,23 @@ def _monthly(start: date, end: date, weekday: int, nth: int) -> list[date]:
     return days
 
 
+async def _number_documents(
+    session: AsyncSession, org_id: int, order_rows: list[Order], payment_rows: list[Payment]
+) -> None:
+    """Invoice numbers for the approved orders, in the order they were approved, and receipt numbers for the
+    payments, in the order they came in, after any the organisation has issued (services.numbering)."""
+    org = await session.get(Organization, org_id)
+    assert org is not None
+    approved = sorted((r for r in order_rows if r.approved_at is not None), key=lambda r: (r.approved_at, r.id))
+    for number, row in enumerate(approved, start=org.invoices_issued + 1):
+        row.invoice_number = number
+    for number, payment in enumerate(sorted(payment_rows, key=lambda p: p.created_at), start=org.receipts_issued + 1):
+        payment.receipt_number = number
+    org.invoices_issued += len(approved)
+    org.receipts_issued += len(payment_rows)
+    session.add_all([org, *approved])
+
+
 async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str, int]:
     """Fill an existing, empty organisation with a season of realistic demo data; returns counts per kind."""
     org = await session.get(Organization, organization_id)
@@ -1006,7 +1023,7 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
         order_rows.append(row)
     session.add_all(order_rows)
     await session.flush()
-    session.add_all(
+    payment_rows = [
         Payment(
             organization_id=org_id,
             order_id=o.row.id,  # type: ignore[union-attr, arg-type]
@@ -1016,11 +1033,14 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
             method=o.row.payment_method,  # type: ignore[union-attr, arg-type]
             reference=o.row.payment_reference,  # type: ignore[union-attr]
             received_on=o.paid_at.astimezone(tz).date(),  # type: ignore[union-attr]
+            due_after_cents=o.row.amount_due_cents,  # type: ignore[union-attr]
             created_at=o.paid_at,  # type: ignore[arg-type]
         )
         for o in orders
         if o.paid_at is not None and o.paid > 0
-    )
+    ]
+    await _number_documents(session, org_id, order_rows, payment_rows)
+    session.add_all(payment_rows)
 
     booking_rows: list[Booking] = []
     for b in bookings:

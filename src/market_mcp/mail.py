@@ -18,6 +18,10 @@ Guarantee: an email is sent once, by this process or by concurrent workers on th
 crash between sending and recording can send it again, so across crashes delivery is at-least-once:
 every message carries `Message-ID: <market-mcp-email-{id}@{domain}>` so a receiver can drop the copy.
 
+An email may name a document to attach (`attachment`, e.g. receipt:12): it is rendered from the store when the
+email is sent (services.invoices; a receipt's payment row never changes, so neither does the PDF) and attached
+as application/pdf. One that cannot be rendered fails the email for good, with the reason recorded.
+
 Passwords and user names from the SMTP URL never appear in logs or in an email's recorded error.
 """
 
@@ -41,6 +45,7 @@ from sqlalchemy import select, update
 from market_mcp.db import Database
 from market_mcp.db.tables import Email, Organization
 from market_mcp.db.types import utcnow
+from market_mcp.errors import MarketError
 
 logger = logging.getLogger("market_mcp.mail")
 
@@ -146,6 +151,8 @@ class _Queued(NamedTuple):
     subject: str
     body: str
     organization_name: str
+    organization_id: int
+    attachment: str | None
 
 
 class _Pending(NamedTuple):
@@ -256,7 +263,16 @@ class Mailer:
 
     async def _queued_after(self, after: int) -> list[_Queued]:
         stmt = (
-            select(Email.id, Email.attempts, Email.to, Email.subject, Email.body, Organization.name)
+            select(
+                Email.id,
+                Email.attempts,
+                Email.to,
+                Email.subject,
+                Email.body,
+                Organization.name,
+                Email.organization_id,
+                Email.attachment,
+            )
             .join(Organization, Organization.id == Email.organization_id)  # type: ignore[arg-type]
             .where(Email.status == "queued", Email.id > after)  # type: ignore[operator]
             .order_by(Email.id)
@@ -289,7 +305,12 @@ class Mailer:
     async def _send(self, email: _Queued) -> tuple[str | None, bool]:
         """None if the server took it, else (the error, whether it is permanent)."""
         try:
-            message = self._message(email)
+            document = await self._document(email)
+        except (MarketError, ValueError) as exc:  # e.g. its payment is gone: no retry will bring it back
+            reason = exc.message if isinstance(exc, MarketError) else str(exc)
+            return self._error(f"Cannot render its attachment {email.attachment}: {reason}"), True
+        try:
+            message = self._message(email, document)
         except ValueError as exc:  # e.g. a line break in a header: no retry will fix it
             return self._error(f"Cannot build the message: {exc}"), True
         config = self.config
@@ -314,7 +335,16 @@ class Mailer:
             return self._error(text), permanent
         return None, False
 
-    def _message(self, email: _Queued) -> EmailMessage:
+    async def _document(self, email: _Queued) -> tuple[str, bytes] | None:
+        """The email's attachment, rendered now: (file name, PDF), or None."""
+        if email.attachment is None:
+            return None
+        from market_mcp.services import invoices  # the services only when there is something to render
+
+        async with self.db.transaction() as session:
+            return await invoices.attachment(session, email.organization_id, email.attachment)
+
+    def _message(self, email: _Queued, document: tuple[str, bytes] | None = None) -> EmailMessage:
         message = EmailMessage()
         display_name = " ".join(email.organization_name.split())
         message["From"] = Address(display_name=display_name, addr_spec=self.config.from_address)
@@ -323,6 +353,9 @@ class Mailer:
         message["Date"] = format_datetime(utcnow())
         message["Message-ID"] = f"<market-mcp-email-{email.id}@{self.config.from_domain}>"
         message.set_content(email.body)
+        if document is not None:
+            filename, pdf = document
+            message.add_attachment(pdf, maintype="application", subtype="pdf", filename=filename)
         return message
 
     def _error(self, text: str) -> str:

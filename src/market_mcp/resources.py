@@ -1,4 +1,6 @@
-"""Resources: every market-mcp:// address that search, fetch and results hand out, readable as JSON.
+"""Resources: every market-mcp:// address that search, fetch and results hand out, readable as JSON; and the
+PDFs an organiser hands a vendor or their treasurer, as blobs: an order's invoice
+(market-mcp://orders/<id>/invoice.pdf) and a payment's receipt (market-mcp://payments/<id>/receipt.pdf).
 
 An address names one record, market-mcp://<kind>/<id> (services.connector.url_of). Reading it gives the JSON
 its get_* tool returns, through the same service, so scoping and the words of "not found" are the tools':
@@ -22,12 +24,12 @@ from pydantic_core import to_json
 from sqlmodel import SQLModel
 
 from market_mcp.auth import OrgContext
-from market_mcp.db.tables import Application, Booking, Market, MarketDate, Order, Vendor
+from market_mcp.db.tables import Application, Booking, Market, MarketDate, Order, Payment, Vendor
 from market_mcp.errors import Invalid, NotFound
 from market_mcp.schemas.common import MAX_ID, MAX_LIMIT
 from market_mcp.schemas.connector import RecordKind
 from market_mcp.schemas.text import one_line
-from market_mcp.services import applications, bookings, market_dates, markets, orders, reports, vendors
+from market_mcp.services import applications, bookings, invoices, market_dates, markets, orders, reports, vendors
 from market_mcp.services.connector import url_of
 from market_mcp.services.scope import label
 
@@ -35,6 +37,7 @@ MIME_TYPE = "application/json"
 CSV_MIME_TYPE = "text/csv"
 EXPORTS = "market-mcp://exports/"
 _ADDRESS = re.compile(r"market-mcp://([a-z_]+)/([1-9][0-9]{0,17})")
+_DOCUMENT = re.compile(r"market-mcp://(orders/([1-9][0-9]{0,17})/invoice|payments/([1-9][0-9]{0,17})/receipt)\.pdf")
 
 
 def _dumped(record: BaseModel) -> dict[str, Any]:
@@ -117,15 +120,45 @@ TEMPLATES = [
         title="CSV export",
         description="Payments, orders or bookings (kind) of a date range as CSV, as export_csv makes it.",
         mime_type=CSV_MIME_TYPE,
-    )
+    ),
+    ResourceTemplate(
+        uri_template="market-mcp://orders/{order_id}/invoice.pdf",
+        name="invoice",
+        title="Invoice (PDF)",
+        description="An approved order's invoice, numbered INV-0001… in the organisation: its dates and fees, "
+        "credit applied, tax included, payments and amount due, under the organisation's legal name and tax "
+        "number. get_order gives its address (invoice_pdf).",
+        mime_type=invoices.PDF,
+    ),
+    ResourceTemplate(
+        uri_template="market-mcp://payments/{payment_id}/receipt.pdf",
+        name="receipt",
+        title="Receipt (PDF)",
+        description="A payment's receipt, numbered RCT-0001…: amount, method, reference, day received and what "
+        "was still due; emailed to the vendor when the payment was recorded. get_order's payments and "
+        "list_payments give its address (receipt_pdf).",
+        mime_type=invoices.PDF,
+    ),
 ]
 
 
-async def read(org: OrgContext, uri: str) -> tuple[str, str]:
-    """The record at a market-mcp:// address as JSON text (or an export as CSV) and its MIME type, or NotFound in
-    the get_* tool's words."""
+async def read(org: OrgContext, uri: str) -> tuple[str | bytes, str]:
+    """What a market-mcp:// address holds and its MIME type: a record as JSON text (or NotFound in the get_*
+    tool's words), an export as CSV, an invoice or a receipt as PDF bytes."""
     if uri.startswith(EXPORTS):
         return await reports.read_export(org, uri), CSV_MIME_TYPE
+    document = _DOCUMENT.fullmatch(uri)
+    if document is not None:
+        order_id, payment_id = document.group(2), document.group(3)
+        model, number = (Order, int(order_id)) if order_id else (Payment, int(payment_id))
+        if number > MAX_ID:
+            raise NotFound(f"{label(model)} {number} not found.")
+        _, pdf = await (invoices.invoice_pdf(org, number) if order_id else invoices.receipt_pdf(org, number))
+        return pdf, invoices.PDF
+    return await _record(org, uri), MIME_TYPE
+
+
+async def _record(org: OrgContext, uri: str) -> str:
     found = _ADDRESS.fullmatch(uri)
     if found is None or found.group(1) not in KINDS:
         shown = uri if len(uri) <= 80 else uri[:80] + "…"
@@ -137,7 +170,7 @@ async def read(org: OrgContext, uri: str) -> tuple[str, str]:
     if number > MAX_ID:  # no record has such an id: the same words as any other missing one
         raise NotFound(f"{label(kind.table)} {number} not found.")
     record = await kind.read(org, number)
-    return to_json(_dumped(record) if isinstance(record, BaseModel) else record).decode(), MIME_TYPE
+    return to_json(_dumped(record) if isinstance(record, BaseModel) else record).decode()
 
 
 async def listed(org: OrgContext, cursor: str | None) -> ListResourcesResult:

@@ -248,7 +248,16 @@ class MarketServer(MCPServer):
         wanted = self.config.local_organization()
         async with self.db.transaction(write=True) as session:
             local = await organizations.set_up_local(
-                session, name=wanted.name, timezone=wanted.timezone, currency=wanted.currency
+                session,
+                name=wanted.name,
+                timezone=wanted.timezone,
+                currency=wanted.currency,
+                invoice_details=dict(
+                    legal_name=wanted.legal_name,
+                    tax_number=wanted.tax_number,
+                    tax_rate=wanted.tax_rate,
+                    tax_label=wanted.tax_label,
+                ),
             )
         for change in local.changes:
             logger.warning(change)
@@ -482,8 +491,8 @@ class MarketServer(MCPServer):
         self, uri: Any, context: Context[Any, Any] | None = None
     ) -> list[ReadResourceContents]:
         async with organisation(self, context, method="resources/read", uri=str(uri)) as org:
-            text, mime_type = await resources.read(org, str(uri))
-        return [ReadResourceContents(content=text, mime_type=mime_type)]
+            content, mime_type = await resources.read(org, str(uri))
+        return [ReadResourceContents(content=content, mime_type=mime_type)]
 
     async def list_prompts(self) -> list[MCPPrompt]:
         return [job.listed() for job in self.jobs.values()]

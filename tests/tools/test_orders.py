@@ -238,6 +238,7 @@ async def test_a_new_order_has_a_pending_booking_on_each_date_in_date_order_at_t
         "payment_method": None,
         "payment_reference": None,
         "rejection_reason": None,
+        "invoice_number": None,  # invoiced once approved
         "approved_at": None,
         "archived_at": None,
         "created_at": order["created_at"],
@@ -454,6 +455,8 @@ async def test_approving_confirms_the_bookings_and_leaves_the_fee_due_and_emails
         "approved_at": approved["approved_at"],
         "bookings": [b | {"status": "confirmed"} for b in order["bookings"]],
         "emails": emails_queued(1),
+        "invoice_number": 1,
+        "invoice_pdf": f"market-mcp://orders/{order['id']}/invoice.pdf",
     }
     assert recent(approved["approved_at"])
     assert await booking_statuses(alice, order["id"]) == ["confirmed", "confirmed"]
@@ -1027,6 +1030,7 @@ async def test_recording_payment_completes_the_order_and_emails_a_receipt(alice:
             f"Hi Rosa,\n\nThank you: we've received $70.00 (bank transfer) for order {order['id']}. "
             "Rosa's Bakery is all set for:\n"
             f"{date_line(s.days[0], '$45.00')}\n{date_line(s.days[1], '$45.00')}\n\n"
+            "Your receipt RCT-0001 is attached.\n\n"
             "See you at the market,\nAlice Markets"
         ),
         kind="payment_received",

@@ -70,6 +70,16 @@ class Organization(SQLModel, table=True):
     currency: str = Field(default="AUD", max_length=3)
     timezone: str = Field(default="Australia/Melbourne", max_length=64)
     created_at: datetime = _when(nullable=False)
+    # What its invoices and receipts say (`market-mcp org invoice-details`): amounts are tax-inclusive, and
+    # tax_rate_basis_points is the rate in hundredths of a percent (1000: 10% GST; unset: no tax shown).
+    legal_name: str | None = Field(default=None, max_length=200)
+    tax_number: str | None = Field(default=None, max_length=40)
+    tax_label: str | None = Field(default=None, max_length=16)
+    tax_rate_basis_points: int | None = None
+    # The last invoice and receipt number issued: each is raised with UPDATE … RETURNING in the transaction that
+    # issues the number (services.invoices), so numbers never repeat and leave no gaps.
+    invoices_issued: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    receipts_issued: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class User(SQLModel, table=True):
@@ -254,6 +264,7 @@ class Order(SQLModel, table=True):
             "total_cents >= 0 AND credit_applied_cents >= 0 AND amount_due_cents >= 0", name="ck_order_money"
         ),
         CheckConstraint("credit_applied_cents <= total_cents", name="ck_order_credit_le_total"),
+        Index("ux_order_org_invoice", "organization_id", "invoice_number", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -276,6 +287,7 @@ class Order(SQLModel, table=True):
     payment_method: str | None = Field(default=None, max_length=32)
     payment_reference: str | None = Field(default=None, max_length=200)
     rejection_reason: str | None = Field(default=None, max_length=500)
+    invoice_number: int | None = None  # issued when the order is first approved (services.invoices)
     approved_at: datetime | None = _when()
     archived_at: datetime | None = _when()
     created_at: datetime = _when(nullable=False)
@@ -431,6 +443,7 @@ class Payment(SQLModel, table=True):
         CheckConstraint(_in("kind", PAYMENT_KINDS), name="ck_payment_kind"),
         CheckConstraint(_in("method", PAYMENT_METHODS), name="ck_payment_method"),
         CheckConstraint("amount_cents > 0", name="ck_payment_money"),
+        Index("ux_payment_org_receipt", "organization_id", "receipt_number", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -444,6 +457,8 @@ class Payment(SQLModel, table=True):
     reference: str | None = Field(default=None, max_length=200)
     reason: str | None = Field(default=None, max_length=500)
     received_on: date
+    receipt_number: int | None = None  # a payment's, issued when it is recorded (services.invoices)
+    due_after_cents: int | None = Field(default=None, sa_type=BigInteger)  # a payment's: still due once recorded
     created_at: datetime = _when(nullable=False)
 
 
@@ -518,6 +533,8 @@ class Email(SQLModel, table=True):
     kind: str = Field(max_length=40)
     record_type: str | None = Field(default=None, max_length=40)
     record_id: int | None = None
+    # A document rendered at delivery and attached: "receipt:<payment id>" (the payment row never changes).
+    attachment: str | None = Field(default=None, max_length=40)
     status: str = Field(default="queued", max_length=16)
     attempts: int = 0
     sent_at: datetime | None = _when()

@@ -47,6 +47,7 @@ class EmailOut(Row):
     sent_at: datetime | None
     error: str | None = Field(description="Why the last delivery attempt failed.")
     created_at: datetime
+    attachment: str | None = Field(None, description="A PDF sent with it: receipt:12 is payment 12's receipt.")
 
 
 class EmailDelivery(Schema):

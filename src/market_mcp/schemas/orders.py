@@ -36,6 +36,8 @@ class PaymentLine(Schema):
     reference: str | None
     reason: str | None
     received_on: date
+    receipt_number: int | None = when_set("A payment's receipt number (RCT-0001 is 1).")
+    receipt_pdf: str | None = when_set("A payment's receipt, a PDF resource to read and hand over.")
 
 
 class OrderOut(Row):
@@ -71,6 +73,7 @@ class OrderOut(Row):
     payment_method: str | None
     payment_reference: str | None
     rejection_reason: str | None
+    invoice_number: int | None = Field(None, description="Given when first approved (INV-0001 is 1).")
     approved_at: datetime | None
     archived_at: datetime | None
     created_at: datetime
@@ -83,6 +86,7 @@ class OrderDetail(OrderOut, Emailing):
     bookings: list[OrderLine] = Field(description="The order's line items: one booking per market date.")
     credits_applied: list[CreditApplied]
     payments: list[PaymentLine] = Field(description="Its payments ledger, oldest first.")
+    invoice_pdf: str | None = when_set("Its invoice, a PDF resource to read and hand over (once approved).")
 
 
 class ApprovedOrder(OrderDetail):

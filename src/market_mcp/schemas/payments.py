@@ -33,6 +33,7 @@ class PaymentOut(Schema):  # every field in a list: a ledger row is short
     reason: str | None
     received_on: date
     created_at: datetime
+    receipt_number: int | None = Field(None, description="A payment's receipt (RCT-0001 is 1; get_order: its PDF).")
 
 
 class RefundPart(Schema):

@@ -96,6 +96,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Payment received: order {order_id}",
         "Hi {contact_name},\n\n"
         "Thank you: we've received {paid} ({method}) for order {order_id}. {left_sentence}\n{date_lines}\n\n"
+        "Your receipt {receipt} is attached.\n\n"
         "See you at the market,\n{organization_name}",
     ),
     "payment_refunded": (
@@ -257,8 +258,10 @@ def queue_email(
     vendor_id: int | None = None,
     record_type: str | None = None,
     record_id: int | None = None,
+    attachment: str | None = None,
 ) -> Email:
-    """Queue one email in the caller's transaction: it is sent only if the change that caused it commits."""
+    """Queue one email in the caller's transaction: it is sent only if the change that caused it commits.
+    attachment: a document to render and attach at delivery ("receipt:<payment id>", services.invoices)."""
     if kind not in EMAIL_KINDS:
         raise ValueError(f"unknown email kind {kind!r}")
     without_secrets(subject, body)
@@ -271,6 +274,7 @@ def queue_email(
         kind=kind,
         record_type=record_type,
         record_id=record_id,
+        attachment=attachment,
     )
     org.session.add(email)
     org.emails_queued += 1
@@ -289,7 +293,14 @@ def render_for(org: OrgContext, vendor: Vendor, kind: str, **values: Any) -> tup
 
 
 def email_vendor(
-    org: OrgContext, vendor: Vendor, kind: str, *, record_type: str, record_id: int | None, **values: Any
+    org: OrgContext,
+    vendor: Vendor,
+    kind: str,
+    *,
+    record_type: str,
+    record_id: int | None,
+    attachment: str | None = None,
+    **values: Any,
 ) -> Email:
     """Queue the `kind` template to a vendor: greeting, business and organisation filled in, `values` the rest."""
     subject, body = render_for(org, vendor, kind, **values)
@@ -302,6 +313,7 @@ def email_vendor(
         vendor_id=vendor.id,
         record_type=record_type,
         record_id=record_id,
+        attachment=attachment,
     )
 
 

@@ -28,7 +28,17 @@ from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.orders import ApprovedOrder, CreditApplied, OrderDetail, OrderLine, OrderOut
 from market_mcp.schemas.payments import PaymentLinkResult
 from market_mcp.schemas.text import quoted
-from market_mcp.services import applications, capacity, credits, deadlines, emails, payment_links, payments, ranges
+from market_mcp.services import (
+    applications,
+    capacity,
+    credits,
+    deadlines,
+    emails,
+    numbering,
+    payment_links,
+    payments,
+    ranges,
+)
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 # DOMAIN.md: which statuses each action starts from.
@@ -118,6 +128,7 @@ async def get_order(org: OrgContext, order_id: int) -> OrderDetail:
             for credit_id, amount, at in used.all()
         ],
         payments=await payments.ledger(org, order_id),
+        invoice_pdf=numbering.invoice_uri(order_id) if order.invoice_number else None,
     )
 
 
@@ -267,6 +278,7 @@ async def approve(
     await payments.settle(org, order, why=f"Order {order.id} was approved for less than was paid on it.")
     order.status = "payment_pending" if order.amount_due_cents > 0 else "complete"
     order.approved_at = now
+    await numbering.number_invoice(org, order)  # invoiced from now on, under one number whatever follows
     order.updated_at = now
     market = await get_or_404(org, Market, order.market_id)
     await deadlines.set_deadline(org, order, market)
@@ -532,9 +544,10 @@ async def record_order_payment(
     order = await get_or_404(org, Order, order_id, for_update=True)
     if order.status != "payment_pending":
         raise _refuse(order, "marked paid", ("payment_pending",))
-    paid, excess = await payments.record(
+    row, excess = await payments.record(
         org, order, amount=amount_cents, method=method, reference=reference, received_on=received_on
     )
+    paid = row.amount_cents
     money = org.currency
     vendor = await get_or_404(org, Vendor, order.vendor_id)
     if order.amount_due_cents:
@@ -550,6 +563,8 @@ async def record_order_payment(
         paid=format_money(paid, money),
         method=payments.words(method),
         left_sentence=left,
+        receipt=numbering.receipt_label(row.receipt_number),  # type: ignore[arg-type]
+        attachment=f"receipt:{row.id}",  # rendered at delivery from the payment row, which never changes
     )
     return await get_order(org, order_id)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import available_timezones
 
 from sqlalchemy import func, select, update
@@ -53,6 +54,71 @@ async def create_organization(
     session.add(user)
     await session.flush()
     return org, user
+
+
+GST_CURRENCIES = ("AUD", "NZD", "SGD", "INR", "CAD", "MYR")  # where a sales tax on stall fees is called GST
+
+
+def _basis_points(rate: str) -> int | None:
+    """A tax rate in percent ("10", "7.5", "8.1%") in hundredths of a percent; "" or 0: no tax."""
+    text = rate.strip().removesuffix("%").strip()
+    if not text:
+        return None
+    found = re.fullmatch(r"(\d{1,3})(?:\.(\d{1,2}))?", text)
+    if found is None or int(found.group(1)) > 100:
+        raise Invalid(
+            f"tax rate must be a percentage from 0 to 100 with at most two decimals, such as 10; got {rate!r}."
+        )
+    points = int(found.group(1)) * 100 + int((found.group(2) or "0").ljust(2, "0"))
+    if points > 10_000:
+        raise Invalid(f"tax rate must be at most 100; got {rate!r}.")
+    return points or None
+
+
+async def set_invoice_details(
+    session: AsyncSession,
+    slug: str,
+    *,
+    legal_name: str | None = None,
+    tax_number: str | None = None,
+    tax_rate: str | None = None,
+    tax_label: str | None = None,
+) -> Organization:
+    """What the organisation's invoices and receipts say: None leaves a detail as it is, "" clears it."""
+    org = await get_organization(session, slug)
+    for name, value, longest in (("legal name", legal_name, 200), ("tax number", tax_number, 40)):
+        if value is not None and len(" ".join(value.split())) > longest:
+            raise Invalid(f"{name} must be at most {longest} characters.")
+    if tax_label is not None and not re.fullmatch(r"[\w .-]{0,16}", tax_label.strip()):
+        raise Invalid(f"tax label must be a short word such as GST or VAT (16 characters at most); got {tax_label!r}.")
+    if legal_name is not None:
+        org.legal_name = " ".join(legal_name.split()) or None
+    if tax_number is not None:
+        org.tax_number = " ".join(tax_number.split()) or None
+    if tax_rate is not None:
+        org.tax_rate_basis_points = _basis_points(tax_rate)
+    if tax_label is not None:
+        org.tax_label = tax_label.strip() or None
+    if org.tax_rate_basis_points and not org.tax_label:
+        org.tax_label = "GST" if org.currency in GST_CURRENCIES else "VAT"
+    session.add(org)
+    await session.flush()
+    return org
+
+
+def invoice_details(org: Organization) -> dict[str, Any]:
+    """The organisation's invoice details as `org invoice-details --json` prints them."""
+    rate = org.tax_rate_basis_points
+    return {
+        "slug": org.slug,
+        "name": org.name,
+        "legal_name": org.legal_name,
+        "tax_number": org.tax_number,
+        "tax_rate": None if rate is None else rate / 100,
+        "tax_label": org.tax_label,
+        "invoices_issued": org.invoices_issued,
+        "receipts_issued": org.receipts_issued,
+    }
 
 
 async def list_organizations(session: AsyncSession) -> list[tuple[Organization, int]]:
@@ -144,14 +210,22 @@ class LocalSetUp:
     changes: list[str] = field(default_factory=list)  # what this start did, in sentences for the log
 
 
-async def set_up_local(session: AsyncSession, *, name: str, timezone: str, currency: str) -> LocalSetUp:
+async def set_up_local(
+    session: AsyncSession,
+    *,
+    name: str,
+    timezone: str,
+    currency: str,
+    invoice_details: dict[str, str | None] | None = None,
+) -> LocalSetUp:
     """The organisation a local store (stdio, no token) works for: found, or set up on first start.
 
     The server acts through a token of its own, LOCAL_TOKEN_NAME, whose secret is never kept: the same
     rules as any token apply (revoked: 401; organisation in draft: 403) and its name is in the audit log.
     The store has one local organisation, the one holding that token: changing the name, timezone or
     currency in the settings changes it rather than starting a second one (its slug stays, so
-    `token create --org SLUG` keeps working). On first start, an organisation already in the store under
+    `token create --org SLUG` keeps working). Invoice details given in the settings (legal name, tax number,
+    rate, label) are set too; one left blank stays as it is (`org invoice-details` may have set it). On first start, an organisation already in the store under
     the name's slug (one made with `org create`, say) is the one used.
     """
     found = (
@@ -166,6 +240,7 @@ async def set_up_local(session: AsyncSession, *, name: str, timezone: str, curre
     if found is not None:
         token, org = found
         changes = _follow(session, org, name=name, timezone=timezone, currency=currency)
+        changes += await _follow_invoice_details(session, org, invoice_details or {})
         return LocalSetUp(org, token.id, changes)  # type: ignore[arg-type]
     slug = slug_for(name)
     org = (await session.execute(select(Organization).where(Organization.slug == slug))).scalar_one_or_none()
@@ -175,8 +250,23 @@ async def set_up_local(session: AsyncSession, *, name: str, timezone: str, curre
     else:
         changes = [f"This computer now works for {org.name} ({org.slug}), already in the store."]
         changes += _follow(session, org, name=name, timezone=timezone, currency=currency)
+    changes += await _follow_invoice_details(session, org, invoice_details or {})
     token, _ = await create_token(session, slug=org.slug, name=LOCAL_TOKEN_NAME)  # its secret is dropped here
     return LocalSetUp(org, token.id, changes)  # type: ignore[arg-type]
+
+
+async def _follow_invoice_details(
+    session: AsyncSession, org: Organization, details: dict[str, str | None]
+) -> list[str]:
+    """Set the invoice details the settings give; a sentence if that changed any."""
+    given = {key: value for key, value in details.items() if value is not None}
+    if not given:
+        return []
+    before = invoice_details(org)
+    after = invoice_details(await set_invoice_details(session, org.slug, **given))
+    if after == before:
+        return []
+    return [f"The invoice details of {org.name} are now as the settings say."]
 
 
 def _follow(session: AsyncSession, org: Organization, *, name: str, timezone: str, currency: str) -> list[str]:

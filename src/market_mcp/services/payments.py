@@ -20,7 +20,7 @@ from market_mcp.errors import Conflict, Invalid
 from market_mcp.schemas.common import Page, format_money
 from market_mcp.schemas.orders import PaymentLine
 from market_mcp.schemas.payments import PaymentOut, RefundPart, RefundResult
-from market_mcp.services import credits, emails, ranges
+from market_mcp.services import credits, emails, numbering, ranges
 from market_mcp.services.scope import count, get_or_404, scoped
 
 METHOD_WORDS = {"bank_transfer": "bank transfer", "online": "online payment", "credit": "credit to your account"}
@@ -81,21 +81,33 @@ def held(order: Order) -> int:
 
 async def ledger(org: OrgContext, order_id: int) -> list[PaymentLine]:
     rows = await org.session.execute(scoped(org, Payment).where(Payment.order_id == order_id).order_by(Payment.id))
-    return [PaymentLine.model_validate(p, from_attributes=True) for p in rows.scalars()]
+    return [
+        PaymentLine(**p.model_dump(), receipt_pdf=numbering.receipt_uri(p.id) if p.receipt_number else None)  # type: ignore[arg-type]
+        for p in rows.scalars()
+    ]
 
 
 async def record(
     org: OrgContext, order: Order, *, amount: int | None, method: str, reference: str | None, received_on: date | None
-) -> tuple[int, int]:
-    """A payment on a payment_pending order (default: all that is due): (cents paid, cents of it moved to credit).
-    The order is complete once nothing is due."""
+) -> tuple[Payment, int]:
+    """A payment on a payment_pending order (default: all that is due): (its ledger row, with its receipt number,
+    and the cents of it moved to credit). The order is complete once nothing is due."""
     today = org.today()
     day = received_on or today
     if day > today:
         raise Invalid(f"received_on {day} is after today ({today}); record a payment once it has arrived.")
     paid = order.amount_due_cents if amount is None else amount
     owed = order.amount_due_cents
-    await _row(org, order, "payment", paid, method, day, reference=reference)
+    row = await _row(
+        org,
+        order,
+        "payment",
+        paid,
+        method,
+        day,
+        reference=reference,
+        receipt_number=await numbering.next_receipt_number(org),
+    )
     order.amount_paid_cents += paid
     money = org.currency
     excess = await settle(
@@ -110,10 +122,11 @@ async def record(
         order.paid_at = now
     order.payment_method, order.payment_reference = method, reference
     order.updated_at = now
-    org.session.add(order)
+    row.due_after_cents = order.amount_due_cents  # what its receipt says is still due, whenever it is rendered
+    org.session.add_all((order, row))
     await org.session.flush()
     org.touch("order", order.id)  # type: ignore[arg-type]
-    return paid, excess
+    return row, excess
 
 
 async def refund(org: OrgContext, order_id: int, *, amount: int, to: str, reason: str, dry_run: bool) -> RefundResult:
