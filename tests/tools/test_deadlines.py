@@ -167,7 +167,7 @@ async def test_an_overdue_order_is_listed_previewed_then_released_with_its_space
     assert preview["would_release"] == [released]
     assert preview["would_email"] == 1
     assert "released" not in preview and "emails" not in preview
-    assert done["summary"] == "Released 2 bookings of 1 overdue orders."
+    assert done["summary"] == "Released 2 bookings of 1 overdue order."
     assert done["released"] == [released]
     assert [(o["entry_id"], o["vendor_id"]) for o in done["waitlist_offers"]] == [(waiting["id"], ben)]
     assert done["emails"]["queued"] == 2  # Rosa's release and Ben's offer

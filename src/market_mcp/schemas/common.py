@@ -77,6 +77,11 @@ def format_money(cents: int, currency: str) -> str:
 
 
 @lru_cache(maxsize=4096)  # a bulk cancellation writes the same few days into a thousand emails
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """3 bookings, 1 booking: a count as a sentence says it."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def long_date(day: date) -> str:
     """A trading day as a person writes it in an email or a title: Saturday 5 December 2026."""
     return f"{day:%A} {day.day} {day:%B %Y}"

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, and_, cast, func, select
 
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Email, Market, OrgTotal, WaitlistEntry
-from market_mcp.schemas.common import format_money
+from market_mcp.schemas.common import format_money, plural
 from market_mcp.schemas.dashboard import AttentionItem, Call, Context, ContextMarket, Dashboard, DashboardSummary
 from market_mcp.schemas.text import one_line
 from market_mcp.services import emails
@@ -147,10 +147,6 @@ async def get_dashboard(org: OrgContext) -> Dashboard:
     )
 
 
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
-
-
 def _when(day: date, today: date) -> str:
     if day == today:
         return "today"
@@ -173,13 +169,13 @@ async def get_dashboard_summary(org: OrgContext) -> DashboardSummary:
             call = follow[figure]
             attention.append(AttentionItem(what=what, count=count, tool=call.tool, arguments=call.arguments))
 
-    need("pending_applications", f"{_plural(f.pending_applications, 'application')} waiting for a decision")
-    need("pending_orders", f"{_plural(f.pending_orders, 'order')} to approve")
-    need("unpaid_soon", f"{_plural(f.unpaid_soon, 'unpaid order')} with a market in the next 7 days")
-    need("dates_to_close_out", f"{_plural(f.dates_to_close_out, 'past market date')} not closed out")
-    need("emails_failed", f"{_plural(f.emails_failed, 'email')} failed to send")
+    need("pending_applications", f"{plural(f.pending_applications, 'application')} waiting for a decision")
+    need("pending_orders", f"{plural(f.pending_orders, 'order')} to approve")
+    need("unpaid_soon", f"{plural(f.unpaid_soon, 'unpaid order')} with a market in the next 7 days")
+    need("dates_to_close_out", f"{plural(f.dates_to_close_out, 'past market date')} not closed out")
+    need("emails_failed", f"{plural(f.emails_failed, 'email')} failed to send")
     if not org.email_delivery:
-        need("emails_queued", f"{_plural(f.emails_queued, 'email')} queued and never sent: delivery is not set up")
+        need("emails_queued", f"{plural(f.emails_queued, 'email')} queued and never sent: delivery is not set up")
 
     lines = []
     if nxt is None:
@@ -187,11 +183,11 @@ async def get_dashboard_summary(org: OrgContext) -> DashboardSummary:
     else:
         lines.append(
             f"Next market: {one_line(nxt.market_name)} {_when(nxt.scheduled_at, today)}, {nxt.confirmed_count} of "
-            f"{nxt.capacity} spaces booked ({_plural(nxt.spaces_left, 'space')} left"
+            f"{nxt.capacity} spaces booked ({plural(nxt.spaces_left, 'space')} left"
             + (f", {nxt.waitlist_count} on the waitlist)." if nxt.waitlist_count else ").")
         )
     lines.append(
-        f"Owed: {money(f.money_owed_cents)} on {_plural(f.unpaid_orders, 'unpaid order')}; "
+        f"Owed: {money(f.money_owed_cents)} on {plural(f.unpaid_orders, 'unpaid order')}; "
         f"taken this month: {money(f.money_taken_this_month_cents)}."
     )
     if attention:

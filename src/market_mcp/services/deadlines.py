@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Booking, Market, MarketDate, Order, PaymentReminder, Vendor
 from market_mcp.errors import Conflict
-from market_mcp.schemas.common import Page, format_money, long_date, preview_note
+from market_mcp.schemas.common import Page, format_money, long_date, plural, preview_note
 from market_mcp.schemas.payments import OverdueOrderOut, ReleasedOrder, ReleaseResult
 from market_mcp.services import bookings, emails, orders
 from market_mcp.services.scope import count, get_or_404, scoped
@@ -242,7 +242,7 @@ async def release_unpaid_bookings(
         return ReleaseResult(
             dry_run=True,
             currency=org.currency,
-            summary=f"{len(plan)} overdue orders would have {booked} bookings released.",
+            summary=f"{plural(len(plan), 'overdue order')} would have {plural(booked, 'booking')} released.",
             note=preview_note("no booking was released and no email queued"),
             would_release=plan,
             would_email=len(plan),
@@ -261,7 +261,7 @@ async def release_unpaid_bookings(
     return ReleaseResult(
         dry_run=False,
         currency=org.currency,
-        summary=f"Released {booked} bookings of {len(plan)} overdue orders.",
+        summary=f"Released {plural(booked, 'booking')} of {plural(len(plan), 'overdue order')}.",
         released=plan,
         waitlist_offers=done.offers,
     )
