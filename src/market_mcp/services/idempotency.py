@@ -32,13 +32,7 @@ async def replay(org: OrgContext, key: str, tool: str, arguments: dict[str, Any]
         await org.session.execute(
             text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": int.from_bytes(digest[:8], "big", signed=True)}
         )
-    found = (
-        await org.session.execute(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.organization_id == org.organization_id, IdempotencyRecord.key == key
-            )
-        )
-    ).scalar_one_or_none()
+    found = await _record(org, key)
     if found is None:
         return None
     if found.tool != tool or found.request_hash != request_hash(tool, arguments):
@@ -47,6 +41,13 @@ async def replay(org: OrgContext, key: str, tool: str, arguments: dict[str, Any]
             "use a new key for a new request."
         )
     return found.response
+
+
+async def _record(org: OrgContext, key: str) -> IdempotencyRecord | None:
+    stmt = select(IdempotencyRecord).where(
+        IdempotencyRecord.organization_id == org.organization_id, IdempotencyRecord.key == key
+    )
+    return (await org.session.execute(stmt)).scalar_one_or_none()
 
 
 def remember(org: OrgContext, key: str, tool: str, arguments: dict[str, Any], response: dict[str, Any]) -> None:
@@ -64,13 +65,7 @@ def remember(org: OrgContext, key: str, tool: str, arguments: dict[str, Any], re
 async def amend(org: OrgContext, key: str, response: dict[str, Any] | None) -> None:
     """What a call with this key finished as after its transaction (a payment link made then); None: it failed
     after all, so the key is forgotten and a retry with it runs again."""
-    found = (
-        await org.session.execute(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.organization_id == org.organization_id, IdempotencyRecord.key == key
-            )
-        )
-    ).scalar_one_or_none()
+    found = await _record(org, key)
     if found is None:
         return
     if response is None:
