@@ -150,6 +150,26 @@ async def test_a_refund_to_the_original_methods_goes_back_by_the_latest_paid_fir
     assert done["refundable_cents"] == 1500
 
 
+async def test_50_then_the_rest_of_90_and_20_refunded_in_cash_whatever_it_was_paid_by(alice: Tenant) -> None:
+    async with alice.client() as c:
+        _, order = await approved(c)
+        await c.ok("record_order_payment", order_id=order["id"], method="bank_transfer", amount="50")
+        await c.ok("record_order_payment", order_id=order["id"], method="card")
+        done = await c.ok(
+            "refund_order_payment", order_id=order["id"], amount="20", reason="No power all morning", to="cash"
+        )
+        after = await c.ok("get_order", order_id=order["id"])
+        cash = await c.ok("list_payments", order_id=order["id"], method="cash")
+    assert [(r["method"], r["amount_cents"]) for r in done["refunded"]] == [("cash", 2000)]
+    assert money(after) == ("complete", 9000, 2000, 0, 3)
+    assert [(p["kind"], p["amount_cents"], p["reason"]) for p in cash["items"]] == [
+        ("refund", 2000, "No power all morning")
+    ]
+    (email,) = [e for e in await outbox(alice) if e["kind"] == "payment_refunded"]
+    assert "We've refunded $20.00 on order" in email["body"] and ": $20.00 by cash." in email["body"]
+    assert "Reason: No power all morning" in email["body"]
+
+
 async def test_a_refund_as_credit_opens_a_credit_for_the_vendor(alice: Tenant) -> None:
     async with alice.client() as c:
         vendor, order = await approved(c)

@@ -10,7 +10,7 @@ from market_mcp.schemas.common import Schema, when_set
 from market_mcp.schemas.emails import Emailing
 
 PaymentKind = Literal["payment", "refund", "excess"]
-RefundTo = Literal["original", "credit"]
+RefundTo = Literal["original", "credit", "cash", "card", "bank_transfer", "cheque", "online"]
 MoneyMethod = Literal["card", "cash", "bank_transfer", "cheque", "online", "credit"]  # how money moved on the ledger
 
 

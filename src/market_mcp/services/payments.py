@@ -143,9 +143,10 @@ async def refund(org: OrgContext, order_id: int, *, amount: int, to: str, reason
             else f"Nothing has been paid on order {order_id} that is not already given back, so there is nothing to "
             "refund; record_order_payment records money received."
         )
-    parts = (
-        [RefundPart(method="credit", amount_cents=amount)] if to == "credit" else await _by_method(org, order, amount)
-    )
+    if to == "original":
+        parts = await _by_method(org, order, amount)
+    else:  # as credit, or paid out by the method named (cash over the counter, say)
+        parts = [RefundPart(method=to, amount_cents=amount)]
     if dry_run:
         return RefundResult(
             dry_run=True,

@@ -191,7 +191,7 @@ async def refund_order_payment(
     order_id: OrderId,
     amount: Annotated[PositiveMoney, Field(description="At most what was paid, less refunds.")],
     reason: Annotated[str, Field(min_length=1, max_length=500, description="For the vendor's email."), EmailText],
-    to: Annotated[RefundTo, Field(description="original: as they paid; credit: as vendor credit.")],
+    to: Annotated[RefundTo, Field(description="original: as they paid; credit: vendor credit; or how you pay it.")],
     dry_run: DryRun = False,
     idempotency_key: IdempotencyKey = None,
 ) -> RefundResult:
