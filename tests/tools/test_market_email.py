@@ -400,6 +400,7 @@ async def test_list_emails_is_newest_first_and_says_delivery_is_not_configured(a
         "record_type": None,
         "record_id": None,
         "attempts": 1,
+        "attachment": None,
     }
 
 
