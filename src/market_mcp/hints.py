@@ -294,6 +294,11 @@ def invalid_arguments(error: ValidationError, arguments: type[BaseModel] | None 
     return "Invalid arguments: " + " ".join(problems.values())
 
 
+def _path(loc: tuple[Any, ...]) -> str:
+    """rows[0].stalls, as a person would point at it."""
+    return str(loc[0]) + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc[1:])
+
+
 BOUNDS = {
     "greater_than_equal": "at least",
     "greater_than": "more than",
@@ -304,6 +309,10 @@ BOUNDS = {
 
 def _problem(argument: str, item: Any, want: Expected | None) -> str:
     kind, value, ctx = item["type"], item.get("input"), item.get("ctx") or {}
+    if any(isinstance(part, str) for part in item["loc"][1:]):  # a field of an object inside an argument
+        argument, want = _path(item["loc"]), None
+        if kind == "extra_forbidden":
+            return f"{argument} is not a field it takes (tools/list shows the fields)."
     message = item["msg"].removeprefix("Value error, ")
     if kind == "missing":
         return (

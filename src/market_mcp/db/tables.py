@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint, false, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint, false, text, true
 from sqlmodel import Field, SQLModel
 
 from market_mcp.db.types import UTCDateTime, utcnow
@@ -49,6 +49,9 @@ ORDER_STATUSES = ("pending", "payment_pending", "complete", "rejected", "archive
 BOOKING_STATUSES = ("pending", "confirmed", "rejected", "cancelled")
 ACTIVE_BOOKING_STATUSES = ("pending", "confirmed")
 WAITLIST_STATUSES = ("waiting", "notified", "accepted", "declined", "expired", "removed")
+FACINGS = ("N", "E", "S", "W")
+STALL_ATTRIBUTES = ("power", "water", "covered", "corner", "food_safe")
+FEATURE_KINDS = ("entrance", "exit", "toilet", "path", "power", "water", "info", "parking", "other")
 CANCEL_SETTLEMENTS = ("credit", "release")
 CREDIT_SOURCES = ("manual", "application", "rebook", "cancellation", "weather")
 CREDIT_TRANSACTION_KINDS = ("grant", "use", "adjust", "expire", "delete", "refund")
@@ -146,8 +149,57 @@ class Market(SQLModel, table=True):
     payment_due_days_before: int | None = None
     release_unpaid: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     payment_reminders: list[int] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The site (services/site.py): priced stall types ([{name, fee_cents, width, depth}], the first is the default)
+    # and add-ons ([{name, fee_cents}]; one named after a stall attribute, e.g. power, needs a stall that has it),
+    # and whether auto-assignment keeps vendors of one category out of neighbouring stalls.
+    stall_types: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    add_ons: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    separate_categories: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
+
+
+class Stall(SQLModel, table=True):
+    """A pitch on a market's site plan. A booking holds it on a date by its code (booking.space_number), which the
+    unique index ux_booking_space keeps to one active booking per stall per date."""
+
+    __tablename__ = "stall"
+    __table_args__ = (
+        UniqueConstraint("market_id", "code", name="ux_stall_market_code"),
+        Index("ix_stall_org_market", "organization_id", "market_id"),
+        CheckConstraint("width > 0 AND depth > 0", name="ck_stall_size"),
+        CheckConstraint(_in("facing", FACINGS), name="ck_stall_facing"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    market_id: int = _fk("market.id")
+    code: str = Field(max_length=20)
+    row_label: str = Field(default="", max_length=20)
+    stall_type: str | None = Field(default=None, max_length=50)
+    x: float
+    y: float
+    width: float
+    depth: float
+    facing: str = Field(default="S", max_length=1)
+    attributes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class SiteFeature(SQLModel, table=True):
+    """Something drawn on a site plan that is not a stall: an entrance, toilets, a path."""
+
+    __tablename__ = "site_feature"
+    __table_args__ = (Index("ix_site_feature_market", "market_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    market_id: int = _fk("market.id")
+    kind: str = Field(max_length=20)
+    label: str = Field(default="", max_length=100)
+    x: float
+    y: float
+    width: float
+    depth: float
 
 
 class MarketDate(SQLModel, table=True):
@@ -190,6 +242,7 @@ class Vendor(SQLModel, table=True):
     phone: str = Field(default="", max_length=50)
     category: str = Field(default="", max_length=50)
     trusted: bool = False
+    needs: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # stall attributes required
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
 
@@ -288,6 +341,8 @@ class Order(SQLModel, table=True):
     payment_reference: str | None = Field(default=None, max_length=200)
     rejection_reason: str | None = Field(default=None, max_length=500)
     invoice_number: int | None = None  # issued when the order is first approved (services.invoices)
+    stall_type: str | None = Field(default=None, max_length=50)  # what each date is priced as, where types exist
+    add_ons: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     approved_at: datetime | None = _when()
     archived_at: datetime | None = _when()
     created_at: datetime = _when(nullable=False)

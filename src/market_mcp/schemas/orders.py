@@ -87,6 +87,7 @@ class OrderDetail(OrderOut, Emailing):
     credits_applied: list[CreditApplied]
     payments: list[PaymentLine] = Field(description="Its payments ledger, oldest first.")
     invoice_pdf: str | None = when_set("Its invoice, a PDF resource to read and hand over (once approved).")
+    priced_as: str | None = when_set('Each date\'s stall type and add-ons: "double + power".')
 
 
 class ApprovedOrder(OrderDetail):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from market_mcp.schemas.common import Row, Schema, Stripped, nullable
 from market_mcp.schemas.emails import Emailing
@@ -40,6 +40,7 @@ class VendorFields(Schema):
     email: str | None = None
     phone: str | None = None
     category: str | None = None
+    needs: list[str] | None = None
 
 
 class VendorOut(Row):
@@ -50,6 +51,9 @@ class VendorOut(Row):
     phone: str
     category: str
     trusted: bool = Field(description="Their orders are approved on arrival (set by approve_order).")
+    needs: Annotated[list[str], BeforeValidator(lambda v: v or [])] = Field(
+        [], description="What their stall must have."
+    )
     created_at: datetime
     updated_at: datetime
 

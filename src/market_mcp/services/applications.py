@@ -16,7 +16,7 @@ from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.credits import CreditDetail
 from market_mcp.schemas.text import one_line, quoted
 from market_mcp.schemas.vendors import VendorFields
-from market_mcp.services import credits, emails, ranges, vendors
+from market_mcp.services import credits, emails, ranges, site, vendors
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 # DOMAIN.md: pending -> approved | rejected | waitlisted; waitlisted -> approved | rejected.
@@ -269,7 +269,7 @@ async def update_application_status(
             record_type="application",
             record_id=application_id,
             market_name=market.name,
-            fee=format_money(market.default_fee_cents, org.currency),
+            fee=format_money(site.fee_from(market), org.currency),
             message_block=emails.paragraph(message),
             credit_block=emails.paragraph(
                 f"To welcome you, we've added a {format_money(starter_credit_cents, org.currency)} credit to your "
@@ -308,7 +308,7 @@ async def send_application_reminder(org: OrgContext, application_id: int) -> Rem
         record_type="application",
         record_id=application_id,
         market_name=market.name,
-        fee=format_money(market.default_fee_cents, org.currency),
+        fee=format_money(site.fee_from(market), org.currency),
         next_date_sentence=f"The next market is on {long_date(next_day)}. " if next_day else "",
         credit_block=emails.paragraph(
             f"You have {format_money(balance, org.currency)} of credit with us, which comes off your booking."

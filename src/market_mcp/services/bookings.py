@@ -23,7 +23,7 @@ from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.bookings import BookingOut, BookingResult, BulkCancelResult, SkippedBooking, WaitlistOffer
 from market_mcp.schemas.common import Page, format_money, long_date, preview_note
 from market_mcp.schemas.text import one_line, quoted
-from market_mcp.services import capacity, credits, emails, orders, payments, ranges, waitlist
+from market_mcp.services import capacity, credits, emails, orders, payments, ranges, site, waitlist
 from market_mcp.services.scope import columns_of, count, get_or_404, read_rows, scoped, vendors_matching
 
 ACTIVE = ("pending", "confirmed")
@@ -556,6 +556,7 @@ async def update_space_number(org: OrgContext, booking_id: int, *, space_number:
             f"be given one{restore}."
         )
     if space_number is not None:
+        space_number = await site.check_space(org, booking, space_number)  # a stall on the plan, where there is one
         holder = await _space_holder(org, booking, space_number)
         if holder is not None:
             other, business_name = holder

@@ -38,6 +38,7 @@ from market_mcp.services import (
     payment_links,
     payments,
     ranges,
+    site,
 )
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
@@ -129,6 +130,7 @@ async def get_order(org: OrgContext, order_id: int) -> OrderDetail:
         ],
         payments=await payments.ledger(org, order_id),
         invoice_pdf=numbering.invoice_uri(order_id) if order.invoice_number else None,
+        priced_as=" + ".join([order.stall_type or "", *(order.add_ons or [])]).strip(" +") or None,
     )
 
 
@@ -305,7 +307,13 @@ async def approve(
 
 
 async def open_order(
-    org: OrgContext, vendor_id: int, *, market_date_ids: list[int], amount_per_date_cents: int | None
+    org: OrgContext,
+    vendor_id: int,
+    *,
+    market_date_ids: list[int],
+    amount_per_date_cents: int | None,
+    stall_type: str | None = None,
+    add_ons: list[str] | None = None,
 ) -> Order:
     """A pending order with a pending booking per date, after every check an order needs (approved
     application, bookable dates, not booked already, room)."""
@@ -351,11 +359,14 @@ async def open_order(
         )
     await capacity.check_room(org, dict.fromkeys(market_date_ids, 1))
 
-    fee = market.default_fee_cents if amount_per_date_cents is None else amount_per_date_cents
+    priced, stall_type, add_ons = site.price(market, stall_type, add_ons)  # type plus add-ons, or the flat fee
+    fee = priced if amount_per_date_cents is None else amount_per_date_cents
     order = Order(
         organization_id=org.organization_id,
         vendor_id=vendor_id,
         market_id=market.id,  # type: ignore[arg-type]
+        stall_type=stall_type,
+        add_ons=add_ons or None,
         total_cents=fee * len(market_date_ids),
         amount_due_cents=fee * len(market_date_ids),
     )
@@ -391,10 +402,21 @@ async def book_one(
 
 
 async def create_order(
-    org: OrgContext, vendor_id: int, *, market_date_ids: list[int], amount_per_date_cents: int | None
+    org: OrgContext,
+    vendor_id: int,
+    *,
+    market_date_ids: list[int],
+    amount_per_date_cents: int | None,
+    stall_type: str | None = None,
+    add_ons: list[str] | None = None,
 ) -> ApprovedOrder:
     order = await open_order(
-        org, vendor_id, market_date_ids=market_date_ids, amount_per_date_cents=amount_per_date_cents
+        org,
+        vendor_id,
+        market_date_ids=market_date_ids,
+        amount_per_date_cents=amount_per_date_cents,
+        stall_type=stall_type,
+        add_ons=add_ons,
     )
     vendor = await get_or_404(org, Vendor, vendor_id)
     if vendor.trusted:  # trusted vendors' orders are approved on arrival

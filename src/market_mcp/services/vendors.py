@@ -244,6 +244,7 @@ async def create_vendor(org: OrgContext, fields: VendorFields) -> Vendor:
         email=email,
         phone=(fields.phone or "").strip(),
         category=(fields.category or "").strip(),
+        needs=sorted(set(fields.needs)) or None if fields.needs else None,
     )
     org.session.add(vendor)
     await org.session.flush()
@@ -257,6 +258,8 @@ async def update_vendor(org: OrgContext, vendor_id: int, fields: VendorFields) -
     if "email" in changes:
         changes["email"] = changes["email"].strip()
         await _check_email_free(org, changes["email"], other_than=vendor_id)
+    if "needs" in changes:
+        changes["needs"] = sorted(set(changes["needs"])) or None  # [] clears them
     for name, value in changes.items():
         setattr(vendor, name, value.strip() if isinstance(value, str) else value)
     vendor.updated_at = utcnow()

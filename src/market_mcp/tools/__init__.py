@@ -10,6 +10,7 @@ from market_mcp.tools import (
     market_dates,
     markets,
     orders,
+    site,
     vendors,
     waitlist,
 )
@@ -26,6 +27,7 @@ TOOLSETS: dict[str, Toolset] = {
         credits.toolset,
         orders.toolset,
         bookings.toolset,
+        site.toolset,
         waitlist.toolset,
         activity.toolset,
         connector.toolset,

@@ -98,13 +98,22 @@ async def create_order(
         list[Annotated[int, Field(ge=1, le=MAX_ID)]],
         Field(min_length=1, max_length=60, description="The dates to book, all of one market."),
     ],
-    amount_per_date: Annotated[Money | None, Field(description="Fee per date; default: the market's fee.")] = None,
+    amount_per_date: Annotated[Money | None, Field(description="Fee per date; default: the market's price.")] = None,
+    stall_type: Annotated[
+        str | None, Field(max_length=50, description="Priced type (get_site_plan); default: first.")
+    ] = None,
+    add_ons: Annotated[list[Annotated[str, Field(max_length=50)]] | None, Field(max_length=10)] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ApprovedOrder:
     """Take an order: a pending booking for a vendor on each date of one market. Needs an approved application; a full
     date is refused (add_to_waitlist). A trusted vendor's is approved, emailing them."""
     return await orders.create_order(
-        org, vendor_id, market_date_ids=market_date_ids, amount_per_date_cents=amount_per_date
+        org,
+        vendor_id,
+        market_date_ids=market_date_ids,
+        amount_per_date_cents=amount_per_date,
+        stall_type=stall_type,
+        add_ons=add_ons,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, Day, Detail, IdempotencyKey, Limit, Offset, Page, Stripped
+from market_mcp.schemas.site import Attribute
 from market_mcp.schemas.text import EmailLine, EmailText, Text
 from market_mcp.schemas.vendors import (
     BusinessName,
@@ -26,6 +27,9 @@ from market_mcp.tools.registry import Org, Toolset
 toolset = Toolset("vendors", "Vendors: stallholders, their history and credit, emails and internal notes.")
 
 VendorId = Annotated[int, Field(ge=1, le=MAX_ID)]
+Needs = Annotated[
+    list[Attribute] | None, Field(max_length=5, description='What their stall must have, e.g. ["power"]; [] clears.')
+]
 Subject = Annotated[str, Stripped, Field(min_length=1, max_length=200, description="Email subject line."), EmailLine]
 Message = Annotated[
     str, Stripped, Field(min_length=1, max_length=10_000, description="The message, in plain text."), EmailText
@@ -67,12 +71,18 @@ async def create_vendor(
     contact_name: ContactName = "",
     phone: Phone = "",
     category: Category = "",
+    needs: Needs = None,
     idempotency_key: IdempotencyKey = None,
 ) -> VendorDetail:
     """Add a stallholder (email unique in the organisation). With an application too: create_application. Emails
     nobody."""
     fields = VendorFields(
-        business_name=business_name, email=email, contact_name=contact_name, phone=phone, category=category
+        business_name=business_name,
+        email=email,
+        contact_name=contact_name,
+        phone=phone,
+        category=category,
+        needs=needs,
     )
     vendor = await vendors.create_vendor(org, fields)
     return await vendors.get_vendor(org, vendor.id)  # type: ignore[arg-type]
@@ -87,11 +97,17 @@ async def update_vendor(
     contact_name: ContactName | None = None,
     phone: Phone | None = None,
     category: Category | None = None,
+    needs: Needs = None,
     idempotency_key: IdempotencyKey = None,
 ) -> VendorDetail:
     """Change a vendor's details; only what is passed changes. Emails nobody."""
     fields = VendorFields(
-        business_name=business_name, email=email, contact_name=contact_name, phone=phone, category=category
+        business_name=business_name,
+        email=email,
+        contact_name=contact_name,
+        phone=phone,
+        category=category,
+        needs=needs,
     )
     return await vendors.update_vendor(org, vendor_id, fields)
 
