@@ -1,0 +1,860 @@
+"""A market day's site map, drawn three ways from one scene: SVG for the browser, PNG for a message, an A4 PDF
+sheet (map and roster) for the clipboard at bump-in.
+
+Pure functions of a `MapScene` the caller builds from the store. One layout step (`_layout`) decides where every
+rectangle, line and piece of text goes, in drawing units (a pixel in the SVG and PNG, a point in the PDF); the three
+painters only paint it. Text is fitted by the painter that draws it, with its own font's measure, so a name is cut
+("…") where that font needs, never overflowing its stall.
+
+Vendor text is untrusted: the SVG escapes it; the PNG's and the PDF's fonts (Pillow's built-in font, the PDF's
+Helvetica) draw ASCII and Latin-1, so other letters are written without their accents and emoji are left out.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cache
+from xml.sax.saxutils import escape, quoteattr
+
+from fpdf import FPDF
+from fpdf.fonts import CORE_FONTS_CHARWIDTHS
+from PIL import Image, ImageDraw, ImageFont
+
+from market_mcp.documents import latin
+
+
+@dataclass(frozen=True)
+class Stall:
+    code: str  # "A12"
+    x: float  # top-left corner on the plan, metres; x grows right, y grows down
+    y: float
+    width: float  # metres
+    depth: float
+    facing: str  # "N", "S", "E" or "W": the side customers walk up to, drawn as the stall's front
+    attributes: tuple[str, ...] = ()  # any of "power", "water", "covered", "corner", "food_safe"
+    vendor: str | None = None  # business name of the booking holding it that day (untrusted)
+    category: str | None = None  # None or "": uncategorised
+    unpaid: bool = False  # the holder still owes money for the booking
+    booking_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Feature:
+    kind: str  # "entrance", "exit", "toilet", "path", "power", "water", "info", "parking", "other"
+    label: str
+    x: float
+    y: float
+    width: float
+    depth: float
+
+
+@dataclass(frozen=True)
+class Unassigned:
+    booking_id: int
+    vendor: str
+    category: str | None
+    unpaid: bool
+
+
+@dataclass(frozen=True)
+class MapScene:
+    title: str  # "Riverside Farmers Market"
+    subtitle: str  # "Saturday 12 December 2026"
+    stalls: tuple[Stall, ...]
+    features: tuple[Feature, ...] = ()
+    unassigned: tuple[Unassigned, ...] = ()
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    stall: str | None  # None: not yet assigned
+    vendor: str
+    contact: str
+    phone: str
+    category: str
+    payment: str  # already worded by the caller: "paid" or "owes $45.00"
+    needs: str  # "power, food_safe" or ""
+    unpaid: bool | None = None  # None: read from payment (it starts "owes")
+
+
+# Paul Tol's "light" scheme: told apart with any colour vision, and black text reads on every one of them.
+PALETTE = ("#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF", "#44BB99", "#BBCC33", "#AAAA00")
+UNCATEGORISED = "#CCCCCC"
+EMPTY = "#FFFFFF"
+UNPAID = "#D00000"
+INK = "#000000"
+GREY = "#666666"
+
+ATTRIBUTES = {"power": "P", "water": "W", "covered": "R", "corner": "C", "food_safe": "F"}
+ATTRIBUTE_NAMES = {
+    "power": "power",
+    "water": "water",
+    "covered": "covered (roof)",
+    "corner": "corner",
+    "food_safe": "food safe",
+}
+
+# kind: fill, outline, text colour, label when the feature has none
+FEATURES = {
+    "path": ("#D9D9D9", None, "#555555", "Path"),
+    "entrance": ("#2E7D32", None, "#FFFFFF", "Entrance"),
+    "exit": ("#555555", None, "#FFFFFF", "Exit"),
+    "toilet": ("#CFE2F3", "#1F5F99", "#1F5F99", "WC"),
+    "power": ("#FFF3B0", "#9A7D00", "#5C4B00", "Power"),
+    "water": ("#D0ECFF", "#1F77B4", "#0B4F80", "Water"),
+    "info": ("#E6D5F5", "#6A3D9A", "#4B2A6E", "Info"),
+    "parking": ("#EEEEEE", "#999999", "#555555", "Parking"),
+    "other": ("#F4F4F4", "#999999", "#555555", "Other"),
+}
+
+WIDTH = 1200  # the SVG's and PNG's width, pixels
+MAX_MAP_HEIGHT = 1400
+MAX_SCALE = 60  # units per metre: a single stall is drawn large, not the size of the page
+UNASSIGNED_SHOWN = 40  # in the SVG and PNG; the PDF shows what fits its page (the roster lists them all)
+
+
+def category_colours(scene: MapScene) -> dict[str, str]:
+    """The colour of each category held on the plan that day: sorted categories onto the palette, in turn."""
+    present = sorted({_category(s) for s in scene.stalls if s.vendor is not None} - {None})
+    return {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(present)}  # type: ignore[misc]
+
+
+def _category(stall: Stall) -> str | None:
+    return stall.category.strip() if stall.category and stall.category.strip() else None
+
+
+# ---------------------------------------------------------------- the layout: what goes where
+
+
+@dataclass(frozen=True)
+class _Box:
+    x: float
+    y: float
+    w: float
+    h: float
+    fill: str | None
+    stroke: str | None = None
+    stroke_width: float = 1.0
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class _Line:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    colour: str
+    width: float
+
+
+@dataclass(frozen=True)
+class _Text:
+    x: float
+    y: float  # the middle of the text block, vertically
+    text: str
+    size: float
+    colour: str = INK
+    anchor: str = "start"  # start, middle or end, as in SVG
+    bold: bool = False
+    max_width: float = math.inf
+    max_lines: int = 1
+
+
+_Shape = _Box | _Line | _Text
+
+
+@dataclass
+class _Group:
+    kind: str  # the SVG class: stall, unassigned, feature, legend-category, …
+    data: dict[str, str] = field(default_factory=dict)
+    title: str | None = None
+    shapes: list[_Shape] = field(default_factory=list)
+
+
+@dataclass
+class _Drawing:
+    width: float
+    height: float
+    groups: list[_Group]
+    scale: float  # units per metre: which page orientation shows the plan larger
+
+
+def _layout(scene: MapScene, *, width: float, max_height: float, legend_width: float, header: bool) -> _Drawing:
+    margin, gap = 16.0, 20.0
+    groups: list[_Group] = []
+    top = margin
+    if header:
+        groups.append(
+            _Group(
+                "heading",
+                shapes=[
+                    _Text(margin, margin + 11, scene.title, 22, bold=True, max_width=width - 2 * margin),
+                    _Text(margin, margin + 38, scene.subtitle, 14, GREY, max_width=width - 2 * margin),
+                ],
+            )
+        )
+        top = margin + 60
+    map_width = width - 2 * margin - legend_width - gap
+    map_bottom, scale = _plan(scene, groups, x=margin, y=top, width=map_width, max_height=max_height - top - margin)
+    legend_bottom = _legend(
+        scene, groups, x=width - margin - legend_width, y=top, width=legend_width, max_height=max_height - margin
+    )
+    return _Drawing(width, max(map_bottom, legend_bottom) + margin, groups, scale)
+
+
+def _plan(
+    scene: MapScene, groups: list[_Group], *, x: float, y: float, width: float, max_height: float
+) -> tuple[float, float]:
+    """The plan, scaled to fit the box; returns its bottom edge and the scale."""
+    if not scene.stalls:
+        height = min(200.0, max_height)
+        groups.append(
+            _Group(
+                "no-plan",
+                shapes=[
+                    _Box(x, y, width, height, "#FAFAFA", "#999999", 1, dashed=True),
+                    _Text(x + width / 2, y + height / 2 - 10, "No site plan", 18, GREY, "middle", bold=True),
+                    _Text(
+                        x + width / 2, y + height / 2 + 14, "No stalls are laid out for this day.", 12, GREY, "middle"
+                    ),
+                ],
+            )
+        )
+        return y + height, 0.0
+    pad = 0.5  # metres around the plan
+    things = [(s.x, s.y, s.width, s.depth) for s in scene.stalls] + [
+        (f.x, f.y, f.width, f.depth) for f in scene.features
+    ]
+    left = min(t[0] for t in things) - pad
+    top = min(t[1] for t in things) - pad
+    plan_width = max(t[0] + t[2] for t in things) + pad - left
+    plan_height = max(t[1] + t[3] for t in things) + pad - top
+    scale = min(width / plan_width, max_height / plan_height, MAX_SCALE)
+
+    def box(px: float, py: float, pw: float, ph: float) -> tuple[float, float, float, float]:
+        return x + (px - left) * scale, y + (py - top) * scale, pw * scale, ph * scale
+
+    groups.append(_Group("plan", shapes=[_Box(*box(left, top, plan_width, plan_height), "#FAFAFA", "#BBBBBB")]))
+    for feature in scene.features:
+        fill, outline, ink, default = FEATURES.get(feature.kind, FEATURES["other"])
+        fx, fy, fw, fh = box(feature.x, feature.y, feature.width, feature.depth)
+        label = feature.label.strip() or default
+        size = _clamp(min(fw, fh) * 0.45, 7, 12)
+        groups.append(
+            _Group(
+                "feature",
+                {"kind": feature.kind},
+                f"{label} ({feature.kind})",
+                [
+                    _Box(fx, fy, fw, fh, fill, outline),
+                    _Text(
+                        fx + fw / 2,
+                        fy + fh / 2,
+                        label,
+                        size,
+                        ink,
+                        "middle",
+                        bold=feature.kind in ("entrance", "exit"),
+                        max_width=fw - 4,
+                    ),
+                ],
+            )
+        )
+    colours = category_colours(scene)
+    for stall in scene.stalls:
+        groups.append(_stall(stall, colours, box(stall.x, stall.y, stall.width, stall.depth)))
+    return y + plan_height * scale, scale
+
+
+def _stall(stall: Stall, colours: dict[str, str], at: tuple[float, float, float, float]) -> _Group:
+    x, y, w, h = at
+    occupied = stall.vendor is not None
+    category = _category(stall)
+    data = {"code": stall.code}
+    title = f"{stall.code}: "
+    if occupied:
+        fill = colours[category] if category else UNCATEGORISED
+        rect = _Box(x, y, w, h, fill, UNPAID if stall.unpaid else "#444444", 3 if stall.unpaid else 1)
+        if stall.booking_id is not None:
+            data["booking-id"] = str(stall.booking_id)
+        data["vendor"] = stall.vendor or ""
+        title += f"{stall.vendor} ({category or 'no category'})" + (", unpaid" if stall.unpaid else "")
+    else:
+        rect = _Box(x, y, w, h, EMPTY, "#888888", 1, dashed=True)
+        title += "empty"
+    if stall.unpaid and occupied:
+        data["unpaid"] = "true"
+    marks = [ATTRIBUTES[a] for a in ATTRIBUTES if a in stall.attributes]
+    if stall.attributes:
+        title += "; " + ", ".join(stall.attributes)
+    shapes: list[_Shape] = [rect]
+    front = {"N": (x, y, x + w, y), "S": (x, y + h, x + w, y + h), "W": (x, y, x, y + h), "E": (x + w, y, x + w, y + h)}
+    if stall.facing.upper() in front:
+        shapes.append(_Line(*front[stall.facing.upper()], "#222222", 3.5))
+
+    side = min(w, h)
+    code_size = _clamp(side * 0.2, 8, 13)
+    vendor_size = _clamp(side * 0.16, 7.5, 11)
+    mark_size = _clamp(side * 0.14, 7, 9)
+    inset = 4.0
+    code_y = y + inset + code_size / 2
+    shapes.append(
+        _Text(x + inset, code_y, stall.code, code_size, bold=True, max_width=max(w - 2 * inset, code_size * 2))
+    )
+    if stall.unpaid and occupied:
+        badge = "$ owed" if w >= 90 else "$"
+        badge_size = _clamp(code_size, 8, 11)
+        badge_w = _helvetica_width(badge, badge_size, bold=True) + 6
+        badge_h = badge_size + 4
+        code_w = _helvetica_width(stall.code, code_size, bold=True)
+        by = y + inset - 1 if w - 2 * inset - code_w - 4 >= badge_w else y + h - inset - badge_h
+        bx = x + w - inset - badge_w
+        shapes.append(_Box(bx, by, badge_w, badge_h, UNPAID))
+        shapes.append(_Text(bx + badge_w / 2, by + badge_h / 2, badge, badge_size, "#FFFFFF", "middle", bold=True))
+    marks_top = y + h - inset - mark_size if marks else y + h - inset
+    if marks:
+        shapes.append(
+            _Text(x + inset, y + h - inset - mark_size / 2, " ".join(marks), mark_size, "#222222", max_width=w / 2)
+        )
+    if occupied:
+        room_top, room_bottom = y + inset + code_size + 2, marks_top - 2
+        lines = max(1, min(3, int((room_bottom - room_top) // (vendor_size * 1.2))))
+        middle = (room_top + room_bottom) / 2
+        shapes.append(
+            _Text(
+                x + w / 2,
+                middle,
+                stall.vendor or "",
+                vendor_size,
+                anchor="middle",
+                max_width=w - 2 * inset,
+                max_lines=lines,
+            )
+        )
+    return _Group("stall", data, title, shapes)
+
+
+def _legend(scene: MapScene, groups: list[_Group], *, x: float, y: float, width: float, max_height: float) -> float:
+    """The legend and the box of bookings not yet placed, in a column; returns its bottom edge."""
+    line, size, swatch = 18.0, 11.0, 14.0
+    text_x = x + swatch + 8
+    text_width = width - swatch - 8
+
+    def entry(kind: str, label: str, shapes: list[_Shape], data: dict[str, str] | None = None) -> None:
+        nonlocal y
+        groups.append(
+            _Group(kind, data or {}, label, [*shapes, _Text(text_x, y + line / 2, label, size, max_width=text_width)])
+        )
+        y += line
+
+    def heading(text: str) -> None:
+        nonlocal y
+        y += 4
+        groups.append(_Group("legend-heading", shapes=[_Text(x, y + line / 2, text, 12, bold=True, max_width=width)]))
+        y += line
+
+    def sample(fill: str, stroke: str | None = "#444444", stroke_width: float = 1, dashed: bool = False) -> _Box:
+        return _Box(x, y + 2, swatch, line - 4, fill, stroke, stroke_width, dashed)
+
+    colours = category_colours(scene)
+    occupied = [s for s in scene.stalls if s.vendor is not None]
+    if occupied:
+        heading("Categories")
+        for category, colour in colours.items():
+            entry("legend-category", category, [sample(colour)], {"category": category})
+        if any(_category(s) is None for s in occupied):
+            entry("legend-category", "No category", [sample(UNCATEGORISED)], {"category": ""})
+    if scene.stalls:
+        heading("Stalls")
+        entry("legend-empty", "Empty stall", [sample(EMPTY, "#888888", 1, dashed=True)])
+        entry(
+            "legend-unpaid",
+            "Unpaid: holder owes money ($ owed)",
+            [sample("#FFFFFF", UNPAID, 2.5), _Text(x + swatch / 2, y + line / 2, "$", 9, UNPAID, "middle", bold=True)],
+        )
+        entry(
+            "legend-front",
+            "Thick edge: the stall's front",
+            [sample("#FFFFFF", None), _Line(x, y + 3, x + swatch, y + 3, "#222222", 3.5)],
+        )
+        present = [a for a in ATTRIBUTES if any(a in s.attributes for s in scene.stalls)]
+        for attribute in present:
+            entry(
+                "legend-mark",
+                ATTRIBUTE_NAMES[attribute].capitalize(),
+                [_Text(x + swatch / 2, y + line / 2, ATTRIBUTES[attribute], size, "#222222", "middle", bold=True)],
+                {"attribute": attribute},
+            )
+    kinds = sorted({f.kind if f.kind in FEATURES else "other" for f in scene.features})
+    if kinds:
+        heading("Features")
+        for kind in kinds:
+            fill, outline, _, default = FEATURES[kind]
+            entry("legend-feature", default, [sample(fill, outline)], {"kind": kind})
+    if scene.unassigned:
+        y += 10
+        top = y
+        items = list(scene.unassigned)
+        room = max(0, int((max_height - y - 2 * line - 8) // line))
+        shown = min(len(items), UNASSIGNED_SHOWN, room)
+        if shown < len(items):
+            shown = max(0, shown - 1)  # a line for "and N more"
+        inner: list[_Group] = []
+        y += 4
+        inner.append(
+            _Group(
+                "unassigned-heading",
+                shapes=[
+                    _Text(x + 6, y + line / 2, f"Not yet placed ({len(items)})", 12, bold=True, max_width=width - 12)
+                ],
+            )
+        )
+        y += line
+        for item in items[:shown]:
+            owed = "$ owed" if item.unpaid else ""
+            owed_width = _helvetica_width(owed, 10, bold=True) + 6 if owed else 0
+            shapes: list[_Shape] = [_Text(x + 6, y + line / 2, item.vendor, size, max_width=width - 12 - owed_width)]
+            if owed:
+                shapes.append(_Text(x + width - 6, y + line / 2, owed, 10, UNPAID, "end", bold=True))
+            title = f"{item.vendor} ({(item.category or '').strip() or 'no category'})" + (
+                ", unpaid" if item.unpaid else ""
+            )
+            inner.append(_Group("unassigned", {"booking-id": str(item.booking_id)}, title + ", not yet placed", shapes))
+            y += line
+        if shown < len(items):
+            inner.append(
+                _Group(
+                    "unassigned-more",
+                    shapes=[_Text(x + 6, y + line / 2, f"… and {len(items) - shown} more", size, GREY)],
+                )
+            )
+            y += line
+        y += 4
+        groups.append(_Group("unassigned-box", shapes=[_Box(x, top, width, y - top, "#FFFFFF", "#888888")]))
+        groups.extend(inner)
+    return y
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return max(low, min(high, value))
+
+
+def _helvetica_width(text: str, size: float, *, bold: bool = False) -> float:
+    widths = CORE_FONTS_CHARWIDTHS["helveticaB" if bold else "helvetica"]
+    return sum(widths.get(c, 1000 if ord(c) > 0x2000 else 556) for c in text) * size / 1000
+
+
+# ---------------------------------------------------------------- text: cleaned, fitted
+
+
+_CONTROLS = (
+    {chr(c) for c in range(0x20)}
+    | {chr(0x7F)}
+    | set("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+)
+
+
+def _clean(text: str) -> str:
+    """One line, without control or text-direction characters (XML refuses the one, the other reorders a map)."""
+    return " ".join("".join(" " if c in _CONTROLS else c for c in text).split())
+
+
+def _plain(text: str) -> str:
+    """Without emoji and other pictographs: the PNG's and PDF's fonts have no glyph for them."""
+    kept = "".join(c for c in _clean(text) if unicodedata.category(c) not in ("So", "Sk", "Cf", "Mn", "Cs", "Co"))
+    return " ".join(kept.split()) or ("?" if text.strip() else "")
+
+
+def _fit(text: str, max_width: float, max_lines: int, measure: Callable[[str], float], ellipsis: str) -> list[str]:
+    """The text in at most max_lines lines of max_width, broken between words, the last cut with an ellipsis."""
+    if measure(text) <= max_width:
+        return [text] if text else []
+    words, lines = text.split(" "), []
+    while words and len(lines) < max_lines - 1:
+        line = words.pop(0)
+        while words and measure(f"{line} {words[0]}") <= max_width:
+            line += " " + words.pop(0)
+        if measure(line) > max_width:  # one word wider than the line: cut it here, carry on with the rest
+            cut = _cut(line, max_width, measure, "")
+            words.insert(0, line[len(cut) :])
+            line = cut
+        if not line:
+            break
+        lines.append(line)
+    rest = " ".join(words)
+    if rest:
+        last = rest if measure(rest) <= max_width else _cut(rest, max_width, measure, ellipsis)
+        if last:
+            lines.append(last)
+        elif lines:
+            lines[-1] = _cut(lines[-1], max_width, measure, ellipsis)
+    return lines
+
+
+def _cut(text: str, max_width: float, measure: Callable[[str], float], ellipsis: str) -> str:
+    low, high = 0, len(text)
+    while low < high:  # the longest prefix that fits with the ellipsis
+        middle = (low + high + 1) // 2
+        if measure(text[:middle].rstrip() + ellipsis) <= max_width:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low].rstrip() + ellipsis if low else ""
+
+
+def _lines(text: _Text, measure: Callable[[str], float], ellipsis: str) -> list[tuple[float, str]]:
+    """The fitted lines of a text, each with its baseline."""
+    lines = _fit(text.text, text.max_width, text.max_lines, measure, ellipsis)
+    height = text.size * 1.2
+    first = text.y - height * (len(lines) - 1) / 2 + text.size * 0.35
+    return [(first + i * height, line) for i, line in enumerate(lines)]
+
+
+# ---------------------------------------------------------------- SVG
+
+
+def svg(scene: MapScene) -> str:
+    """The map as an SVG document: each stall a `<g class="stall" data-code>` (with `data-booking-id`,
+    `data-vendor` and `data-unpaid` when held) around its `<rect>`, each booking not yet placed a
+    `<g class="unassigned" data-booking-id>`; every vendor's text escaped."""
+    drawing = _layout(scene, width=WIDTH, max_height=MAX_MAP_HEIGHT + 200, legend_width=280, header=True)
+    width, height = round(drawing.width), math.ceil(drawing.height)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        'font-family="Helvetica, Arial, sans-serif" role="img">',
+        f"<title>{escape(_clean(f'{scene.title}: {scene.subtitle}'))}</title>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#FFFFFF"/>',
+    ]
+    for group in drawing.groups:
+        attributes = "".join(f" data-{k}={quoteattr(_clean(v))}" for k, v in group.data.items())
+        out.append(f'<g class="{group.kind}"{attributes}>')
+        if group.title:
+            out.append(f"<title>{escape(_clean(group.title))}</title>")
+        out.extend(_svg_shape(shape) for shape in group.shapes)
+        out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _svg_shape(shape: _Shape) -> str:
+    if isinstance(shape, _Box):
+        paint = f' fill="{shape.fill or "none"}"'
+        if shape.stroke:
+            paint += f' stroke="{shape.stroke}" stroke-width="{_n(shape.stroke_width)}"'
+            if shape.dashed:
+                paint += ' stroke-dasharray="4 3"'
+        return f'<rect x="{_n(shape.x)}" y="{_n(shape.y)}" width="{_n(shape.w)}" height="{_n(shape.h)}"{paint}/>'
+    if isinstance(shape, _Line):
+        return (
+            f'<line x1="{_n(shape.x1)}" y1="{_n(shape.y1)}" x2="{_n(shape.x2)}" y2="{_n(shape.y2)}" '
+            f'stroke="{shape.colour}" stroke-width="{_n(shape.width)}"/>'
+        )
+    bold = shape.bold
+
+    def measure(text: str) -> float:
+        return _helvetica_width(text, shape.size, bold=bold)
+
+    weight = ' font-weight="bold"' if bold else ""
+    anchor = f' text-anchor="{shape.anchor}"' if shape.anchor != "start" else ""
+    return "".join(
+        f'<text x="{_n(shape.x)}" y="{_n(y)}" font-size="{_n(shape.size)}" fill="{shape.colour}"{weight}{anchor}>'
+        f"{escape(line)}</text>"
+        for y, line in _lines(replace(shape, text=_clean(shape.text)), measure, "…")
+    )
+
+
+def _n(value: float) -> str:
+    return f"{value:.1f}".removesuffix(".0")
+
+
+# ---------------------------------------------------------------- PNG
+
+
+def png(scene: MapScene) -> bytes:
+    """The map as a PNG, as wide as the SVG and drawn from the same layout (pixel for pixel where the SVG's
+    rectangles are), in a palette of the colours it uses: a few tens of kilobytes."""
+    drawing = _layout(scene, width=WIDTH, max_height=MAX_MAP_HEIGHT + 200, legend_width=280, header=True)
+    image = Image.new("RGB", (round(drawing.width), math.ceil(drawing.height)), "#FFFFFF")
+    draw = ImageDraw.Draw(image)
+    for group in drawing.groups:
+        for shape in group.shapes:
+            _png_shape(draw, shape)
+    out = io.BytesIO()
+    image.quantize(palette=_png_palette(drawing), dither=Image.Dither.NONE).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def _png_shape(draw: ImageDraw.ImageDraw, shape: _Shape) -> None:
+    if isinstance(shape, _Box):
+        x0, y0, x1, y1 = round(shape.x), round(shape.y), round(shape.x + shape.w), round(shape.y + shape.h)
+        if shape.fill:
+            draw.rectangle((x0, y0, x1, y1), fill=shape.fill)
+        if shape.stroke and shape.dashed:
+            for a, b in (((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)), ((x0, y1), (x1, y1)), ((x0, y0), (x0, y1))):
+                _png_dashes(draw, a, b, shape.stroke)
+        elif shape.stroke:
+            inner = max(1, round(shape.stroke_width))
+            grow = inner // 2  # centred on the edge, as SVG and PDF stroke it
+            draw.rectangle((x0 - grow, y0 - grow, x1 + grow, y1 + grow), outline=shape.stroke, width=inner)
+        return
+    if isinstance(shape, _Line):
+        draw.line(
+            (round(shape.x1), round(shape.y1), round(shape.x2), round(shape.y2)),
+            fill=shape.colour,
+            width=round(shape.width),
+        )
+        return
+    font = _png_font(shape.size)
+    anchor = {"start": "ls", "middle": "ms", "end": "rs"}[shape.anchor]
+    for y, line in _lines(replace(shape, text=_png_text(shape.text)), font.getlength, "…"):
+        draw.text((shape.x, y), line, font=font, fill=shape.colour, anchor=anchor)
+        if shape.bold:  # the built-in font has no bold: drawn twice, a pixel apart
+            draw.text((shape.x + 0.7, y), line, font=font, fill=shape.colour, anchor=anchor)
+
+
+def _png_dashes(draw: ImageDraw.ImageDraw, a: tuple[int, int], b: tuple[int, int], colour: str) -> None:
+    length = max(abs(b[0] - a[0]), abs(b[1] - a[1]))
+    for start in range(0, length, 7):
+        end = min(start + 4, length)
+        t0, t1 = start / length, end / length
+        draw.line(
+            (
+                a[0] + (b[0] - a[0]) * t0,
+                a[1] + (b[1] - a[1]) * t0,
+                a[0] + (b[0] - a[0]) * t1,
+                a[1] + (b[1] - a[1]) * t1,
+            ),
+            fill=colour,
+        )
+
+
+@cache
+def _png_font(size: float) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """Pillow's own scalable font (Pillow ≥ 10.1, with FreeType): no font file from the system is needed."""
+    return ImageFont.load_default(size=round(size * 2) / 2)
+
+
+@cache
+def _png_has(char: str) -> bool:
+    font = _png_font(20)
+    return char == " " or bytes(font.getmask(char)) != bytes(font.getmask("\U0010fffd"))
+
+
+def _png_text(text: str) -> str:
+    """Text the built-in font draws (ASCII and a little punctuation): accented letters without their accents."""
+    out = []
+    for char in _plain(text):
+        if not _png_has(char):
+            base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+            char = base if base and all(_png_has(c) for c in base) else "?"
+        out.append(char)
+    return "".join(out)
+
+
+def _png_palette(drawing: _Drawing) -> Image.Image:
+    """Every colour drawn, and the blends antialiased text makes with them, so each fill keeps its exact colour."""
+    fills, inks = {"#FFFFFF"}, set()
+    for group in drawing.groups:
+        for shape in group.shapes:
+            if isinstance(shape, _Box):
+                fills |= {c for c in (shape.fill, shape.stroke) if c}
+            elif isinstance(shape, _Line):
+                fills.add(shape.colour)
+            else:
+                inks.add(shape.colour)
+    colours = [_rgb(c) for c in sorted(fills | inks)]
+    for fill in sorted(fills):
+        for ink in sorted(inks):
+            for t in (0.25, 0.5, 0.75):
+                colours.append(tuple(round(f + (i - f) * t) for f, i in zip(_rgb(fill), _rgb(ink), strict=True)))
+    colours.extend((v, v, v) for v in range(0, 256, 17))
+    unique = list(dict.fromkeys(colours))[:256]
+    unique += [unique[0]] * (256 - len(unique))
+    palette = Image.new("P", (1, 1))
+    palette.putpalette([v for colour in unique for v in colour])
+    return palette
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+# ---------------------------------------------------------------- PDF
+
+
+A4 = (595.28, 841.89)  # points
+PAGE_MARGIN = 28.0
+HEADER = 40.0  # the band at the top of each page: title, subtitle, printed
+FOOTER = 24.0
+ROSTER_COLUMNS = (
+    ("Stall", 38),
+    ("Vendor", 120),
+    ("Contact", 90),
+    ("Phone", 76),
+    ("Category", 68),
+    ("Payment", 72),
+    ("Needs", 75),
+)
+
+
+class _Sheet(FPDF):
+    def __init__(self, scene: MapScene, printed: str) -> None:
+        super().__init__(orientation="P", unit="pt", format="A4")
+        self.heading = (latin(_plain(scene.title)), latin(_plain(scene.subtitle)), latin(_plain(printed)))
+        self.set_margins(PAGE_MARGIN, PAGE_MARGIN + HEADER, PAGE_MARGIN)
+        self.set_auto_page_break(False)
+        self.alias_nb_pages()
+
+    def header(self) -> None:
+        title, subtitle, printed = self.heading
+        width = self.w - 2 * PAGE_MARGIN
+        self.set_text_color(0, 0, 0)
+        self.set_font("helvetica", "B", 14)
+        self.text(
+            PAGE_MARGIN, PAGE_MARGIN + 10, _fit(title, width * 0.7, 1, self.get_string_width, "...")[0] if title else ""
+        )
+        self.set_font("helvetica", "", 10)
+        self.text(
+            PAGE_MARGIN,
+            PAGE_MARGIN + 25,
+            _fit(subtitle, width * 0.7, 1, self.get_string_width, "...")[0] if subtitle else "",
+        )
+        self.set_font("helvetica", "", 8)
+        self.text(self.w - PAGE_MARGIN - self.get_string_width(printed), PAGE_MARGIN + 10, printed)
+        self.set_draw_color(180, 180, 180)
+        self.set_line_width(0.5)
+        self.line(PAGE_MARGIN, PAGE_MARGIN + 31, self.w - PAGE_MARGIN, PAGE_MARGIN + 31)
+
+    def footer(self) -> None:
+        self.set_font("helvetica", "", 8)
+        self.set_text_color(100, 100, 100)
+        page = f"Page {self.page_no()} of {{nb}}"
+        self.text(
+            self.w - PAGE_MARGIN - self.get_string_width(f"Page {self.page_no()} of 99"), self.h - PAGE_MARGIN + 6, page
+        )
+        left = f"{self.heading[0]} - {self.heading[1]}"
+        self.text(PAGE_MARGIN, self.h - PAGE_MARGIN + 6, _fit(left, self.w * 0.6, 1, self.get_string_width, "...")[0])
+
+
+def sheet_pdf(scene: MapScene, roster: Sequence[RosterRow], *, printed: str) -> bytes:
+    """The market-day sheet, A4: the map and its legend on page 1 (landscape or portrait, whichever shows the
+    plan larger), then the roster by stall code (A2 before A10), those not yet placed last, unpaid rows marked."""
+    layouts = []
+    for orientation, (page_w, page_h) in (("L", (A4[1], A4[0])), ("P", A4)):
+        height = page_h - 2 * PAGE_MARGIN - HEADER - FOOTER
+        drawing = _layout(
+            scene, width=page_w - 2 * PAGE_MARGIN + 32, max_height=height + 16, legend_width=190, header=False
+        )
+        layouts.append((drawing.scale, orientation == "L", orientation, drawing))
+    _, _, orientation, drawing = max(layouts, key=lambda t: t[:2])
+    pdf = _Sheet(scene, printed)
+    pdf.set_title(latin(_plain(f"{scene.title} - {scene.subtitle}")))
+    pdf.set_creator("market-mcp")
+    pdf.add_page(orientation=orientation)
+    for group in drawing.groups:
+        for shape in group.shapes:
+            _pdf_shape(pdf, shape, dx=PAGE_MARGIN - 16, dy=PAGE_MARGIN + HEADER - 16)
+    _roster(pdf, roster)
+    return bytes(pdf.output())
+
+
+def _pdf_shape(pdf: FPDF, shape: _Shape, *, dx: float, dy: float) -> None:
+    if isinstance(shape, _Box):
+        style = ""
+        if shape.fill:
+            pdf.set_fill_color(*_rgb(shape.fill))
+            style += "F"
+        if shape.stroke:
+            pdf.set_draw_color(*_rgb(shape.stroke))
+            pdf.set_line_width(shape.stroke_width * 0.8)
+            if shape.dashed:
+                pdf.set_dash_pattern(dash=3, gap=2)
+            style = "D" + style
+        if style:
+            pdf.rect(shape.x + dx, shape.y + dy, shape.w, shape.h, style=style)
+        pdf.set_dash_pattern()
+        return
+    if isinstance(shape, _Line):
+        pdf.set_draw_color(*_rgb(shape.colour))
+        pdf.set_line_width(shape.width * 0.8)
+        pdf.line(shape.x1 + dx, shape.y1 + dy, shape.x2 + dx, shape.y2 + dy)
+        return
+    pdf.set_font("helvetica", "B" if shape.bold else "", shape.size)
+    pdf.set_text_color(*_rgb(shape.colour))
+    for y, line in _lines(replace(shape, text=latin(_plain(shape.text))), pdf.get_string_width, "..."):
+        width = pdf.get_string_width(line)
+        x = shape.x - {"start": 0, "middle": width / 2, "end": width}[shape.anchor]
+        pdf.text(x + dx, y + dy, line)
+
+
+def _stall_order(row: RosterRow) -> tuple:
+    if row.stall is None:
+        return (1, (), row.vendor.casefold())
+    parts = re.split(r"(\d+)", row.stall.strip().upper())
+    return (0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p), row.vendor.casefold())
+
+
+def _is_unpaid(row: RosterRow) -> bool:
+    if row.unpaid is not None:
+        return row.unpaid
+    return row.payment.strip().lower().startswith(("owe", "unpaid"))
+
+
+def _roster(pdf: _Sheet, roster: Sequence[RosterRow]) -> None:
+    pdf.add_page(orientation="P")
+    rows = sorted(roster, key=_stall_order)
+    owing = sum(1 for row in rows if _is_unpaid(row))
+    y = PAGE_MARGIN + HEADER
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_font("helvetica", "B", 12)
+    pdf.text(PAGE_MARGIN, y + 8, f"Roster ({len(rows)} booking{'' if len(rows) == 1 else 's'})")
+    pdf.set_font("helvetica", "", 9)
+    note = f"{owing} still owe money: their rows are shaded red, marked UNPAID." if owing else "Everyone has paid."
+    pdf.text(PAGE_MARGIN + 160, y + 8, note)
+    y += 18
+    row_h, bottom = 15.0, pdf.h - PAGE_MARGIN - FOOTER
+
+    def headings(y: float) -> float:
+        pdf.set_fill_color(230, 230, 230)
+        pdf.rect(PAGE_MARGIN, y, sum(w for _, w in ROSTER_COLUMNS), row_h, style="F")
+        pdf.set_font("helvetica", "B", 9)
+        pdf.set_text_color(0, 0, 0)
+        x = PAGE_MARGIN
+        for name, width in ROSTER_COLUMNS:
+            pdf.text(x + 3, y + 10.5, name)
+            x += width
+        return y + row_h
+
+    y = headings(y)
+    if not rows:
+        pdf.set_font("helvetica", "I", 9)
+        pdf.text(PAGE_MARGIN + 3, y + 10.5, "No bookings for this day.")
+    for row in rows:
+        if y + row_h > bottom:
+            pdf.add_page(orientation="P")
+            y = headings(PAGE_MARGIN + HEADER)
+        unpaid = _is_unpaid(row)
+        if unpaid:
+            pdf.set_fill_color(253, 222, 222)
+            pdf.rect(PAGE_MARGIN, y, sum(w for _, w in ROSTER_COLUMNS), row_h, style="F")
+        pdf.set_draw_color(210, 210, 210)
+        pdf.set_line_width(0.4)
+        pdf.line(PAGE_MARGIN, y + row_h, PAGE_MARGIN + sum(w for _, w in ROSTER_COLUMNS), y + row_h)
+        payment = f"UNPAID {row.payment}" if unpaid and "unpaid" not in row.payment.lower() else row.payment
+        cells = (row.stall or "not placed", row.vendor, row.contact, row.phone, row.category, payment, row.needs)
+        x = PAGE_MARGIN
+        for i, ((_, width), text) in enumerate(zip(ROSTER_COLUMNS, cells, strict=True)):
+            red = unpaid and i == 5
+            pdf.set_font("helvetica", "B" if red or i == 0 else ("I" if row.stall is None and i == 0 else ""), 8.5)
+            pdf.set_text_color(*(_rgb(UNPAID) if red else (0, 0, 0)))
+            fitted = _fit(latin(_plain(text)), width - 5, 1, pdf.get_string_width, "...")
+            if fitted:
+                pdf.text(x + 3, y + 10.5, fitted[0])
+            x += width
+        y += row_h
