@@ -169,6 +169,17 @@ class _Text:
 _Shape = _Box | _Line | _Text
 
 
+@dataclass(frozen=True)
+class _Style:
+    line: float  # a legend line's height
+    text: float  # the legend's text size
+    smallest: float  # the smallest text on the plan (a vendor's name in a small stall)
+
+
+SCREEN = _Style(line=18, text=11, smallest=7.5)  # pixels, seen on a phone or a laptop
+PRINT = _Style(line=13, text=8.5, smallest=6)  # points: 6 pt reads on paper
+
+
 @dataclass
 class _Group:
     kind: str  # the SVG class: stall, unassigned, feature, legend-category, …
@@ -185,7 +196,9 @@ class _Drawing:
     scale: float  # units per metre: which page orientation shows the plan larger
 
 
-def _layout(scene: MapScene, *, width: float, max_height: float, legend_width: float, header: bool) -> _Drawing:
+def _layout(
+    scene: MapScene, *, width: float, max_height: float, legend_width: float, header: bool, style: _Style
+) -> _Drawing:
     margin, gap = 16.0, 20.0
     groups: list[_Group] = []
     top = margin
@@ -201,15 +214,17 @@ def _layout(scene: MapScene, *, width: float, max_height: float, legend_width: f
         )
         top = margin + 60
     map_width = width - 2 * margin - legend_width - gap
-    map_bottom, scale = _plan(scene, groups, x=margin, y=top, width=map_width, max_height=max_height - top - margin)
+    map_bottom, scale = _plan(
+        scene, groups, style, x=margin, y=top, width=map_width, max_height=max_height - top - margin
+    )
     legend_bottom = _legend(
-        scene, groups, x=width - margin - legend_width, y=top, width=legend_width, max_height=max_height - margin
+        scene, groups, style, x=width - margin - legend_width, y=top, width=legend_width, max_height=max_height - margin
     )
     return _Drawing(width, max(map_bottom, legend_bottom) + margin, groups, scale)
 
 
 def _plan(
-    scene: MapScene, groups: list[_Group], *, x: float, y: float, width: float, max_height: float
+    scene: MapScene, groups: list[_Group], style: _Style, *, x: float, y: float, width: float, max_height: float
 ) -> tuple[float, float]:
     """The plan, scaled to fit the box; returns its bottom edge and the scale."""
     if not scene.stalls:
@@ -245,7 +260,8 @@ def _plan(
         fill, outline, ink, default = FEATURES.get(feature.kind, FEATURES["other"])
         fx, fy, fw, fh = box(feature.x, feature.y, feature.width, feature.depth)
         label = feature.label.strip() or default
-        size = _clamp(min(fw, fh) * 0.45, 7, 12)
+        size = _clamp(min(fw, fh) * 0.45, style.smallest, 12)
+        size = max(style.smallest, min(size, size * (fw - 4) / max(1, _helvetica_width(label, size, bold=True))))
         groups.append(
             _Group(
                 "feature",
@@ -268,11 +284,11 @@ def _plan(
         )
     colours = category_colours(scene)
     for stall in scene.stalls:
-        groups.append(_stall(stall, colours, box(stall.x, stall.y, stall.width, stall.depth)))
+        groups.append(_stall(stall, colours, style, box(stall.x, stall.y, stall.width, stall.depth)))
     return y + plan_height * scale, scale
 
 
-def _stall(stall: Stall, colours: dict[str, str], at: tuple[float, float, float, float]) -> _Group:
+def _stall(stall: Stall, colours: dict[str, str], style: _Style, at: tuple[float, float, float, float]) -> _Group:
     x, y, w, h = at
     occupied = stall.vendor is not None
     category = _category(stall)
@@ -299,38 +315,39 @@ def _stall(stall: Stall, colours: dict[str, str], at: tuple[float, float, float,
         shapes.append(_Line(*front[stall.facing.upper()], "#222222", 3.5))
 
     side = min(w, h)
-    code_size = _clamp(side * 0.2, 8, 13)
-    vendor_size = _clamp(side * 0.16, 7.5, 11)
-    mark_size = _clamp(side * 0.14, 7, 9)
-    inset = 4.0
-    code_y = y + inset + code_size / 2
-    shapes.append(
-        _Text(x + inset, code_y, stall.code, code_size, bold=True, max_width=max(w - 2 * inset, code_size * 2))
-    )
+    code_size = _clamp(side * 0.2, style.smallest + 0.5, 13)
+    vendor_size = _clamp(side * 0.16, style.smallest, 11)
+    mark_size = _clamp(side * 0.14, style.smallest - 0.5, 9)
+    inset = _clamp(side * 0.08, 2, 4)
+    code_w = min(_helvetica_width(stall.code, code_size, bold=True), w - 2 * inset)
+    shapes.append(_Text(x + inset, y + inset + code_size / 2, stall.code, code_size, bold=True, max_width=code_w + 1))
+    bottom = y + h - inset  # of the room left for the vendor's name
+    if marks:
+        marks_text = " ".join(marks)
+        shapes.append(_Text(x + inset, bottom - mark_size / 2, marks_text, mark_size, "#222222", max_width=w / 2))
+        bottom -= mark_size
     if stall.unpaid and occupied:
         badge = "$ owed" if w >= 90 else "$"
-        badge_size = _clamp(code_size, 8, 11)
-        badge_w = _helvetica_width(badge, badge_size, bold=True) + 6
-        badge_h = badge_size + 4
-        code_w = _helvetica_width(stall.code, code_size, bold=True)
-        by = y + inset - 1 if w - 2 * inset - code_w - 4 >= badge_w else y + h - inset - badge_h
+        badge_size = _clamp(code_size, style.smallest + 1, 11)
+        badge_w, badge_h = _helvetica_width(badge, badge_size, bold=True) + 6, badge_size + 4
         bx = x + w - inset - badge_w
+        if w - 2 * inset - code_w - 4 >= badge_w:  # beside the code
+            by = y + inset - 1
+        else:  # under everything else, in a line of its own
+            by = y + h - inset - badge_h
+            bottom = min(bottom, by)
         shapes.append(_Box(bx, by, badge_w, badge_h, UNPAID))
         shapes.append(_Text(bx + badge_w / 2, by + badge_h / 2, badge, badge_size, "#FFFFFF", "middle", bold=True))
-    marks_top = y + h - inset - mark_size if marks else y + h - inset
-    if marks:
-        shapes.append(
-            _Text(x + inset, y + h - inset - mark_size / 2, " ".join(marks), mark_size, "#222222", max_width=w / 2)
-        )
     if occupied:
-        room_top, room_bottom = y + inset + code_size + 2, marks_top - 2
-        lines = max(1, min(3, int((room_bottom - room_top) // (vendor_size * 1.2))))
-        middle = (room_top + room_bottom) / 2
+        top = y + inset + code_size + 2
+        bottom -= 2
+        lines = max(1, min(3, int((bottom - top) // (vendor_size * 1.2))))
+        vendor = stall.vendor or ""
         shapes.append(
             _Text(
                 x + w / 2,
-                middle,
-                stall.vendor or "",
+                (top + bottom) / 2,
+                vendor,
                 vendor_size,
                 anchor="middle",
                 max_width=w - 2 * inset,
@@ -340,9 +357,11 @@ def _stall(stall: Stall, colours: dict[str, str], at: tuple[float, float, float,
     return _Group("stall", data, title, shapes)
 
 
-def _legend(scene: MapScene, groups: list[_Group], *, x: float, y: float, width: float, max_height: float) -> float:
+def _legend(
+    scene: MapScene, groups: list[_Group], style: _Style, *, x: float, y: float, width: float, max_height: float
+) -> float:
     """The legend and the box of bookings not yet placed, in a column; returns its bottom edge."""
-    line, size, swatch = 18.0, 11.0, 14.0
+    line, size, swatch = style.line, style.text, style.line * 0.8
     text_x = x + swatch + 8
     text_width = width - swatch - 8
 
@@ -356,7 +375,9 @@ def _legend(scene: MapScene, groups: list[_Group], *, x: float, y: float, width:
     def heading(text: str) -> None:
         nonlocal y
         y += 4
-        groups.append(_Group("legend-heading", shapes=[_Text(x, y + line / 2, text, 12, bold=True, max_width=width)]))
+        groups.append(
+            _Group("legend-heading", shapes=[_Text(x, y + line / 2, text, size + 1, bold=True, max_width=width)])
+        )
         y += line
 
     def sample(fill: str, stroke: str | None = "#444444", stroke_width: float = 1, dashed: bool = False) -> _Box:
@@ -375,7 +396,7 @@ def _legend(scene: MapScene, groups: list[_Group], *, x: float, y: float, width:
         entry("legend-empty", "Empty stall", [sample(EMPTY, "#888888", 1, dashed=True)])
         entry(
             "legend-unpaid",
-            "Unpaid: holder owes money ($ owed)",
+            "Unpaid: holder owes money",
             [sample("#FFFFFF", UNPAID, 2.5), _Text(x + swatch / 2, y + line / 2, "$", 9, UNPAID, "middle", bold=True)],
         )
         entry(
@@ -411,17 +432,19 @@ def _legend(scene: MapScene, groups: list[_Group], *, x: float, y: float, width:
             _Group(
                 "unassigned-heading",
                 shapes=[
-                    _Text(x + 6, y + line / 2, f"Not yet placed ({len(items)})", 12, bold=True, max_width=width - 12)
+                    _Text(
+                        x + 6, y + line / 2, f"Not yet placed ({len(items)})", size + 1, bold=True, max_width=width - 12
+                    )
                 ],
             )
         )
         y += line
         for item in items[:shown]:
             owed = "$ owed" if item.unpaid else ""
-            owed_width = _helvetica_width(owed, 10, bold=True) + 6 if owed else 0
+            owed_width = _helvetica_width(owed, size - 1, bold=True) + 6 if owed else 0
             shapes: list[_Shape] = [_Text(x + 6, y + line / 2, item.vendor, size, max_width=width - 12 - owed_width)]
             if owed:
-                shapes.append(_Text(x + width - 6, y + line / 2, owed, 10, UNPAID, "end", bold=True))
+                shapes.append(_Text(x + width - 6, y + line / 2, owed, size - 1, UNPAID, "end", bold=True))
             title = f"{item.vendor} ({(item.category or '').strip() or 'no category'})" + (
                 ", unpaid" if item.unpaid else ""
             )
@@ -523,7 +546,7 @@ def svg(scene: MapScene) -> str:
     """The map as an SVG document: each stall a `<g class="stall" data-code>` (with `data-booking-id`,
     `data-vendor` and `data-unpaid` when held) around its `<rect>`, each booking not yet placed a
     `<g class="unassigned" data-booking-id>`; every vendor's text escaped."""
-    drawing = _layout(scene, width=WIDTH, max_height=MAX_MAP_HEIGHT + 200, legend_width=280, header=True)
+    drawing = _layout(scene, width=WIDTH, max_height=MAX_MAP_HEIGHT + 200, legend_width=280, header=True, style=SCREEN)
     width, height = round(drawing.width), math.ceil(drawing.height)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -579,7 +602,7 @@ def _n(value: float) -> str:
 def png(scene: MapScene) -> bytes:
     """The map as a PNG, as wide as the SVG and drawn from the same layout (pixel for pixel where the SVG's
     rectangles are), in a palette of the colours it uses: a few tens of kilobytes."""
-    drawing = _layout(scene, width=WIDTH, max_height=MAX_MAP_HEIGHT + 200, legend_width=280, header=True)
+    drawing = _layout(scene, width=WIDTH, max_height=MAX_MAP_HEIGHT + 200, legend_width=280, header=True, style=SCREEN)
     image = Image.new("RGB", (round(drawing.width), math.ceil(drawing.height)), "#FFFFFF")
     draw = ImageDraw.Draw(image)
     for group in drawing.groups:
@@ -693,14 +716,14 @@ PAGE_MARGIN = 28.0
 HEADER = 40.0  # the band at the top of each page: title, subtitle, printed
 FOOTER = 24.0
 ROSTER_COLUMNS = (
-    ("Stall", 38),
-    ("Vendor", 120),
-    ("Contact", 90),
-    ("Phone", 76),
-    ("Category", 68),
-    ("Payment", 72),
-    ("Needs", 75),
-)
+    ("Stall", 34),
+    ("Vendor", 118),
+    ("Contact", 84),
+    ("Phone", 72),
+    ("Category", 62),
+    ("Payment", 92),
+    ("Needs", 77),
+)  # 539 pt: A4's width inside the margins
 
 
 class _Sheet(FPDF):
@@ -734,10 +757,8 @@ class _Sheet(FPDF):
     def footer(self) -> None:
         self.set_font("helvetica", "", 8)
         self.set_text_color(100, 100, 100)
-        page = f"Page {self.page_no()} of {{nb}}"
-        self.text(
-            self.w - PAGE_MARGIN - self.get_string_width(f"Page {self.page_no()} of 99"), self.h - PAGE_MARGIN + 6, page
-        )
+        self.set_xy(self.w - PAGE_MARGIN - 100, self.h - PAGE_MARGIN - 2)
+        self.cell(100, 10, f"Page {self.page_no()} of {{nb}}", align="R")  # a cell: fpdf2 fills in {nb} only there
         left = f"{self.heading[0]} - {self.heading[1]}"
         self.text(PAGE_MARGIN, self.h - PAGE_MARGIN + 6, _fit(left, self.w * 0.6, 1, self.get_string_width, "...")[0])
 
@@ -749,7 +770,12 @@ def sheet_pdf(scene: MapScene, roster: Sequence[RosterRow], *, printed: str) -> 
     for orientation, (page_w, page_h) in (("L", (A4[1], A4[0])), ("P", A4)):
         height = page_h - 2 * PAGE_MARGIN - HEADER - FOOTER
         drawing = _layout(
-            scene, width=page_w - 2 * PAGE_MARGIN + 32, max_height=height + 16, legend_width=190, header=False
+            scene,
+            width=page_w - 2 * PAGE_MARGIN + 32,
+            max_height=height + 16,
+            legend_width=170,
+            header=False,
+            style=PRINT,
         )
         layouts.append((drawing.scale, orientation == "L", orientation, drawing))
     _, _, orientation, drawing = max(layouts, key=lambda t: t[:2])
