@@ -19,7 +19,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from fpdf import FPDF
 from fpdf.fonts import CORE_FONTS_CHARWIDTHS
@@ -164,6 +164,7 @@ class _Text:
     bold: bool = False
     max_width: float = math.inf
     max_lines: int = 1
+    role: str = ""  # the SVG class, for the browser: code, vendor, marks, badge
 
 
 _Shape = _Box | _Line | _Text
@@ -320,11 +321,15 @@ def _stall(stall: Stall, colours: dict[str, str], style: _Style, at: tuple[float
     mark_size = _clamp(side * 0.14, style.smallest - 0.5, 9)
     inset = _clamp(side * 0.08, 2, 4)
     code_w = min(_helvetica_width(stall.code, code_size, bold=True), w - 2 * inset)
-    shapes.append(_Text(x + inset, y + inset + code_size / 2, stall.code, code_size, bold=True, max_width=code_w + 1))
+    shapes.append(
+        _Text(x + inset, y + inset + code_size / 2, stall.code, code_size, bold=True, max_width=code_w + 1, role="code")
+    )
     bottom = y + h - inset  # of the room left for the vendor's name
     if marks:
         marks_text = " ".join(marks)
-        shapes.append(_Text(x + inset, bottom - mark_size / 2, marks_text, mark_size, "#222222", max_width=w / 2))
+        shapes.append(
+            _Text(x + inset, bottom - mark_size / 2, marks_text, mark_size, "#222222", max_width=w / 2, role="marks")
+        )
         bottom -= mark_size
     if stall.unpaid and occupied:
         badge = "$ owed" if w >= 90 else "$"
@@ -337,7 +342,9 @@ def _stall(stall: Stall, colours: dict[str, str], style: _Style, at: tuple[float
             by = y + h - inset - badge_h
             bottom = min(bottom, by)
         shapes.append(_Box(bx, by, badge_w, badge_h, UNPAID))
-        shapes.append(_Text(bx + badge_w / 2, by + badge_h / 2, badge, badge_size, "#FFFFFF", "middle", bold=True))
+        shapes.append(
+            _Text(bx + badge_w / 2, by + badge_h / 2, badge, badge_size, "#FFFFFF", "middle", bold=True, role="badge")
+        )
     if occupied:
         top = y + inset + code_size + 2
         bottom -= 2
@@ -352,6 +359,7 @@ def _stall(stall: Stall, colours: dict[str, str], style: _Style, at: tuple[float
                 anchor="middle",
                 max_width=w - 2 * inset,
                 max_lines=lines,
+                role="vendor",
             )
         )
     return _Group("stall", data, title, shapes)
@@ -442,9 +450,13 @@ def _legend(
         for item in items[:shown]:
             owed = "$ owed" if item.unpaid else ""
             owed_width = _helvetica_width(owed, size - 1, bold=True) + 6 if owed else 0
-            shapes: list[_Shape] = [_Text(x + 6, y + line / 2, item.vendor, size, max_width=width - 12 - owed_width)]
+            shapes: list[_Shape] = [
+                _Text(x + 6, y + line / 2, item.vendor, size, max_width=width - 12 - owed_width, role="vendor")
+            ]
             if owed:
-                shapes.append(_Text(x + width - 6, y + line / 2, owed, size - 1, UNPAID, "end", bold=True))
+                shapes.append(
+                    _Text(x + width - 6, y + line / 2, owed, size - 1, UNPAID, "end", bold=True, role="badge")
+                )
             title = f"{item.vendor} ({(item.category or '').strip() or 'no category'})" + (
                 ", unpaid" if item.unpaid else ""
             )
@@ -555,7 +567,7 @@ def svg(scene: MapScene) -> str:
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#FFFFFF"/>',
     ]
     for group in drawing.groups:
-        attributes = "".join(f" data-{k}={quoteattr(_clean(v))}" for k, v in group.data.items())
+        attributes = "".join(f' data-{k}="{_attribute(v)}"' for k, v in group.data.items())
         out.append(f'<g class="{group.kind}"{attributes}>')
         if group.title:
             out.append(f"<title>{escape(_clean(group.title))}</title>")
@@ -585,11 +597,16 @@ def _svg_shape(shape: _Shape) -> str:
 
     weight = ' font-weight="bold"' if bold else ""
     anchor = f' text-anchor="{shape.anchor}"' if shape.anchor != "start" else ""
+    role = f' class="{shape.role}"' if shape.role else ""
     return "".join(
-        f'<text x="{_n(shape.x)}" y="{_n(y)}" font-size="{_n(shape.size)}" fill="{shape.colour}"{weight}{anchor}>'
+        f'<text{role} x="{_n(shape.x)}" y="{_n(y)}" font-size="{_n(shape.size)}" fill="{shape.colour}"{weight}{anchor}>'
         f"{escape(line)}</text>"
         for y, line in _lines(replace(shape, text=_clean(shape.text)), measure, "…")
     )
+
+
+def _attribute(value: str) -> str:
+    return escape(_clean(value), {'"': "&quot;"})
 
 
 def _n(value: float) -> str:
