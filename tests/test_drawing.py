@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import re
+import time
 import xml.etree.ElementTree as ET
+from dataclasses import replace
+
+from PIL import Image
+from pypdf import PdfReader
 
 from market_mcp.drawing import (
     PALETTE,
@@ -13,6 +20,8 @@ from market_mcp.drawing import (
     Stall,
     Unassigned,
     category_colours,
+    png,
+    sheet_pdf,
     svg,
 )
 
@@ -33,7 +42,7 @@ def market(rows: str = "ABCD", per_row: int = 15) -> MapScene:
         for i in range(per_row):
             number += 1
             code = f"{row}{i + 1}"
-            held = number % 4 != 0  # 45 of 60 held
+            held = number % 4 != 0 or code in ("A2", "A3", "B6")  # 45 of 60 held
             vendor = f"Vendor {code}" if held else None
             if code == "A2":
                 vendor = SCRIPT
@@ -203,10 +212,12 @@ def test_an_unpaid_stall_has_a_red_outline_and_a_dollar_badge() -> None:
     groups = stall_groups(ET.fromstring(svg(scene)))
     for stall in scene.stalls:
         group = groups[stall.code]
-        rect = group.find(f"{SVG}rect")
-        mark = (group.get("data-unpaid"), rect.get("stroke"), rect.get("stroke-width"), texts(group, "badge"))
-        assert mark == (("true", UNPAID, "3", ["$"]) if stall.unpaid else (None, mark[1], "1", []))
-        assert stall.unpaid or mark[1] != UNPAID
+        outlines = [(r.get("stroke"), r.get("stroke-width")) for r in group.iter(f"{SVG}rect") if r.get("stroke")]
+        mark = (group.get("data-unpaid"), outlines, texts(group, "badge"))
+        if stall.unpaid:
+            assert mark == ("true", [(UNPAID, "1"), (UNPAID, "3")], ["$"])
+        else:
+            assert mark == (None, [("#444444" if stall.vendor else "#888888", "1")], [])
 
 
 def test_the_legend_lists_exactly_the_categories_present_and_explains_the_marks() -> None:
@@ -230,3 +241,159 @@ def test_the_bookings_not_yet_placed_are_listed_with_the_unpaid_marked() -> None
 def test_the_title_and_subtitle_are_at_the_top() -> None:
     texts = [t.text for t in ET.fromstring(svg(market())).iter(f"{SVG}text")]
     assert texts[:2] == ["Riverside Farmers Market", "Saturday 12 December 2026"]
+
+
+# ---------------------------------------------------------------- PNG
+
+
+def rects(scene: MapScene) -> dict[str, tuple[int, int, int, int]]:
+    """Each stall's rectangle in the PNG: the SVG's, as both are drawn from one layout at one size."""
+    out = {}
+    for code, group in stall_groups(ET.fromstring(svg(scene))).items():
+        rect = group.find(f"{SVG}rect")
+        out[code] = tuple(round(float(rect.get(k))) for k in ("x", "y", "width", "height"))
+    return out
+
+
+def inside(image: Image.Image, rect: tuple[int, int, int, int]) -> str:
+    """The colour that fills most of a rectangle's inside, as "#RRGGBB"."""
+    x, y, w, h = rect
+    count, colour = max(image.crop((x + 3, y + 3, x + w - 3, y + h - 3)).getcolors(w * h))
+    return "#{:02X}{:02X}{:02X}".format(*colour)
+
+
+def test_the_png_is_a_small_image_as_wide_as_the_svg() -> None:
+    data = png(market())
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "PNG"
+    assert image.size[0] == 1200 and 400 <= image.size[1] <= 1600
+    assert len(data) < 60_000
+
+
+def test_each_stall_in_the_png_is_filled_with_its_category_colour_or_white() -> None:
+    scene = market()
+    colours = category_colours(scene)
+    image = Image.open(io.BytesIO(png(scene))).convert("RGB")
+    at = rects(scene)
+    for stall in scene.stalls:
+        assert inside(image, at[stall.code]) == (colours[stall.category] if stall.vendor else "#FFFFFF"), stall.code
+
+
+def test_an_unpaid_stall_in_the_png_is_outlined_in_red() -> None:
+    scene = market()
+    image = Image.open(io.BytesIO(png(scene))).convert("RGB")
+    red = tuple(int(UNPAID[i : i + 2], 16) for i in (1, 3, 5))
+    at = rects(scene)
+    for stall in scene.stalls:
+        x, y, w, h = at[stall.code]
+        assert (image.getpixel((x + 2, y + h // 2)) == red) == stall.unpaid, stall.code
+        assert (image.getpixel((x + w - 2, y + h // 2)) == red) == stall.unpaid, stall.code
+
+
+# ---------------------------------------------------------------- PDF
+
+
+def sheet(scene: MapScene | None = None, rows: list[RosterRow] | None = None) -> PdfReader:
+    scene = scene or market()
+    rows = roster(scene) if rows is None else rows
+    return PdfReader(io.BytesIO(sheet_pdf(scene, rows, printed="Printed 3 Dec 2026 14:05")))
+
+
+def page_text(reader: PdfReader, first: int = 0) -> str:
+    return "\n".join(page.extract_text() for page in reader.pages[first:])
+
+
+def test_the_sheet_is_a4_the_map_on_a_landscape_page_then_the_roster_on_portrait_pages() -> None:
+    reader = sheet()
+    sizes = [(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in reader.pages]
+    assert sizes == [(842, 595), (595, 842), (595, 842)]
+
+
+def test_every_page_has_the_title_subtitle_printed_date_and_its_number() -> None:
+    reader = sheet()
+    for number, page in enumerate(reader.pages, start=1):
+        text = page.extract_text()
+        for part in ("Riverside Farmers Market", "Saturday 12 December 2026", "Printed 3 Dec 2026 14:05"):
+            assert part in text
+        assert f"Page {number} of {len(reader.pages)}" in text
+
+
+def test_the_sheet_names_every_vendor_as_its_font_can_write_them() -> None:
+    scene = market()
+    text = page_text(sheet(scene), 1).replace("\n", " ")  # a long name wraps in its cell
+    for stall in held(scene):
+        if stall.vendor not in (EMOJI,):
+            assert stall.vendor in text, stall.vendor
+    assert "Crumb Bakehouse" in text  # the emoji left out
+    assert "Late Larder" in text and "Pip & Pickle" in text and "Maori Kai Co" in text  # Māori without its macron
+
+
+def test_the_map_page_shows_the_stalls_the_legend_and_who_is_not_yet_placed() -> None:
+    text = sheet().pages[0].extract_text()
+    for stall in market().stalls:
+        assert re.search(rf"\b{stall.code}\b", text), stall.code
+    for label in ("Categories", "bakery", "produce", "Empty stall", "Unpaid: holder owes money", "Not yet placed (3)"):
+        assert label in text
+    assert "Late Larder" in text and "$ owed" in text
+
+
+def test_the_roster_has_every_phone_number_and_marks_who_owes() -> None:
+    scene = market()
+    text = page_text(sheet(scene), 1)
+    for row in roster(scene):
+        assert row.phone in text
+    assert text.count("UNPAID owes $45.00") == 9 and text.count("UNPAID owes $30.00") == 2
+    assert "11 still owe money" in text
+
+
+def test_the_roster_is_in_natural_stall_order_with_those_not_placed_last() -> None:
+    scene = market()
+    text = page_text(sheet(scene), 1)
+    codes = re.findall(r"^([A-D]\d+|not)\b", text, flags=re.MULTILINE)
+    letters = {"A": 0, "B": 1, "C": 2, "D": 3}
+    placed = sorted((s.code for s in held(scene)), key=lambda c: (letters[c[0]], int(c[1:])))
+    assert codes == [*placed, "not", "not", "not"]
+    assert codes.index("A10") > codes.index("A9")
+
+
+def test_a_vendor_that_is_not_latin_1_never_breaks_the_sheet() -> None:
+    stall = Stall("A1", 0, 0, 3, 3, "N", vendor="Ōtaki 🐝 Honey – “Raw” €5 中文", category="蜂蜜", booking_id=1)
+    scene = MapScene("Marché ☀", "Dimanche", (stall,))
+    row = RosterRow("A1", stall.vendor, "Zoë 🙂", "021", "蜂蜜", "paid", "")
+    text = page_text(sheet(scene, [row]))
+    assert 'Otaki Honey - "Raw" EUR 5 ??' in text
+    assert "Zoë" in text
+
+
+# ---------------------------------------------------------------- edge cases
+
+
+def test_a_plan_with_no_stalls_says_so_in_every_drawing() -> None:
+    scene = MapScene("Riverside Farmers Market", "Saturday 12 December 2026", ())
+    root = ET.fromstring(svg(scene))
+    assert "No site plan" in texts(root) and not stall_groups(root)
+    image = Image.open(io.BytesIO(png(scene)))
+    assert image.size[0] == 1200
+    assert "No site plan" in sheet(scene, []).pages[0].extract_text()
+    assert "No bookings for this day." in sheet(scene, []).pages[1].extract_text()
+
+
+def test_a_single_stall_is_drawn_large_but_not_the_size_of_the_page() -> None:
+    scene = MapScene("Tiny", "Today", (Stall("A1", 0, 0, 3, 3, "S", vendor="Solo", category="bakery", booking_id=1),))
+    root = ET.fromstring(svg(scene))
+    assert list(stall_groups(root)) == ["A1"]
+    assert rects(scene)["A1"][2:] == (180, 180)
+    assert Image.open(io.BytesIO(png(scene))).size[0] == 1200
+    assert "Solo" in sheet(scene).pages[0].extract_text()
+
+
+def test_three_hundred_stalls_on_a_two_hundred_metre_plan_stay_small_and_quick() -> None:
+    scene = market(rows="ABCDEFGHIJ", per_row=30)
+    wide = MapScene(scene.title, scene.subtitle, tuple(replace(s, x=s.x * 2.2) for s in scene.stalls), scene.features)
+    assert len(wide.stalls) == 300
+    started = time.perf_counter()
+    data = png(wide)
+    assert len(data) < 100_000
+    assert time.perf_counter() - started < 5
+    assert len(stall_groups(ET.fromstring(svg(wide)))) == 300
+    assert len(sheet(wide).pages) >= 2

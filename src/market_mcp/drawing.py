@@ -89,6 +89,7 @@ EMPTY = "#FFFFFF"
 UNPAID = "#D00000"
 INK = "#000000"
 GREY = "#666666"
+PLAN = "#F4F4F4"  # the ground under the plan: 4 levels or more from white (see _png_palette)
 
 ATTRIBUTES = {"power": "P", "water": "W", "covered": "R", "corner": "C", "food_safe": "F"}
 ATTRIBUTE_NAMES = {
@@ -234,7 +235,7 @@ def _plan(
             _Group(
                 "no-plan",
                 shapes=[
-                    _Box(x, y, width, height, "#FAFAFA", "#999999", 1, dashed=True),
+                    _Box(x, y, width, height, PLAN, "#999999", 1, dashed=True),
                     _Text(x + width / 2, y + height / 2 - 10, "No site plan", 18, GREY, "middle", bold=True),
                     _Text(
                         x + width / 2, y + height / 2 + 14, "No stalls are laid out for this day.", 12, GREY, "middle"
@@ -256,7 +257,7 @@ def _plan(
     def box(px: float, py: float, pw: float, ph: float) -> tuple[float, float, float, float]:
         return x + (px - left) * scale, y + (py - top) * scale, pw * scale, ph * scale
 
-    groups.append(_Group("plan", shapes=[_Box(*box(left, top, plan_width, plan_height), "#FAFAFA", "#BBBBBB")]))
+    groups.append(_Group("plan", shapes=[_Box(*box(left, top, plan_width, plan_height), PLAN, "#BBBBBB")]))
     for feature in scene.features:
         fill, outline, ink, default = FEATURES.get(feature.kind, FEATURES["other"])
         fx, fy, fw, fh = box(feature.x, feature.y, feature.width, feature.depth)
@@ -297,7 +298,7 @@ def _stall(stall: Stall, colours: dict[str, str], style: _Style, at: tuple[float
     title = f"{stall.code}: "
     if occupied:
         fill = colours[category] if category else UNCATEGORISED
-        rect = _Box(x, y, w, h, fill, UNPAID if stall.unpaid else "#444444", 3 if stall.unpaid else 1)
+        rect = _Box(x, y, w, h, fill, UNPAID if stall.unpaid else "#444444", 1)
         if stall.booking_id is not None:
             data["booking-id"] = str(stall.booking_id)
         data["vendor"] = stall.vendor or ""
@@ -311,6 +312,8 @@ def _stall(stall: Stall, colours: dict[str, str], style: _Style, at: tuple[float
     if stall.attributes:
         title += "; " + ", ".join(stall.attributes)
     shapes: list[_Shape] = [rect]
+    if stall.unpaid and occupied:  # inside the edge, so it never reads as the neighbour's
+        shapes.append(_Box(x + 2, y + 2, w - 4, h - 4, None, UNPAID, 3))
     front = {"N": (x, y, x + w, y), "S": (x, y + h, x + w, y + h), "W": (x, y, x, y + h), "E": (x + w, y, x + w, y + h)}
     if stall.facing.upper() in front:
         shapes.append(_Line(*front[stall.facing.upper()], "#222222", 3.5))
@@ -698,7 +701,9 @@ def _png_text(text: str) -> str:
 
 
 def _png_palette(drawing: _Drawing) -> Image.Image:
-    """Every colour drawn, and the blends antialiased text makes with them, so each fill keeps its exact colour."""
+    """Every colour drawn, and the blends antialiased text makes with them, so that each fill keeps its exact
+    colour. Pillow maps a colour to the palette entry nearest the corner of its 4×4×4 cell, so a blend nearer that
+    corner than the colour itself would take its place: such a blend is left out."""
     fills, inks = {"#FFFFFF"}, set()
     for group in drawing.groups:
         for shape in group.shapes:
@@ -708,13 +713,19 @@ def _png_palette(drawing: _Drawing) -> Image.Image:
                 fills.add(shape.colour)
             else:
                 inks.add(shape.colour)
-    colours = [_rgb(c) for c in sorted(fills | inks)]
+    exact = [_rgb(c) for c in sorted(fills | inks)]
+    blends = [(v, v, v) for v in range(0, 256, 17)]
     for fill in sorted(fills):
         for ink in sorted(inks):
             for t in (0.25, 0.5, 0.75):
-                colours.append(tuple(round(f + (i - f) * t) for f, i in zip(_rgb(fill), _rgb(ink), strict=True)))
-    colours.extend((v, v, v) for v in range(0, 256, 17))
-    unique = list(dict.fromkeys(colours))[:256]
+                blends.append(tuple(round(f + (i - f) * t) for f, i in zip(_rgb(fill), _rgb(ink), strict=True)))
+
+    def distance(a: tuple[int, ...], b: tuple[int, ...]) -> int:
+        return sum((x - y) ** 2 for x, y in zip(a, b, strict=True))
+
+    corners = [(colour, tuple(v & ~3 for v in colour)) for colour in exact]
+    safe = [b for b in blends if all(distance(b, corner) > distance(c, corner) for c, corner in corners)]
+    unique = list(dict.fromkeys(exact + safe))[:256]
     unique += [unique[0]] * (256 - len(unique))
     palette = Image.new("P", (1, 1))
     palette.putpalette([v for colour in unique for v in colour])
@@ -878,26 +889,31 @@ def _roster(pdf: _Sheet, roster: Sequence[RosterRow]) -> None:
     if not rows:
         pdf.set_font("helvetica", "I", 9)
         pdf.text(PAGE_MARGIN + 3, y + 10.5, "No bookings for this day.")
+    table_width = sum(w for _, w in ROSTER_COLUMNS)
     for row in rows:
-        if y + row_h > bottom:
-            pdf.add_page(orientation="P")
-            y = headings(PAGE_MARGIN + HEADER)
         unpaid = _is_unpaid(row)
-        if unpaid:
-            pdf.set_fill_color(253, 222, 222)
-            pdf.rect(PAGE_MARGIN, y, sum(w for _, w in ROSTER_COLUMNS), row_h, style="F")
-        pdf.set_draw_color(210, 210, 210)
-        pdf.set_line_width(0.4)
-        pdf.line(PAGE_MARGIN, y + row_h, PAGE_MARGIN + sum(w for _, w in ROSTER_COLUMNS), y + row_h)
         payment = f"UNPAID {row.payment}" if unpaid and "unpaid" not in row.payment.lower() else row.payment
         cells = (row.stall or "not placed", row.vendor, row.contact, row.phone, row.category, payment, row.needs)
+        styles = ["B" if row.stall else "I", "", "", "", "", "B" if unpaid else "", ""]
+        fitted = []
+        for (_, width), text, style in zip(ROSTER_COLUMNS, cells, styles, strict=True):
+            pdf.set_font("helvetica", style, 8.5)
+            fitted.append(_fit(latin(_plain(text)), width - 5, 3, pdf.get_string_width, "..."))
+        height = row_h + 10 * (max(len(lines) for lines in fitted) - 1)  # a long name wraps, whole
+        if y + height > bottom:
+            pdf.add_page(orientation="P")
+            y = headings(PAGE_MARGIN + HEADER)
+        if unpaid:
+            pdf.set_fill_color(253, 222, 222)
+            pdf.rect(PAGE_MARGIN, y, table_width, height, style="F")
+        pdf.set_draw_color(210, 210, 210)
+        pdf.set_line_width(0.4)
+        pdf.line(PAGE_MARGIN, y + height, PAGE_MARGIN + table_width, y + height)
         x = PAGE_MARGIN
-        for i, ((_, width), text) in enumerate(zip(ROSTER_COLUMNS, cells, strict=True)):
-            red = unpaid and i == 5
-            pdf.set_font("helvetica", "B" if red or i == 0 else ("I" if row.stall is None and i == 0 else ""), 8.5)
-            pdf.set_text_color(*(_rgb(UNPAID) if red else (0, 0, 0)))
-            fitted = _fit(latin(_plain(text)), width - 5, 1, pdf.get_string_width, "...")
-            if fitted:
-                pdf.text(x + 3, y + 10.5, fitted[0])
+        for i, ((_, width), lines, style) in enumerate(zip(ROSTER_COLUMNS, fitted, styles, strict=True)):
+            pdf.set_font("helvetica", style, 8.5)
+            pdf.set_text_color(*(_rgb(UNPAID) if unpaid and i == 5 else (0, 0, 0)))
+            for n, line in enumerate(lines):
+                pdf.text(x + 3, y + 10.5 + 10 * n, line)
             x += width
-        y += row_h
+        y += height
