@@ -898,7 +898,8 @@ def _roster(pdf: _Sheet, roster: Sequence[RosterRow]) -> None:
         fitted = []
         for (_, width), text, style in zip(ROSTER_COLUMNS, cells, styles, strict=True):
             pdf.set_font("helvetica", style, 8.5)
-            fitted.append(_fit(latin(_plain(text)), width - 5, 3, pdf.get_string_width, "..."))
+            most = 6 if len(fitted) == 1 else 3  # the vendor's name in full, nearly always
+            fitted.append(_fit(latin(_plain(text)), width - 5, most, pdf.get_string_width, "..."))
         height = row_h + 10 * (max(len(lines) for lines in fitted) - 1)  # a long name wraps, whole
         if y + height > bottom:
             pdf.add_page(orientation="P")
