@@ -323,10 +323,12 @@ def _stall(stall: Stall, colours: dict[str, str], style: _Style, at: tuple[float
     vendor_size = _clamp(side * 0.16, style.smallest, 11)
     mark_size = _clamp(side * 0.14, style.smallest - 0.5, 9)
     inset = _clamp(side * 0.08, 2, 4)
-    code_w = min(_helvetica_width(stall.code, code_size, bold=True), w - 2 * inset)
-    shapes.append(
-        _Text(x + inset, y + inset + code_size / 2, stall.code, code_size, bold=True, max_width=code_w + 1, role="code")
+    # The code is never cut: in a stall too narrow for it, it is drawn smaller.
+    code_size = max(
+        5.0, min(code_size, code_size * (w - 2 * inset) / (_helvetica_width(stall.code, code_size, bold=True) * 1.1))
     )
+    code_w = _helvetica_width(stall.code, code_size, bold=True) * 1.1  # the PNG's font is a little wider
+    shapes.append(_Text(x + inset, y + inset + code_size / 2, stall.code, code_size, bold=True, role="code"))
     bottom = y + h - inset  # of the room left for the vendor's name
     if marks:
         marks_text = " ".join(marks)
@@ -336,20 +338,21 @@ def _stall(stall: Stall, colours: dict[str, str], style: _Style, at: tuple[float
         bottom -= mark_size
     if stall.unpaid and occupied:
         badge = "$ owed" if w >= 90 else "$"
-        badge_size = _clamp(code_size, style.smallest + 1, 11)
-        badge_w, badge_h = _helvetica_width(badge, badge_size, bold=True) + 6, badge_size + 4
+        badge_size = _clamp(code_size, style.smallest, 11)
+        pad = 3 if side >= 40 else 1.5
+        badge_w, badge_h = _helvetica_width(badge, badge_size, bold=True) + 2 * pad, badge_size + 2 * pad - 2
         bx = x + w - inset - badge_w
-        if w - 2 * inset - code_w - 4 >= badge_w:  # beside the code
-            by = y + inset - 1
-        else:  # under everything else, in a line of its own
+        if w - 2 * inset - code_w - 2 >= badge_w:  # beside the code
+            by = y + inset + code_size / 2 - badge_h / 2
+        else:  # at the bottom, right, beside the marks
             by = y + h - inset - badge_h
             bottom = min(bottom, by)
         shapes.append(_Box(bx, by, badge_w, badge_h, UNPAID))
         shapes.append(
             _Text(bx + badge_w / 2, by + badge_h / 2, badge, badge_size, "#FFFFFF", "middle", bold=True, role="badge")
         )
-    if occupied:
-        top = y + inset + code_size + 2
+    top = y + inset + code_size + 2
+    if occupied and bottom - 2 - top >= vendor_size:  # else no room: the title and the roster name it
         bottom -= 2
         lines = max(1, min(3, int((bottom - top) // (vendor_size * 1.2))))
         vendor = stall.vendor or ""
