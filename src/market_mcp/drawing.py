@@ -201,6 +201,8 @@ class _Drawing:
 def _layout(
     scene: MapScene, *, width: float, max_height: float, legend_width: float, header: bool, style: _Style
 ) -> _Drawing:
+    """Where everything goes, in a canvas `width` wide and at most about `max_height` high: the title, the plan
+    scaled to fit, and the legend beside the plan or, when that shows the plan larger, in columns under it."""
     margin, gap = 16.0, 20.0
     groups: list[_Group] = []
     top = margin
@@ -215,44 +217,77 @@ def _layout(
             )
         )
         top = margin + 60
-    map_width = width - 2 * margin - legend_width - gap
-    map_bottom, scale = _plan(
-        scene, groups, style, x=margin, y=top, width=map_width, max_height=max_height - top - margin
+    bounds = _bounds(scene)
+    room = max_height - top - margin
+    columns = max(1, int((width - 2 * margin + gap) // (legend_width + gap)))
+
+    # Beside: the legend in one column at the right, the bookings not yet placed as many as fit under it.
+    beside = _legend(scene, style, legend_width, unassigned_room=room, beside=True)
+    beside_width = width - 2 * margin - legend_width - gap
+    beside_scale = _scale(bounds, beside_width, room)
+    # Under: the legend in columns across the canvas, under the plan.
+    under = _legend(scene, style, legend_width, unassigned_room=room / 2, beside=False)
+    under_height = _flow(under, columns, legend_width, gap, margin, 0)[1]
+    under_scale = _scale(bounds, width - 2 * margin, room - under_height - gap)
+
+    if bounds is not None and under_scale > beside_scale * 1.1:
+        map_bottom = _plan(scene, groups, bounds, under_scale, x=margin, y=top, style=style)
+        placed, bottom = _flow(under, columns, legend_width, gap, margin, map_bottom + gap)
+        groups.extend(placed)
+        return _Drawing(width, bottom + margin, groups, under_scale)
+    if bounds is None:
+        map_bottom = _no_plan(groups, x=margin, y=top, width=beside_width, height=min(200.0, room))
+    else:
+        map_bottom = _plan(scene, groups, bounds, beside_scale, x=margin, y=top, style=style)
+    placed, bottom = _flow(beside, 1, legend_width, gap, width - margin - legend_width, top)
+    groups.extend(placed)
+    return _Drawing(width, max(map_bottom, bottom) + margin, groups, beside_scale)
+
+
+def _bounds(scene: MapScene) -> tuple[float, float, float, float] | None:
+    """The plan's left, top, width and depth in metres, with half a metre around; None without stalls."""
+    if not scene.stalls:
+        return None
+    pad = 0.5
+    things = [(s.x, s.y, s.width, s.depth) for s in scene.stalls]
+    things += [(f.x, f.y, f.width, f.depth) for f in scene.features]
+    left = min(t[0] for t in things) - pad
+    top = min(t[1] for t in things) - pad
+    return left, top, max(t[0] + t[2] for t in things) + pad - left, max(t[1] + t[3] for t in things) + pad - top
+
+
+def _scale(bounds: tuple[float, float, float, float] | None, width: float, height: float) -> float:
+    if bounds is None:
+        return 0.0
+    return max(0.1, min(width / bounds[2], height / bounds[3], MAX_SCALE))
+
+
+def _no_plan(groups: list[_Group], *, x: float, y: float, width: float, height: float) -> float:
+    groups.append(
+        _Group(
+            "no-plan",
+            shapes=[
+                _Box(x, y, width, height, PLAN, "#999999", 1, dashed=True),
+                _Text(x + width / 2, y + height / 2 - 10, "No site plan", 18, GREY, "middle", bold=True),
+                _Text(x + width / 2, y + height / 2 + 14, "No stalls are laid out for this day.", 12, GREY, "middle"),
+            ],
+        )
     )
-    legend_bottom = _legend(
-        scene, groups, style, x=width - margin - legend_width, y=top, width=legend_width, max_height=max_height - margin
-    )
-    return _Drawing(width, max(map_bottom, legend_bottom) + margin, groups, scale)
+    return y + height
 
 
 def _plan(
-    scene: MapScene, groups: list[_Group], style: _Style, *, x: float, y: float, width: float, max_height: float
-) -> tuple[float, float]:
-    """The plan, scaled to fit the box; returns its bottom edge and the scale."""
-    if not scene.stalls:
-        height = min(200.0, max_height)
-        groups.append(
-            _Group(
-                "no-plan",
-                shapes=[
-                    _Box(x, y, width, height, PLAN, "#999999", 1, dashed=True),
-                    _Text(x + width / 2, y + height / 2 - 10, "No site plan", 18, GREY, "middle", bold=True),
-                    _Text(
-                        x + width / 2, y + height / 2 + 14, "No stalls are laid out for this day.", 12, GREY, "middle"
-                    ),
-                ],
-            )
-        )
-        return y + height, 0.0
-    pad = 0.5  # metres around the plan
-    things = [(s.x, s.y, s.width, s.depth) for s in scene.stalls] + [
-        (f.x, f.y, f.width, f.depth) for f in scene.features
-    ]
-    left = min(t[0] for t in things) - pad
-    top = min(t[1] for t in things) - pad
-    plan_width = max(t[0] + t[2] for t in things) + pad - left
-    plan_height = max(t[1] + t[3] for t in things) + pad - top
-    scale = min(width / plan_width, max_height / plan_height, MAX_SCALE)
+    scene: MapScene,
+    groups: list[_Group],
+    bounds: tuple[float, float, float, float],
+    scale: float,
+    *,
+    x: float,
+    y: float,
+    style: _Style,
+) -> float:
+    """The plan at a scale (units per metre); returns its bottom edge."""
+    left, top, plan_width, plan_height = bounds
 
     def box(px: float, py: float, pw: float, ph: float) -> tuple[float, float, float, float]:
         return x + (px - left) * scale, y + (py - top) * scale, pw * scale, ph * scale
@@ -287,7 +322,7 @@ def _plan(
     colours = category_colours(scene)
     for stall in scene.stalls:
         groups.append(_stall(stall, colours, style, box(stall.x, stall.y, stall.width, stall.depth)))
-    return y + plan_height * scale, scale
+    return y + plan_height * scale
 
 
 def _stall(stall: Stall, colours: dict[str, str], style: _Style, at: tuple[float, float, float, float]) -> _Group:
@@ -371,87 +406,95 @@ def _stall(stall: Stall, colours: dict[str, str], style: _Style, at: tuple[float
     return _Group("stall", data, title, shapes)
 
 
-def _legend(
-    scene: MapScene, groups: list[_Group], style: _Style, *, x: float, y: float, width: float, max_height: float
-) -> float:
-    """The legend and the box of bookings not yet placed, in a column; returns its bottom edge."""
-    line, size, swatch = style.line, style.text, style.line * 0.8
-    text_x = x + swatch + 8
-    text_width = width - swatch - 8
+@dataclass(frozen=True)
+class _Block:
+    """A piece of the legend, placed whole: a heading, an entry, the box of bookings not yet placed."""
 
-    def entry(kind: str, label: str, shapes: list[_Shape], data: dict[str, str] | None = None) -> None:
-        nonlocal y
-        groups.append(
-            _Group(kind, data or {}, label, [*shapes, _Text(text_x, y + line / 2, label, size, max_width=text_width)])
-        )
-        y += line
+    height: float
+    paint: Callable[[float, float], list[_Group]]  # at x, y
+    heading: bool = False  # kept with the block after it
+
+
+def _legend(scene: MapScene, style: _Style, width: float, *, unassigned_room: float, beside: bool) -> list[_Block]:
+    """The legend (only what the plan shows), then the bookings not yet placed: as many as fit in
+    unassigned_room (less the legend's height when it is one column beside the plan), then "… and N more"."""
+    line, size, swatch = style.line, style.text, style.line * 0.8
+    blocks: list[_Block] = []
+
+    def entry(kind: str, label: str, marks: Callable[[float, float], list[_Shape]], data: dict[str, str] | None = None):
+        def paint(x: float, y: float) -> list[_Group]:
+            text = _Text(x + swatch + 8, y + line / 2, label, size, max_width=width - swatch - 8)
+            return [_Group(kind, data or {}, label, [*marks(x, y), text])]
+
+        blocks.append(_Block(line, paint))
 
     def heading(text: str) -> None:
-        nonlocal y
-        y += 4
-        groups.append(
-            _Group("legend-heading", shapes=[_Text(x, y + line / 2, text, size + 1, bold=True, max_width=width)])
-        )
-        y += line
+        def paint(x: float, y: float) -> list[_Group]:
+            return [
+                _Group(
+                    "legend-heading", shapes=[_Text(x, y + 4 + line / 2, text, size + 1, bold=True, max_width=width)]
+                )
+            ]
 
-    def sample(fill: str, stroke: str | None = "#444444", stroke_width: float = 1, dashed: bool = False) -> _Box:
-        return _Box(x, y + 2, swatch, line - 4, fill, stroke, stroke_width, dashed)
+        blocks.append(_Block(line + 4, paint, heading=True))
+
+    def sample(fill: str, stroke: str | None = "#444444", stroke_width: float = 1, dashed: bool = False):
+        return lambda x, y: [_Box(x, y + 2, swatch, line - 4, fill, stroke, stroke_width, dashed)]
+
+    def letter(text: str, colour: str = "#222222"):
+        return lambda x, y: [_Text(x + swatch / 2, y + line / 2, text, size, colour, "middle", bold=True)]
 
     colours = category_colours(scene)
     occupied = [s for s in scene.stalls if s.vendor is not None]
     if occupied:
         heading("Categories")
         for category, colour in colours.items():
-            entry("legend-category", category, [sample(colour)], {"category": category})
+            entry("legend-category", category, sample(colour), {"category": category})
         if any(_category(s) is None for s in occupied):
-            entry("legend-category", "No category", [sample(UNCATEGORISED)], {"category": ""})
+            entry("legend-category", "No category", sample(UNCATEGORISED), {"category": ""})
     if scene.stalls:
         heading("Stalls")
-        entry("legend-empty", "Empty stall", [sample(EMPTY, "#888888", 1, dashed=True)])
-        entry(
-            "legend-unpaid",
-            "Unpaid: holder owes money",
-            [sample("#FFFFFF", UNPAID, 2.5), _Text(x + swatch / 2, y + line / 2, "$", 9, UNPAID, "middle", bold=True)],
-        )
+        entry("legend-empty", "Empty stall", sample(EMPTY, "#888888", 1, dashed=True))
+        unpaid = sample("#FFFFFF", UNPAID, 2.5)
+        entry("legend-unpaid", "Unpaid: holder owes money", lambda x, y: unpaid(x, y) + letter("$", UNPAID)(x, y))
+        front = sample("#FFFFFF", None)
         entry(
             "legend-front",
             "Thick edge: the stall's front",
-            [sample("#FFFFFF", None), _Line(x, y + 3, x + swatch, y + 3, "#222222", 3.5)],
+            lambda x, y: [*front(x, y), _Line(x, y + 3, x + swatch, y + 3, "#222222", 3.5)],
         )
-        present = [a for a in ATTRIBUTES if any(a in s.attributes for s in scene.stalls)]
-        for attribute in present:
-            entry(
-                "legend-mark",
-                ATTRIBUTE_NAMES[attribute].capitalize(),
-                [_Text(x + swatch / 2, y + line / 2, ATTRIBUTES[attribute], size, "#222222", "middle", bold=True)],
-                {"attribute": attribute},
-            )
+        for attribute in ATTRIBUTES:
+            if any(attribute in s.attributes for s in scene.stalls):
+                label = ATTRIBUTE_NAMES[attribute].capitalize()
+                entry("legend-mark", label, letter(ATTRIBUTES[attribute]), {"attribute": attribute})
     kinds = sorted({f.kind if f.kind in FEATURES else "other" for f in scene.features})
     if kinds:
         heading("Features")
         for kind in kinds:
             fill, outline, _, default = FEATURES[kind]
-            entry("legend-feature", default, [sample(fill, outline)], {"kind": kind})
+            entry("legend-feature", default, sample(fill, outline), {"kind": kind})
     if scene.unassigned:
+        if beside:  # under the legend, in its column
+            unassigned_room -= sum(b.height for b in blocks)
+        blocks.append(_unassigned(scene.unassigned, style, width, room=unassigned_room))
+    return blocks
+
+
+def _unassigned(items: Sequence[Unassigned], style: _Style, width: float, *, room: float) -> _Block:
+    line, size = style.line, style.text
+    shown = min(len(items), UNASSIGNED_SHOWN, max(3, int((room - 2 * line - 18) // line)))
+    if shown < len(items):
+        shown -= 1  # a line for "and N more"
+    height = 10 + 4 + line * (1 + shown + (shown < len(items))) + 4
+
+    def paint(x: float, y: float) -> list[_Group]:
         y += 10
-        top = y
-        items = list(scene.unassigned)
-        room = max(0, int((max_height - y - 2 * line - 8) // line))
-        shown = min(len(items), UNASSIGNED_SHOWN, room)
-        if shown < len(items):
-            shown = max(0, shown - 1)  # a line for "and N more"
-        inner: list[_Group] = []
+        groups = [_Group("unassigned-box", shapes=[_Box(x, y, width, height - 10, "#FFFFFF", "#888888")])]
         y += 4
-        inner.append(
-            _Group(
-                "unassigned-heading",
-                shapes=[
-                    _Text(
-                        x + 6, y + line / 2, f"Not yet placed ({len(items)})", size + 1, bold=True, max_width=width - 12
-                    )
-                ],
-            )
+        heading = _Text(
+            x + 6, y + line / 2, f"Not yet placed ({len(items)})", size + 1, bold=True, max_width=width - 12
         )
+        groups.append(_Group("unassigned-heading", shapes=[heading]))
         y += line
         for item in items[:shown]:
             owed = "$ owed" if item.unpaid else ""
@@ -463,23 +506,34 @@ def _legend(
                 shapes.append(
                     _Text(x + width - 6, y + line / 2, owed, size - 1, UNPAID, "end", bold=True, role="badge")
                 )
-            title = f"{item.vendor} ({(item.category or '').strip() or 'no category'})" + (
-                ", unpaid" if item.unpaid else ""
-            )
-            inner.append(_Group("unassigned", {"booking-id": str(item.booking_id)}, title + ", not yet placed", shapes))
+            category = (item.category or "").strip() or "no category"
+            title = f"{item.vendor} ({category}){', unpaid' if item.unpaid else ''}, not yet placed"
+            groups.append(_Group("unassigned", {"booking-id": str(item.booking_id)}, title, shapes))
             y += line
         if shown < len(items):
-            inner.append(
-                _Group(
-                    "unassigned-more",
-                    shapes=[_Text(x + 6, y + line / 2, f"… and {len(items) - shown} more", size, GREY)],
-                )
-            )
-            y += line
-        y += 4
-        groups.append(_Group("unassigned-box", shapes=[_Box(x, top, width, y - top, "#FFFFFF", "#888888")]))
-        groups.extend(inner)
-    return y
+            more = _Text(x + 6, y + line / 2, f"… and {len(items) - shown} more", size, GREY)
+            groups.append(_Group("unassigned-more", shapes=[more]))
+        return groups
+
+    return _Block(height, paint)
+
+
+def _flow(
+    blocks: list[_Block], columns: int, width: float, gap: float, x: float, y: float
+) -> tuple[list[_Group], float]:
+    """The blocks in `columns` columns of about equal height, from x, y; returns their groups and bottom edge."""
+    total = sum(b.height for b in blocks)
+    target = max([total / columns, *(b.height for b in blocks)])
+    groups: list[_Group] = []
+    column, at, bottom = 0, y, y
+    for i, block in enumerate(blocks):
+        needed = block.height + (blocks[i + 1].height if block.heading and i + 1 < len(blocks) else 0)
+        if at > y and at - y + needed > target + 1 and column < columns - 1:
+            column, at = column + 1, y
+        groups.extend(block.paint(x + column * (width + gap), at))
+        at += block.height
+        bottom = max(bottom, at)
+    return groups, bottom
 
 
 def _clamp(value: float, low: float, high: float) -> float:
