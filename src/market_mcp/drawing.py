@@ -412,7 +412,7 @@ class _Block:
 
     height: float
     paint: Callable[[float, float], list[_Group]]  # at x, y
-    heading: bool = False  # kept with the block after it
+    starts: bool = False  # starts a section (a heading and its entries), kept together where it can be
 
 
 def _legend(scene: MapScene, style: _Style, width: float, *, unassigned_room: float, beside: bool) -> list[_Block]:
@@ -436,7 +436,7 @@ def _legend(scene: MapScene, style: _Style, width: float, *, unassigned_room: fl
                 )
             ]
 
-        blocks.append(_Block(line + 4, paint, heading=True))
+        blocks.append(_Block(line + 4, paint, starts=True))
 
     def sample(fill: str, stroke: str | None = "#444444", stroke_width: float = 1, dashed: bool = False):
         return lambda x, y: [_Box(x, y + 2, swatch, line - 4, fill, stroke, stroke_width, dashed)]
@@ -485,11 +485,11 @@ def _unassigned(items: Sequence[Unassigned], style: _Style, width: float, *, roo
     shown = min(len(items), UNASSIGNED_SHOWN, max(3, int((room - 2 * line - 18) // line)))
     if shown < len(items):
         shown -= 1  # a line for "and N more"
-    height = 10 + 4 + line * (1 + shown + (shown < len(items))) + 4
+    height = 6 + 4 + line * (1 + shown + (shown < len(items))) + 4
 
     def paint(x: float, y: float) -> list[_Group]:
-        y += 10
-        groups = [_Group("unassigned-box", shapes=[_Box(x, y, width, height - 10, "#FFFFFF", "#888888")])]
+        y += 6
+        groups = [_Group("unassigned-box", shapes=[_Box(x, y, width, height - 6, "#FFFFFF", "#888888")])]
         y += 4
         heading = _Text(
             x + 6, y + line / 2, f"Not yet placed ({len(items)})", size + 1, bold=True, max_width=width - 12
@@ -515,23 +515,29 @@ def _unassigned(items: Sequence[Unassigned], style: _Style, width: float, *, roo
             groups.append(_Group("unassigned-more", shapes=[more]))
         return groups
 
-    return _Block(height, paint)
+    return _Block(height, paint, starts=True)
 
 
 def _flow(
     blocks: list[_Block], columns: int, width: float, gap: float, x: float, y: float
 ) -> tuple[list[_Group], float]:
-    """The blocks in `columns` columns of about equal height, from x, y; returns their groups and bottom edge."""
-    total = sum(b.height for b in blocks)
-    target = max([total / columns, *(b.height for b in blocks)])
+    """The blocks in up to `columns` columns from x, y, a section not split unless it is taller than a column;
+    returns their groups and bottom edge."""
+    sections: list[list[_Block]] = []
+    for block in blocks:
+        if block.starts or not sections:
+            sections.append([])
+        sections[-1].append(block)
+    heights = [sum(b.height for b in section) for section in sections]
+    target = max([sum(heights) / columns, *heights]) if heights else 0
     groups: list[_Group] = []
     column, at, bottom = 0, y, y
-    for i, block in enumerate(blocks):
-        needed = block.height + (blocks[i + 1].height if block.heading and i + 1 < len(blocks) else 0)
-        if at > y and at - y + needed > target + 1 and column < columns - 1:
+    for section, height in zip(sections, heights, strict=True):
+        if at > y and at - y + height > target + 1 and column < columns - 1:
             column, at = column + 1, y
-        groups.extend(block.paint(x + column * (width + gap), at))
-        at += block.height
+        for block in section:
+            groups.extend(block.paint(x + column * (width + gap), at))
+            at += block.height
         bottom = max(bottom, at)
     return groups, bottom
 
@@ -851,31 +857,54 @@ class _Sheet(FPDF):
 def sheet_pdf(scene: MapScene, roster: Sequence[RosterRow], *, printed: str) -> bytes:
     """The market-day sheet, A4: the map and its legend on page 1 (landscape or portrait, whichever shows the
     plan larger), then the roster by stall code (A2 before A10), those not yet placed last, unpaid rows marked."""
-    layouts = []
-    for orientation, (page_w, page_h) in (("L", (A4[1], A4[0])), ("P", A4)):
-        height = page_h - 2 * PAGE_MARGIN - HEADER - FOOTER
-        drawing = _layout(
-            scene,
-            width=page_w - 2 * PAGE_MARGIN + 32,
-            max_height=height + 16,
-            legend_width=170,
-            header=False,
-            style=PRINT,
-        )
-        layouts.append((drawing.scale, orientation == "L", orientation, drawing))
-    _, _, orientation, drawing = max(layouts, key=lambda t: t[:2])
+    orientation, drawing, (room_w, room_h) = _sheet_map(scene)
     pdf = _Sheet(scene, printed)
     pdf.set_title(latin(_plain(f"{scene.title} - {scene.subtitle}")))
     pdf.set_creator("market-mcp")
     pdf.add_page(orientation=orientation)
+    fit = min(1.0, room_w / drawing.width, room_h / drawing.height)  # a legend taller than the page: all smaller
     for group in drawing.groups:
         for shape in group.shapes:
-            _pdf_shape(pdf, shape, dx=PAGE_MARGIN - 16, dy=PAGE_MARGIN + HEADER - 16)
+            _pdf_shape(pdf, _moved(shape, fit, PAGE_MARGIN - 16 * fit, PAGE_MARGIN + HEADER - 16 * fit))
     _roster(pdf, roster)
     return bytes(pdf.output())
 
 
-def _pdf_shape(pdf: FPDF, shape: _Shape, *, dx: float, dy: float) -> None:
+def _sheet_map(scene: MapScene) -> tuple[str, _Drawing, tuple[float, float]]:
+    """The map's orientation, layout and room (with the layout's margins) on page 1: landscape, unless portrait
+    shows the plan larger."""
+    layouts = []
+    for orientation, (page_w, page_h) in (("L", (A4[1], A4[0])), ("P", A4)):
+        room = (page_w - 2 * PAGE_MARGIN + 32, page_h - 2 * PAGE_MARGIN - HEADER - FOOTER + 32)
+        drawing = _layout(scene, width=room[0], max_height=room[1], legend_width=170, header=False, style=PRINT)
+        layouts.append((drawing.scale, orientation == "L", orientation, drawing, room))
+    return max(layouts, key=lambda t: t[:2])[2:]
+
+
+def _moved(shape: _Shape, k: float, dx: float, dy: float) -> _Shape:
+    """The shape scaled by k, then moved by dx, dy."""
+    if isinstance(shape, _Box):
+        return replace(
+            shape,
+            x=shape.x * k + dx,
+            y=shape.y * k + dy,
+            w=shape.w * k,
+            h=shape.h * k,
+            stroke_width=shape.stroke_width * k,
+        )
+    if isinstance(shape, _Line):
+        return replace(
+            shape,
+            x1=shape.x1 * k + dx,
+            y1=shape.y1 * k + dy,
+            x2=shape.x2 * k + dx,
+            y2=shape.y2 * k + dy,
+            width=shape.width * k,
+        )
+    return replace(shape, x=shape.x * k + dx, y=shape.y * k + dy, size=shape.size * k, max_width=shape.max_width * k)
+
+
+def _pdf_shape(pdf: FPDF, shape: _Shape) -> None:
     if isinstance(shape, _Box):
         style = ""
         if shape.fill:
@@ -888,20 +917,20 @@ def _pdf_shape(pdf: FPDF, shape: _Shape, *, dx: float, dy: float) -> None:
                 pdf.set_dash_pattern(dash=3, gap=2)
             style = "D" + style
         if style:
-            pdf.rect(shape.x + dx, shape.y + dy, shape.w, shape.h, style=style)
+            pdf.rect(shape.x, shape.y, shape.w, shape.h, style=style)
         pdf.set_dash_pattern()
         return
     if isinstance(shape, _Line):
         pdf.set_draw_color(*_rgb(shape.colour))
         pdf.set_line_width(shape.width * 0.8)
-        pdf.line(shape.x1 + dx, shape.y1 + dy, shape.x2 + dx, shape.y2 + dy)
+        pdf.line(shape.x1, shape.y1, shape.x2, shape.y2)
         return
     pdf.set_font("helvetica", "B" if shape.bold else "", shape.size)
     pdf.set_text_color(*_rgb(shape.colour))
     for y, line in _lines(replace(shape, text=latin(_plain(shape.text))), pdf.get_string_width, "..."):
         width = pdf.get_string_width(line)
         x = shape.x - {"start": 0, "middle": width / 2, "end": width}[shape.anchor]
-        pdf.text(x + dx, y + dy, line)
+        pdf.text(x, y, line)
 
 
 def _stall_order(row: RosterRow) -> tuple:
