@@ -114,7 +114,7 @@ FEATURES = {
 }
 
 WIDTH = 1200  # the SVG's and PNG's width, pixels
-MAX_MAP_HEIGHT = 1400
+SCREEN_HEIGHT = 1600  # the SVG's and PNG's height, at most (a long list not yet placed may add to it)
 MAX_SCALE = 60  # units per metre: a single stall is drawn large, not the size of the page
 UNASSIGNED_SHOWN = 40  # in the SVG and PNG; the PDF shows what fits its page (the roster lists them all)
 
@@ -620,11 +620,16 @@ def _lines(text: _Text, measure: Callable[[str], float], ellipsis: str) -> list[
 # ---------------------------------------------------------------- SVG
 
 
+def _screen(scene: MapScene) -> _Drawing:
+    """The SVG's and the PNG's layout: one, so the PNG's pixels are where the SVG's rectangles say."""
+    return _layout(scene, width=WIDTH, max_height=SCREEN_HEIGHT, legend_width=280, header=True, style=SCREEN)
+
+
 def svg(scene: MapScene) -> str:
     """The map as an SVG document: each stall a `<g class="stall" data-code>` (with `data-booking-id`,
     `data-vendor` and `data-unpaid` when held) around its `<rect>`, each booking not yet placed a
     `<g class="unassigned" data-booking-id>`; every vendor's text escaped."""
-    drawing = _layout(scene, width=WIDTH, max_height=MAX_MAP_HEIGHT + 200, legend_width=280, header=True, style=SCREEN)
+    drawing = _screen(scene)
     width, height = round(drawing.width), math.ceil(drawing.height)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
@@ -685,7 +690,7 @@ def _n(value: float) -> str:
 def png(scene: MapScene) -> bytes:
     """The map as a PNG, as wide as the SVG and drawn from the same layout (pixel for pixel where the SVG's
     rectangles are), in a palette of the colours it uses: a few tens of kilobytes."""
-    drawing = _layout(scene, width=WIDTH, max_height=MAX_MAP_HEIGHT + 200, legend_width=280, header=True, style=SCREEN)
+    drawing = _screen(scene)
     image = Image.new("RGB", (round(drawing.width), math.ceil(drawing.height)), "#FFFFFF")
     draw = ImageDraw.Draw(image)
     for group in drawing.groups:
@@ -717,11 +722,15 @@ def _png_shape(draw: ImageDraw.ImageDraw, shape: _Shape) -> None:
         )
         return
     font = _png_font(shape.size)
-    anchor = {"start": "ls", "middle": "ms", "end": "rs"}[shape.anchor]
     for y, line in _lines(replace(shape, text=_png_text(shape.text)), font.getlength, "…"):
-        draw.text((shape.x, y), line, font=font, fill=shape.colour, anchor=anchor)
-        if shape.bold:  # the built-in font has no bold: drawn twice, a pixel apart
-            draw.text((shape.x + 0.7, y), line, font=font, fill=shape.colour, anchor=anchor)
+        if isinstance(font, ImageFont.FreeTypeFont):
+            anchor = {"start": "ls", "middle": "ms", "end": "rs"}[shape.anchor]
+            draw.text((shape.x, y), line, font=font, fill=shape.colour, anchor=anchor)
+            if shape.bold:  # the built-in font has no bold: drawn twice, a little apart
+                draw.text((shape.x + 0.7, y), line, font=font, fill=shape.colour, anchor=anchor)
+        else:  # Pillow without FreeType: its small bitmap font, which knows no anchors
+            x = shape.x - {"start": 0, "middle": font.getlength(line) / 2, "end": font.getlength(line)}[shape.anchor]
+            draw.text((x, y - 8), line, font=font, fill=shape.colour)
 
 
 def _png_dashes(draw: ImageDraw.ImageDraw, a: tuple[int, int], b: tuple[int, int], colour: str) -> None:
@@ -743,7 +752,10 @@ def _png_dashes(draw: ImageDraw.ImageDraw, a: tuple[int, int], b: tuple[int, int
 @cache
 def _png_font(size: float) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     """Pillow's own scalable font (Pillow ≥ 10.1, with FreeType): no font file from the system is needed."""
-    return ImageFont.load_default(size=round(size * 2) / 2)
+    try:
+        return ImageFont.load_default(size=round(size * 2) / 2)
+    except TypeError:  # Pillow before 10.1
+        return ImageFont.load_default()
 
 
 @cache
