@@ -179,6 +179,12 @@ def test_vendor_text_is_escaped_and_no_script_is_live() -> None:
     assert not list(ET.fromstring(out).iter(f"{SVG}script"))
 
 
+def test_control_characters_and_lone_surrogates_never_break_the_svg() -> None:
+    stall = Stall("A1", 0, 0, 3, 3, "N", vendor="Bad\x00\x1b\x85 Name\ud800\u202e", category="x\x07", booking_id=1)
+    root = ET.fromstring(svg(MapScene("T\x0b", "S", (stall,))))
+    assert stall_groups(root)["A1"].get("data-vendor") == "Bad Name"
+
+
 def test_every_held_stall_names_its_vendor_cut_to_fit_with_an_ellipsis() -> None:
     scene = market()
     groups = stall_groups(ET.fromstring(svg(scene)))

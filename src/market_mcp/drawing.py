@@ -555,8 +555,8 @@ def _helvetica_width(text: str, size: float, *, bold: bool = False) -> float:
 
 
 _CONTROLS = (
-    {chr(c) for c in range(0x20)}
-    | {chr(0x7F)}
+    {chr(c) for c in (*range(0x20), *range(0x7F, 0xA0), 0xFFFE, 0xFFFF)}
+    | {chr(c) for c in range(0xD800, 0xE000)}  # a lone surrogate, from JSON's "\ud800"
     | set("\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 )
 
@@ -568,8 +568,13 @@ def _clean(text: str) -> str:
 
 def _plain(text: str) -> str:
     """Without emoji and other pictographs: the PNG's and PDF's fonts have no glyph for them."""
-    kept = "".join(c for c in _clean(text) if unicodedata.category(c) not in ("So", "Sk", "Cf", "Mn", "Cs", "Co"))
+    kept = "".join(c for c in _clean(text) if not _pictograph(c))
     return " ".join(kept.split()) or ("?" if text.strip() else "")
+
+
+def _pictograph(char: str) -> bool:
+    category = unicodedata.category(char)
+    return category in ("So", "Cf", "Mn", "Co") or (category == "Sk" and ord(char) > 0x2000)  # skin tones
 
 
 def _fit(text: str, max_width: float, max_lines: int, measure: Callable[[str], float], ellipsis: str) -> list[str]:
