@@ -403,3 +403,10 @@ def test_three_hundred_stalls_on_a_two_hundred_metre_plan_stay_small_and_quick()
     assert time.perf_counter() - started < 5
     assert len(stall_groups(ET.fromstring(svg(wide)))) == 300
     assert len(sheet(wide).pages) >= 2
+
+
+def test_a_long_narrow_plan_is_printed_on_a_portrait_page() -> None:
+    stalls = tuple(Stall(f"A{i + 1}", 0, i * 3.0, 10, 3, "E", vendor=f"V{i}", booking_id=i) for i in range(60))
+    reader = sheet(MapScene("Lane", "Sunday", stalls), [])
+    assert [round(float(v)) for v in reader.pages[0].mediabox[2:]] == [595, 842]
+    assert "A60" in reader.pages[0].extract_text()
