@@ -847,17 +847,11 @@ class _Sheet(FPDF):
         width = self.w - 2 * PAGE_MARGIN
         self.set_text_color(0, 0, 0)
         self.set_font("helvetica", "B", 14)
-        self.text(
-            PAGE_MARGIN, PAGE_MARGIN + 10, _fit(title, width * 0.7, 1, self.get_string_width, "...")[0] if title else ""
-        )
+        self._line(title, PAGE_MARGIN, PAGE_MARGIN + 10, width * 0.7)
         self.set_font("helvetica", "", 10)
-        self.text(
-            PAGE_MARGIN,
-            PAGE_MARGIN + 25,
-            _fit(subtitle, width * 0.7, 1, self.get_string_width, "...")[0] if subtitle else "",
-        )
+        self._line(subtitle, PAGE_MARGIN, PAGE_MARGIN + 25, width * 0.7)
         self.set_font("helvetica", "", 8)
-        self.text(self.w - PAGE_MARGIN - self.get_string_width(printed), PAGE_MARGIN + 10, printed)
+        self._line(printed, self.w - PAGE_MARGIN, PAGE_MARGIN + 10, width * 0.28, right=True)
         self.set_draw_color(180, 180, 180)
         self.set_line_width(0.5)
         self.line(PAGE_MARGIN, PAGE_MARGIN + 31, self.w - PAGE_MARGIN, PAGE_MARGIN + 31)
@@ -867,8 +861,11 @@ class _Sheet(FPDF):
         self.set_text_color(100, 100, 100)
         self.set_xy(self.w - PAGE_MARGIN - 100, self.h - PAGE_MARGIN - 2)
         self.cell(100, 10, f"Page {self.page_no()} of {{nb}}", align="R")  # a cell: fpdf2 fills in {nb} only there
-        left = f"{self.heading[0]} - {self.heading[1]}"
-        self.text(PAGE_MARGIN, self.h - PAGE_MARGIN + 6, _fit(left, self.w * 0.6, 1, self.get_string_width, "...")[0])
+        self._line(f"{self.heading[0]} - {self.heading[1]}", PAGE_MARGIN, self.h - PAGE_MARGIN + 6, self.w * 0.6)
+
+    def _line(self, text: str, x: float, baseline: float, width: float, *, right: bool = False) -> None:
+        for line in _fit(text, width, 1, self.get_string_width, "..."):
+            self.text(x - self.get_string_width(line) if right else x, baseline, line)
 
 
 def sheet_pdf(scene: MapScene, roster: Sequence[RosterRow], *, printed: str) -> bytes:
