@@ -948,7 +948,7 @@ def _pdf_shape(pdf: FPDF, shape: _Shape) -> None:
 
 
 def _stall_order(row: RosterRow) -> tuple:
-    if row.stall is None:
+    if not (row.stall or "").strip():
         return (1, (), row.vendor.casefold())
     parts = re.split(r"(\d+)", row.stall.strip().upper())
     return (0, tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts if p), row.vendor.casefold())
@@ -969,7 +969,8 @@ def _roster(pdf: _Sheet, roster: Sequence[RosterRow]) -> None:
     pdf.set_font("helvetica", "B", 12)
     pdf.text(PAGE_MARGIN, y + 8, f"Roster ({len(rows)} booking{'' if len(rows) == 1 else 's'})")
     pdf.set_font("helvetica", "", 9)
-    note = f"{owing} still owe money: their rows are shaded red, marked UNPAID." if owing else "Everyone has paid."
+    owe = "owes" if owing == 1 else "owe"
+    note = f"{owing} still {owe} money: shaded red, marked UNPAID." if owing else "Everyone has paid."
     pdf.text(PAGE_MARGIN + 160, y + 8, note)
     y += 18
     row_h, bottom = 15.0, pdf.h - PAGE_MARGIN - FOOTER
@@ -993,8 +994,16 @@ def _roster(pdf: _Sheet, roster: Sequence[RosterRow]) -> None:
     for row in rows:
         unpaid = _is_unpaid(row)
         payment = f"UNPAID {row.payment}" if unpaid and "unpaid" not in row.payment.lower() else row.payment
-        cells = (row.stall or "not placed", row.vendor, row.contact, row.phone, row.category, payment, row.needs)
-        styles = ["B" if row.stall else "I", "", "", "", "", "B" if unpaid else "", ""]
+        cells = (
+            (row.stall or "").strip() or "not placed",
+            row.vendor,
+            row.contact,
+            row.phone,
+            row.category,
+            payment,
+            row.needs,
+        )
+        styles = ["B" if (row.stall or "").strip() else "I", "", "", "", "", "B" if unpaid else "", ""]
         fitted = []
         for (_, width), text, style in zip(ROSTER_COLUMNS, cells, styles, strict=True):
             pdf.set_font("helvetica", style, 8.5)
