@@ -674,11 +674,17 @@ def _svg_shape(shape: _Shape) -> str:
     weight = ' font-weight="bold"' if bold else ""
     anchor = f' text-anchor="{shape.anchor}"' if shape.anchor != "start" else ""
     role = f' class="{shape.role}"' if shape.role else ""
-    return "".join(
-        f'<text{role} x="{_n(shape.x)}" y="{_n(y)}" font-size="{_n(shape.size)}" fill="{shape.colour}"{weight}{anchor}>'
-        f"{escape(line)}</text>"
-        for y, line in _lines(replace(shape, text=_clean(shape.text)), measure, "…")
-    )
+    out = []
+    for y, line in _lines(replace(shape, text=_clean(shape.text)), measure, "…"):
+        # Fitted with Helvetica's widths (Arial's are the same); where the browser has neither, its font may be
+        # wider, so a line that nearly fills its room is held to the width Helvetica would give it.
+        width = measure(line)
+        length = f' textLength="{_n(width)}" lengthAdjust="spacingAndGlyphs"' if width > 0.7 * shape.max_width else ""
+        out.append(
+            f'<text{role} x="{_n(shape.x)}" y="{_n(y)}" font-size="{_n(shape.size)}" fill="{shape.colour}"'
+            f"{weight}{anchor}{length}>{escape(line)}</text>"
+        )
+    return "".join(out)
 
 
 def _attribute(value: str) -> str:
