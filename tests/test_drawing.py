@@ -13,6 +13,7 @@ from pypdf import PdfReader
 
 from market_mcp.drawing import (
     PALETTE,
+    UNCATEGORISED,
     UNPAID,
     Feature,
     MapScene,
@@ -235,6 +236,21 @@ def test_the_legend_lists_exactly_the_categories_present_and_explains_the_marks(
     for label in ("Empty stall", "Unpaid: holder owes money", "Power", "Water", "Food safe", "Entrance", "WC"):
         assert label in texts
     assert "Covered (roof)" not in texts  # no stall is covered
+
+
+def test_a_held_stall_without_a_category_is_grey_and_the_legend_says_no_category() -> None:
+    stalls = (
+        Stall("A1", 0, 0, 3, 3, "N", vendor="Plain", category=None, booking_id=1),
+        Stall("A2", 3, 0, 3, 3, "N", vendor="Blank", category=" ", booking_id=2),
+        Stall("A3", 6, 0, 3, 3, "N", vendor="Baker", category="bakery", booking_id=3),
+    )
+    scene = MapScene("T", "S", stalls)
+    assert category_colours(scene) == {"bakery": PALETTE[0]}
+    root = ET.fromstring(svg(scene))
+    legend = [g.get("data-category") for g in root.iter(f"{SVG}g") if g.get("class") == "legend-category"]
+    assert legend == ["bakery", ""] and "No category" in texts(root)
+    fills = {code: g.find(f"{SVG}rect").get("fill") for code, g in stall_groups(root).items()}
+    assert fills == {"A1": UNCATEGORISED, "A2": UNCATEGORISED, "A3": PALETTE[0]}
 
 
 def test_the_bookings_not_yet_placed_are_listed_with_the_unpaid_marked() -> None:
