@@ -346,14 +346,15 @@ def _stall(stall: Stall, colours: dict[str, str], style: _Style, at: tuple[float
     marks = [ATTRIBUTES[a] for a in ATTRIBUTES if a in stall.attributes]
     if stall.attributes:
         title += "; " + ", ".join(stall.attributes)
+    side = min(w, h)
     shapes: list[_Shape] = [rect]
     if stall.unpaid and occupied:  # inside the edge, so it never reads as the neighbour's
-        shapes.append(_Box(x + 2, y + 2, w - 4, h - 4, None, UNPAID, 3))
+        red = _clamp(side * 0.08, 1.5, 3)
+        shapes.append(_Box(x + red / 2 + 0.5, y + red / 2 + 0.5, w - red - 1, h - red - 1, None, UNPAID, red))
     front = {"N": (x, y, x + w, y), "S": (x, y + h, x + w, y + h), "W": (x, y, x, y + h), "E": (x + w, y, x + w, y + h)}
     if stall.facing.upper() in front:
-        shapes.append(_Line(*front[stall.facing.upper()], "#222222", 3.5))
+        shapes.append(_Line(*front[stall.facing.upper()], "#222222", _clamp(side * 0.08, 2, 3.5)))
 
-    side = min(w, h)
     code_size = _clamp(side * 0.2, style.smallest + 0.5, 13)
     vendor_size = _clamp(side * 0.16, style.smallest, 11)
     mark_size = _clamp(side * 0.14, style.smallest - 0.5, 9)
@@ -365,13 +366,13 @@ def _stall(stall: Stall, colours: dict[str, str], style: _Style, at: tuple[float
     code_w = _helvetica_width(stall.code, code_size, bold=True) * 1.1  # the PNG's font is a little wider
     shapes.append(_Text(x + inset, y + inset + code_size / 2, stall.code, code_size, bold=True, role="code"))
     bottom = y + h - inset  # of the room left for the vendor's name
-    if marks:
+    if marks and h >= 2 * inset + code_size + mark_size + 1:
         marks_text = " ".join(marks)
         shapes.append(
             _Text(x + inset, bottom - mark_size / 2, marks_text, mark_size, "#222222", max_width=w / 2, role="marks")
         )
         bottom -= mark_size
-    if stall.unpaid and occupied:
+    if stall.unpaid and occupied and side >= 24:  # in a smaller stall, the red outline says it alone
         badge = "$ owed" if w >= 90 else "$"
         badge_size = _clamp(code_size, style.smallest, 11)
         pad = 3 if side >= 40 else 1.5
@@ -737,7 +738,7 @@ def _png_shape(draw: ImageDraw.ImageDraw, shape: _Shape) -> None:
         if isinstance(font, ImageFont.FreeTypeFont):
             anchor = {"start": "ls", "middle": "ms", "end": "rs"}[shape.anchor]
             draw.text((shape.x, y), line, font=font, fill=shape.colour, anchor=anchor)
-            if shape.bold:  # the built-in font has no bold: drawn twice, a little apart
+            if shape.bold and shape.size >= 10:  # the built-in font has no bold: drawn twice, a little apart
                 draw.text((shape.x + 0.7, y), line, font=font, fill=shape.colour, anchor=anchor)
         else:  # Pillow without FreeType: its small bitmap font, which knows no anchors
             x = shape.x - {"start": 0, "middle": font.getlength(line) / 2, "end": font.getlength(line)}[shape.anchor]
