@@ -139,6 +139,12 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
     "rebook_booking": lambda r: {"booking_id": r.booking_id, "target_market_date_id": r.market_date_id},
     "restore_booking": lambda r: {"booking_id": r.booking_id},
     "update_space_number": lambda r: {"booking_id": r.booking_id, "space_number": "Z9"},
+    # site
+    "get_site_plan": lambda r: {"market_id": r.market_id},
+    "set_site_plan": lambda r: {"market_id": r.market_id, "rows": [{"row": "Z", "stalls": 2}]},
+    "assign_stall": lambda r: {"booking_id": r.booking_id, "stall": "Z9", "swap": True},
+    "auto_assign_stalls": lambda r: {"market_date_id": r.market_date_id},
+    "get_market_map": lambda r: {"market_date_id": r.market_date_id},
     # no required id: his ids come back in skipped as not found (see test_bulk_cancel_skips_bobs_bookings_...)
     "bulk_cancel_bookings": lambda r: {"booking_ids": [r.booking_id], "credit_vendor": True},
     # waitlist

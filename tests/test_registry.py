@@ -81,6 +81,7 @@ CATALOG: dict[str, set[str]] = {
         "update_space_number",
         "bulk_cancel_bookings",
     },
+    "site": {"get_site_plan", "set_site_plan", "assign_stall", "auto_assign_stalls", "get_market_map"},
     "waitlist": {
         "list_waitlist",
         "add_to_waitlist",
@@ -266,9 +267,11 @@ def test_the_catalog_a_model_reads_on_every_conversation_stays_light(tools: dict
         )
         for t in tools.values()
     ]
-    assert sum(len(part) for part in seen) <= 36_000  # about 9,000 tokens: name, description, input schema
+    # About 11,000 tokens: name, description, input schema. Issue 18's site (5 tools, nested plan arguments) took it
+    # past the 36,000 it held to until then; the next tools need toolsets opened on demand, not a larger number.
+    assert sum(len(part) for part in seen) <= 44_000
     wire = ListToolsResult(tools=list(tools.values())).model_dump_json(by_alias=True, exclude_none=True)
-    assert len(wire.encode()) <= 100_000  # the whole tools/list answer, output schemas and all
+    assert len(wire.encode()) <= 112_000  # the whole tools/list answer, output schemas and all
 
 
 @pytest.mark.parametrize("name", registered())
@@ -337,6 +340,7 @@ def _properties(tool: Tool, field: str) -> dict[str, Any]:
 
 DRY_RUN_TOOLS = [
     "bulk_cancel_bookings",
+    "auto_assign_stalls",
     "bulk_create_market_dates",
     "cancel_market_date",
     "refund_order_payment",

@@ -137,6 +137,7 @@ def text_arguments(check: Any) -> list[str]:
 
 
 ONE_LINE_ARGUMENTS = [
+    "assign_stall.stall",
     "create_application.business_name",
     "create_application.category",
     "create_application.contact_name",
@@ -147,6 +148,8 @@ ONE_LINE_ARGUMENTS = [
     "create_market.name",
     "create_market.reference",
     "create_market.region",
+    "create_order.add_ons",
+    "create_order.stall_type",
     "create_vendor.business_name",
     "create_vendor.category",
     "create_vendor.contact_name",
@@ -155,6 +158,7 @@ ONE_LINE_ARGUMENTS = [
     "record_order_payment.reference",
     "send_market_email.subject",
     "send_vendor_email.subject",
+    "set_site_plan.remove_stalls",
     "update_market.location",
     "update_market.market_type",
     "update_market.name",
@@ -241,7 +245,8 @@ def valid(name: str, schema: dict[str, Any]) -> Any:
 async def arguments_for(client: Any, tool: str, argument: str, value: str) -> dict[str, Any]:
     schema = next(t.input_schema for t in (await client.list_tools()).tools if t.name == tool)
     required = [n for n in schema.get("required", []) if n != argument]
-    return {n: valid(n, schema["properties"][n]) for n in required} | {argument: value}
+    listed = "array" in str(schema["properties"][argument].get("type"))  # a list of names: the value as one of them
+    return {n: valid(n, schema["properties"][n]) for n in required} | {argument: [value] if listed else value}
 
 
 async def refusal(tenant: Tenant, case: str, value: str) -> str:
@@ -417,7 +422,7 @@ async def trading_vendor(tenant: Tenant) -> dict[str, int]:
     )
 
 
-VENDOR_COLUMNS = sorted(VendorFields.model_fields)  # every field a person sets on a vendor
+VENDOR_COLUMNS = sorted(n for n, f in VendorFields.model_fields.items() if f.annotation in ("str | None", str | None))
 MARKET_COLUMNS = sorted(n for n, f in MarketFields.model_fields.items() if f.annotation in ("str | None", str | None))
 
 

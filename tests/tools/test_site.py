@@ -28,7 +28,7 @@ async def laid_out(c: Caller, *, dates: int = 2) -> Setup:
             {"row": "C", "stalls": 6, "width": 6, "stall_type": "double"},
         ],
         features=[{"kind": "entrance", "label": "Main gate", "x": 0, "y": 30, "width": 4, "depth": 2}],
-        stall_types=[{"name": "standard", "fee": 45}, {"name": "double", "fee": 80, "width": 6, "depth": 3}],
+        stall_types=[{"name": "standard", "fee": 45}, {"name": "double", "fee": 80}],
         add_ons=[{"name": "power", "fee": 15}],
     )
     assert len(plan["stalls"]) == 30
@@ -112,10 +112,14 @@ async def test_auto_assign_places_thirty_bookings_keeping_every_rule(alice: Tena
             await booked(c, s, f"Vendor {i:02}", category=CATEGORIES[i % 6], **kind)
 
         preview = await c.ok("auto_assign_stalls", market_date_id=day, dry_run=True)
-        assert preview["summary"].startswith("Preview only, nothing was changed: would place 30 bookings")
+        assert preview["note"].startswith(
+            "Preview only: no stall was given. Call again with dry_run false to do it. 30 bookings on "
+        )
+        assert "would be given a stall." in preview["note"] and len(preview["would_place"]) == 30
         assert all(code is None for code in (await bookings_on(alice, day)).values())
         done = await c.ok("auto_assign_stalls", market_date_id=day)
-        assert done["summary"] == "Placed 30 bookings on " + done["summary"].split(" on ", 1)[1]
+        assert done["note"].startswith("30 bookings on ") and done["note"].endswith(" were given a stall.")
+        assert "would_place" not in done
         assert done["not_placed"] == [] and len(done["placed"]) == 30
         plan = await c.ok("get_site_plan", market_id=s.market_id)
         listed = await c.ok("list_bookings", market_date_id=day, limit=200, detail="full")
@@ -155,7 +159,7 @@ async def test_what_cannot_be_placed_is_said_with_why(alice: Tenant) -> None:
     reasons = {n["vendor"]: n["reason"] for n in done["not_placed"]}
     assert reasons["Sparky Two"] == "no free stall with power."
     assert "beside another bakery vendor" in reasons["Bread Two"] and "assign_stall" in reasons["Bread Two"]
-    assert "2 bookings could not be placed (see not_placed)" in done["summary"]
+    assert "were given a stall; 2 could not be placed (see not_placed)." in done["note"]
 
 
 async def test_assign_and_swap_two_vendors_in_one_call(alice: Tenant, bob: Tenant) -> None:

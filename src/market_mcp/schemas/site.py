@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from market_mcp.schemas.common import Money, Schema, Stripped
+from market_mcp.schemas.common import Money, Schema, Stripped, when_set
 from market_mcp.schemas.text import OneLine
 
 Attribute = Literal["power", "water", "covered", "corner", "food_safe"]
@@ -15,7 +15,7 @@ Facing = Literal["N", "E", "S", "W"]
 FeatureKind = Literal["entrance", "exit", "toilet", "path", "power", "water", "info", "parking", "other"]
 Metres = Annotated[float, Field(gt=0, le=500)]
 Position = Annotated[float, Field(ge=0, le=5000)]
-Code = Annotated[str, Stripped, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")]
+Code = Annotated[str, Stripped, Field(min_length=1, max_length=20), OneLine]
 RowLabel = Annotated[str, Stripped, Field(min_length=1, max_length=10, pattern=r"^[A-Za-z0-9]+$")]
 OptionName = Annotated[str, Stripped, Field(min_length=1, max_length=50), OneLine]
 
@@ -25,14 +25,14 @@ class _In(BaseModel):
 
 
 class RowIn(_In):
-    row: RowLabel = Field(description='Its letter; stalls are coded row + number: "A1".."A12".')
+    row: RowLabel = Field(description='Letter: its stalls are "A1".."A12".')
     stalls: int = Field(ge=1, le=200)
     width: Metres = 3
     depth: Metres = 3
     attributes: list[Attribute] = Field(default=[], description="Every stall in the row has these.")
     stall_type: OptionName | None = None
     facing: Facing | None = Field(None, description="Side customers come from; default: rows face in pairs.")
-    x: Position | None = Field(None, description="Default: where the row was, or below the plan.")
+    x: Position | None = Field(None, description="Default: where it was, or below the plan.")
     y: Position | None = None
     first_number: int = Field(1, ge=0, le=9999)
 
@@ -43,8 +43,6 @@ class StallIn(_In):
     stall_type: OptionName | None = None
     x: Position | None = None
     y: Position | None = None
-    width: Metres | None = None
-    depth: Metres | None = None
     facing: Facing | None = None
 
 
@@ -60,8 +58,6 @@ class FeatureIn(_In):
 class StallTypeIn(_In):
     name: OptionName
     fee: Money
-    width: Metres | None = None
-    depth: Metres | None = None
 
 
 class AddOnIn(_In):
@@ -72,8 +68,6 @@ class AddOnIn(_In):
 class StallType(Schema):
     name: str
     fee_cents: int
-    width: float | None = None
-    depth: float | None = None
 
 
 class AddOn(Schema):
@@ -145,8 +139,9 @@ class NotPlaced(Schema):
 class AutoAssigned(Schema):
     market_date_id: int
     dry_run: bool
-    summary: str
-    placed: list[Placement] = Field(description="Stalls given (dry_run: would be given).")
+    note: str
+    placed: list[Placement] | None = when_set("Stalls given.")
+    would_place: list[Placement] | None = when_set("Preview: the stalls it would give.")
     not_placed: list[NotPlaced]
 
 

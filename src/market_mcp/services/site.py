@@ -28,7 +28,7 @@ from sqlalchemy import case, delete, func, insert, update
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import STALL_ATTRIBUTES, Booking, Market, MarketDate, Order, SiteFeature, Stall, Vendor
 from market_mcp.errors import Conflict, Invalid, NotFound
-from market_mcp.schemas.common import format_money, long_date, plural
+from market_mcp.schemas.common import format_money, long_date, plural, preview_note
 from market_mcp.schemas.site import (
     AddOn,
     AddOnIn,
@@ -203,10 +203,7 @@ async def set_site_plan(
         market.separate_categories = source.separate_categories
     if stall_types is not None:
         _unique("stall_types", [t.name for t in stall_types])
-        market.stall_types = [
-            {k: v for k, v in dict(name=t.name, fee_cents=t.fee, width=t.width, depth=t.depth).items() if v is not None}
-            for t in stall_types
-        ] or None
+        market.stall_types = [dict(name=t.name, fee_cents=t.fee) for t in stall_types] or None
     if add_ons is not None:
         _unique("add_ons", [a.name for a in add_ons])
         market.add_ons = [dict(name=a.name, fee_cents=a.fee) for a in add_ons] or None
@@ -651,15 +648,21 @@ async def auto_assign_stalls(org: OrgContext, market_date_id: int, *, dry_run: b
             .values(space_number=case(codes, value=Booking.id), updated_at=org.now())
         )
         org.touch("booking", *codes)
-    verb = "Would place" if dry_run else "Placed"
-    summary = f"{verb} {plural(len(placed), 'booking')} on {long_date(day.scheduled_at)} at {quoted(market.name)}"
-    summary += f"; {plural(len(not_placed), 'booking')} could not be placed (see not_placed)." if not_placed else "."
+    when = f"on {long_date(day.scheduled_at)} at {quoted(market.name)}"
     if not waiting:
-        summary = f"Every active booking on {long_date(day.scheduled_at)} already has a stall; nothing to place."
+        note = f"Every active booking {when} already has a stall; nothing to place."
+    else:
+        note = f"{plural(len(placed), 'booking')} {when} {'would be' if dry_run else 'were'} given a stall"
+        note += f"; {len(not_placed)} could not be placed (see not_placed)." if not_placed else "."
     if dry_run:
-        summary = "Preview only, nothing was changed: " + summary[0].lower() + summary[1:]
+        note = preview_note("no stall was given") + " " + note
     return AutoAssigned(
-        market_date_id=market_date_id, dry_run=dry_run, summary=summary, placed=placed, not_placed=not_placed
+        market_date_id=market_date_id,
+        dry_run=dry_run,
+        note=note,
+        placed=None if dry_run else placed,
+        would_place=placed if dry_run else None,
+        not_placed=not_placed,
     )
 
 

@@ -36,6 +36,7 @@ from market_mcp.schemas.payments import (
     ReleaseResult,
 )
 from market_mcp.schemas.reports import ExportKind, ExportOut, MoneyReport
+from market_mcp.schemas.site import OptionName
 from market_mcp.schemas.text import EmailText, OneLine
 from market_mcp.services import deadlines, orders, payments, reports
 from market_mcp.tools.registry import Org, Toolset
@@ -99,10 +100,8 @@ async def create_order(
         Field(min_length=1, max_length=60, description="The dates to book, all of one market."),
     ],
     amount_per_date: Annotated[Money | None, Field(description="Fee per date; default: the market's price.")] = None,
-    stall_type: Annotated[
-        str | None, Field(max_length=50, description="Priced type (get_site_plan); default: first.")
-    ] = None,
-    add_ons: Annotated[list[Annotated[str, Field(max_length=50)]] | None, Field(max_length=10)] = None,
+    stall_type: Annotated[OptionName | None, Field(description="Priced type (get_site_plan); default: first.")] = None,
+    add_ons: Annotated[list[OptionName] | None, Field(max_length=10)] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ApprovedOrder:
     """Take an order: a pending booking for a vendor on each date of one market. Needs an approved application; a full
