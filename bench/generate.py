@@ -299,6 +299,26 @@ class Organisation:
                 DUE_DAYS,
             ),
         )
+        # Its site plan: rows A to F of 20 3x3 m stalls, facing in pairs across 4 m aisles, power on row A.
+        for r, row in enumerate("ABCDEF"):
+            for k in range(20):
+                self.rows.add(
+                    "stall",
+                    "id, organization_id, market_id, code, row_label, x, y, width, depth, facing, attributes",
+                    (
+                        self.ids.take("stall"),
+                        self.organization_id,
+                        market_id,
+                        f"{row}{k + 1}",
+                        row,
+                        3.0 * k,
+                        7.0 * r,
+                        3.0,
+                        3.0,
+                        "SN"[r % 2],
+                        '["power"]' if row == "A" else "[]",
+                    ),
+                )
         # Weekly dates on the market's weekday: 80 weeks back, 20 ahead.
         offset = (m % 7 - self.today.weekday()) % 7
         first = self.today + timedelta(days=offset) - timedelta(weeks=WEEKS_PAST)

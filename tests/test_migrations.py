@@ -31,7 +31,7 @@ from market_mcp.db.migrate import (
     modelled,
     upgrade,
 )
-from market_mcp.db.tables import Market, Organization, Vendor
+from market_mcp.db.tables import Market, Organization
 from tests.conftest import make_tenant, on_postgres, sqlite_only
 
 # SQLite cannot reflect indexes on an expression, so autogenerate skips (and warns about) these two;
@@ -217,11 +217,32 @@ async def old_organisation(db: Database, slug: str) -> int:
         return int((await conn.exec_driver_sql(f"SELECT id FROM organization WHERE slug = '{slug}'")).scalar_one())
 
 
+async def old_vendor(db: Database, org: int, business_name: str, email: str) -> None:
+    """A vendor row as every revision since the first has it (later columns have defaults): raw SQL, since the
+    model grows columns an old revision's table does not have."""
+    name = business_name.replace("'", "''")
+    async with db.engine.begin() as conn:
+        await conn.exec_driver_sql(
+            "INSERT INTO vendor (organization_id, business_name, contact_name, email, phone, category, trusted, "
+            f"created_at, updated_at) VALUES ({org}, '{name}', '', '{email}', '', '', false, '2026-11-01 09:00:00', "
+            "'2026-11-01 09:00:00')"
+        )
+
+
+async def old_market(db: Database, org: int, name: str, slug: str) -> None:
+    async with db.engine.begin() as conn:
+        await conn.exec_driver_sql(
+            "INSERT INTO market (organization_id, name, slug, region, market_type, status, booking_enabled, "
+            "waitlist_auto_notify, default_fee_cents, capacity, location, description, reference, metadata, "
+            f"created_at, updated_at) VALUES ({org}, '{name}', '{slug}', '', '', 'published', true, false, "
+            "0, 40, '', '', '', '{}', '2026-11-01 09:00:00', '2026-11-01 09:00:00')"
+        )
+
+
 async def test_the_vendor_text_index_takes_in_the_vendors_already_there(fresh: Database) -> None:
     await migrate(fresh, command.upgrade, "0009")
     org = await old_organisation(fresh, "alice")
-    async with fresh.transaction(write=True) as session:
-        session.add(Vendor(organization_id=org, business_name="Straße Bakery", email="Rosa@Example.com"))
+    await old_vendor(fresh, org, "Straße Bakery", "Rosa@Example.com")
     await upgrade(fresh)
     async with fresh.engine.connect() as conn:
         if fresh.is_sqlite:  # the vendor's text, case-folded, under its id
@@ -244,16 +265,10 @@ async def test_orders_paid_before_the_payments_ledger_get_one_payment_each_with_
         "organization_id, vendor_id, market_id, status, total_cents, credit_applied_cents, amount_due_cents, "
         "paid_at, payment_method, payment_reference, created_at, updated_at"
     )
-    async with fresh.transaction(write=True) as session:  # the vendor is as the model says at 0012
-        session.add(Vendor(organization_id=org, business_name="Rosa's Bakery", email="rosa@example.com"))
+    await old_vendor(fresh, org, "Rosa's Bakery", "rosa@example.com")
+    await old_market(fresh, org, "Riverside", "riverside")
     async with fresh.engine.begin() as conn:
         run = conn.exec_driver_sql
-        await run(
-            "INSERT INTO market (organization_id, name, slug, region, market_type, status, booking_enabled, "
-            "waitlist_auto_notify, default_fee_cents, capacity, location, description, reference, metadata, "
-            f"created_at, updated_at) VALUES ({org}, 'Riverside', 'riverside', '', '', 'published', true, false, "
-            "0, 40, '', '', '', '{}', '2026-11-01 09:00:00', '2026-11-01 09:00:00')"
-        )
         for values in (
             "'complete', 9000, 1000, 0, '2026-11-20 23:30:00', 'bank_transfer', 'EFT-1'",  # paid $80 after credit
             "'payment_pending', 9000, 0, 4500, '2026-11-21 01:00:00', 'card', 'CH-2'",  # paid, then a date restored
@@ -294,10 +309,9 @@ async def test_orders_approved_and_payments_received_before_invoices_are_numbere
 ) -> None:
     await migrate(fresh, command.upgrade, "0015")  # the one before invoices
     orgs = [await old_organisation(fresh, slug) for slug in ("alice", "bob")]
-    async with fresh.transaction(write=True) as session:  # vendor and market are as the models say at 0015
-        for org in orgs:
-            session.add(Vendor(organization_id=org, business_name="Rosa's Bakery", email=f"rosa{org}@example.com"))
-            session.add(Market(organization_id=org, name="Riverside", slug="riverside"))
+    for org in orgs:
+        await old_vendor(fresh, org, "Rosa's Bakery", f"rosa{org}@example.com")
+        await old_market(fresh, org, "Riverside", "riverside")
     async with fresh.engine.begin() as conn:
         run = conn.exec_driver_sql
         columns = "organization_id, vendor_id, market_id, status, total_cents, credit_applied_cents, amount_due_cents, approved_at, created_at, updated_at"

@@ -339,8 +339,8 @@ def _properties(tool: Tool, field: str) -> dict[str, Any]:
 
 
 DRY_RUN_TOOLS = [
-    "bulk_cancel_bookings",
     "auto_assign_stalls",
+    "bulk_cancel_bookings",
     "bulk_create_market_dates",
     "cancel_market_date",
     "refund_order_payment",

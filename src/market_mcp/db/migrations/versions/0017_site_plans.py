@@ -48,10 +48,10 @@ def upgrade() -> None:
         "stall",
         *_org_and_market(),
         sa.Column("code", sa.String(20), nullable=False),
-        sa.Column("row_label", sa.String(20), nullable=False, server_default=""),
+        sa.Column("row_label", sa.String(20), nullable=False),
         sa.Column("stall_type", sa.String(50), nullable=True),
         *_box(),
-        sa.Column("facing", sa.String(1), nullable=False, server_default="S"),
+        sa.Column("facing", sa.String(1), nullable=False),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.UniqueConstraint("market_id", "code", name="ux_stall_market_code"),
         sa.CheckConstraint("width > 0 AND depth > 0", name="ck_stall_size"),
@@ -62,7 +62,7 @@ def upgrade() -> None:
         "site_feature",
         *_org_and_market(),
         sa.Column("kind", sa.String(20), nullable=False),
-        sa.Column("label", sa.String(100), nullable=False, server_default=""),
+        sa.Column("label", sa.String(100), nullable=False),
         *_box(),
     )
     op.create_index("ix_site_feature_market", "site_feature", ["market_id"])
