@@ -41,6 +41,8 @@ from market_mcp.db.tables import (
     Order,
     Organization,
     Payment,
+    SiteFeature,
+    Stall,
     Vendor,
     VendorNote,
     WaitlistEntry,
@@ -509,6 +511,37 @@ def _space_labels(capacity: int) -> list[str]:
     return [f"{rows[i // 20]}{i % 20 + 1}" for i in range(capacity)]
 
 
+def _site(org_id: int, market_id: int, spec: _MarketSpec) -> list[Stall | SiteFeature]:
+    """Rows of 20 3x3 m stalls (as _space_labels names them) facing in pairs across 4 m aisles, power along row A
+    where the market charges for it, and an entrance and toilets at the end."""
+    made: list[Stall | SiteFeature] = []
+    for i, code in enumerate(_space_labels(spec.capacity)):
+        row, k = divmod(i, 20)
+        power = ["power"] if row == 0 and spec.power_fee_cents else []
+        corner = ["corner"] if k == 0 or k == 19 or i == spec.capacity - 1 else []
+        made.append(
+            Stall(
+                organization_id=org_id,
+                market_id=market_id,
+                code=code,
+                row_label=code[0],
+                x=3.0 * k,
+                y=7.0 * row,
+                width=3.0,
+                depth=3.0,
+                facing="SN"[row % 2],
+                attributes=power + corner,
+            )
+        )
+    rows = (spec.capacity + 19) // 20
+    bottom = 7.0 * rows
+    made.append(SiteFeature(organization_id=org_id, market_id=market_id, kind="entrance", label="Entrance",
+                            x=0, y=bottom, width=4, depth=2))  # fmt: skip
+    made.append(SiteFeature(organization_id=org_id, market_id=market_id, kind="toilet", label="Toilets",
+                            x=54, y=bottom, width=6, depth=3))  # fmt: skip
+    return made
+
+
 def _money(cents: int) -> str:
     return f"${cents / 100:,.2f}"
 
@@ -587,6 +620,8 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
             payment_due_days=spec.payment_due_days,
             payment_due_days_before=spec.payment_due_days_before,
             payment_reminders=sorted(spec.payment_reminders, reverse=True) or None,
+            stall_types=[{"name": "standard", "fee_cents": spec.fee_cents}],
+            add_ons=[{"name": "power", "fee_cents": spec.power_fee_cents}] if spec.power_fee_cents else None,
             created_at=ago(spec.created_days_ago),
             updated_at=ago(rng.randint(3, 40)),
         )
@@ -595,6 +630,8 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
     market_index = {spec.key: i for i, spec in enumerate(MARKETS)}
     session.add_all(markets)
     await session.flush()
+    for market, spec in zip(markets, MARKETS, strict=True):  # the site: the spaces' rows, laid out
+        session.add_all(_site(org_id, market.id, spec))  # type: ignore[arg-type]
 
     # -- market dates --------------------------------------------------------------------------
     days_by_market: list[list[_Day]] = []
@@ -1005,6 +1042,10 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
             amount_paid_cents=o.paid,
             approved_at=o.approved_at,
             paid_at=o.paid_at,
+            stall_type="standard",
+            add_ons=["power"]
+            if MARKETS[o.market].power_fee_cents and VENDORS[o.vendor][2] in ("Food", "Coffee")
+            else None,
             created_at=o.created_at,  # type: ignore[arg-type]
             updated_at=o.paid_at or o.approved_at or o.created_at,  # type: ignore[arg-type]
         )
