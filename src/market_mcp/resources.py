@@ -29,7 +29,17 @@ from market_mcp.errors import Invalid, NotFound
 from market_mcp.schemas.common import MAX_ID, MAX_LIMIT
 from market_mcp.schemas.connector import RecordKind
 from market_mcp.schemas.text import one_line
-from market_mcp.services import applications, bookings, invoices, market_dates, markets, orders, reports, vendors
+from market_mcp.services import (
+    applications,
+    bookings,
+    invoices,
+    market_dates,
+    markets,
+    orders,
+    reports,
+    site,
+    vendors,
+)
 from market_mcp.services.connector import url_of
 from market_mcp.services.scope import label
 
@@ -37,6 +47,7 @@ MIME_TYPE = "application/json"
 CSV_MIME_TYPE = "text/csv"
 EXPORTS = "market-mcp://exports/"
 _ADDRESS = re.compile(r"market-mcp://([a-z_]+)/([1-9][0-9]{0,17})")
+_SHEET = re.compile(r"market-mcp://market-dates/([1-9][0-9]{0,17})/sheet\.pdf")
 _DOCUMENT = re.compile(r"market-mcp://(orders/([1-9][0-9]{0,17})/invoice|payments/([1-9][0-9]{0,17})/receipt)\.pdf")
 
 
@@ -139,6 +150,14 @@ TEMPLATES = [
         "list_payments give its address (receipt_pdf).",
         mime_type=invoices.PDF,
     ),
+    ResourceTemplate(
+        uri_template="market-mcp://market-dates/{market_date_id}/sheet.pdf",
+        name="day_sheet",
+        title="Market-day sheet (PDF)",
+        description="A market date's printable A4 sheet for bump-in: the site map with each stall's vendor, and "
+        "the roster with phone numbers and payment state. get_market_map gives its address (sheet_pdf).",
+        mime_type=invoices.PDF,
+    ),
 ]
 
 
@@ -147,15 +166,24 @@ async def read(org: OrgContext, uri: str) -> tuple[str | bytes, str]:
     tool's words), an export as CSV, an invoice or a receipt as PDF bytes."""
     if uri.startswith(EXPORTS):
         return await reports.read_export(org, uri), CSV_MIME_TYPE
+    sheet = _SHEET.fullmatch(uri)
+    if sheet is not None:
+        return await site.day_sheet(org, _number(MarketDate, sheet.group(1))), invoices.PDF
     document = _DOCUMENT.fullmatch(uri)
     if document is not None:
         order_id, payment_id = document.group(2), document.group(3)
-        model, number = (Order, int(order_id)) if order_id else (Payment, int(payment_id))
-        if number > MAX_ID:
-            raise NotFound(f"{label(model)} {number} not found.")
+        number = _number(Order, order_id) if order_id else _number(Payment, payment_id)
         _, pdf = await (invoices.invoice_pdf(org, number) if order_id else invoices.receipt_pdf(org, number))
         return pdf, invoices.PDF
     return await _record(org, uri), MIME_TYPE
+
+
+def _number(model: type[SQLModel], digits: str) -> int:
+    """An address's id: one no record can have is not found, in the same words as any other."""
+    number = int(digits)
+    if number > MAX_ID:
+        raise NotFound(f"{label(model)} {number} not found.")
+    return number
 
 
 async def _record(org: OrgContext, uri: str) -> str:
@@ -166,9 +194,8 @@ async def _record(org: OrgContext, uri: str) -> str:
             f"There is no resource {shown}. Addresses are market-mcp://<kind>/<id> with kind one of "
             f"{', '.join(KINDS)}, as search and fetch give them (resources/templates/list shows them)."
         )
-    kind, number = KINDS[found.group(1)], int(found.group(2))  # type: ignore[index]
-    if number > MAX_ID:  # no record has such an id: the same words as any other missing one
-        raise NotFound(f"{label(kind.table)} {number} not found.")
+    kind = KINDS[found.group(1)]  # type: ignore[index]
+    number = _number(kind.table, found.group(2))  # type: ignore[arg-type]
     record = await kind.read(org, number)
     return to_json(_dumped(record) if isinstance(record, BaseModel) else record).decode()
 

@@ -4,12 +4,19 @@ Through the MCP client; the store read back where a result could mislead."""
 
 from __future__ import annotations
 
+import base64
+import io
+import json
 from typing import Any
+from xml.etree import ElementTree
 
+from mcp.types import ImageContent, ResourceLink
+from PIL import Image
 from sqlalchemy import select
 
 from market_mcp.db.tables import Booking
 from tests.factories import Caller, Tenant
+from tests.tools.test_invoices import pdf_at, refusal
 from tests.tools.test_orders import Setup, approved_vendor, market_with_dates, order_of
 
 CATEGORIES = ("bakery", "produce", "coffee", "flowers", "cheese", "crafts")
@@ -255,3 +262,65 @@ def _neighbours(stalls: dict[str, dict[str, Any]]) -> dict[str, set[str]]:
             if same_row_y:
                 near[a["code"]].add(b["code"])
     return near
+
+
+async def test_the_map_is_a_result_a_png_and_a_printable_day_sheet(alice: Tenant, bob: Tenant) -> None:
+    async with alice.client() as c:
+        s = await laid_out(c, dates=1)
+        day = s.date_ids[0]
+        paid = await booked(c, s, "Rosa's Bakery", category="bakery")
+        owing = await booked(c, s, "Jam & <Jar>", category="preserves", add_ons=["power"])
+        await booked(c, s, "Late Larry", category="produce")
+        await c.ok("approve_order", order_id=paid)
+        await c.ok("record_order_payment", order_id=paid, amount=45, method="cash")
+        await c.ok(
+            "update_vendor", vendor_id=(await c.ok("get_order", order_id=owing))["vendor_id"], phone="0400 111 222"
+        )
+        await c.ok("assign_stall", booking_id=await _booking_of(c, paid), stall="B1")
+        await c.ok("assign_stall", booking_id=await _booking_of(c, owing), stall="A1")
+        result = await c.call("get_market_map", market_date_id=day)
+        sheet = await pdf_at(c, f"market-mcp://market-dates/{day}/sheet.pdf")
+    out = result.structured_content
+    assert out is not None and not result.is_error
+    assert out["summary"] == (
+        '"Riverside" on ' + out["summary"].split(" on ", 1)[1].split(":")[0] + ": 2 of 30 stalls taken, 28 empty; "
+        "1 booking without a stall; 2 unpaid. auto_assign_stalls places them."
+    )
+    assert [(m["code"], m["vendor"], m["unpaid"]) for m in out["stalls"]] == [
+        ("A1", "Jam & <Jar>", True),
+        ("B1", "Rosa's Bakery", False),
+    ]
+    assert [u["vendor"] for u in out["unassigned"]] == ["Late Larry"] and len(out["empty_stalls"]) == 28
+    assert out["counts"] == {"stalls": 30, "occupied": 2, "empty": 28, "unassigned": 1, "unpaid": 2}
+    # The drawing, for apps: each stall a group the view can hook, the vendor's name escaped.
+    svg = ElementTree.fromstring(out["svg"])
+    groups = {g.get("data-code"): g for g in svg.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "stall"}
+    assert len(groups) == 30 and groups["A1"].get("data-vendor") == "Jam & <Jar>"
+    assert groups["A1"].get("data-booking-id") == str(booking_at(out, "A1"))
+    assert "svg" not in json.loads(result.content[0].text)  # the model reads the summary, not the drawing
+    image = result.content[1]
+    assert isinstance(image, ImageContent) and image.mime_type == "image/png"
+    png = base64.b64decode(image.data)
+    assert len(png) < 100_000 and Image.open(io.BytesIO(png)).size[0] >= 1000
+    link = result.content[2]
+    assert isinstance(link, ResourceLink) and str(link.uri) == out["sheet_pdf"]
+    assert "Rosa's Bakery" in sheet and "Jam & <Jar>" in sheet and "0400 111 222" in sheet
+    assert "owes $60.00" in sheet and "Late Larry" in sheet  # standard $45 + power $15
+    async with bob.client() as c:
+        refused = await c.refused("get_market_map", 404, market_date_id=day)
+        assert refused == f"Market date {day} not found."
+        assert "not found" in str(await refusal(c, f"market-mcp://market-dates/{day}/sheet.pdf"))
+
+
+async def test_a_market_without_a_plan_says_so_on_its_map(alice: Tenant) -> None:
+    async with alice.client() as c:
+        s = await market_with_dates(c, dates=1)
+        await booked(c, s, "Rosa's Bakery", category="bakery")
+        out = await c.ok("get_market_map", market_date_id=s.date_ids[0])
+    assert out["summary"].endswith("has no site plan, so there is no map to draw; 1 booking on the date. "
+                                   "set_site_plan lays one out.")  # fmt: skip
+    assert out["stalls"] == [] and [u["vendor"] for u in out["unassigned"]] == ["Rosa's Bakery"]
+
+
+def booking_at(out: dict[str, Any], code: str) -> int:
+    return next(m["booking_id"] for m in out["stalls"] if m["code"] == code)

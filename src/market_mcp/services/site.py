@@ -823,3 +823,12 @@ async def _roster(org: OrgContext, market_date_id: int, holders: dict[str, _Held
         )
         for code, h in everyone
     ]
+
+
+async def day_sheet(org: OrgContext, market_date_id: int) -> bytes:
+    """The printable market-day sheet: the map, then the roster with phones and who still owes."""
+    from market_mcp import drawing
+
+    _, scene, roster = await market_map(org, market_date_id)
+    printed = org.now().astimezone(org.tz).strftime("%-d %b %Y %H:%M")
+    return drawing.sheet_pdf(scene, roster, printed=f"Printed {printed}")
