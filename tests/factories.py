@@ -86,8 +86,9 @@ class Caller:
 
     async def call(self, tool: str, /, **arguments: Any) -> CallToolResult:
         result = await self.client.call_tool(tool, arguments)
-        # export_csv alone adds its CSV, an embedded resource, after the JSON
-        assert result.content[0].type == "text" and [b.type for b in result.content[1:]] in ([], ["resource"])
+        # export_csv alone adds its CSV, an embedded resource, after the JSON; get_dashboard its chart, an image
+        extra = {"export_csv": ["resource"], "get_dashboard": ["image"]}.get(tool, [])
+        assert result.content[0].type == "text" and [b.type for b in result.content[1:]] in ([], extra)
         assert json.loads(result.content[0].text) == result.structured_content
         return result
 
