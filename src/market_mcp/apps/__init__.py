@@ -70,10 +70,15 @@ def is_view(uri: str) -> bool:
     return uri.startswith(SCHEME)
 
 
+BRIDGE = "/*mcp-app-bridge*/"  # where a view's script takes bridge.js, the protocol's view side shared by every view
+
+
 @cache
 def html(uri: str) -> str:
-    """The view's HTML document, or KeyError for a ui:// address that names none."""
-    return files(__package__).joinpath(VIEWS[uri].file).read_text(encoding="utf-8")
+    """The view's HTML document, bridge.js inlined: self-contained. KeyError for a ui:// address that names none."""
+    here = files(__package__)
+    page = here.joinpath(VIEWS[uri].file).read_text(encoding="utf-8")
+    return page.replace(BRIDGE, here.joinpath("bridge.js").read_text(encoding="utf-8"), 1)
 
 
 def listed() -> list[Resource]:
