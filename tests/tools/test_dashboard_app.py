@@ -11,6 +11,7 @@ from PIL import Image
 from market_mcp import apps
 from tests.clients import connect
 from tests.factories import Caller, Tenant, today
+from tests.test_resources import refusal
 from tests.tools.test_dashboard import known_week
 
 
@@ -82,3 +83,12 @@ async def test_resources_read_gives_each_view_as_an_mcp_app_html_document(alice:
         assert content.text.startswith("<!doctype html>")  # type: ignore[union-attr]
         assert content.meta == {"ui": {"csp": {"connectDomains": [], "resourceDomains": []}, "prefersBorder": True}}
     assert "<script src" not in read[apps.DASHBOARD].text  # type: ignore[union-attr]
+
+
+async def test_a_ui_address_that_names_no_view_is_not_found_with_the_views_named(alice: Tenant) -> None:
+    async with connect(alice) as client:
+        error = await refusal(client, "ui://market-mcp/calendar.html")
+    assert error.message == (
+        "There is no view ui://market-mcp/calendar.html; the views are ui://market-mcp/dashboard.html, "
+        "ui://market-mcp/map.html."
+    )
