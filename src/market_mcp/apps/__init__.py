@@ -14,10 +14,10 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
+from mcp.server.apps import APP_MIME_TYPE
 from mcp.types import Resource
 
-EXTENSION_ID = "io.modelcontextprotocol/ui"
-MIME_TYPE = "text/html;profile=mcp-app"
+MIME_TYPE = APP_MIME_TYPE  # text/html;profile=mcp-app
 SCHEME = "ui://"
 
 
@@ -32,27 +32,19 @@ class View:
         return f"{SCHEME}market-mcp/{self.file}"
 
 
-DASHBOARD = f"{SCHEME}market-mcp/dashboard.html"
-MAP = f"{SCHEME}market-mcp/map.html"
-
-VIEWS = {
-    view.uri: view
-    for view in (
-        View(
-            "dashboard.html",
-            "Dashboard",
-            "get_dashboard as a picture: how full each coming market date is, money owed, applications waiting.",
-        ),
-        View(
-            "map.html",
-            "Market-day map",
-            "get_market_map as a plan of the stalls: who is where, who has not paid, who has no stall yet; drag a "
-            "vendor onto a stall to move them (assign_stall).",
-        ),
-    )
-}
-
-assert set(VIEWS) == {DASHBOARD, MAP}
+_DASHBOARD = View(
+    "dashboard.html",
+    "Dashboard",
+    "get_dashboard as a picture: how full each coming market date is, money owed, applications waiting.",
+)
+_MAP = View(
+    "map.html",
+    "Market-day map",
+    "get_market_map as a plan of the stalls: who is where, who has not paid, who has no stall yet; drag a vendor "
+    "onto a stall to move them (assign_stall).",
+)
+DASHBOARD, MAP = _DASHBOARD.uri, _MAP.uri
+VIEWS = {view.uri: view for view in (_DASHBOARD, _MAP)}
 
 # No outside origin for anything: the hosts' restrictive default. prefersBorder: the view draws no frame of its own.
 RESOURCE_META: dict[str, Any] = {"ui": {"csp": {"connectDomains": [], "resourceDomains": []}, "prefersBorder": True}}
