@@ -214,3 +214,44 @@ async def test_a_refused_move_shows_the_servers_words_and_leaves_the_map_as_it_w
     await expect(view.locator("#details")).to_have_text("Stall B3 has no power; Jam Jar needs power.")
     assert host.calls == [("assign_stall", {"booking_id": 8, "stall": "B3", "swap": True})]
     await expect(view.locator("#unassigned .chip")).to_have_count(1)
+
+
+async def test_a_view_opens_with_the_handshake_and_tells_the_host_its_size(alice: Tenant, page: Page) -> None:
+    view = await map_view(page, alice, Recording(result_of({})))
+    await expect(view.locator("#title")).to_have_text("Riverside Farmers Market")
+    seen = await page.evaluate("window.host.seen")
+    assert [m.get("method") for m in seen[:2]] == ["ui/initialize", "ui/notifications/initialized"]
+    assert seen[0]["params"] == {
+        "protocolVersion": "2026-01-26",
+        "appInfo": {"name": "market-mcp map", "version": "1.0.0"},
+        "appCapabilities": {"availableDisplayModes": ["inline"]},
+    }
+    sizes = [m["params"] for m in seen if m.get("method") == "ui/notifications/size-changed"]
+    assert sizes and sizes[-1]["height"] > 300
+    assert await page.locator("#view").evaluate("frame => frame.getBoundingClientRect().height") == sizes[-1]["height"]
+
+
+async def test_with_the_keyboard_a_vendor_moves_to_the_stall_chosen_with_enter(alice: Tenant, page: Page) -> None:
+    host = Recording(result_of({"booking_id": 6, "stall": "B3"}))
+    view = await map_view(page, alice, host)
+    await view.locator('g.stall[data-code="A2"]').focus()
+    await page.keyboard.press("Enter")
+    await view.get_by_role("button", name="Move to another stall").click()
+    await expect(view.locator("#details")).to_have_text(
+        "Choose the stall for Green Leaf Farm and press Enter (Escape: cancel)."
+    )
+    await view.locator('g.stall[data-code="B3"]').focus()
+    await page.keyboard.press("Enter")
+    await expect(view.locator("#details")).to_have_text("Green Leaf Farm is now at stall B3.")
+    assert host.calls[0] == ("assign_stall", {"booking_id": 6, "stall": "B3", "swap": True})
+
+
+async def test_the_map_view_follows_the_hosts_dark_theme(alice: Tenant, page: Page) -> None:
+    async with connect(alice) as client:
+        html = await view_html(client, apps.MAP)
+    view = await render_view(
+        page, html, "get_market_map", {"market_date_id": 12}, result_of(BEFORE), Recording({}), theme="dark"
+    )
+    await expect(view.locator("#title")).to_have_text("Riverside Farmers Market")
+    assert await view.locator("body").evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(23, 24, 27)"
+    await page.locator("#view").screenshot(path=screenshot_to("map-view-dark.png"))
