@@ -43,6 +43,8 @@ def colour(value: int, total: int) -> tuple[int, int, int]:
 
 
 def _fitted(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
+    """The text on one line (a stored name may hold line breaks), cut with … to fit the width."""
+    text = " ".join(text.split())
     if draw.textlength(text, font=font) <= width:
         return text
     while text and draw.textlength(text + "…", font=font) > width:

@@ -154,7 +154,7 @@ async def season(org: OrgContext, *, most: int = SEASON) -> list[SeasonDate]:
         .limit(most)
     )
     return [
-        SeasonDate(market_date_id=i, market_id=m, market=name, date=day, booked=n, capacity=capacity)
+        SeasonDate(market_date_id=i, market_id=m, market=one_line(name), date=day, booked=n, capacity=capacity)
         for i, m, name, day, capacity, n in (await org.session.execute(stmt)).all()
     ]
 
