@@ -86,9 +86,10 @@ class Caller:
 
     async def call(self, tool: str, /, **arguments: Any) -> CallToolResult:
         result = await self.client.call_tool(tool, arguments)
-        # export_csv adds its CSV (an embedded resource) after the JSON; get_market_map its PNG and day sheet
-        extra = [b.type for b in result.content[1:]]
-        assert result.content[0].type == "text" and extra in ([], ["resource"], ["image", "resource_link"])
+        # export_csv adds its CSV (an embedded resource) after the JSON; get_dashboard its chart (an image);
+        # get_market_map its PNG and a link to its day sheet
+        extra = {"export_csv": ["resource"], "get_dashboard": ["image"], "get_market_map": ["image", "resource_link"]}
+        assert result.content[0].type == "text" and [b.type for b in result.content[1:]] in ([], extra.get(tool, []))
         structured = result.structured_content or {}
         said = {k: v for k, v in structured.items() if k != "svg"}  # the map's drawing is for apps, not the text
         assert json.loads(result.content[0].text) == (said if "svg" in structured else result.structured_content)

@@ -145,6 +145,11 @@ def test_the_bundle_asks_for_the_organisation_and_for_a_token_only_with_a_shared
         names = set(archive.namelist())
     assert {"manifest.json", "pyproject.toml", "README.md", "src/market_mcp/__main__.py"} <= names
     assert "src/market_mcp/db/migrations/versions/0002_booking_cancel_settlement.py" in names
+    assert {
+        "src/market_mcp/apps/dashboard.html",
+        "src/market_mcp/apps/map.html",
+        "src/market_mcp/apps/bridge.js",
+    } <= names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     manifest = bundle.manifest
     assert (manifest["manifest_version"], manifest["name"]) == ("0.4", "market-mcp")

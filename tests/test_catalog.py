@@ -39,6 +39,8 @@ def test_a_second_start_reads_the_catalog_it_would_generate_and_builds_no_tool(t
     assert second["built"] == 0
     assert second["tools"] == first["tools"]
     assert json.loads(cached.read_text())["definitions"] == first["tools"]
+    dashboard = next(tool for tool in second["tools"] if tool["name"] == "get_dashboard")
+    assert dashboard["_meta"]["ui"] == {"resourceUri": "ui://market-mcp/dashboard.html"}  # a view's link, cached too
 
 
 def test_a_damaged_cache_is_generated_again_and_replaced(tmp_path: Path) -> None:

@@ -136,10 +136,14 @@ async def test_initialize_advertises_tools_resources_prompts_completions_and_log
         "resources": {"subscribe": False, "list_changed": False},
         "prompts": {"list_changed": False},
         "completions": {},
-        "logging": {},
+        "logging": {},  # no extensions: a 2025 client has no word for them (from 2026: MCP Apps)
     }
     assert len(tools.tools) > 50
-    assert [r.uri for r in resources.resources] == [f"market-mcp://market/{market}"]
+    assert [r.uri for r in resources.resources] == [
+        f"market-mcp://market/{market}",
+        "ui://market-mcp/dashboard.html",
+        "ui://market-mcp/map.html",
+    ]
     assert len(templates.resource_templates) == 9  # a record of each kind search hands out, exports, invoices, receipts
     assert '"name":"Riverside"' in read.contents[0].text  # type: ignore[union-attr]
     assert len(prompts.prompts) == 4 and prompt.messages
@@ -159,6 +163,7 @@ async def test_from_2026_the_same_capabilities_are_advertised_and_none_promises_
         "prompts": {"list_changed": False},
         "completions": {},
         "logging": {},
+        "extensions": {"io.modelcontextprotocol/ui": {}},  # MCP Apps: get_dashboard's view
     }
 
 

@@ -358,3 +358,11 @@ def test_a_preview_reports_under_would_names_and_says_so(tools: dict[str, Tool],
     properties = (tools[name].output_schema or {})["properties"]
     assert {"dry_run", "note"} <= set(properties)
     assert [p for p in properties if p.startswith("would_")], f"{name}: a preview needs would_* fields"
+
+
+def test_every_app_a_tool_names_is_a_view_the_server_serves() -> None:
+    from market_mcp import apps
+
+    linked = {spec.name: spec.app for toolset in TOOLSETS.values() for spec in toolset.tools if spec.app}
+    assert linked and {name: uri for name, uri in linked.items() if uri not in apps.VIEWS} == {}
+    assert all(apps.html(uri).startswith("<!doctype html>") for uri in set(linked.values()))

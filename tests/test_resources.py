@@ -11,6 +11,7 @@ from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, INVALID_REQUEST
 from sqlalchemy import update
 
+from market_mcp import apps
 from market_mcp.db.tables import Organization
 from market_mcp.demo import populate_demo
 from market_mcp.errors import MISSING_TOKEN
@@ -97,7 +98,7 @@ async def test_bob_reads_none_of_alices_records_and_hears_what_a_missing_record_
             tool_says = await bob_tools.refused(f"get_{kind}", 404, **{f"{kind}_id": int(number)})
             assert (error.code, error.message, error.data) == (INVALID_PARAMS, tool_says, {"uri": url, "code": 404})
         listed = await client.list_resources()
-    assert listed.resources == []
+    assert listed.resources == apps.listed()  # the views alone: they hold no organisation's data
 
 
 async def test_over_http_each_request_reads_with_its_own_bearer_token(alice: Tenant, bob: Tenant) -> None:
@@ -108,7 +109,7 @@ async def test_over_http_each_request_reads_with_its_own_bearer_token(alice: Ten
             listed = await theirs.client.list_resources()
             error = await refusal(theirs.client, f"market-mcp://market/{market}")
     assert read_back["name"] == "Riverside"
-    assert listed.resources == []
+    assert listed.resources == apps.listed()
     assert (error.message, error.data) == (
         f"Market {market} not found.",
         {"uri": f"market-mcp://market/{market}", "code": 404},
@@ -175,6 +176,7 @@ async def test_resources_list_offers_the_organisations_markets_by_name(alice: Te
             "description": "Riverside: published market in Inner North; no upcoming date",
             "mime_type": JSON,
         },
+        *[view.model_dump(exclude_none=True) for view in apps.listed()],
     ]
     assert listed.next_cursor is None
 

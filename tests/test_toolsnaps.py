@@ -15,13 +15,22 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from market_mcp.catalog import SPECS
 from market_mcp.config import Settings
 from market_mcp.db import Database
 from market_mcp.server import build_server
 from market_mcp.tools import TOOLSETS
 
 SNAPS = Path(__file__).parent / "__toolsnaps__"
-FIELDS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
+FIELDS = (
+    "name",
+    "title",
+    "description",
+    "inputSchema",
+    "outputSchema",
+    "annotations",
+    "_meta",
+)  # _meta: a view (MCP Apps)
 HOW_TO_UPDATE = "run UPDATE_TOOLSNAPS=true pytest tests/test_toolsnaps.py"
 
 
@@ -81,5 +90,8 @@ def test_every_snapshot_has_a_tool(snapshots: dict[str, dict[str, Any]]) -> None
 
 
 def test_a_snapshot_holds_exactly_the_contract_fields(snapshots: dict[str, dict[str, Any]]) -> None:
-    # Tools without annotations or an output schema would drop a field; the registry forbids both.
-    assert {name: sorted(s) for name, s in snapshots.items()} == {name: sorted(FIELDS) for name in snapshots}
+    # Tools without annotations or an output schema would drop a field; the registry forbids both. Only a tool
+    # with a view (MCP Apps) has _meta.
+    assert {name: sorted(s) for name, s in snapshots.items()} == {
+        name: sorted(f for f in FIELDS if f != "_meta" or SPECS[name].app) for name in snapshots
+    }

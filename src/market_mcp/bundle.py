@@ -138,10 +138,13 @@ def manifest() -> dict[str, Any]:
     }
 
 
+_SHIPPED = (".py", ".mako", ".typed", ".html", ".js")  # .html, .js: the MCP Apps views (market_mcp.apps)
+
+
 def _sources() -> list[tuple[Path, str]]:
     files = [(PROJECT / "pyproject.toml", "pyproject.toml"), (PROJECT / "README.md", "README.md")]
     for path in sorted(PACKAGE.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".mako", ".typed"):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix in _SHIPPED:
             files.append((path, f"src/market_mcp/{path.relative_to(PACKAGE).as_posix()}"))
     return files
 

@@ -70,9 +70,15 @@ def tool(name: str) -> Tool:
     if found is None:
         from mcp.server.mcpserver.tools import Tool
 
+        from market_mcp import apps
+
         spec = _specs()[name]
         found = Tool.from_function(
-            spec.fn, title=spec.title, description=spec.description, annotations=spec.annotations
+            spec.fn,
+            title=spec.title,
+            description=spec.description,
+            annotations=spec.annotations,
+            meta=apps.tool_meta(spec.app) if spec.app else None,
         )
         _without_titles(found.parameters)
         _without_titles(found.output_schema)
@@ -104,6 +110,7 @@ def _generated() -> dict[str, Listed]:
             input_schema=lean(built.parameters, arguments=True),
             output_schema=lean(built.output_schema, arguments=False) if built.output_schema else None,
             annotations=built.annotations,
+            meta=built.meta,
         )
         made[name] = Listed(definition, spec.toolset, spec.writes)
     _store(made)

@@ -7,6 +7,9 @@ its get_* tool returns, through the same service, so scoping and the words of "n
 another organisation's record reads exactly like one that never existed. A market date also carries its
 roster. resources/list offers the organisation's markets, the natural place to start.
 
+The views of MCP Apps (market_mcp.apps), ui://market-mcp/<view>.html, are listed too (on the first page) and read
+as their HTML: they hold no organisation data.
+
 An export, market-mcp://exports/<kind>.csv?from_date=…&to_date=…&market_id=… (as export_csv hands it out), reads
 as that CSV, made again from the organisation's data at the time of reading.
 """
@@ -23,6 +26,7 @@ from pydantic import BaseModel
 from pydantic_core import to_json
 from sqlmodel import SQLModel
 
+from market_mcp import apps
 from market_mcp.auth import OrgContext
 from market_mcp.db.tables import Application, Booking, Market, MarketDate, Order, Payment, Vendor
 from market_mcp.errors import Invalid, NotFound
@@ -166,6 +170,10 @@ async def read(org: OrgContext, uri: str) -> tuple[str | bytes, str]:
     tool's words), an export as CSV, an invoice or a receipt as PDF bytes."""
     if uri.startswith(EXPORTS):
         return await reports.read_export(org, uri), CSV_MIME_TYPE
+    if apps.is_view(uri):
+        if uri not in apps.VIEWS:
+            raise NotFound(f"There is no view {uri[:80]}; the views are {', '.join(apps.VIEWS)}.")
+        return apps.html(uri), apps.MIME_TYPE
     sheet = _SHEET.fullmatch(uri)
     if sheet is not None:
         return await site.day_sheet(org, _number(MarketDate, sheet.group(1))), invoices.PDF
@@ -201,7 +209,8 @@ async def _record(org: OrgContext, uri: str) -> str:
 
 
 async def listed(org: OrgContext, cursor: str | None) -> ListResourcesResult:
-    """The organisation's markets, by name, a page at a time (the cursor is where the next page starts)."""
+    """The organisation's markets, by name, a page at a time (the cursor is where the next page starts); the first
+    page ends with the MCP Apps views."""
     if cursor is not None and not (cursor.isascii() and cursor.isdigit() and int(cursor) <= MAX_ID):
         raise Invalid(f"cursor must be the nextCursor of an earlier resources/list; got {cursor[:40]!r}.")
     page = await markets.list_markets(org, status=None, query=None, limit=MAX_LIMIT, offset=int(cursor or 0))
@@ -217,6 +226,8 @@ async def listed(org: OrgContext, cursor: str | None) -> ListResourcesResult:
         )
         for market in page.items
     ]
+    if cursor is None:
+        resources += apps.listed()
     next_cursor = str(page.next_offset) if page.next_offset is not None else None
     return ListResourcesResult(resources=resources, next_cursor=next_cursor)
 

@@ -17,6 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from mcp.server.apps import Apps
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
@@ -42,7 +43,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
-from market_mcp import catalog, client_log, hints, prompts, resources
+from market_mcp import apps, catalog, client_log, hints, prompts, resources
 from market_mcp.access import admit, count, organisation
 from market_mcp.auth import (
     TOKEN_FOR_NAMED_STORE,
@@ -151,7 +152,8 @@ class MarketServer(MCPServer):
         }
         # tools/list comes from the catalog (cached between runs); each tool is built on its first call.
         self.definitions = {name: d for name, d in catalog.definitions().items() if name in self.specs}
-        super().__init__(**ABOUT, log_level=settings.log_level.upper(), **http)  # type: ignore[arg-type]
+        # MCP Apps: capabilities.extensions says this server has views (each tool names its own; resources serve them).
+        super().__init__(**ABOUT, log_level=settings.log_level.upper(), extensions=[Apps()], **http)  # type: ignore[arg-type]
         self.config = settings  # ours; MCPServer keeps its own `settings`
         self.db = db
         self.http = public_url is not None
@@ -492,7 +494,8 @@ class MarketServer(MCPServer):
     ) -> list[ReadResourceContents]:
         async with organisation(self, context, method="resources/read", uri=str(uri)) as org:
             content, mime_type = await resources.read(org, str(uri))
-        return [ReadResourceContents(content=content, mime_type=mime_type)]
+        meta = apps.RESOURCE_META if mime_type == apps.MIME_TYPE else None  # a view's csp and border (MCP Apps)
+        return [ReadResourceContents(content=content, mime_type=mime_type, meta=meta)]
 
     async def list_prompts(self) -> list[MCPPrompt]:
         return [job.listed() for job in self.jobs.values()]

@@ -36,6 +36,17 @@ class Call(Schema):
     arguments: dict[str, Any]
 
 
+class SeasonDate(Schema):
+    """A coming market date and how full it is."""
+
+    market_date_id: int
+    market_id: int
+    market: str
+    date: date
+    booked: int = Field(description="Active bookings: pending and confirmed.")
+    capacity: int
+
+
 class Dashboard(Schema):
     today: date
     currency: str
@@ -48,6 +59,9 @@ class Dashboard(Schema):
     )
     upcoming_market_dates: int = Field(description="Scheduled dates from today on.")
     next_market_date: MarketDateOut | None
+    season: list[SeasonDate] = Field(
+        description="The next scheduled market dates (up to 12, all markets) with their active bookings and capacity."
+    )
     total_vendors: int
     open_waitlist_offers: int
     emails_queued: int

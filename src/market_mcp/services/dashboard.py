@@ -9,15 +9,24 @@ from typing import Any
 from sqlalchemy import BigInteger, and_, cast, func, select
 
 from market_mcp.auth import OrgContext
-from market_mcp.db.tables import Email, Market, OrgTotal, WaitlistEntry
+from market_mcp.db.tables import ACTIVE_BOOKING_STATUSES, Booking, Email, Market, MarketDate, OrgTotal, WaitlistEntry
 from market_mcp.schemas.common import format_money, plural
-from market_mcp.schemas.dashboard import AttentionItem, Call, Context, ContextMarket, Dashboard, DashboardSummary
+from market_mcp.schemas.dashboard import (
+    AttentionItem,
+    Call,
+    Context,
+    ContextMarket,
+    Dashboard,
+    DashboardSummary,
+    SeasonDate,
+)
 from market_mcp.schemas.text import one_line
 from market_mcp.services import emails
 from market_mcp.services.market_dates import next_market_date, weekday_name
 from market_mcp.services.scope import scoped
 
 SOON = timedelta(days=7)  # unpaid bookings this close to market day need chasing
+SEASON = 12  # coming dates the dashboard shows with their fill
 
 
 async def get_context(org: OrgContext, *, toolsets: list[str]) -> Context:
@@ -124,6 +133,32 @@ def calls(org: OrgContext) -> dict[str, Call]:
     }
 
 
+async def season(org: OrgContext, *, most: int = SEASON) -> list[SeasonDate]:
+    """The next scheduled dates of every market, soonest first, each with its active bookings: one statement,
+    which takes the dates in day order from the (organisation, day) index and counts bookings for those alone."""
+    booked = (
+        select(func.count())
+        .select_from(Booking)
+        .where(
+            Booking.market_date_id == MarketDate.id,
+            Booking.status.in_(ACTIVE_BOOKING_STATUSES),  # type: ignore[attr-defined]
+        )
+        .scalar_subquery()
+    )
+    stmt = (
+        scoped(org, MarketDate, MarketDate.id, MarketDate.market_id, Market.name, MarketDate.scheduled_at)
+        .add_columns(MarketDate.capacity, booked)
+        .join(Market, Market.id == MarketDate.market_id)
+        .where(MarketDate.status == "scheduled", MarketDate.scheduled_at >= org.today())
+        .order_by(MarketDate.scheduled_at, MarketDate.id)
+        .limit(most)
+    )
+    return [
+        SeasonDate(market_date_id=i, market_id=m, market=one_line(name), date=day, booked=n, capacity=capacity)
+        for i, m, name, day, capacity, n in (await org.session.execute(stmt)).all()
+    ]
+
+
 async def get_dashboard(org: OrgContext) -> Dashboard:
     f = await _figures(org)
     follow = calls(org)
@@ -138,6 +173,7 @@ async def get_dashboard(org: OrgContext) -> Dashboard:
         money_taken_this_month_cents=f.money_taken_this_month_cents,
         upcoming_market_dates=f.upcoming_market_dates,
         next_market_date=nxt,
+        season=await season(org),
         total_vendors=f.total_vendors,
         open_waitlist_offers=f.open_waitlist_offers,
         emails_queued=f.emails_queued,

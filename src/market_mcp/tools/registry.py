@@ -39,6 +39,7 @@ class ToolSpec:
     toolset: str
     title: str  # the tool's own title; not repeated in its annotations (a client shows the tool's first)
     annotations: ToolAnnotations
+    app: str | None = None  # the ui:// view a host with MCP Apps shows the result in (market_mcp.apps)
 
     @property
     def name(self) -> str:
@@ -60,22 +61,27 @@ class Toolset:
     description: str
     tools: list[ToolSpec] = field(default_factory=list)
 
-    def read(self, title: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """A tool that only reads."""
-        return self._register(title, read_only=True, destructive=False, idempotent=True, emails=False)
+    def read(self, title: str, *, app: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """A tool that only reads. app: the ui:// view (market_mcp.apps) hosts with MCP Apps show its result in."""
+        return self._register(title, app, read_only=True, destructive=False, idempotent=True, emails=False)
 
     def write(
-        self, title: str, *, destructive: bool, idempotent: bool, emails: bool = False
+        self, title: str, *, destructive: bool, idempotent: bool, emails: bool = False, app: str | None = None
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """A tool that changes the store: runs in one write transaction with its audit entry.
 
         destructive: it cancels, rejects, deletes, removes, archives or overwrites.
         idempotent: repeating the same call changes nothing more.
         emails: it queues email to people outside the organisation (openWorldHint).
+        app: the ui:// view (market_mcp.apps) hosts with MCP Apps show its result in.
         """
-        return self._register(title, read_only=False, destructive=destructive, idempotent=idempotent, emails=emails)
+        return self._register(
+            title, app, read_only=False, destructive=destructive, idempotent=idempotent, emails=emails
+        )
 
-    def _register(self, title: str, **hints: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def _register(
+        self, title: str, app: str | None, **hints: bool
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         annotations = ToolAnnotations(
             read_only_hint=hints["read_only"],
             destructive_hint=hints["destructive"],
@@ -84,7 +90,7 @@ class Toolset:
         )
 
         def add(fn: Callable[..., Any]) -> Callable[..., Any]:
-            self.tools.append(ToolSpec(fn=fn, toolset=self.name, title=title, annotations=annotations))
+            self.tools.append(ToolSpec(fn=fn, toolset=self.name, title=title, annotations=annotations, app=app))
             return fn
 
         return add

@@ -9,6 +9,7 @@ from mcp.types import CallToolResult, ImageContent, ResourceLink, TextContent
 from pydantic import Field
 from pydantic_core import to_json
 
+from market_mcp import apps
 from market_mcp.schemas.common import MAX_ID, DryRun, IdempotencyKey
 from market_mcp.schemas.site import (
     AddOnIn,
@@ -30,7 +31,6 @@ toolset = Toolset("site", "Site: stall plans, stall types and add-ons, stall ass
 MarketId = Annotated[int, Field(ge=1, le=MAX_ID)]
 MarketDateId = Annotated[int, Field(ge=1, le=MAX_ID)]
 BookingId = Annotated[int, Field(ge=1, le=MAX_ID)]
-MAP_APP = "ui://market-mcp/map.html"
 
 
 @toolset.read("Get site plan")
@@ -106,7 +106,7 @@ async def auto_assign_stalls(
     return await site.auto_assign_stalls(org, market_date_id, dry_run=dry_run)
 
 
-@toolset.read("Market-day map")
+@toolset.read("Market-day map", app=apps.MAP)
 async def get_market_map(org: Org, market_date_id: MarketDateId) -> Annotated[CallToolResult, MarketMap]:
     """The site map of a market date: who is in which stall, empty stalls, bookings without one, unpaid marked. Also
     a PNG of it and the printable day sheet (map and roster with phones, A4 PDF) as a resource."""
