@@ -1,9 +1,10 @@
 """The MCP Apps views in a real headless browser (Debian's chromium, driven by Playwright), shown by a minimal host
 (tests/apps_host.py): the handshake, the tool's input and result, and the view's own tools/call.
 
-The dashboard renders a real get_dashboard result read through the in-process client. The map renders a hand-built
-result following get_market_map's contract until that tool lands: swapping it for the real call is one change (the
-`result` and `call_tool` given to render_view). Screenshots go to artifacts/ at the project root.
+The dashboard renders a real get_dashboard result read through the in-process client, and the map a real
+get_market_map result whose drag calls the real assign_stall through the host; the map's finer behaviours (details,
+keyboard moves, refusals) are also shown on a small hand-built result following the tool's contract. Screenshots
+go to artifacts/ at the project root.
 
 Without /usr/bin/chromium the tests skip, unless MARKET_MCP_REQUIRE_BROWSER=1 (CI), when they fail.
 """
@@ -26,6 +27,7 @@ from tests.clients import connect
 from tests.factories import Tenant
 from tests.test_consent_browser import chromium, screenshot_to
 from tests.tools.test_dashboard import known_week
+from tests.tools.test_site import booked, bookings_on, laid_out
 
 
 @pytest.fixture
@@ -255,3 +257,38 @@ async def test_the_map_view_follows_the_hosts_dark_theme(alice: Tenant, page: Pa
     await expect(view.locator("#title")).to_have_text("Riverside Farmers Market")
     assert await view.locator("body").evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(23, 24, 27)"
     await page.locator("#view").screenshot(path=screenshot_to("map-view-dark.png"))
+
+
+async def test_the_real_map_shows_every_booked_vendor_marks_the_unpaid_and_a_drag_assigns_through_the_server(
+    alice: Tenant, page: Page
+) -> None:
+    async with alice.client() as c:
+        s = await laid_out(c, dates=1)
+        day = s.date_ids[0]
+        names = ["Rosa's Bakery", "Green Leaf Farm", "Honey & Co", "Cheese Cave", "Bean There Coffee"]
+        for i, name in enumerate(names):
+            order = await booked(c, s, name, category=("bakery", "produce", "honey", "dairy", "coffee")[i])
+            if i % 2 == 0:  # three paid, two still owing
+                await c.ok("approve_order", order_id=order)
+                await c.ok("record_order_payment", order_id=order, amount=45, method="cash")
+        await booked(c, s, "Late Larry", category="produce")
+        placed = await c.ok("auto_assign_stalls", market_date_id=day)
+        larry = next(p for p in placed["placed"] if p["vendor"] == "Late Larry")
+        await c.ok("assign_stall", booking_id=larry["booking_id"], stall=None)  # one left without a stall
+    async with connect(alice) as client:
+        html = await view_html(client, apps.MAP)
+        result = wire(await client.call_tool("get_market_map", {"market_date_id": day}))
+        view = await render_view(page, html, "get_market_map", {"market_date_id": day}, result, forwarding(client))
+        await page.set_viewport_size({"width": 900, "height": 1400})  # the whole site and its chips on screen, to drag
+        for name in names:  # on the map, in its stall
+            await expect(view.locator(f'g.stall[data-vendor="{name}"]')).to_be_visible()
+        unpaid = view.locator("g.stall.unpaid")
+        await expect(unpaid).to_have_count(2)
+        for stall in await unpaid.all():
+            assert (await stall.get_attribute("data-vendor")) in ("Green Leaf Farm", "Cheese Cave")
+        await expect(view.locator("#unassigned .chip")).to_have_count(1)
+        await page.locator("#view").screenshot(path=screenshot_to("map-view-real.png"))
+        await drag(page, view.locator(".chip", has_text="Late Larry"), view.locator('g.stall[data-code="B12"]'))
+        await expect(view.locator('g.stall[data-code="B12"]')).to_have_attribute("data-vendor", "Late Larry")
+        await expect(view.locator("#details")).to_have_text("Late Larry is now at stall B12.")
+    assert (await bookings_on(alice, day))[larry["booking_id"]] == "B12"
