@@ -36,8 +36,19 @@ CHROMIUM = "/usr/bin/chromium"
 OUT = ROOT / "docs" / "screenshots"
 VIEWS: list[tuple[str, str, dict[str, Any]]] = [
     ("dashboard.png", "get_dashboard", {}),
-    # ("map.png", "get_market_map", {"market_date_id": …}),  # once get_market_map is served
+    ("map.png", "get_market_map", {"market_date_id": "next Northcote Farmers Market"}),
 ]
+
+
+async def resolved(client: Client, arguments: dict[str, Any]) -> dict[str, Any]:
+    """A view's arguments, with "next <market>" as that market's next trading day's id."""
+    wanted = arguments.get("market_date_id")
+    if not (isinstance(wanted, str) and wanted.startswith("next ")):
+        return arguments
+    markets = (await client.call_tool("list_markets", {"query": wanted.removeprefix("next ")})).structured_content
+    market_id = markets["items"][0]["id"]  # type: ignore[index]
+    dates = await client.call_tool("list_market_dates", {"market_id": market_id, "date_filter": "upcoming", "limit": 1})
+    return arguments | {"market_date_id": dates.structured_content["items"][0]["id"]}  # type: ignore[index]
 
 
 async def demo_store(path: Path) -> tuple[Database, str]:
@@ -80,7 +91,7 @@ async def main() -> None:
                     if tool not in served:
                         sys.stderr.write(f"skipped {name}: this server has no {tool}\n")
                         continue
-                    await screenshot(browser, client, tool, arguments, OUT / name)
+                    await screenshot(browser, client, tool, await resolved(client, arguments), OUT / name)
                     sys.stderr.write(f"wrote {(OUT / name).relative_to(ROOT)}\n")
             finally:
                 await browser.close()
