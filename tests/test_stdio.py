@@ -171,3 +171,51 @@ def test_without_a_token_the_server_still_starts_warns_on_stderr_and_refuses_eac
         "code": 401,
     }
     assert "warning: The API token is missing or revoked" in err
+
+
+async def test_an_organiser_lays_out_a_site_fills_a_saturday_and_gets_its_map_three_ways_over_stdio(
+    alice: Tenant,
+) -> None:
+    """Issue 18's whole path as Claude Desktop would take it: the site in one call with its prices, 30 bookings
+    placed by auto_assign_stalls, two vendors swapped, and the map as a view, a PNG and a printable PDF."""
+    import base64
+    import io
+
+    from mcp.types import BlobResourceContents, TextResourceContents
+    from PIL import Image
+    from pypdf import PdfReader
+
+    from tests.tools.test_site import CATEGORIES, booked, laid_out
+
+    fast = _stdio(alice.db, alice.token)
+    fast.env = {**(fast.env or {}), "MARKET_MCP_RATE_LIMIT": "100000"}  # setting up 30 vendors is 150 calls
+    async with Client(fast) as client:
+        c = Caller(client)
+        s = await laid_out(c, dates=1)
+        day = s.date_ids[0]
+        for i in range(30):
+            kind = {"stall_type": "double"} if i < 6 else {"add_ons": ["power"]} if i < 14 else {}
+            await booked(c, s, f"Stallholder {i:02}", category=CATEGORIES[i % 6], **kind)
+        done = await c.ok("auto_assign_stalls", market_date_id=day)
+        first, second = done["placed"][0], done["placed"][1]
+        swapped = await c.ok("assign_stall", booking_id=first["booking_id"], stall=second["stall"], swap=True)
+        result = await c.call("get_market_map", market_date_id=day)
+        tool = next(t for t in (await client.list_tools()).tools if t.name == "get_market_map")
+        view = (await client.read_resource(tool.meta["ui"]["resourceUri"])).contents[0]  # type: ignore[index]
+        sheet = (await client.read_resource(f"market-mcp://market-dates/{day}/sheet.pdf")).contents[0]
+
+    assert done["not_placed"] == [] and len(done["placed"]) == 30
+    assert [(m["booking_id"], m["to_stall"]) for m in swapped["moves"]] == [
+        (first["booking_id"], second["stall"]),
+        (second["booking_id"], first["stall"]),
+    ]
+    out = result.structured_content
+    assert out is not None and out["counts"]["occupied"] == 30 and out["unassigned"] == []
+    assert next(m for m in out["stalls"] if m["code"] == second["stall"])["vendor"] == first["vendor"]
+    png = base64.b64decode(result.content[1].data)  # type: ignore[union-attr]
+    assert Image.open(io.BytesIO(png)).format == "PNG" and len(png) < 100_000
+    assert isinstance(view, TextResourceContents) and view.mime_type == "text/html;profile=mcp-app"
+    assert "ui/initialize" in view.text  # the app, which draws the map that comes in the result
+    assert isinstance(sheet, BlobResourceContents) and sheet.mime_type == "application/pdf"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(base64.b64decode(sheet.blob))).pages)
+    assert all(f"Stallholder {i:02}" in text for i in range(30))
