@@ -654,7 +654,7 @@ async def auto_assign_stalls(org: OrgContext, market_date_id: int, *, dry_run: b
     else:
         note = f"{plural(len(placed), 'booking')} {when} {'would be' if dry_run else 'were'} given a stall"
         note += f"; {len(not_placed)} could not be placed (see not_placed)." if not_placed else "."
-    if dry_run:
+    if dry_run and waiting:
         note = preview_note("no stall was given") + " " + note
     return AutoAssigned(
         market_date_id=market_date_id,
