@@ -144,7 +144,9 @@ async def test_initialize_advertises_tools_resources_prompts_completions_and_log
         "ui://market-mcp/dashboard.html",
         "ui://market-mcp/map.html",
     ]
-    assert len(templates.resource_templates) == 9  # a record of each kind search hands out, exports, invoices, receipts
+    assert (
+        len(templates.resource_templates) == 10
+    )  # each kind search hands out, exports, invoices, receipts, day sheets
     assert '"name":"Riverside"' in read.contents[0].text  # type: ignore[union-attr]
     assert len(prompts.prompts) == 4 and prompt.messages
     assert completion.completion.values == ["Riverside"]

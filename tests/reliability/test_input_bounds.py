@@ -41,7 +41,7 @@ def unbounded(schema: dict[str, Any], name: str = "") -> list[str]:
             missing.append(f"{path}: string without maxLength")
         elif kind == "array" and "maxItems" not in leaf:
             missing.append(f"{path}: array without maxItems")
-        elif kind == "object" and "maxProperties" not in leaf:
+        elif kind == "object" and "maxProperties" not in leaf and leaf.get("additionalProperties") is not False:
             missing.append(f"{path}: object without maxProperties")
         elif kind in ("integer", "number") and "maximum" not in leaf:
             missing.append(f"{path}: {kind} without maximum")

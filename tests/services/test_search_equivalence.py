@@ -6,7 +6,7 @@ _, digits), their applications, orders and bookings (spaces, archived orders, pa
 vendors renamed and deleted, so the index must have followed every kind of vendor write. Each query, of every
 length and shape search accepts, must give the results stored in search_expected_<backend>.json (captured from
 the search before the index and the walks, which scanned every vendor and ranked every record: commit c29840f's,
-on this data; a date in a title is stored as "{week N}", N weeks from today) and the same list_vendors page as
+on this data; a date in a title is stored as "{week N}", N weeks from ANCHOR, the day they hold for) and the same list_vendors page as
 the scan. The backends differ where PostgreSQL's lower() and collation differ from casefold and code point order.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import random
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, func, update
@@ -27,7 +27,7 @@ from market_mcp.schemas.connector import SearchResult, SearchResults
 from market_mcp.services import connector, vendors
 from market_mcp.services.scope import matches, scoped
 from tests.conftest import on_postgres
-from tests.factories import Tenant, today
+from tests.factories import Tenant
 
 FIRST = ("Rosa", "José", "Zoë", "Nguyễn", "İlkay", "ÅSA", "Müller", "O'Brien", "Ana_Maria", "Rōsa", "Ōtaki", "Sam")
 LAST = ("Nguyen", "Straße", "Grün", "Dubois", "Smith", "100%", "Ng", "Lee", "Côté", "ROSSI")
@@ -36,6 +36,15 @@ SUBURBS = ("Riverside", "Brunswick", "Ōtaki", "Fitzroy", "STRASSE", "Order 12 L
 CATEGORIES = ("food", "craft", "Produce", "Café", "")
 SPACES = (None, "12", "A4", "14A", "7", "B12", "Rosa")
 STATUSES = ("pending", "payment_pending", "complete", "rejected", "archived")
+
+# The day the answers hold for, on the data's calendar and the searching organisation's clock: which dates a query
+# of digits ("7", "12") matches, and which are upcoming, depend on it (2027-01-01 matches "7").
+ANCHOR = date(2026, 12, 3)
+
+
+def on_the_anchor() -> datetime:
+    return datetime(2026, 12, 3, 1, 0, tzinfo=UTC)  # noon in Melbourne
+
 
 QUERIES = [
     *("r", "R", "ro", "rō", "ß", "ss", "%", "_", "7", "12", "a4", "#5", "İ"),  # shorter than a trigram: a scan
@@ -65,7 +74,7 @@ async def _fill(db: Database, org_id: int, vendor_count: int, seed: int) -> list
             MarketDate(
                 organization_id=org_id,
                 market_id=m.id,  # type: ignore[arg-type]
-                scheduled_at=today() + timedelta(weeks=week),
+                scheduled_at=ANCHOR + timedelta(weeks=week),
                 capacity=40,
                 status="closed" if week < 0 else "scheduled",
             )
@@ -149,7 +158,7 @@ def _expected() -> dict[str, SearchResults]:
     """The stored answers, each query's, with this week's dates in their titles."""
     backend = "postgresql" if on_postgres() else "sqlite"
     stored = json.loads((Path(__file__).parent / f"search_expected_{backend}.json").read_text())
-    days = {f"{{week {w}}}": long_date(today() + timedelta(weeks=w)) for w in range(-6, 7)}
+    days = {f"{{week {w}}}": long_date(ANCHOR + timedelta(weeks=w)) for w in range(-6, 7)}
 
     def title(text: str) -> str:
         for token, day in days.items():
@@ -168,7 +177,7 @@ async def test_search_and_list_vendors_answer_as_the_scan_did(alice: Tenant, bob
     queries = [*QUERIES, "Renamed Rosa Straße 3", "new.rosa@example.com", "Deleted Rosa"]
     expected = _expected()
     async with alice.db.transaction() as session:
-        org = OrgContext.of(session, alice.identity())
+        org = OrgContext.of(session, alice.identity(), clock=on_the_anchor)
         # Then some of alice's own vendors' names, stored after the queries (the first 15 as the store gave them
         # when the answers were captured: a plan's order, which is not the point here).
         stored = list(expected)
@@ -196,7 +205,7 @@ async def test_the_comparison_covers_every_kind_and_rank(alice: Tenant, bob: Ten
     bobs = await _fill(bob.db, bob.org_id, 60, seed=2)
     kinds: set[str] = set()
     async with alice.db.transaction() as session:
-        org = OrgContext.of(session, alice.identity())
+        org = OrgContext.of(session, alice.identity(), clock=on_the_anchor)
         for query in QUERIES:
             for hit in (await connector.search(org, query)).results:
                 kind, _, number = hit.id.partition(":")

@@ -144,6 +144,7 @@ async def test_vendors_are_listed_by_business_name_ignoring_case_each_with_count
     assert in_full["items"][1] == {
         **page["items"][1],
         "trusted": False,
+        "needs": [],
         "created_at": "2025-03-01T01:02:03Z",
         "updated_at": "2025-03-02T04:05:06Z",
     }
@@ -406,6 +407,7 @@ async def test_get_vendor_returns_the_vendor_its_history_and_how_many_notes_it_h
         phone="0400 123 456",
         category="Food",
         trusted=True,
+        needs=["power", "food_safe"],
         created_at=at("2025-01-02T03:04:05"),
         updated_at=at("2025-01-03T03:04:05"),
     )
@@ -447,6 +449,7 @@ async def test_get_vendor_returns_the_vendor_its_history_and_how_many_notes_it_h
         "phone": "0400 123 456",
         "category": "Food",
         "trusted": True,
+        "needs": ["power", "food_safe"],
         "created_at": "2025-01-02T03:04:05Z",
         "updated_at": "2025-01-03T03:04:05Z",
         "total_bookings": 1,
@@ -629,6 +632,7 @@ async def test_create_vendor_adds_the_vendor_with_trimmed_fields_and_emails_nobo
         "phone": "0400 123 456",
         "category": "Food",
         "trusted": False,
+        "needs": [],
         "created_at": vendor["created_at"],
         "updated_at": vendor["updated_at"],
         "total_bookings": 0,
