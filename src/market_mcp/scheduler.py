@@ -82,6 +82,11 @@ async def run(
     """Pass after pass, `every` seconds apart, until cancelled; `queued` is told when a pass queued email."""
     task_status.started()
     while True:
-        if await run_once(db, clock, email_delivery=email_delivery):
+        # A pass is a few short transactions: one cancelled midway (the server stopping) left SQLAlchemy waiting
+        # for an aiosqlite connection to close that never did, and the process never exited. So a pass, once
+        # begun, finishes; the server stops while the scheduler sleeps.
+        with anyio.CancelScope(shield=True):
+            emailed = await run_once(db, clock, email_delivery=email_delivery)
+        if emailed:
             queued()
         await anyio.sleep(every)
