@@ -52,6 +52,7 @@ async def test_the_dashboard_view_shows_the_season_money_owed_and_applications_w
         season = result["structuredContent"]["season"]
         rows = view.locator("#season li")
         await expect(rows).to_have_count(3)
+        assert await rows.count() == len(season) == 3  # one bar per date the server sent, no more
         for row, date in zip(await rows.all(), season, strict=True):
             await expect(row).to_contain_text(date["market"])
             await expect(row).to_contain_text(f"{date['booked']}/{date['capacity']}")
@@ -178,11 +179,13 @@ async def test_the_map_view_shows_every_vendor_marks_the_unpaid_and_lists_those_
     await expect(bread).to_have_attribute("aria-label", "Stall A1: Bread & Co, bakery, unpaid")
     await expect(view.locator("g.stall.unpaid")).to_have_count(1)
     await expect(view.locator("#unassigned .chip")).to_have_text(["Jam Jarpreserves · needs power"])
+    assert await view.locator("g.stall").count() == len(STALLS)  # the empty stalls are drawn too
     await page.locator("#view").screenshot(path=screenshot_to("map-view.png"))
 
 
 async def test_clicking_or_pressing_enter_on_a_stall_shows_its_booking(alice: Tenant, page: Page) -> None:
-    view = await map_view(page, alice, Recording(result_of({})))
+    host = Recording(result_of({}))
+    view = await map_view(page, alice, host)
     await view.locator('g.stall[data-code="A2"]').click()
     details = view.locator("#details")
     await expect(details).to_contain_text("Green Leaf Farm")
@@ -190,6 +193,7 @@ async def test_clicking_or_pressing_enter_on_a_stall_shows_its_booking(alice: Te
     await view.locator('g.stall[data-code="A1"]').focus()
     await page.keyboard.press("Enter")
     await expect(details.locator("dd")).to_have_text(["A1", "bakery", "Unpaid", "5"])
+    assert host.calls == []  # looking at a stall calls no tool
 
 
 async def test_dragging_a_vendor_without_a_stall_onto_an_empty_one_assigns_it_and_redraws(
