@@ -749,3 +749,28 @@ class UnpaidLink(SQLModel, table=True):
     order_id: int
     day: date
     prev_day: date | None = None
+
+
+class CategoryRule(SQLModel, table=True):
+    """A market's limit on one category of vendor (services/caps.py): at most max_vendors of it approved and booked
+    on each date, and a goal of at least min_vendors booked (never enforced). A row with market_date_id overrides
+    the market's cap on that date. Categories match vendors' free text case-insensitively, by category_key."""
+
+    __tablename__ = "category_rule"
+    __table_args__ = (
+        Index("ix_category_rule_market", "organization_id", "market_id", "market_date_id"),
+        Index("ix_category_rule_date", "market_date_id"),
+        CheckConstraint("max_vendors IS NULL OR max_vendors >= 0", name="ck_category_rule_max"),
+        CheckConstraint("min_vendors IS NULL OR min_vendors >= 1", name="ck_category_rule_min"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    market_id: int = _fk("market.id")
+    market_date_id: int | None = _fk("market_date.id", nullable=True)
+    category: str = Field(max_length=50)  # as the organiser wrote it
+    category_key: str = Field(max_length=200)  # the same, stripped and case-folded: what vendors' categories match
+    max_vendors: int | None = None
+    min_vendors: int | None = None
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)

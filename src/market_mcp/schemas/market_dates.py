@@ -16,6 +16,16 @@ DateCapacity = Annotated[int, Field(ge=0, le=10_000, description="Stall spaces o
 DayOfWeek = Annotated[int, Field(ge=0, le=6, description="0 = Sunday, 1 = Monday, … 6 = Saturday.")]
 
 
+class CategoryCount(Schema):
+    """One category on a date: vendors with an active booking, against its cap and its goal."""
+
+    category: str
+    booked: int = Field(description="Vendors of it with a pending or confirmed booking.")
+    cap: int | None = Field(description="At most this many (the date's override, else the market's).")
+    minimum: int | None = Field(description="The goal: at least this many (never enforced).")
+    note: str = Field(description='e.g. "2 of at least 3 produce (1 short)".')
+
+
 class MarketDateOut(Row):
     COMPACT = (
         "id",
@@ -51,6 +61,9 @@ class MarketDateOut(Row):
     cancelled_at: datetime | None
     cancel_reason: str | None
     closed_at: datetime | None
+    category_mix: list[CategoryCount] | None = when_set(
+        "Vendors per category booked, against the caps and goals (set_category_caps)."
+    )
 
 
 class PlannedMarketDate(Schema):

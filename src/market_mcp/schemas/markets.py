@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 
+from market_mcp.schemas.caps import CategoryCap, CategoryMinimum
 from market_mcp.schemas.common import Row, Schema, Stripped
 from market_mcp.schemas.market_dates import MarketDateOut
 from market_mcp.schemas.text import OneLine, Text
@@ -116,3 +117,7 @@ class MarketDetail(MarketOut):
     upcoming_confirmed_bookings: int = Field(description="Confirmed bookings across all upcoming dates.")
     pending_applications: int
     approved_vendors: int = Field(description="Vendors with an approved application to this market.")
+    category_caps: list[CategoryCap] = Field(
+        default=[], description="At most this many vendors of a category (set_category_caps); dates show the mix."
+    )
+    category_minimums: list[CategoryMinimum] = Field(default=[], description="Mix goals, never enforced.")

@@ -21,6 +21,7 @@ class WaitlistEntryOut(Row):
         "market_name",
         "vendor_id",
         "business_name",
+        "category",
         "offer_expires_at",
     )
 
@@ -34,6 +35,7 @@ class WaitlistEntryOut(Row):
     vendor_id: int
     business_name: str
     email: str
+    category: str = Field(description="The vendor's category (caps and list_waitlist's category match it).")
     notified_at: datetime | None
     offer_expires_at: datetime | None
     booking_id: int | None

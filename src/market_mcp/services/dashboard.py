@@ -21,7 +21,7 @@ from market_mcp.schemas.dashboard import (
     SeasonDate,
 )
 from market_mcp.schemas.text import one_line
-from market_mcp.services import emails
+from market_mcp.services import caps, emails
 from market_mcp.services.market_dates import next_market_date, weekday_name
 from market_mcp.services.scope import scoped
 
@@ -212,6 +212,7 @@ async def get_dashboard_summary(org: OrgContext) -> DashboardSummary:
     need("emails_failed", f"{plural(f.emails_failed, 'email')} failed to send")
     if not org.email_delivery:
         need("emails_queued", f"{plural(f.emails_queued, 'email')} queued and never sent: delivery is not set up")
+    attention += await caps.mix_attention(org)  # coming dates short of a mix goal or over a cap
 
     lines = []
     if nxt is None:

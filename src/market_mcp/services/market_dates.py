@@ -21,7 +21,7 @@ from market_mcp.schemas.market_dates import (
     RosterEntry,
     SkippedDate,
 )
-from market_mcp.services import ranges
+from market_mcp.services import caps, ranges
 from market_mcp.services.scope import columns_of, count, get_or_404, read_rows, scoped
 
 WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -144,14 +144,20 @@ async def next_market_date(org: OrgContext) -> MarketDateOut | None:
         .limit(1)
     )
     rows = await read_rows(org, stmt)
-    return _out(org, rows[0]) if rows else None
+    return await _with_mix(org, _out(org, rows[0])) if rows else None
+
+
+async def _with_mix(org: OrgContext, out: MarketDateOut) -> MarketDateOut:
+    """The date with its category mix against the caps (services/caps.py), when it has one."""
+    mix = (await caps.mixes(org, out.market_id, [out.id]))[out.id]
+    return out.model_copy(update={"category_mix": mix}) if mix else out
 
 
 async def get_market_date(org: OrgContext, market_date_id: int) -> MarketDateOut:
     rows = await read_rows(org, _with_counts(org).where(MarketDate.id == market_date_id))
     if not rows:
         raise NotFound(f"Market date {market_date_id} not found.")
-    return _out(org, rows[0])
+    return await _with_mix(org, _out(org, rows[0]))
 
 
 async def list_market_dates(

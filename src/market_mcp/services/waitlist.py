@@ -18,7 +18,7 @@ from market_mcp.schemas.bookings import WaitlistOffer
 from market_mcp.schemas.common import long_date
 from market_mcp.schemas.text import one_line, quoted
 from market_mcp.schemas.waitlist import WaitlistEntryOut, WaitlistEntryResult, WaitlistPage
-from market_mcp.services import applications, capacity, emails, orders
+from market_mcp.services import applications, capacity, caps, emails, orders
 from market_mcp.services.scope import count, get_or_404, scoped
 
 OFFER_WINDOW = timedelta(hours=48)
@@ -46,7 +46,16 @@ def _status_now(org: OrgContext, entry: WaitlistEntry) -> str:
 
 def _joined(org: OrgContext) -> Any:
     return (
-        scoped(org, WaitlistEntry, WaitlistEntry, MarketDate, Market.name, Vendor.business_name, Vendor.email)
+        scoped(
+            org,
+            WaitlistEntry,
+            WaitlistEntry,
+            MarketDate,
+            Market.name,
+            Vendor.business_name,
+            Vendor.email,
+            Vendor.category,
+        )
         .join(MarketDate, MarketDate.id == WaitlistEntry.market_date_id)
         .join(Market, Market.id == MarketDate.market_id)
         .join(Vendor, Vendor.id == WaitlistEntry.vendor_id)
@@ -54,7 +63,7 @@ def _joined(org: OrgContext) -> Any:
 
 
 def _out(org: OrgContext, row: Any) -> dict[str, Any]:
-    entry, md, market_name, business_name, email = row
+    entry, md, market_name, business_name, email, category = row
     return dict(
         id=entry.id,
         status=_status_now(org, entry),
@@ -66,6 +75,7 @@ def _out(org: OrgContext, row: Any) -> dict[str, Any]:
         vendor_id=entry.vendor_id,
         business_name=business_name,
         email=email,
+        category=category,
         notified_at=entry.notified_at,
         offer_expires_at=entry.offer_expires_at,
         booking_id=entry.booking_id,
@@ -115,6 +125,7 @@ async def list_waitlist(
     market_id: int | None,
     market_date_id: int | None,
     status: str | None,
+    category: str | None = None,
     limit: int,
     offset: int,
 ) -> WaitlistPage:
@@ -148,6 +159,8 @@ async def list_waitlist(
                 f"(list_market_dates with market_id={market_id} gives their ids)."
             )
     stmt = _joined(org).where(_status_filter(org, [status] if status else list(OPEN)))
+    if category is not None:
+        stmt = stmt.where(caps.vendor_key() == caps.fold(category))
     if md is not None:
         stmt = stmt.where(WaitlistEntry.market_date_id == md.id)
         order = [WaitlistEntry.position]
@@ -255,14 +268,39 @@ async def _offer(org: OrgContext, entry: WaitlistEntry, md: MarketDate) -> Waitl
 
 
 async def _waiting(org: OrgContext, market_date_id: int, limit: int) -> list[WaitlistEntry]:
+    """The first `limit` waiting entries in offer order, passing over vendors whose category is at its cap on the
+    date (services/caps.py), so a space goes to the first who fits."""
     stmt = (
         scoped(org, WaitlistEntry)
         .where(WaitlistEntry.market_date_id == market_date_id, WaitlistEntry.status == "waiting")
         .order_by(WaitlistEntry.position)
-        .limit(limit)
         .with_for_update()
     )
-    return list((await org.session.execute(stmt)).scalars())
+    room = await caps.room_on(org, await get_or_404(org, MarketDate, market_date_id))
+    if room is None:
+        return list((await org.session.execute(stmt.limit(limit))).scalars())
+    entries = list((await org.session.execute(stmt)).scalars())
+    category = await caps.categories_of(org, [e.vendor_id for e in entries])
+    fits = []
+    for entry in entries:
+        key = category.get(entry.vendor_id, "")
+        if key in room:
+            if room[key] <= 0:
+                continue
+            room[key] -= 1
+        fits.append(entry)
+        if len(fits) == limit:
+            break
+    return fits
+
+
+async def _waiting_count(org: OrgContext, market_date_id: int) -> int:
+    return await count(
+        org,
+        scoped(org, WaitlistEntry).where(
+            WaitlistEntry.market_date_id == market_date_id, WaitlistEntry.status == "waiting"
+        ),
+    )
 
 
 async def offer_freed_spaces(org: OrgContext, market_date_id: int, spaces: int) -> list[WaitlistOffer]:
@@ -300,6 +338,12 @@ async def notify_waitlist(org: OrgContext, *, entry_id: int | None, market_date_
         if md is None:
             raise NotFound(f"Market date {market_date_id} not found.")
         first = await _waiting(org, md.id, 1)  # type: ignore[arg-type]
+        if not first and await _waiting_count(org, md.id):  # type: ignore[arg-type]
+            raise Conflict(
+                f"Everyone waiting for market date {market_date_id} ({md.scheduled_at}) is of a category at its cap "
+                "on that date (get_market_date shows the mix); offer one the space anyway with entry_id, or raise "
+                "the cap with set_category_caps."
+            )
         if not first:
             raise Conflict(
                 f"Nobody is waiting for market date {market_date_id} ({md.scheduled_at}); put a vendor on its "

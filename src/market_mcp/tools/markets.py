@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from market_mcp.schemas.caps import CapIn, CategoryCaps, MinimumIn
 from market_mcp.schemas.common import (
     MAX_ID,
     PAGE_SIZE,
@@ -36,6 +37,7 @@ from market_mcp.schemas.markets import (
     Slug,
 )
 from market_mcp.schemas.text import EmailLine, EmailText
+from market_mcp.services import caps as category_caps
 from market_mcp.services import markets
 from market_mcp.tools.registry import Org, Toolset
 
@@ -182,4 +184,27 @@ async def send_market_email(
     greeting (unless the message has one) and sign-off. One vendor: send_vendor_email."""
     return await markets.send_market_email(
         org, market_id, subject=subject, message=message, market_date_id=market_date_id, dry_run=dry_run
+    )
+
+
+@toolset.write("Set category caps", destructive=True, idempotent=True)
+async def set_category_caps(
+    org: Org,
+    market_id: MarketId,
+    caps: Annotated[
+        list[CapIn], Field(max_length=50, description="Replaces the caps ([] clears), e.g. bakery at most 4.")
+    ],
+    minimums: Annotated[
+        list[MinimumIn] | None,
+        Field(max_length=50, description="Mix goals, e.g. produce at least 3; replaces (left out: kept)."),
+    ] = None,
+    market_date_id: Annotated[
+        int | None, Field(ge=1, le=MAX_ID, description="Set this date's caps instead (override the market's).")
+    ] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> CategoryCaps:
+    """Cap vendors per category at a market ("no more than 4 bakers"), or on one date; approval and booking past a
+    cap are refused. Minimums are goals, shown in the mix. Returns the caps and the next dates' mix. Emails nobody."""
+    return await category_caps.set_category_caps(
+        org, market_id, caps=caps, minimums=minimums, market_date_id=market_date_id
     )

@@ -8,6 +8,7 @@ from pydantic import Field
 
 from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, Detail, IdempotencyKey, IdFilter, Limit, Offset
 from market_mcp.schemas.text import Text
+from market_mcp.schemas.vendors import Category
 from market_mcp.schemas.waitlist import WaitlistEntryResult, WaitlistPage, WaitlistStatus
 from market_mcp.services import waitlist
 from market_mcp.tools.registry import Org, Toolset
@@ -25,14 +26,21 @@ async def list_waitlist(
     ] = None,
     market_date_id: IdFilter = None,
     status: Annotated[WaitlistStatus | None, Field(description="Default: waiting and notified.")] = None,
+    category: Annotated[Category | None, Field(description="Only vendors of this category, any case.")] = None,
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> WaitlistPage:
     """Vendors waiting for a space, in offer order, with any open 48-hour offer: one date's (market_date_id, or
-    market_id for its next) with spaces_left, or all."""
+    market_id for its next) with spaces_left, or all; category for one category's."""
     page = await waitlist.list_waitlist(
-        org, market_id=market_id, market_date_id=market_date_id, status=status, limit=limit, offset=offset
+        org,
+        market_id=market_id,
+        market_date_id=market_date_id,
+        status=status,
+        category=category,
+        limit=limit,
+        offset=offset,
     )
     return page.detailed(detail)
 
