@@ -58,6 +58,15 @@ class Rules:
     minimums: dict[str, int] = field(default_factory=dict)
     overrides: dict[int, dict[str, int]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    override_names: dict[tuple[int, str], str] = field(default_factory=dict)
+
+    def date_caps(self, market_date_id: int) -> list[CategoryCap]:
+        """A date's overrides, as the organiser wrote them."""
+        caps = [
+            CategoryCap(category=self.override_names[(market_date_id, k)], max_vendors=n)
+            for k, n in self.overrides.get(market_date_id, {}).items()
+        ]
+        return sorted(caps, key=lambda c: c.category.casefold())
 
     def cap(self, key: str, market_date_id: int) -> int | None:
         return self.overrides.get(market_date_id, {}).get(key, self.caps.get(key))
@@ -90,6 +99,7 @@ async def rules_of(
                 rules.minimums[rule.category_key] = rule.min_vendors
         elif rule.max_vendors is not None:
             rules.names.setdefault(rule.category_key, rule.category)
+            rules.override_names[(rule.market_date_id, rule.category_key)] = rule.category
             rules.overrides.setdefault(rule.market_date_id, {})[rule.category_key] = rule.max_vendors
     return rules
 
@@ -120,6 +130,7 @@ async def approval_problems(org: OrgContext, vendor: Vendor, market: Market) -> 
         (
             await org.session.execute(
                 scoped(org, Application, Vendor.business_name)
+                .select_from(Application)
                 .join(Vendor, Vendor.id == Application.vendor_id)
                 .where(
                     Application.market_id == market.id,
@@ -254,14 +265,6 @@ async def mixes(
     return out
 
 
-async def date_mix(org: OrgContext, md: MarketDate) -> tuple[list[CategoryCount], list[CategoryCap]]:
-    """A date's mix and its cap overrides."""
-    rules = await rules_of(org, md.market_id, [md.id])  # type: ignore[list-item]
-    mix = (await mixes(org, md.market_id, [md.id], rules))[md.id]  # type: ignore[list-item, index]
-    overrides = [CategoryCap(category=rules.names[k], max_vendors=n) for k, n in rules.overrides.get(md.id, {}).items()]  # type: ignore[arg-type]
-    return mix, sorted(overrides, key=lambda c: c.category.casefold())
-
-
 def _caps_of(rules: Rules) -> tuple[list[CategoryCap], list[CategoryMinimum]]:
     caps = [CategoryCap(category=rules.names[k], max_vendors=n) for k, n in rules.caps.items()]
     minimums = [CategoryMinimum(category=rules.names[k], at_least=n) for k, n in rules.minimums.items()]
@@ -291,6 +294,7 @@ async def room_on(org: OrgContext, md: MarketDate) -> dict[str, int] | None:
     booked = (
         await org.session.execute(
             scoped(org, Booking, key, func.count())
+            .select_from(Booking)
             .join(Vendor, Vendor.id == Booking.vendor_id)
             .where(
                 Booking.market_date_id == md.id,
@@ -303,6 +307,7 @@ async def room_on(org: OrgContext, md: MarketDate) -> dict[str, int] | None:
     offered = (
         await org.session.execute(
             scoped(org, WaitlistEntry, key, func.count())
+            .select_from(WaitlistEntry)
             .join(Vendor, Vendor.id == WaitlistEntry.vendor_id)
             .where(
                 WaitlistEntry.market_date_id == md.id,
@@ -430,10 +435,7 @@ async def set_category_caps(
         DateMix(
             market_date_id=d.id,  # type: ignore[arg-type]
             scheduled_at=d.scheduled_at,
-            cap_overrides=sorted(
-                (CategoryCap(category=rules.names[k], max_vendors=n) for k, n in rules.overrides.get(d.id, {}).items()),  # type: ignore[arg-type]
-                key=lambda c: c.category.casefold(),
-            ),
+            cap_overrides=rules.date_caps(d.id),  # type: ignore[arg-type]
             category_mix=mix[d.id],  # type: ignore[index]
         )
         for d in dates
