@@ -86,6 +86,7 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
     "update_market_date": lambda r: {"market_date_id": r.market_date_id, "capacity": 0, "start_time": "05:00"},
     "list_market_date_bookings": lambda r: {"market_date_id": r.market_date_id},
     "send_market_email": lambda r: {"market_id": r.market_id, "subject": "Taken over", "message": "Hello"},
+    "set_category_caps": lambda r: {"market_id": r.market_id, "caps": [{"category": "bakery", "max_vendors": 0}]},
     # vendors
     "list_vendors": lambda r: {},
     "get_vendor": lambda r: {"vendor_id": r.vendor_id},

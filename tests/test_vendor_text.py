@@ -155,6 +155,7 @@ ONE_LINE_ARGUMENTS = [
     "create_vendor.contact_name",
     "create_vendor.email",
     "create_vendor.phone",
+    "list_waitlist.category",
     "record_order_payment.reference",
     "send_market_email.subject",
     "send_vendor_email.subject",

@@ -146,6 +146,7 @@ async def test_vendors_join_a_full_dates_waitlist_at_positions_1_2_3_in_the_orde
         "vendor_id": kiri,
         "business_name": "Kiri's Kitchen",
         "email": "kiris.kitchen@example.com",
+        "category": "",
         "notified_at": None,
         "offer_expires_at": None,
         "booking_id": None,

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from market_mcp.schemas.common import Schema
 from market_mcp.schemas.emails import EmailDelivery
-from market_mcp.schemas.market_dates import MarketDateOut
+from market_mcp.schemas.market_dates import MarketDateDetail
 
 
 class ContextMarket(Schema):
@@ -58,7 +58,7 @@ class Dashboard(Schema):
         description="Payments received this calendar month less refunds paid out (not those given as credit)."
     )
     upcoming_market_dates: int = Field(description="Scheduled dates from today on.")
-    next_market_date: MarketDateOut | None
+    next_market_date: MarketDateDetail | None
     season: list[SeasonDate] = Field(
         description="The next scheduled market dates (up to 12, all markets) with their active bookings and capacity."
     )

@@ -61,6 +61,11 @@ class MarketDateOut(Row):
     cancelled_at: datetime | None
     cancel_reason: str | None
     closed_at: datetime | None
+
+
+class MarketDateDetail(MarketDateOut):
+    """One date as its get_* tool shows it: with the mix of vendors' categories against the market's caps."""
+
     category_mix: list[CategoryCount] | None = when_set(
         "Vendors per category booked, against the caps and goals (set_category_caps)."
     )

@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, Field
 
 from market_mcp.schemas.caps import CategoryCap, CategoryMinimum
-from market_mcp.schemas.common import Row, Schema, Stripped
-from market_mcp.schemas.market_dates import MarketDateOut
+from market_mcp.schemas.common import Row, Schema, Stripped, when_set
+from market_mcp.schemas.market_dates import MarketDateDetail
 from market_mcp.schemas.text import OneLine, Text
 
 MarketStatus = Literal["published", "unpublished"]
@@ -112,12 +112,14 @@ class MarketOut(Row):
 
 class MarketDetail(MarketOut):
     payment_terms: PaymentTerms = Field(description="When approved orders must be paid (update_market sets it).")
-    upcoming_dates: list[MarketDateOut] = Field(description="The next (up to 5) scheduled dates, with their counts.")
+    upcoming_dates: list[MarketDateDetail] = Field(
+        description="The next (up to 5) scheduled dates, with their counts (and mix, where caps are set)."
+    )
     upcoming_dates_count: int
     upcoming_confirmed_bookings: int = Field(description="Confirmed bookings across all upcoming dates.")
     pending_applications: int
     approved_vendors: int = Field(description="Vendors with an approved application to this market.")
-    category_caps: list[CategoryCap] = Field(
-        default=[], description="At most this many vendors of a category (set_category_caps); dates show the mix."
+    category_caps: list[CategoryCap] | None = when_set(
+        "At most this many vendors of a category (set_category_caps); upcoming_dates show the mix."
     )
-    category_minimums: list[CategoryMinimum] = Field(default=[], description="Mix goals, never enforced.")
+    category_minimums: list[CategoryMinimum] | None = when_set("Mix goals, never enforced.")

@@ -16,6 +16,7 @@ from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.common import Page, preview_note
 from market_mcp.schemas.market_dates import (
     BulkCreateResult,
+    MarketDateDetail,
     MarketDateOut,
     PlannedMarketDate,
     RosterEntry,
@@ -135,7 +136,7 @@ async def upcoming_market_dates(org: OrgContext, market_id: int, *, limit: int) 
     return [_out(org, row) for row in await read_rows(org, stmt)]
 
 
-async def next_market_date(org: OrgContext) -> MarketDateOut | None:
+async def next_market_date(org: OrgContext) -> MarketDateDetail | None:
     """The organisation's next scheduled date (any market), with its counts."""
     stmt = (
         _with_counts(org)
@@ -147,13 +148,13 @@ async def next_market_date(org: OrgContext) -> MarketDateOut | None:
     return await _with_mix(org, _out(org, rows[0])) if rows else None
 
 
-async def _with_mix(org: OrgContext, out: MarketDateOut) -> MarketDateOut:
+async def _with_mix(org: OrgContext, out: MarketDateOut) -> MarketDateDetail:
     """The date with its category mix against the caps (services/caps.py), when it has one."""
     mix = (await caps.mixes(org, out.market_id, [out.id]))[out.id]
-    return out.model_copy(update={"category_mix": mix}) if mix else out
+    return MarketDateDetail(**dict(out), category_mix=mix or None)
 
 
-async def get_market_date(org: OrgContext, market_date_id: int) -> MarketDateOut:
+async def get_market_date(org: OrgContext, market_date_id: int) -> MarketDateDetail:
     rows = await read_rows(org, _with_counts(org).where(MarketDate.id == market_date_id))
     if not rows:
         raise NotFound(f"Market date {market_date_id} not found.")

@@ -14,6 +14,7 @@ from market_mcp.db.types import utcnow
 from market_mcp.errors import Conflict, Invalid
 from market_mcp.schemas.common import Page, preview_note
 from market_mcp.schemas.emails import MassEmailResult, Recipient, SampleEmail
+from market_mcp.schemas.market_dates import MarketDateDetail
 from market_mcp.schemas.markets import MarketDetail, MarketFields, MarketOut, PaymentTerms
 from market_mcp.services import caps, emails
 from market_mcp.services.market_dates import upcoming_market_dates
@@ -99,10 +100,9 @@ async def get_market(org: OrgContext, market_id: int) -> MarketDetail:
     ).one()
     terms = (await get_or_404(org, Market, market_id)).model_dump(include=set(TERMS))
     category_caps, category_minimums, ruled = await caps.market_caps(org, market_id)
-    upcoming_dates = await upcoming_market_dates(org, market_id, limit=5)
-    if ruled:  # the next dates' mix against the caps
-        mixes = await caps.mixes(org, market_id, [d.id for d in upcoming_dates])
-        upcoming_dates = [d.model_copy(update={"category_mix": mixes[d.id]}) for d in upcoming_dates]
+    next_dates = await upcoming_market_dates(org, market_id, limit=5)
+    mixes = await caps.mixes(org, market_id, [d.id for d in next_dates]) if ruled else {}  # against the caps
+    upcoming_dates = [MarketDateDetail(**dict(d), category_mix=mixes.get(d.id)) for d in next_dates]
     return MarketDetail(
         **market.model_dump(),
         payment_terms=PaymentTerms(**terms | {"payment_reminders": terms["payment_reminders"] or []}),
@@ -111,8 +111,8 @@ async def get_market(org: OrgContext, market_id: int) -> MarketDetail:
         upcoming_confirmed_bookings=confirmed,
         pending_applications=applications[0],
         approved_vendors=applications[1],
-        category_caps=category_caps,
-        category_minimums=category_minimums,
+        category_caps=category_caps if ruled else None,
+        category_minimums=category_minimums if ruled else None,
     )
 
 

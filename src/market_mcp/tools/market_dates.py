@@ -27,6 +27,7 @@ from market_mcp.schemas.market_dates import (
     LocalTime,
     MarketDateCancelled,
     MarketDateClosed,
+    MarketDateDetail,
     MarketDateOut,
     MarketDateStatus,
     RosterEntry,
@@ -73,8 +74,8 @@ async def list_market_dates(
 
 
 @toolset.read("Get market date")
-async def get_market_date(org: Org, market_date_id: MarketDateId) -> MarketDateOut:
-    """One trading day: times, status, confirmed, pending, spaces left, waitlist."""
+async def get_market_date(org: Org, market_date_id: MarketDateId) -> MarketDateDetail:
+    """One trading day: times, status, confirmed, pending, spaces left, waitlist, category mix against the caps."""
     return await market_dates.get_market_date(org, market_date_id)
 
 
