@@ -408,7 +408,7 @@ def _check_cutoff(org: OrgContext, market: Market, md: MarketDate) -> None:
     if closes is not None and org.now() >= closes:
         raise Conflict(
             f"Bookings for market date {md.id} ({md.scheduled_at}) closed {market_dates.local_time(org, closes)}, "
-            f"{market.booking_cutoff_hours} hours before the start ({quoted(market.name)}'s booking_cutoff_hours); "
+            f"{market.booking_cutoff_hours} hours before the start (the market's booking_cutoff_hours); "
             "choose a later date, or change the cutoff with update_market."
         )
 
