@@ -137,7 +137,10 @@ def text_arguments(check: Any) -> list[str]:
 
 
 ONE_LINE_ARGUMENTS = [
+    "accept_waitlist_offer.override_reason",
+    "approve_order.override_reason",
     "assign_stall.stall",
+    "confirm_booking.override_reason",
     "create_application.business_name",
     "create_application.category",
     "create_application.contact_name",
@@ -149,6 +152,7 @@ ONE_LINE_ARGUMENTS = [
     "create_market.reference",
     "create_market.region",
     "create_order.add_ons",
+    "create_order.override_reason",
     "create_order.stall_type",
     "create_vendor.business_name",
     "create_vendor.category",
@@ -160,6 +164,7 @@ ONE_LINE_ARGUMENTS = [
     "send_market_email.subject",
     "send_vendor_email.subject",
     "set_site_plan.remove_stalls",
+    "update_application_status.override_reason",
     "update_market.location",
     "update_market.market_type",
     "update_market.name",
