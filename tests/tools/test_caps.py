@@ -13,20 +13,28 @@ from market_mcp.auth import OrgContext
 from market_mcp.db.tables import AuditEntry, CategoryRule, Market, MarketDate, Vendor
 from market_mcp.services import caps
 from tests.factories import Caller, Tenant
-from tests.tools.test_orders import Setup, approve_application, market_with_dates, order_of, outbox
+from tests.tools.test_orders import Setup, market_with_dates, order_of, outbox
 
 BAKERS = ("Crust Co", "Flour Power", "Loaf Life", "Rye Society")
 
 
-async def vendor_of(c: Caller, market_id: int, name: str, category: str) -> int:
-    """A vendor of that category with an approved application to the market (approved quietly)."""
+async def vendor_of(c: Caller, market_id: int, name: str, category: str, *, override_reason: str = "") -> int:
+    """A vendor of that category with an approved application to the market (approved quietly; past a full
+    category with override_reason)."""
     vendor = await c.ok(
         "create_vendor",
         business_name=name,
         email=name.lower().replace("'", "").replace(" ", ".") + "@example.com",
         category=category,
     )
-    await approve_application(c, market_id, vendor["id"])
+    application = await c.ok("create_application", market_id=market_id, vendor_id=vendor["id"])
+    await c.ok(
+        "update_application_status",
+        application_id=application["id"],
+        status="approved",
+        send_notification=False,
+        **({"override_reason": override_reason} if override_reason else {}),
+    )
     return vendor["id"]
 
 
@@ -240,7 +248,7 @@ async def test_the_waitlist_passes_over_a_vendor_whose_category_is_full(alice: T
         day = s.date_ids[0]
         await order_of(c, await vendor_of(c, s.market_id, "Crust Co", "bakery"), [day])
         await c.ok("set_category_caps", market_id=s.market_id, caps=[{"category": "Bakery", "max_vendors": 1}])
-        rye = await vendor_of(c, s.market_id, "Rye Society", "Bakery")
+        rye = await vendor_of(c, s.market_id, "Rye Society", "Bakery", override_reason="Waits for a space")
         petal = await vendor_of(c, s.market_id, "Petal Pushers", "flowers")
         waiting_baker = await c.ok("add_to_waitlist", market_date_id=day, vendor_id=rye)
         waiting_florist = await c.ok("add_to_waitlist", market_date_id=day, vendor_id=petal)
@@ -271,7 +279,7 @@ async def test_a_freed_space_goes_to_the_first_waiting_vendor_who_fits(alice: Te
         for order in (crust, beans):
             await c.ok("approve_order", order_id=order["id"])
         await c.ok("set_category_caps", market_id=s.market_id, caps=[{"category": "bakery", "max_vendors": 1}])
-        rye = await vendor_of(c, s.market_id, "Rye Society", "bakery")
+        rye = await vendor_of(c, s.market_id, "Rye Society", "bakery", override_reason="Waits for a space")
         petal = await vendor_of(c, s.market_id, "Petal Pushers", "flowers")
         await c.ok("add_to_waitlist", market_date_id=day, vendor_id=rye)
         await c.ok("add_to_waitlist", market_date_id=day, vendor_id=petal)
@@ -308,3 +316,68 @@ async def test_another_organisations_market_and_date_are_not_found(alice: Tenant
         assert (
             await session.execute(select(AuditEntry.outcome).where(AuditEntry.tool == "set_category_caps"))
         ).scalars().all() == ["404", "404"]
+
+
+async def audited(tenant: Tenant, tool: str) -> list[tuple[str, str | None]]:
+    """Each call of the tool in the audit log: its outcome and the override_reason it was given."""
+    async with tenant.db.transaction() as session:
+        rows = await session.execute(
+            select(AuditEntry.outcome, AuditEntry.arguments).where(AuditEntry.tool == tool).order_by(AuditEntry.id)
+        )
+        return [(outcome, arguments.get("override_reason")) for outcome, arguments in rows.all()]
+
+
+async def test_approving_the_fifth_baker_is_refused_until_overridden_and_the_reason_is_audited(alice: Tenant) -> None:
+    async with alice.client() as c:
+        s = await market_with_dates(c, "Riverside Farmers Market", dates=1)
+        await four_bakers(c, s)
+        await c.ok("set_category_caps", market_id=s.market_id, caps=[{"category": "bakery", "max_vendors": 4}])
+        fifth = await c.ok("create_vendor", business_name="Sour Power", email="sour@example.com", category="Bakery")
+        application = await c.ok("create_application", market_id=s.market_id, vendor_id=fifth["id"])
+        approve = dict(application_id=application["id"], status="approved", send_notification=False)
+        refused = await c.refused("update_application_status", 409, **approve)
+        still = await c.ok("get_application", application_id=application["id"])
+        waitlisted = await c.ok("update_application_status", **approve | {"status": "waitlisted"})
+        approved = await c.ok("update_application_status", **approve, override_reason="Replaces Crust Co in March")
+    assert refused == (
+        f"Riverside Farmers Market allows 4 bakery vendors and has 4 approved ({holders()}); waitlist the "
+        'application (status "waitlisted") until a place frees up, or raise the cap with set_category_caps. To go '
+        "ahead anyway, call again with override_reason saying why (kept in the audit log)."
+    )
+    assert (still["status"], waitlisted["status"], approved["status"]) == ("pending", "waitlisted", "approved")
+    assert (await audited(alice, "update_application_status"))[-3:] == [
+        ("409", None),
+        ("ok", None),
+        ("ok", "Replaces Crust Co in March"),
+    ]
+
+
+async def test_create_order_for_the_fifth_baker_is_refused_naming_the_cap_until_overridden(alice: Tenant) -> None:
+    async with alice.client() as c:
+        s = await market_with_dates(c, "Riverside Farmers Market", dates=2)
+        await four_bakers(c, s)
+        fifth = await vendor_of(c, s.market_id, "Sour Power", "Bakery")
+        await c.ok("set_category_caps", market_id=s.market_id, caps=[{"category": "BAKERY", "max_vendors": 4}])
+        refused = await c.refused("create_order", 409, vendor_id=fifth, market_date_ids=s.date_ids)
+        orders_before = (await c.ok("list_orders", vendor_id=fifth))["total"]
+        other_day = await order_of(c, fifth, s.date_ids[1:])
+        overridden = await order_of(c, fifth, s.date_ids[:1], override_reason="Market manager's call")
+        first = await c.ok("get_market_date", market_date_id=s.date_ids[0])
+        summary = await c.ok("get_dashboard_summary")
+    assert refused == (
+        f"Riverside Farmers Market allows 4 BAKERY vendors and has 4 on {s.days[0]} ({holders()}); add the vendor to "
+        "the waitlist for a BAKERY space with add_to_waitlist, or raise the cap with set_category_caps. To go ahead "
+        "anyway, call again with override_reason saying why (kept in the audit log)."
+    )
+    assert orders_before == 0 and other_day["status"] == overridden["status"] == "pending"
+    assert mix(first["category_mix"]) == [("BAKERY", 5, 4, None, "5 of at most 4 BAKERY (1 over)")]
+    (item,) = [i for i in summary["attention"] if i["tool"] == "get_market_date"]  # the override let it through
+    assert (item["arguments"], item["what"].split(": ")[1]) == (
+        {"market_date_id": s.date_ids[0]},
+        "5 of at most 4 BAKERY (1 over)",
+    )
+    assert (await audited(alice, "create_order"))[-3:] == [
+        ("409", None),
+        ("ok", None),
+        ("ok", "Market manager's call"),
+    ]
