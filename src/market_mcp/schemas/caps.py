@@ -11,9 +11,7 @@ from market_mcp.schemas.common import Schema, Stripped
 from market_mcp.schemas.market_dates import CategoryCount
 from market_mcp.schemas.text import OneLine
 
-CategoryName = Annotated[
-    str, Stripped, Field(min_length=1, max_length=50, description="A vendor category, any case."), OneLine
-]
+CategoryName = Annotated[str, Stripped, Field(min_length=1, max_length=50), OneLine]  # any case
 VendorCount = Annotated[int, Field(ge=0, le=10_000)]
 
 
@@ -23,12 +21,12 @@ class _In(BaseModel):
 
 class CapIn(_In):
     category: CategoryName
-    max_vendors: VendorCount = Field(description="At most this many approved, and booked on each date.")
+    max_vendors: VendorCount
 
 
 class MinimumIn(_In):
     category: CategoryName
-    at_least: Annotated[int, Field(ge=1, le=10_000, description="A goal shown in the mix, never enforced.")]
+    at_least: Annotated[int, Field(ge=1, le=10_000)]
 
 
 class CategoryCap(Schema):

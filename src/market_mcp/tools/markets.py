@@ -199,20 +199,16 @@ async def send_market_email(
 async def set_category_caps(
     org: Org,
     market_id: MarketId,
-    caps: Annotated[
-        list[CapIn], Field(max_length=50, description="Replaces the caps ([] clears), e.g. bakery at most 4.")
-    ],
+    caps: Annotated[list[CapIn], Field(max_length=50, description="Replaces them; [] clears.")],
     minimums: Annotated[
         list[MinimumIn] | None,
-        Field(max_length=50, description="Mix goals, e.g. produce at least 3; replaces (left out: kept)."),
+        Field(max_length=50, description="Goals; replaces them (omitted: kept)."),
     ] = None,
-    market_date_id: Annotated[
-        int | None, Field(ge=1, le=MAX_ID, description="Set this date's caps instead (override the market's).")
-    ] = None,
+    market_date_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="Set this date's caps instead.")] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> CategoryCaps:
-    """Cap vendors per category at a market ("no more than 4 bakers"), or on one date; approval and booking past a
-    cap are refused. Minimums are goals, shown in the mix. Returns the caps and the next dates' mix. Emails nobody."""
+    """Cap vendors per category at a market ("at most 4 bakery"), or on one date; approval and booking past a cap
+    are refused (409). Minimums ("at least 3 produce") are shown in the mix, never enforced. Emails nobody."""
     return await category_caps.set_category_caps(
         org, market_id, caps=caps, minimums=minimums, market_date_id=market_date_id
     )

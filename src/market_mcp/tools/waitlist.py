@@ -26,13 +26,13 @@ async def list_waitlist(
     ] = None,
     market_date_id: IdFilter = None,
     status: Annotated[WaitlistStatus | None, Field(description="Default: waiting and notified.")] = None,
-    category: Annotated[Category | None, Field(description="Only vendors of this category, any case.")] = None,
+    category: Annotated[Category | None, Field(description="Any case.")] = None,
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> WaitlistPage:
     """Vendors waiting for a space, in offer order, with any open 48-hour offer: one date's (market_date_id, or
-    market_id for its next) with spaces_left, or all; category for one category's."""
+    market_id for its next) with spaces_left, or all."""
     page = await waitlist.list_waitlist(
         org,
         market_id=market_id,
