@@ -104,9 +104,13 @@ async def rules_of(
     return rules
 
 
-def _names(holders: list[str]) -> str:
+def _held(holders: list[str], where: str) -> str:
+    """ " and has 4 approved ("Crust Co", …)": who holds the cap (nothing, for a cap of 0 nobody holds)."""
+    if not holders:
+        return ""
     named = ", ".join(quoted(name) for name in holders[:NAMED])
-    return named + (f" and {len(holders) - NAMED} more" if len(holders) > NAMED else "")
+    more = f" and {len(holders) - NAMED} more" if len(holders) > NAMED else ""
+    return f" and has {len(holders)} {where} ({named}{more})"
 
 
 def _allows(market: Market, cap: int, category: str) -> str:
@@ -147,7 +151,7 @@ async def approval_problems(org: OrgContext, vendor: Vendor, market: Market) -> 
         return []
     category = rules.names[key]
     return [
-        f"{_allows(market, cap, category)} and has {len(holders)} approved ({_names(holders)}); waitlist the "
+        f"{_allows(market, cap, category)}{_held(holders, 'approved')}; waitlist the "
         f'application (status "waitlisted") until a place frees up, or raise the cap with set_category_caps.'
     ]
 
@@ -192,7 +196,7 @@ async def booking_problems(org: OrgContext, vendor: Vendor, market: Market, date
         there = holders.get(md.id, [])  # type: ignore[arg-type]
         if cap is not None and len(there) >= cap:
             problems.append(
-                f"{_allows(market, cap, category)} and has {len(there)} on {md.scheduled_at} ({_names(there)}); add "
+                f"{_allows(market, cap, category)}{_held(there, f'on {md.scheduled_at}')}; add "
                 f"the vendor to the waitlist for a {one_line(category)} space with add_to_waitlist, or raise the cap "
                 "with set_category_caps."
             )
@@ -411,26 +415,30 @@ async def set_category_caps(
     if md is not None:
         org.touch("market_date", md.id)  # type: ignore[arg-type]
 
-    rules = await rules_of(org, market_id)
-    market_caps_, market_minimums = _caps_of(rules)
-    if md is not None:
-        dates = [md]
-    else:
-        dates = list(
-            (
-                await org.session.execute(
-                    scoped(org, MarketDate)
-                    .where(
-                        MarketDate.market_id == market_id,
-                        MarketDate.status == "scheduled",
-                        MarketDate.scheduled_at >= org.today(),
-                    )
-                    .order_by(MarketDate.scheduled_at)
-                    .limit(NEXT_DATES)
-                )
-            ).scalars()
+    named = [cap.category for cap in caps] + [m.category for m in minimums or []]
+    return await _caps_now(org, market, md, named)
+
+
+async def _next_dates(org: OrgContext, market_id: int) -> list[MarketDate]:
+    stmt = (
+        scoped(org, MarketDate)
+        .where(
+            MarketDate.market_id == market_id,
+            MarketDate.status == "scheduled",
+            MarketDate.scheduled_at >= org.today(),
         )
-    mix = await mixes(org, market_id, [d.id for d in dates], rules)  # type: ignore[misc]
+        .order_by(MarketDate.scheduled_at)
+        .limit(NEXT_DATES)
+    )
+    return list((await org.session.execute(stmt)).scalars())
+
+
+async def _caps_now(org: OrgContext, market: Market, md: MarketDate | None, named: list[str]) -> CategoryCaps:
+    """The market's rules as set_category_caps left them, the mix on the date set (or the next dates), and notes."""
+    rules = await rules_of(org, market.id)  # type: ignore[arg-type]
+    market_caps_, market_minimums = _caps_of(rules)
+    dates = [md] if md is not None else await _next_dates(org, market.id)  # type: ignore[arg-type]
+    mix = await mixes(org, market.id, [d.id for d in dates], rules)  # type: ignore[arg-type, misc]
     date_mixes = [
         DateMix(
             market_date_id=d.id,  # type: ignore[arg-type]
@@ -441,15 +449,13 @@ async def set_category_caps(
         for d in dates
     ]
     return CategoryCaps(
-        market_id=market_id,
+        market_id=market.id,  # type: ignore[arg-type]
         market_name=market.name,
-        market_date_id=market_date_id,
+        market_date_id=md.id if md is not None else None,
         caps=market_caps_,
         minimums=market_minimums,
         dates=date_mixes,
-        notes=await _notes(
-            org, market, rules, [cap.category for cap in caps] + [m.category for m in minimums or []], date_mixes
-        ),
+        notes=await _notes(org, market, rules, named, date_mixes),
     )
 
 
@@ -471,17 +477,24 @@ async def _notes(org: OrgContext, market: Market, rules: Rules, named: list[str]
                     f"No vendor has the category {one_line(category.strip())!r} yet: the cap or goal applies to vendors "
                     "given it (update_vendor sets a vendor's category)."
                 )
-    for k, cap in rules.caps.items():
-        approved = (
-            await org.session.execute(
-                scoped(org, Application, func.count(Application.vendor_id.distinct()))  # type: ignore[attr-defined]
-                .join(Vendor, Vendor.id == Application.vendor_id)
-                .where(Application.market_id == market.id, Application.status == "approved", vendor_key() == k)
+    approved = (
+        await org.session.execute(
+            scoped(org, Application, vendor_key(), func.count(Application.vendor_id.distinct()))  # type: ignore[attr-defined]
+            .select_from(Application)
+            .join(Vendor, Vendor.id == Application.vendor_id)
+            .where(
+                Application.market_id == market.id,
+                Application.status == "approved",
+                vendor_key().in_(list(rules.caps)),
             )
-        ).scalar_one()
-        if approved > cap:
+            .group_by(vendor_key())
+        )
+    ).all()
+    for k, n in sorted(approved):
+        cap = rules.caps[k]
+        if n > cap:
             notes.append(
-                f"{one_line(market.name)} has {approved} approved {one_line(rules.names[k])} vendors, over the cap of "
+                f"{one_line(market.name)} has {n} approved {one_line(rules.names[k])} vendors, over the cap of "
                 f"{cap}: nobody is removed; the cap refuses new approvals until fewer hold one."
             )
     for d in dates:
