@@ -381,3 +381,15 @@ async def test_create_order_for_the_fifth_baker_is_refused_naming_the_cap_until_
         ("ok", None),
         ("ok", "Market manager's call"),
     ]
+
+
+async def test_a_cap_of_none_refuses_the_first_of_its_category_saying_so(alice: Tenant) -> None:
+    async with alice.client() as c:
+        s = await market_with_dates(c, "Riverside Farmers Market", dates=1)
+        vendor = await vendor_of(c, s.market_id, "Smoke Stack", "BBQ")
+        await c.ok("set_category_caps", market_id=s.market_id, caps=[{"category": "bbq", "max_vendors": 0}])
+        refused = await c.refused("create_order", 409, vendor_id=vendor, market_date_ids=s.date_ids)
+    assert refused.startswith(
+        "Riverside Farmers Market allows no bbq vendors; add the vendor to the waitlist for a bbq space with "
+        "add_to_waitlist, or raise the cap with set_category_caps."
+    )
