@@ -142,8 +142,7 @@ async def approval_problems(org: OrgContext, vendor: Vendor, market: Market) -> 
                     Application.vendor_id != vendor.id,
                     vendor_key() == key,
                 )
-                .distinct()
-                .order_by(func.lower(Vendor.business_name))
+                .order_by(func.lower(Vendor.business_name))  # one approved application per vendor and market
             )
         ).scalars()
     )
