@@ -14,7 +14,7 @@ from market_mcp.schemas.text import OneLine
 KindName = Annotated[
     str,
     Stripped,
-    Field(min_length=1, max_length=100, description="The kind's name, e.g. Public liability insurance."),
+    Field(min_length=1, max_length=100, description="e.g. Food licence."),
     OneLine,
 ]
 DocumentState = Literal["valid", "expiring_soon", "expired", "missing"]

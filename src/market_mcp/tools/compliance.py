@@ -10,7 +10,6 @@ from pydantic import Field
 from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, Day, IdempotencyKey, Limit, Offset, Stripped
 from market_mcp.schemas.compliance import CompliancePage, DocumentKinds, KindName, RecordedDocument
 from market_mcp.schemas.text import OneLine
-from market_mcp.schemas.vendors import Category
 from market_mcp.services import compliance
 from market_mcp.tools.registry import Org, Toolset
 
@@ -24,28 +23,29 @@ IdFilter = Annotated[int | None, Field(ge=1, le=MAX_ID)]
 async def set_document_kind(
     org: Org,
     name: KindName,
-    required_for_all: Annotated[bool | None, Field(description="Every vendor needs it.")] = None,
+    required_for_all: Annotated[bool | None, Field(description="Everyone needs it.")] = None,
     required_for_categories: Annotated[
-        list[Category] | None, Field(max_length=50, description="Vendor categories that need it; [] none.")
+        list[Annotated[str, Stripped, Field(max_length=50), OneLine]] | None,
+        Field(max_length=50, description="Vendor categories needing it."),
     ] = None,
     required_for_market_ids: Annotated[
         list[Annotated[int, Field(ge=1, le=MAX_ID)]] | None,
-        Field(max_length=100, description="Markets where every vendor needs it; [] none."),
+        Field(max_length=100, description="Markets where all need it."),
     ] = None,
     remind_days_before: Annotated[
         int | None,
         Field(
             ge=0,
             le=compliance.MAX_REMIND_DAYS,
-            description="Remind the vendor this many days before expiry (default 30).",
+            description="Days before expiry to remind (30).",
         ),
     ] = None,
-    remove: Annotated[bool, Field(description="Delete the kind and its recorded documents.")] = False,
+    remove: Annotated[bool, Field(description="Delete it and its documents.")] = False,
     idempotency_key: IdempotencyKey = None,
 ) -> DocumentKinds:
-    """Create or change a kind of compliance document by name (public liability insurance, food licence) and who
-    must hold it: everyone, some categories, or everyone at some markets. Approval and booking then need it valid.
-    Returns every kind. Emails nobody."""
+    """Create or change a compliance document kind by name (e.g. public liability insurance) and who needs it:
+    everyone, some categories, or all at some markets; approval and booking then require it. Returns all kinds.
+    Emails nobody."""
     return await compliance.set_document_kind(
         org,
         name,
@@ -61,23 +61,23 @@ async def set_document_kind(
 async def record_vendor_document(
     org: Org,
     vendor_id: VendorId,
-    kind: Annotated[str, Stripped, Field(min_length=1, max_length=100, description="A document kind's name."), OneLine],
-    number: Annotated[str, Stripped, Field(max_length=100, description="Policy or licence number."), OneLine] = "",
-    issuer: Annotated[str, Stripped, Field(max_length=200, description="Insurer or council."), OneLine] = "",
-    expires_on: Annotated[Day | None, Field(description="Expiry date; null: does not expire.")] = None,
+    kind: Annotated[str, Stripped, Field(min_length=1, max_length=100, description="Document kind name."), OneLine],
+    number: Annotated[str, Stripped, Field(max_length=100, description="Policy/licence no."), OneLine] = "",
+    issuer: Annotated[str, Stripped, Field(max_length=200, description="Insurer/council."), OneLine] = "",
+    expires_on: Annotated[Day | None, Field(description="Null: never expires.")] = None,
     file_base64: Annotated[
-        str | None, Field(max_length=compliance.MAX_FILE_BASE64, description="The certificate, base64 (5 MB max).")
+        str | None, Field(max_length=compliance.MAX_FILE_BASE64, description="The file, base64, 5 MB max.")
     ] = None,
     filename: Annotated[
         str | None,
         Stripped,
-        Field(min_length=1, max_length=200, description="With file_base64, e.g. cert.pdf."),
+        Field(min_length=1, max_length=200, description="e.g. cert.pdf"),
         OneLine,
     ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> RecordedDocument:
-    """Record a vendor's document (certificate of currency, licence) with its expiry and optionally the file. It
-    replaces their previous one of that kind (kept as history). Refuses an expiry already past. Emails nobody."""
+    """Record a vendor's document (insurance certificate, licence): expiry, optional file. Replaces their previous
+    one of that kind (kept as history). Emails nobody."""
     return await compliance.record_vendor_document(
         org,
         vendor_id,
@@ -93,19 +93,16 @@ async def record_vendor_document(
 @toolset.read("List compliance")
 async def list_compliance(
     org: Org,
-    market_date_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="One market date.")] = None,
-    date: Annotated[Day | None, Field(description="Every market trading that day.")] = None,
+    market_date_id: Annotated[int | None, Field(ge=1, le=MAX_ID, description="A market date.")] = None,
+    date: Annotated[Day | None, Field(description="All markets that day.")] = None,
     market_id: IdFilter = None,
     vendor_id: IdFilter = None,
-    status: Annotated[
-        Literal["problems", "all"], Field(description="problems: only bookings lacking a valid document.")
-    ] = "problems",
+    status: Annotated[Literal["problems", "all"], Field(description="problems: lacking a document.")] = "problems",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> CompliancePage:
-    """Who is booked (pending or confirmed) on a date without valid documents: each booking with every required
-    document's state on that date (valid, expiring_soon, expired, missing) and a summary. Without a date: every
-    date from today on."""
+    """Who is booked on a date without valid documents (insurance, licences): each booking's required documents as
+    valid, expiring_soon, expired or missing, and a summary. No date: all dates from today."""
     return await compliance.list_compliance(
         org,
         market_date_id=market_date_id,
