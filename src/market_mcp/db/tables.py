@@ -167,6 +167,10 @@ class Market(SQLModel, table=True):
     stall_types: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     add_ons: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     separate_categories: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    # When a date stops taking bookings (services/market_dates.booking_window): no new booking within
+    # booking_cutoff_hours of the start; vendors set up bump_in_minutes before it, when waitlist offers lapse.
+    booking_cutoff_hours: int | None = None
+    bump_in_minutes: int | None = None
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
 

@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from market_mcp.schemas.text import check_one_line
+
 T = TypeVar("T")
 
 
@@ -129,6 +131,12 @@ IdempotencyKey = Annotated[
     Field(min_length=1, max_length=200),
     WithJsonSchema({"type": "string", "maxLength": 200}),
 ]  # described once, in the server instructions, not on each of the writes (tools/list is read every conversation)
+OverrideReason = Annotated[
+    str | None,
+    Stripped,
+    Field(min_length=1, max_length=500, description="Go ahead despite missing documents or a full category: why."),
+    AfterValidator(check_one_line),
+]  # services/admission: the refusal says when it is needed; the reason stays in the audit log
 DateFilter = Literal["upcoming", "past"]
 # Business dates and times stay within years that date arithmetic, time zones and both databases handle:
 # 9999-12-31 or 0001-01-01 would overflow on the way to UTC or to a day before/after.

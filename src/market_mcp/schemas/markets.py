@@ -66,6 +66,8 @@ class MarketFields(Schema):
     payment_due_days_before: int | None = None
     release_unpaid: bool | None = None
     payment_reminders: list[int] | None = None
+    booking_cutoff_hours: int | None = None  # 0 clears (services.markets)
+    bump_in_minutes: int | None = None
 
 
 class PaymentTerms(Schema):
@@ -116,3 +118,5 @@ class MarketDetail(MarketOut):
     upcoming_confirmed_bookings: int = Field(description="Confirmed bookings across all upcoming dates.")
     pending_applications: int
     approved_vendors: int = Field(description="Vendors with an approved application to this market.")
+    booking_cutoff_hours: int | None = Field(description="No new bookings within this many hours of a date's start.")
+    bump_in_minutes: int | None = Field(description="Set-up starts this long before the start; waitlist offers lapse.")

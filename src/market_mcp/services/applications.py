@@ -16,7 +16,7 @@ from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.credits import CreditDetail
 from market_mcp.schemas.text import one_line, quoted
 from market_mcp.schemas.vendors import VendorFields
-from market_mcp.services import credits, emails, ranges, site, vendors
+from market_mcp.services import admission, credits, emails, ranges, site, vendors
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 # DOMAIN.md: pending -> approved | rejected | waitlisted; waitlisted -> approved | rejected.
@@ -225,6 +225,7 @@ async def update_application_status(
     send_notification: bool,
     starter_credit_cents: int | None,
     message: str | None,
+    override_reason: str | None = None,
 ) -> ApplicationDecided:
     application = await get_or_404(org, Application, application_id, for_update=True)
     allowed = MOVES[application.status]
@@ -241,6 +242,8 @@ async def update_application_status(
 
     vendor = await get_or_404(org, Vendor, application.vendor_id)
     market = await get_or_404(org, Market, application.market_id)
+    if status == "approved":
+        await admission.check_approval(org, vendor, market, override_reason=override_reason)
     application.status = status
     application.decided_at = utcnow()
     application.decision_message = (message or "").strip()  # the message sent with this decision, if any

@@ -23,7 +23,7 @@ from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.bookings import BookingOut, BookingResult, BulkCancelResult, SkippedBooking, WaitlistOffer
 from market_mcp.schemas.common import Page, format_money, long_date, preview_note
 from market_mcp.schemas.text import one_line, quoted
-from market_mcp.services import capacity, credits, emails, orders, payments, ranges, site, waitlist
+from market_mcp.services import admission, capacity, credits, emails, orders, payments, ranges, site, waitlist
 from market_mcp.services.scope import columns_of, count, get_or_404, read_rows, scoped, vendors_matching
 
 ACTIVE = ("pending", "confirmed")
@@ -511,11 +511,14 @@ async def _space_holder(org: OrgContext, booking: Booking, space_number: str) ->
     return (row[0], row[1]) if row else None
 
 
-async def confirm_booking(org: OrgContext, booking_id: int) -> BookingResult:
+async def confirm_booking(org: OrgContext, booking_id: int, *, override_reason: str | None = None) -> BookingResult:
     booking = await get_or_404(org, Booking, booking_id, for_update=True)
     if booking.status != "pending":
         raise Conflict(_not_in(booking_id, booking.status, ("pending",), "confirmed"))
     await capacity.check_room(org, {booking.market_date_id: 1})
+    md = await get_or_404(org, MarketDate, booking.market_date_id)
+    vendor, market = await get_or_404(org, Vendor, booking.vendor_id), await get_or_404(org, Market, md.market_id)
+    await admission.check_booking(org, vendor, market, [md], override_reason=override_reason)
     booking.status = "confirmed"
     booking.updated_at = org.now()
     org.session.add(booking)
@@ -715,6 +718,7 @@ async def rebook_booking(
         target.id,  # type: ignore[arg-type]
         amount_cents=t.amount_cents,
         email=False,
+        can_override=False,
     )
     old.rebooked_to_id = new_id
     org.session.add(old)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -91,6 +92,33 @@ def local_day_bounds(org: OrgContext, day: date) -> tuple[datetime, datetime]:
     """The UTC instants at which a local calendar day starts and ends."""
     start = datetime.combine(day, time(0), tzinfo=org.tz)
     return start.astimezone(UTC), datetime.combine(day + timedelta(days=1), time(0), tzinfo=org.tz).astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class BookingWindow:
+    """When a date stops taking bookings: it opens at `opens` (its start time, else the start of its local day);
+    vendors set up from `setup` (the market's bump-in before that), when a waitlist offer must have been answered;
+    no new booking is taken from `closes` (the market's booking cutoff before the start), if it has one."""
+
+    opens: datetime
+    setup: datetime
+    closes: datetime | None
+
+    def offer_lapses(self, now: datetime, window: timedelta) -> datetime:
+        """When an offer made now lapses: after `window`, or by the bump-in or the cutoff, whichever comes first."""
+        return min(now + window, self.setup, self.closes or self.setup)
+
+
+def booking_window(org: OrgContext, market: Market, md: MarketDate) -> BookingWindow:
+    opens = md.starts_at or local_day_bounds(org, md.scheduled_at)[0]
+    setup = opens - timedelta(minutes=market.bump_in_minutes or 0)
+    closes = opens - timedelta(hours=market.booking_cutoff_hours) if market.booking_cutoff_hours else None
+    return BookingWindow(opens, setup, closes)
+
+
+def local_time(org: OrgContext, moment: datetime) -> str:
+    """A moment as the organisation reads it: "Saturday 12 December at 15:30"."""
+    return f"{moment.astimezone(org.tz):%A %d %B at %H:%M}"
 
 
 def _local(moment: datetime | None, org: OrgContext) -> str | None:

@@ -41,10 +41,11 @@ def _next_date(org: OrgContext) -> Any:
 
 
 TERMS = ("payment_due_days", "payment_due_days_before", "release_unpaid", "payment_reminders")
+WINDOW = ("booking_cutoff_hours", "bump_in_minutes")  # when a date stops taking bookings (market_dates)
 
 
 def _out(org: OrgContext, market: Market, next_market_date: Any) -> dict[str, Any]:
-    data = market.model_dump(exclude={"metadata_", "organization_id", *TERMS})
+    data = market.model_dump(exclude={"metadata_", "organization_id", *TERMS, *WINDOW})
     return data | {"metadata": market.metadata_, "currency": org.currency, "next_market_date": next_market_date}
 
 
@@ -97,7 +98,8 @@ async def get_market(org: OrgContext, market_id: int) -> MarketDetail:
             ).where(Application.market_id == market_id)
         )
     ).one()
-    terms = (await get_or_404(org, Market, market_id)).model_dump(include=set(TERMS))
+    stored = await get_or_404(org, Market, market_id)
+    terms = stored.model_dump(include=set(TERMS))
     return MarketDetail(
         **market.model_dump(),
         payment_terms=PaymentTerms(**terms | {"payment_reminders": terms["payment_reminders"] or []}),
@@ -106,6 +108,8 @@ async def get_market(org: OrgContext, market_id: int) -> MarketDetail:
         upcoming_confirmed_bookings=confirmed,
         pending_applications=applications[0],
         approved_vendors=applications[1],
+        booking_cutoff_hours=stored.booking_cutoff_hours,
+        bump_in_minutes=stored.bump_in_minutes,
     )
 
 
@@ -140,6 +144,8 @@ def _apply(market: Market, fields: MarketFields) -> None:
             market.metadata_ = value
         elif name in ("payment_due_days", "payment_due_days_before") and value < 0:
             setattr(market, name, None)  # -1: no such deadline
+        elif name in WINDOW:
+            setattr(market, name, value or None)  # 0: none
         elif name == "payment_reminders":
             market.payment_reminders = sorted(set(value), reverse=True) or None
         else:

@@ -29,11 +29,13 @@ from market_mcp.schemas.orders import ApprovedOrder, CreditApplied, OrderDetail,
 from market_mcp.schemas.payments import PaymentLinkResult
 from market_mcp.schemas.text import quoted
 from market_mcp.services import (
+    admission,
     applications,
     capacity,
     credits,
     deadlines,
     emails,
+    market_dates,
     numbering,
     payment_links,
     payments,
@@ -314,9 +316,12 @@ async def open_order(
     amount_per_date_cents: int | None,
     stall_type: str | None = None,
     add_ons: list[str] | None = None,
+    override_reason: str | None = None,
+    can_override: bool = True,
 ) -> Order:
     """A pending order with a pending booking per date, after every check an order needs (approved
-    application, bookable dates, not booked already, room)."""
+    application, bookings open, bookable dates, documents and category caps (services/admission), not booked
+    already, room)."""
     vendor = await get_or_404(org, Vendor, vendor_id)
     if len(set(market_date_ids)) != len(market_date_ids):
         raise Invalid("market_date_ids lists a date more than once; a vendor books one space per date per order.")
@@ -337,8 +342,17 @@ async def open_order(
         )
     market = await get_or_404(org, Market, markets_of.pop())
     await applications.require_approved(org, vendor, market.id)  # type: ignore[arg-type]
+    if not market.booking_enabled:
+        raise Conflict(
+            f"{quoted(market.name)} is not taking bookings (booking_enabled is false); turn them on with "
+            f"update_market(market_id={market.id}, booking_enabled=true) first."
+        )
     for md in days.values():
         capacity.check_bookable(org, md)
+        _check_cutoff(org, market, md)
+    await admission.check_booking(
+        org, vendor, market, list(days.values()), override_reason=override_reason, can_override=can_override
+    )
     already = (
         (
             await org.session.execute(
@@ -389,11 +403,35 @@ async def open_order(
     return order
 
 
+def _check_cutoff(org: OrgContext, market: Market, md: MarketDate) -> None:
+    closes = market_dates.booking_window(org, market, md).closes
+    if closes is not None and org.now() >= closes:
+        raise Conflict(
+            f"Bookings for market date {md.id} ({md.scheduled_at}) closed {market_dates.local_time(org, closes)}, "
+            f"{market.booking_cutoff_hours} hours before the start (the market's booking_cutoff_hours); "
+            "choose a later date, or change the cutoff with update_market."
+        )
+
+
 async def book_one(
-    org: OrgContext, vendor_id: int, market_date_id: int, *, amount_cents: int, email: bool
+    org: OrgContext,
+    vendor_id: int,
+    market_date_id: int,
+    *,
+    amount_cents: int,
+    email: bool,
+    override_reason: str | None = None,
+    can_override: bool = True,
 ) -> tuple[Order, int]:
     """An approved one-date order (credits applied): (the order, its booking's id)."""
-    order = await open_order(org, vendor_id, market_date_ids=[market_date_id], amount_per_date_cents=amount_cents)
+    order = await open_order(
+        org,
+        vendor_id,
+        market_date_ids=[market_date_id],
+        amount_per_date_cents=amount_cents,
+        override_reason=override_reason,
+        can_override=can_override,
+    )
     await approve(org, order, apply_credits=True, email=email)
     booking_id = (
         await org.session.execute(scoped(org, Booking, Booking.id).where(Booking.order_id == order.id))
@@ -409,6 +447,7 @@ async def create_order(
     amount_per_date_cents: int | None,
     stall_type: str | None = None,
     add_ons: list[str] | None = None,
+    override_reason: str | None = None,
 ) -> ApprovedOrder:
     order = await open_order(
         org,
@@ -417,6 +456,7 @@ async def create_order(
         amount_per_date_cents=amount_per_date_cents,
         stall_type=stall_type,
         add_ons=add_ons,
+        override_reason=override_reason,
     )
     vendor = await get_or_404(org, Vendor, vendor_id)
     if vendor.trusted:  # trusted vendors' orders are approved on arrival
@@ -425,11 +465,28 @@ async def create_order(
 
 
 async def approve_order(
-    org: OrgContext, order_id: int, *, trust_future_orders: bool, apply_credits: bool
+    org: OrgContext,
+    order_id: int,
+    *,
+    trust_future_orders: bool,
+    apply_credits: bool,
+    override_reason: str | None = None,
 ) -> ApprovedOrder:
     order = await get_or_404(org, Order, order_id, for_update=True)
     if order.status not in APPROVABLE:
         raise _refuse(order, "approved", APPROVABLE)
+    pending_days = list(
+        (
+            await org.session.execute(
+                scoped(org, MarketDate)
+                .join(Booking, Booking.market_date_id == MarketDate.id)
+                .where(Booking.order_id == order.id, Booking.status == "pending")
+            )
+        ).scalars()
+    )
+    if pending_days:  # documents may have lapsed, or the category filled, since the order was taken
+        vendor, market = await get_or_404(org, Vendor, order.vendor_id), await get_or_404(org, Market, order.market_id)
+        await admission.check_booking(org, vendor, market, pending_days, override_reason=override_reason)
     await approve(org, order, apply_credits=apply_credits)
     if trust_future_orders:
         vendor = await get_or_404(org, Vendor, order.vendor_id)

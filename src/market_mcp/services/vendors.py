@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
@@ -41,14 +41,19 @@ from market_mcp.services.scope import (
 RECENT = 10
 
 
-def _aggregates(now: datetime) -> list[Any]:
-    """Correlated per-vendor aggregates: one statement for a whole page, each an index lookup."""
+def _aggregates(now: Any, market_id: int | None = None) -> list[Any]:
+    """Correlated per-vendor aggregates: one statement for a whole page, each an index lookup; with `market_id`,
+    the bookings and attendance at that market only."""
+    at_market = [MarketDate.market_id == market_id] if market_id is not None else []
+    confirmed = select(func.count()).select_from(Booking)
+    if at_market:
+        confirmed = confirmed.join(MarketDate, MarketDate.id == Booking.market_date_id)
     total_bookings = (
-        select(func.count())
-        .where(
+        confirmed.where(
             Booking.vendor_id == Vendor.id,
             Booking.organization_id == Vendor.organization_id,
             Booking.status == "confirmed",
+            *at_market,
         )
         .correlate(Vendor)
         .scalar_subquery()
@@ -60,6 +65,7 @@ def _aggregates(now: datetime) -> list[Any]:
             Booking.vendor_id == Vendor.id,
             Booking.organization_id == Vendor.organization_id,
             Booking.attended.is_(True),  # type: ignore[union-attr]
+            *at_market,
         )
         .correlate(Vendor)
         .scalar_subquery()
@@ -96,7 +102,7 @@ async def list_vendors(
     by_name = (func.lower(Vendor.business_name), Vendor.id)
     page = scoped(org, Vendor, Vendor.id).where(*filters).order_by(*by_name).limit(limit).offset(offset)
     stmt = (
-        scoped(org, Vendor, *columns_of(Vendor), *_aggregates(org.now()))
+        scoped(org, Vendor, *columns_of(Vendor), *_aggregates(org.now(), market_id))
         .where(Vendor.id.in_(page.scalar_subquery()))  # type: ignore[union-attr]
         .order_by(*by_name)
     )

@@ -6,7 +6,7 @@ passed reads as expired everywhere at once; the row is moved to `expired` by the
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, update
@@ -18,7 +18,7 @@ from market_mcp.schemas.bookings import WaitlistOffer
 from market_mcp.schemas.common import long_date
 from market_mcp.schemas.text import one_line, quoted
 from market_mcp.schemas.waitlist import WaitlistEntryOut, WaitlistEntryResult, WaitlistPage
-from market_mcp.services import applications, capacity, emails, orders
+from market_mcp.services import applications, capacity, emails, market_dates, orders
 from market_mcp.services.scope import count, get_or_404, scoped
 
 OFFER_WINDOW = timedelta(hours=48)
@@ -225,17 +225,40 @@ async def add_to_waitlist(org: OrgContext, *, market_date_id: int, vendor_id: in
     return await get_entry(org, entry.id)  # type: ignore[arg-type]
 
 
-async def _offer(org: OrgContext, entry: WaitlistEntry, md: MarketDate) -> WaitlistOffer:
-    """Notify one waiting entry: hold a space for 48 hours and email the vendor."""
+def _lapses(org: OrgContext, market: Market, md: MarketDate, now: datetime) -> datetime:
+    """When an offer made `now` for a date lapses: in 48 hours, or before set-up starts or bookings close."""
+    return market_dates.booking_window(org, market, md).offer_lapses(now, OFFER_WINDOW)
+
+
+def _too_late(org: OrgContext, market: Market, md: MarketDate) -> str | None:
+    """Why no offer can be made for a date any more (its answer would come after set-up starts), if so."""
+    window = market_dates.booking_window(org, market, md)
     now = org.now()
+    if _lapses(org, market, md, now) > now:
+        return None
+    if window.closes is not None and window.closes <= window.setup:
+        return (
+            f"bookings for it closed {market_dates.local_time(org, window.closes)} ({market.booking_cutoff_hours} "
+            "hours before the start: update_market's booking_cutoff_hours)"
+        )
+    return (
+        f"vendors set up from {market_dates.local_time(org, window.setup)}, so an offer could not be answered in "
+        "time; book a vendor directly with create_order instead"
+    )
+
+
+async def _offer(org: OrgContext, entry: WaitlistEntry, md: MarketDate) -> WaitlistOffer:
+    """Notify one waiting entry: hold a space for 48 hours (less when set-up or the booking cutoff comes sooner)
+    and email the vendor."""
+    now = org.now()
+    market = await get_or_404(org, Market, md.market_id)
     entry.status = "notified"
     entry.notified_at = entry.updated_at = now
-    entry.offer_expires_at = now + OFFER_WINDOW
+    entry.offer_expires_at = _lapses(org, market, md, now)
     org.session.add(entry)
     await org.session.flush()
     org.touch("waitlist_entry", entry.id)  # type: ignore[arg-type]
     vendor = await get_or_404(org, Vendor, entry.vendor_id)
-    market = await get_or_404(org, Market, md.market_id)
     emails.email_vendor(
         org,
         vendor,
@@ -271,6 +294,8 @@ async def offer_freed_spaces(org: OrgContext, market_date_id: int, spaces: int) 
     md = (await capacity.lock_dates(org, [market_date_id]))[market_date_id]
     if md.status != "scheduled" or md.scheduled_at < org.today():
         return []
+    if _too_late(org, await get_or_404(org, Market, md.market_id), md):
+        return []  # the space stays free: whoever books it directly takes it
     room = min(spaces, await capacity.spaces_left(org, md))
     return [await _offer(org, entry, md) for entry in await _waiting(org, market_date_id, room)] if room > 0 else []
 
@@ -307,6 +332,9 @@ async def notify_waitlist(org: OrgContext, *, entry_id: int | None, market_date_
             )
         entry = first[0]
     capacity.check_bookable(org, md)
+    too_late = _too_late(org, await get_or_404(org, Market, md.market_id), md)
+    if too_late:
+        raise Conflict(f"It is too late to offer a space on market date {md.id} ({md.scheduled_at}): {too_late}.")
     left = await capacity.spaces_left(org, md)
     if left < 1:
         raise Conflict(
@@ -317,7 +345,9 @@ async def notify_waitlist(org: OrgContext, *, entry_id: int | None, market_date_
     return await get_entry(org, entry.id)  # type: ignore[arg-type]
 
 
-async def accept_waitlist_offer(org: OrgContext, entry_id: int) -> WaitlistEntryResult:
+async def accept_waitlist_offer(
+    org: OrgContext, entry_id: int, *, override_reason: str | None = None
+) -> WaitlistEntryResult:
     entry = await get_or_404(org, WaitlistEntry, entry_id, for_update=True)
     status = _status_now(org, entry)
     if status == "expired" and entry.offer_expires_at is not None:
@@ -343,6 +373,7 @@ async def accept_waitlist_offer(org: OrgContext, entry_id: int) -> WaitlistEntry
         md.id,  # type: ignore[arg-type]
         amount_cents=market.default_fee_cents,
         email=True,
+        override_reason=override_reason,
     )
     entry.booking_id = booking_id
     org.session.add(entry)

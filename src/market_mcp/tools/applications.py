@@ -24,6 +24,7 @@ from market_mcp.schemas.common import (
     Limit,
     Money,
     Offset,
+    OverrideReason,
     Page,
     PositiveMoney,
 )
@@ -119,6 +120,7 @@ async def update_application_status(
     message: Annotated[
         str | None, Field(max_length=5000, description="A personal line for the email."), EmailText
     ] = None,
+    override_reason: OverrideReason = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationDecided:
     """Decide an application: approved, rejected or waitlisted (waitlisted can still go either way). Approving can add a
@@ -130,6 +132,7 @@ async def update_application_status(
         send_notification=send_notification,
         starter_credit_cents=starter_credit,
         message=message,
+        override_reason=override_reason,
     )
 
 

@@ -20,6 +20,7 @@ from market_mcp.schemas.common import (
     Limit,
     Money,
     Offset,
+    OverrideReason,
     Page,
     Stripped,
     ToDate,
@@ -78,9 +79,11 @@ async def get_booking(org: Org, booking_id: BookingId) -> BookingResult:
 
 
 @toolset.write("Confirm booking", destructive=False, idempotent=False, emails=True)
-async def confirm_booking(org: Org, booking_id: BookingId, idempotency_key: IdempotencyKey = None) -> BookingResult:
+async def confirm_booking(
+    org: Org, booking_id: BookingId, override_reason: OverrideReason = None, idempotency_key: IdempotencyKey = None
+) -> BookingResult:
     """Confirm a pending booking if its date has space (409 if full). Emails the vendor."""
-    return await bookings.confirm_booking(org, booking_id)
+    return await bookings.confirm_booking(org, booking_id, override_reason=override_reason)
 
 
 @toolset.write("Reject booking", destructive=True, idempotent=False, emails=True)

@@ -135,6 +135,12 @@ async def update_market(
         list[Annotated[int, Field(ge=-30, le=60)]] | None,
         Field(max_length=5, description="Remind N days before the deadline, e.g. [3, 0]."),
     ] = None,
+    booking_cutoff_hours: Annotated[
+        int | None, Field(ge=0, le=720, description="No new bookings within N hours of a date's start; 0: none.")
+    ] = None,
+    bump_in_minutes: Annotated[
+        int | None, Field(ge=0, le=720, description="Set-up starts N minutes before; waitlist offers lapse by then.")
+    ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> MarketDetail:
     """Change a market's fields and payment terms (for orders approved later); only those passed change ("" clears text,
@@ -157,6 +163,8 @@ async def update_market(
         payment_due_days_before=payment_due_days_before,
         release_unpaid=release_unpaid,
         payment_reminders=payment_reminders,
+        booking_cutoff_hours=booking_cutoff_hours,
+        bump_in_minutes=bump_in_minutes,
     )
     return await markets.update_market(org, market_id, fields)
 

@@ -20,6 +20,7 @@ from market_mcp.schemas.common import (
     Limit,
     Money,
     Offset,
+    OverrideReason,
     Page,
     PositiveMoney,
     ToDate,
@@ -102,10 +103,11 @@ async def create_order(
     amount_per_date: Annotated[Money | None, Field(description="Fee per date; default: the market's price.")] = None,
     stall_type: Annotated[OptionName | None, Field(description="Priced type (get_site_plan); default: first.")] = None,
     add_ons: Annotated[list[OptionName] | None, Field(max_length=10)] = None,
+    override_reason: OverrideReason = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ApprovedOrder:
-    """Take an order: a pending booking for a vendor on each date of one market. Needs an approved application; a full
-    date is refused (add_to_waitlist). A trusted vendor's is approved, emailing them."""
+    """Take an order: a pending booking for a vendor on each date of one market. Needs an approved application and
+    open bookings; a full date is refused (add_to_waitlist). A trusted vendor's is approved, emailing them."""
     return await orders.create_order(
         org,
         vendor_id,
@@ -113,6 +115,7 @@ async def create_order(
         amount_per_date_cents=amount_per_date,
         stall_type=stall_type,
         add_ons=add_ons,
+        override_reason=override_reason,
     )
 
 
@@ -122,12 +125,17 @@ async def approve_order(
     order_id: OrderId,
     trust_future_orders: Annotated[bool, Field(description="Approve this vendor's later orders on arrival.")] = False,
     apply_credits: Annotated[bool, Field(description="Spend the vendor's credits on it.")] = True,
+    override_reason: OverrideReason = None,
     idempotency_key: IdempotencyKey = None,
 ) -> ApprovedOrder:
     """Approve a pending order: confirm its bookings (a full date: 409) and apply the vendor's credits; it becomes
     payment_pending or complete. Emails the vendor."""
     return await orders.approve_order(
-        org, order_id, trust_future_orders=trust_future_orders, apply_credits=apply_credits
+        org,
+        order_id,
+        trust_future_orders=trust_future_orders,
+        apply_credits=apply_credits,
+        override_reason=override_reason,
     )
 
 

@@ -49,8 +49,8 @@ async def list_vendors(
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[VendorSummary]:
-    """Stallholders by name with total_bookings, last_attended and credit balance. query finds a vendor_id by name,
-    email or category."""
+    """Stallholders by name with total_bookings, last_attended (at market_id's market when given) and credit
+    balance. query finds a vendor_id by name, email or category."""
     page = await vendors.list_vendors(
         org, query=query, market_id=market_id, start_date=start_date, end_date=end_date, limit=limit, offset=offset
     )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, Detail, IdempotencyKey, IdFilter, Limit, Offset
+from market_mcp.schemas.common import MAX_ID, PAGE_SIZE, Detail, IdempotencyKey, IdFilter, Limit, Offset, OverrideReason
 from market_mcp.schemas.text import Text
 from market_mcp.schemas.waitlist import WaitlistEntryResult, WaitlistPage, WaitlistStatus
 from market_mcp.services import waitlist
@@ -61,18 +61,18 @@ async def notify_waitlist(
     ] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> WaitlistEntryResult:
-    """Offer a free space to a waiting vendor for 48 hours: entry_id, or market_date_id for the first in line. Emails
-    the vendor. Record a yes with accept_waitlist_offer."""
+    """Offer a free space to a waiting vendor for 48 hours (less if set-up starts sooner): entry_id, or
+    market_date_id for the first in line. Emails the vendor. Record a yes with accept_waitlist_offer."""
     return await waitlist.notify_waitlist(org, entry_id=entry_id, market_date_id=market_date_id)
 
 
 @toolset.write("Accept waitlist offer", destructive=False, idempotent=False, emails=True)
 async def accept_waitlist_offer(
-    org: Org, entry_id: EntryId, idempotency_key: IdempotencyKey = None
+    org: Org, entry_id: EntryId, override_reason: OverrideReason = None, idempotency_key: IdempotencyKey = None
 ) -> WaitlistEntryResult:
     """Record that a vendor took their offer: books the space on a new order at the market's fee, credits applied.
     Emails the vendor."""
-    return await waitlist.accept_waitlist_offer(org, entry_id)
+    return await waitlist.accept_waitlist_offer(org, entry_id, override_reason=override_reason)
 
 
 @toolset.write("Remove from waitlist", destructive=True, idempotent=False)
