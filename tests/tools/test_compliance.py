@@ -345,3 +345,63 @@ async def test_another_organisations_vendor_document_kind_and_date_are_not_found
     )
     assert (day, market) == (f"Market date {s.date_ids[0]} not found.", f"Market {s.market_id} not found.")
     assert shown["documents"] == [] and everything["items"] == [] and document["id"] == 1
+
+
+# ---------------------------------------------------------------- approval and booking (services/admission.py)
+
+
+async def test_create_order_is_refused_naming_the_document_then_goes_ahead_with_an_override(alice: Tenant) -> None:
+    async with alice.client() as c:
+        s = await market_with_dates(c, dates=2)
+        bakery = await approved_vendor(c, s.market_id, "Rosa's Bakery")
+        await c.ok("update_vendor", vendor_id=bakery, category="Bakery")
+        await kinds_set(c, s.market_id)
+        await c.ok(
+            "record_vendor_document", vendor_id=bakery, kind=INSURANCE, expires_on=str(s.days[0] + timedelta(days=1))
+        )
+        refused = await c.refused("create_order", 409, vendor_id=bakery, market_date_ids=s.date_ids)
+        before = await stored_documents(alice)
+        order = await order_of(c, bakery, s.date_ids, override_reason="Licence seen on paper at the gate")
+    assert refused == (
+        f'"Rosa\'s Bakery" has no food licence on record valid on {s.days[0]}; record it with '
+        f"record_vendor_document (vendor_id={bakery}). \"Rosa's Bakery\"'s public liability insurance expires on "
+        f"{s.days[0] + timedelta(days=1)}, before {s.days[1]}; record the new one with record_vendor_document "
+        f"(vendor_id={bakery}). To go ahead anyway, call again with override_reason saying why (kept in the audit "
+        "log)."
+    )
+    assert (order["status"], len(order["bookings"])) == ("pending", 2) and len(before) == 1
+    async with alice.db.transaction() as session:
+        entries = (
+            (await session.execute(select(AuditEntry).where(AuditEntry.tool == "create_order").order_by(AuditEntry.id)))
+            .scalars()
+            .all()
+        )
+    assert [(e.outcome, e.arguments.get("override_reason")) for e in entries] == [
+        ("409", None),
+        ("ok", "Licence seen on paper at the gate"),
+    ]
+
+
+async def test_approving_an_application_needs_the_documents_on_record_and_not_expired(alice: Tenant) -> None:
+    async with alice.client() as c:
+        market = (await c.ok("create_market", name="Riverside", default_fee="45"))["id"]
+        vendor = (
+            await c.ok("create_vendor", business_name="Green Bean Coffee", email="bean@example.com", category="Coffee")
+        )["id"]
+        await kinds_set(c, market)
+        application = (await c.ok("create_application", market_id=market, vendor_id=vendor))["id"]
+        refused = await c.refused(
+            "update_application_status", 409, application_id=application, status="approved", send_notification=False
+        )
+        for kind in (INSURANCE, LICENCE):
+            await c.ok("record_vendor_document", vendor_id=vendor, kind=kind, expires_on=str(today() + timedelta(400)))
+        approved = await c.ok(
+            "update_application_status", application_id=application, status="approved", send_notification=False
+        )
+    assert refused == (
+        f'"Green Bean Coffee" has no food licence on record; record it with record_vendor_document '
+        f'(vendor_id={vendor}). "Green Bean Coffee" has no public liability insurance on record; record it with '
+        f"record_vendor_document (vendor_id={vendor}). To go ahead anyway, call again with override_reason saying "
+        "why (kept in the audit log)."
+    )
+    assert approved["status"] == "approved"

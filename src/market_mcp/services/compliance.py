@@ -404,8 +404,8 @@ async def _required(org: OrgContext, vendor: Vendor, market: Market) -> list[Doc
     return [k for k in await _kinds(org) if requires(k, vendor.category, market.id)]  # type: ignore[arg-type]
 
 
-def _fix(vendor: Vendor) -> str:
-    return f"record it with {RECORD} (vendor_id={vendor.id})"
+def _fix(vendor: Vendor, what: str = "it") -> str:
+    return f"record {what} with {RECORD} (vendor_id={vendor.id})"
 
 
 async def approval_problems(org: OrgContext, vendor: Vendor, market: Market) -> list[str]:
@@ -420,7 +420,7 @@ async def approval_problems(org: OrgContext, vendor: Vendor, market: Market) -> 
         if kind.id not in held:
             problems.append(f"{name} has no {what} on record; {_fix(vendor)}.")
         elif not _valid_on(held[kind.id], today):
-            problems.append(f"{name}'s {what} expired on {held[kind.id]}; {_fix(vendor)} with the new one.")
+            problems.append(f"{name}'s {what} expired on {held[kind.id]}; {_fix(vendor, 'the new one')}.")
     return problems
 
 
@@ -443,7 +443,7 @@ async def booking_problems(org: OrgContext, vendor: Vendor, market: Market, date
         failing = [d for d in days if not _valid_on(expires_on, d)]
         if failing:
             problems.append(
-                f"{name}'s {what} expires on {expires_on}, before {failing[0]}; {_fix(vendor)} with the new one."
+                f"{name}'s {what} expires on {expires_on}, before {failing[0]}; {_fix(vendor, 'the new one')}."
             )
     return problems
 
