@@ -123,7 +123,7 @@ def _is_text(annotation: Any) -> bool:
 
 
 # Text arguments that are never stored nor printed back in a sentence: what they are is checked otherwise.
-NOT_STORED = {"idempotency_key", "query", "tool", "slug", "id"}
+NOT_STORED = {"idempotency_key", "query", "tool", "slug", "id", "file_base64"}  # a file's bytes, never shown as text
 
 
 def text_arguments(check: Any) -> list[str]:
@@ -137,7 +137,10 @@ def text_arguments(check: Any) -> list[str]:
 
 
 ONE_LINE_ARGUMENTS = [
+    "accept_waitlist_offer.override_reason",
+    "approve_order.override_reason",
     "assign_stall.stall",
+    "confirm_booking.override_reason",
     "create_application.business_name",
     "create_application.category",
     "create_application.contact_name",
@@ -149,6 +152,7 @@ ONE_LINE_ARGUMENTS = [
     "create_market.reference",
     "create_market.region",
     "create_order.add_ons",
+    "create_order.override_reason",
     "create_order.stall_type",
     "create_vendor.business_name",
     "create_vendor.category",
@@ -156,9 +160,16 @@ ONE_LINE_ARGUMENTS = [
     "create_vendor.email",
     "create_vendor.phone",
     "record_order_payment.reference",
+    "record_vendor_document.filename",
+    "record_vendor_document.issuer",
+    "record_vendor_document.kind",
+    "record_vendor_document.number",
     "send_market_email.subject",
     "send_vendor_email.subject",
+    "set_document_kind.name",
+    "set_document_kind.required_for_categories",
     "set_site_plan.remove_stalls",
+    "update_application_status.override_reason",
     "update_market.location",
     "update_market.market_type",
     "update_market.name",
