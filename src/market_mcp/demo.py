@@ -564,15 +564,22 @@ def _document_kinds(org_id: int, now: datetime) -> list[DocumentKind]:
     ]
 
 
-def _documents(kinds: list[DocumentKind], vendors: list[Vendor], today: date, now: datetime) -> list[VendorDocument]:
+def _documents(
+    kinds: list[DocumentKind], vendors: list[Vendor], today: date, now: datetime, deciding: set[int]
+) -> list[VendorDocument]:
     """Each vendor's documents: one in eight without each kind, one in eleven expired by now, one in six within 30
-    days of expiry; the first vendor's insurance has its certificate's file."""
+    days of expiry; the first vendor's insurance has its certificate's file. Vendors with an application or an
+    order waiting on the organiser (`deciding`) hold every document they need, valid all season, so the demo's
+    decisions go through."""
     rows = []
     for vi, vendor in enumerate(vendors):
+        settled = vendor.id in deciding
         for k, (kind, (_, everyone, categories)) in enumerate(zip(kinds, DOCUMENT_KINDS, strict=True)):
-            if not (everyone or vendor.category in categories) or (vi + 3 * k) % 8 == 5:
+            if not (everyone or vendor.category in categories) or ((vi + 3 * k) % 8 == 5 and not settled):
                 continue
-            if vi % 11 == 7:
+            if settled:
+                expires = today + timedelta(days=300 + 7 * vi)
+            elif vi % 11 == 7:
                 expires = today - timedelta(days=4 + vi % 9)
             elif vi % 6 == 2:
                 expires = today + timedelta(days=6 + vi % 20)
@@ -1391,7 +1398,9 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
     kinds = _document_kinds(org_id, now)
     session.add_all(kinds)
     await session.flush()
-    documents = _documents(kinds, vendor_rows, today, now)
+    deciding = {a.vendor_id for a in applications if a.status in ("pending", "waitlisted")}
+    deciding |= {o.vendor_id for o in order_rows if o.status == "pending"}  # approving them passes compliance
+    documents = _documents(kinds, vendor_rows, today, now, deciding)
     session.add_all(documents)
     await session.flush()
 
