@@ -182,6 +182,7 @@ class Organisation:
         rng = random.Random(f"{self.seed}:{self.organization_id}")
         markets = size(self.scale, MARKETS)
         self.vendors(rng, size(self.scale, VENDORS))
+        self.documents()
         pools = self.applications(rng, markets)
         credits_per_market = size(self.scale, CREDITS) // markets
         for m in range(markets):
@@ -226,6 +227,47 @@ class Organisation:
                         "Prefers a corner space; brings their own gazebo weights.",
                         "bench admin",
                         stamp(joined + timedelta(days=3)),
+                    ),
+                )
+
+    def documents(self) -> None:
+        """Two document kinds (insurance for everyone, a food licence for food categories) and each vendor's:
+        most current, one in nine missing, one in thirteen expired, one in seven within its reminder window."""
+        kinds = []
+        for name, everyone, categories in (
+            ("Public liability insurance", 1, []),
+            ("Food licence", 0, ["Bakery", "Dairy", "Coffee", "Food"]),
+        ):
+            kinds.append(self.ids.take("document_kind"))
+            self.rows.add(
+                "document_kind",
+                "id, organization_id, name, required_for_all, required_for_categories, required_for_market_ids, "
+                "remind_days_before, created_at",
+                (kinds[-1], self.organization_id, name, everyone, json.dumps(categories), "[]", 30, stamp(self.now)),
+            )
+        for n, vendor_id in enumerate(self.vendor_ids):
+            for k, kind_id in enumerate(kinds):
+                if (n + k) % 9 == 4:
+                    continue
+                if n % 13 == 5:
+                    expires = self.today - timedelta(days=10 + n % 20)
+                elif n % 7 == 2:
+                    expires = self.today + timedelta(days=5 + n % 20)
+                else:
+                    expires = self.today + timedelta(days=60 + n % 300)
+                self.rows.add(
+                    "vendor_document",
+                    "id, organization_id, vendor_id, kind_id, is_current, number, issuer, expires_on, created_at",
+                    (
+                        self.ids.take("vendor_document"),
+                        self.organization_id,
+                        vendor_id,
+                        kind_id,
+                        1,
+                        f"P{vendor_id:07d}-{k}",
+                        "Harbour Mutual" if k == 0 else "City Council",
+                        expires.isoformat(),
+                        stamp(self.now - timedelta(days=30)),
                     ),
                 )
 

@@ -145,8 +145,8 @@ async def test_initialize_advertises_tools_resources_prompts_completions_and_log
         "ui://market-mcp/map.html",
     ]
     assert (
-        len(templates.resource_templates) == 10
-    )  # each kind search hands out, exports, invoices, receipts, day sheets
+        len(templates.resource_templates) == 11
+    )  # each kind search hands out, exports, invoices, receipts, day sheets, vendors' document files
     assert '"name":"Riverside"' in read.contents[0].text  # type: ignore[union-attr]
     assert len(prompts.prompts) == 4 and prompt.messages
     assert completion.completion.values == ["Riverside"]

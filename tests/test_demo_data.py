@@ -16,6 +16,7 @@ from market_mcp.db.tables import (
     Booking,
     Credit,
     CreditTransaction,
+    DocumentKind,
     Email,
     Market,
     MarketDate,
@@ -23,6 +24,7 @@ from market_mcp.db.tables import (
     Organization,
     User,
     Vendor,
+    VendorDocument,
     VendorNote,
     WaitlistEntry,
 )
@@ -40,6 +42,8 @@ TABLES = {
     "credits": Credit,
     "credit_transactions": CreditTransaction,
     "emails": Email,
+    "document_kinds": DocumentKind,
+    "vendor_documents": VendorDocument,
 }
 
 

@@ -148,6 +148,10 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
     "get_market_map": lambda r: {"market_date_id": r.market_date_id},
     # no required id: his ids come back in skipped as not found (see test_bulk_cancel_skips_bobs_bookings_...)
     "bulk_cancel_bookings": lambda r: {"booking_ids": [r.booking_id], "credit_vendor": True},
+    # compliance: a kind is named, not numbered (Bob's markets in required_for_market_ids: test_compliance)
+    "set_document_kind": lambda r: {"name": "Alice insurance", "required_for_all": True},
+    "record_vendor_document": lambda r: {"vendor_id": r.vendor_id, "kind": "Alice insurance"},
+    "list_compliance": lambda r: {"market_date_id": r.market_date_id, "status": "all"},
     # waitlist
     "list_waitlist": lambda r: {"market_id": r.market_id},
     "add_to_waitlist": lambda r: {"market_date_id": r.market_date_id, "vendor_id": r.vendor_id},
@@ -178,6 +182,7 @@ OPTIONAL_ID = {
     "release_unpaid_bookings": "order_id",
     "get_money_report": "market_id",
     "export_csv": "market_id",
+    "list_compliance": "market_date_id",
 }
 
 EMPTY_PAGE = {"items": [], "total": 0, "limit": 20, "offset": 0, "next_offset": None, "page": "Nothing matches."}

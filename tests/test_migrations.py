@@ -36,7 +36,13 @@ from tests.conftest import make_tenant, on_postgres, sqlite_only
 
 # SQLite cannot reflect indexes on an expression, so autogenerate skips (and warns about) these two;
 # test_case_insensitive_email_indexes_exist checks them in sqlite_master instead.
-EXPRESSION_INDEXES = {"ux_app_user_org_email", "ux_vendor_org_email", "ix_vendor_org_sort", "ix_booking_org_space"}
+EXPRESSION_INDEXES = {
+    "ux_app_user_org_email",
+    "ux_vendor_org_email",
+    "ix_vendor_org_sort",
+    "ix_booking_org_space",
+    "ux_document_kind_org_name",
+}
 
 
 async def tables(db: Database) -> list[str]:

@@ -57,6 +57,11 @@ def _calls(path: Path, organization_id: int) -> list[tuple[str, dict[str, Any]]]
             "vendor": ids("vendor"),
         }
         other = con.execute("SELECT id FROM vendor WHERE organization_id != ? LIMIT 1", (organization_id,)).fetchone()
+        trading = con.execute(  # the first upcoming day with bookings: list_compliance(date) has rows to compare
+            "SELECT MIN(d.scheduled_at) FROM market_date d JOIN booking b ON b.market_date_id = d.id "
+            "WHERE d.organization_id = ? AND d.scheduled_at >= ? AND b.status IN ('pending', 'confirmed')",
+            (organization_id, date.today().isoformat()),
+        ).fetchone()[0]
         paying = con.execute(
             "SELECT vendor_id FROM payment WHERE organization_id = ? LIMIT 1", (organization_id,)
         ).fetchone()[0]
@@ -106,6 +111,9 @@ def _calls(path: Path, organization_id: int) -> list[tuple[str, dict[str, Any]]]
         ("get_money_report", {"market_id": market, "from_date": str(date.today() - timedelta(days=120))}),
         ("get_site_plan", {"market_id": market}),
         ("get_market_map", {"market_date_id": date_id}),
+        ("list_compliance", {}),
+        ("list_compliance", {"market_id": market, "status": "all", "limit": 5}),
+        ("list_compliance", {"date": trading, "status": "all"}),
         ("export_csv", {"kind": "payments"}),
         ("export_csv", {"kind": "orders", "market_id": market}),
         ("export_csv", {"kind": "bookings", "market_id": market, "from_date": str(date.today())}),

@@ -200,6 +200,7 @@ async def test_there_is_one_template_for_each_kind_of_record_search_hands_out_ex
         ("invoice", "market-mcp://orders/{order_id}/invoice.pdf", "application/pdf"),
         ("receipt", "market-mcp://payments/{payment_id}/receipt.pdf", "application/pdf"),
         ("day_sheet", "market-mcp://market-dates/{market_date_id}/sheet.pdf", "application/pdf"),
+        ("vendor_document_file", "market-mcp://vendor-documents/{document_id}/file", None),
     ]
 
 

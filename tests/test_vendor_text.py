@@ -123,7 +123,7 @@ def _is_text(annotation: Any) -> bool:
 
 
 # Text arguments that are never stored nor printed back in a sentence: what they are is checked otherwise.
-NOT_STORED = {"idempotency_key", "query", "tool", "slug", "id"}
+NOT_STORED = {"idempotency_key", "query", "tool", "slug", "id", "file_base64"}  # a file's bytes, never shown as text
 
 
 def text_arguments(check: Any) -> list[str]:
@@ -161,8 +161,14 @@ ONE_LINE_ARGUMENTS = [
     "create_vendor.phone",
     "list_waitlist.category",
     "record_order_payment.reference",
+    "record_vendor_document.filename",
+    "record_vendor_document.issuer",
+    "record_vendor_document.kind",
+    "record_vendor_document.number",
     "send_market_email.subject",
     "send_vendor_email.subject",
+    "set_document_kind.name",
+    "set_document_kind.required_for_categories",
     "set_site_plan.remove_stalls",
     "update_application_status.override_reason",
     "update_market.location",

@@ -35,6 +35,7 @@ from market_mcp.db.tables import (
     Booking,
     Credit,
     CreditTransaction,
+    DocumentKind,
     Email,
     Market,
     MarketDate,
@@ -44,6 +45,7 @@ from market_mcp.db.tables import (
     SiteFeature,
     Stall,
     Vendor,
+    VendorDocument,
     VendorNote,
     WaitlistEntry,
 )
@@ -540,6 +542,66 @@ def _site(org_id: int, market_id: int, spec: _MarketSpec) -> list[Stall | SiteFe
     made.append(SiteFeature(organization_id=org_id, market_id=market_id, kind="toilet", label="Toilets",
                             x=54, y=bottom, width=6, depth=3))  # fmt: skip
     return made
+
+
+# Compliance (services/compliance.py): insurance for everyone, a food licence for those who sell food; a vendor's
+# place in VENDORS decides their documents, so the demo always has some missing, expired and expiring soon.
+DOCUMENT_KINDS = (("Public liability insurance", True, ()), ("Food licence", False, ("Bakery", "Coffee", "Food")))
+DEMO_CERTIFICATE = b"%PDF-1.4\n% Certificate of currency: public liability $20,000,000 (demo)\n%%EOF\n"
+
+
+def _document_kinds(org_id: int, now: datetime) -> list[DocumentKind]:
+    return [
+        DocumentKind(
+            organization_id=org_id,
+            name=name,
+            required_for_all=everyone,
+            required_for_categories=list(categories),
+            required_for_market_ids=[],
+            created_at=now - timedelta(days=200),
+        )
+        for name, everyone, categories in DOCUMENT_KINDS
+    ]
+
+
+def _documents(
+    kinds: list[DocumentKind], vendors: list[Vendor], today: date, now: datetime, deciding: set[int]
+) -> list[VendorDocument]:
+    """Each vendor's documents: one in eight without each kind, one in eleven expired by now, one in six within 30
+    days of expiry; the first vendor's insurance has its certificate's file. Vendors with an application or an
+    order waiting on the organiser (`deciding`) hold every document they need, valid all season, so the demo's
+    decisions go through."""
+    rows = []
+    for vi, vendor in enumerate(vendors):
+        settled = vendor.id in deciding
+        for k, (kind, (_, everyone, categories)) in enumerate(zip(kinds, DOCUMENT_KINDS, strict=True)):
+            if not (everyone or vendor.category in categories) or ((vi + 3 * k) % 8 == 5 and not settled):
+                continue
+            if settled:
+                expires = today + timedelta(days=300 + 7 * vi)
+            elif vi % 11 == 7:
+                expires = today - timedelta(days=4 + vi % 9)
+            elif vi % 6 == 2:
+                expires = today + timedelta(days=6 + vi % 20)
+            else:
+                expires = today + timedelta(days=90 + 7 * vi)
+            certificate = DEMO_CERTIFICATE if vi == 0 and k == 0 else None
+            rows.append(
+                VendorDocument(
+                    organization_id=kind.organization_id,
+                    vendor_id=vendor.id,  # type: ignore[arg-type]
+                    kind_id=kind.id,  # type: ignore[arg-type]
+                    number=f"{'PL' if k == 0 else 'FL'}-{4100 + vi * 7}",
+                    issuer="Harbour Mutual Insurance" if k == 0 else "City of Yarra",
+                    expires_on=expires if k == 0 or vi % 2 else None,  # some councils' licences do not expire
+                    content=certificate,
+                    filename="certificate-of-currency.pdf" if certificate else None,
+                    content_type="application/pdf" if certificate else None,
+                    size=len(certificate) if certificate else None,
+                    created_at=now - timedelta(days=60 + vi),
+                )
+            )
+    return rows
 
 
 def _money(cents: int) -> str:
@@ -1333,6 +1395,14 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
     emails.sort(key=lambda e: e.created_at)
     session.add_all(emails)
     await session.flush()
+    kinds = _document_kinds(org_id, now)
+    session.add_all(kinds)
+    await session.flush()
+    deciding = {a.vendor_id for a in applications if a.status in ("pending", "waitlisted")}
+    deciding |= {o.vendor_id for o in order_rows if o.status == "pending"}  # approving them passes compliance
+    documents = _documents(kinds, vendor_rows, today, now, deciding)
+    session.add_all(documents)
+    await session.flush()
 
     return {
         "markets": len(markets),
@@ -1346,6 +1416,8 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
         "credits": len(credit_rows),
         "credit_transactions": len(transaction_rows),
         "emails": len(emails),
+        "document_kinds": len(kinds),
+        "vendor_documents": len(documents),
     }
 
 

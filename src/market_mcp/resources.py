@@ -36,6 +36,7 @@ from market_mcp.schemas.text import one_line
 from market_mcp.services import (
     applications,
     bookings,
+    compliance,
     invoices,
     market_dates,
     markets,
@@ -52,6 +53,7 @@ CSV_MIME_TYPE = "text/csv"
 EXPORTS = "market-mcp://exports/"
 _ADDRESS = re.compile(r"market-mcp://([a-z_]+)/([1-9][0-9]{0,17})")
 _SHEET = re.compile(r"market-mcp://market-dates/([1-9][0-9]{0,17})/sheet\.pdf")
+_VENDOR_FILE = re.compile(r"market-mcp://vendor-documents/([1-9][0-9]{0,17})/file")
 _DOCUMENT = re.compile(r"market-mcp://(orders/([1-9][0-9]{0,17})/invoice|payments/([1-9][0-9]{0,17})/receipt)\.pdf")
 
 
@@ -162,6 +164,13 @@ TEMPLATES = [
         "the roster with phone numbers and payment state. get_market_map gives its address (sheet_pdf).",
         mime_type=invoices.PDF,
     ),
+    ResourceTemplate(
+        uri_template="market-mcp://vendor-documents/{document_id}/file",
+        name="vendor_document_file",
+        title="Vendor document file",
+        description="The file of a vendor's compliance document (a certificate of insurance, a licence) as it was "
+        "recorded, PDF or image. get_vendor's documents and record_vendor_document give its address (file_uri).",
+    ),
 ]
 
 
@@ -177,6 +186,12 @@ async def read(org: OrgContext, uri: str) -> tuple[str | bytes, str]:
     sheet = _SHEET.fullmatch(uri)
     if sheet is not None:
         return await site.day_sheet(org, _number(MarketDate, sheet.group(1))), invoices.PDF
+    vendor_file = _VENDOR_FILE.fullmatch(uri)
+    if vendor_file is not None:
+        number = int(vendor_file.group(1))
+        if number > MAX_ID:
+            raise NotFound(f"Vendor document {number} not found.")
+        return await compliance.read_file(org, number)
     document = _DOCUMENT.fullmatch(uri)
     if document is not None:
         order_id, payment_id = document.group(2), document.group(3)

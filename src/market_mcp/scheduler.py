@@ -1,6 +1,7 @@
 """The server's scheduler: what is due by the clock rather than by a call. Today that is payment deadlines
 (services/deadlines.py): every `deadline_check_seconds`, for each active organisation, the reminders due and the
-release of unpaid bookings where a market asks for it.
+release of unpaid bookings where a market asks for it; and reminders of compliance documents near expiry
+(services/compliance.py), each in its own transaction and audit entry ("document_reminders").
 
 Each organisation's pass is one write transaction with one audit entry (token "scheduler") when it changed
 anything, so an organiser's list_audit_log shows what was released and when. The pass is idempotent and runs in
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from market_mcp.auth import OrgContext
 from market_mcp.db import Database
 from market_mcp.db.tables import Organization
-from market_mcp.services import audit, deadlines
+from market_mcp.services import audit, compliance, deadlines
 
 logger = logging.getLogger("market_mcp.scheduler")
 
@@ -67,6 +68,27 @@ async def run_once(db: Database, clock: Callable[[], datetime], *, email_deliver
                 queued += org.emails_queued
         except Exception:
             logger.exception("payment deadlines for organisation %s failed; the next pass tries again", slug)
+        try:  # compliance documents near expiry: one reminder each (services/compliance.py)
+            async with db.transaction(write=True) as session:
+                org = OrgContext(
+                    session=session,
+                    organization_id=org_id,
+                    organization_name=name,
+                    organization_slug=slug,
+                    currency=currency,
+                    timezone=timezone,
+                    token_id=None,  # type: ignore[arg-type]
+                    token_name=ACTOR,
+                    scope="write",
+                    clock=clock,
+                    email_delivery=email_delivery,
+                )
+                reminded = await compliance.send_reminders(org)
+                if reminded:
+                    audit.record(org, "document_reminders", {"reminders_queued": reminded}, "ok")
+                queued += org.emails_queued
+        except Exception:
+            logger.exception("document reminders for organisation %s failed; the next pass tries again", slug)
     return queued
 
 

@@ -29,6 +29,7 @@ NO_DETAIL = {
     "list_vendor_notes": "its rows are whole already, so it takes no detail argument",
     "list_payments": "a ledger row is short: every field, always",
     "list_overdue_orders": "an overdue row is short: every field, always",
+    "list_compliance": "a booking's row is its documents' states: every field, always",
 }
 
 
@@ -129,6 +130,7 @@ def test_every_list_tools_rows_are_read_from_its_return_type() -> None:
         "list_emails": "EmailOut",
         "list_payments": "PaymentOut",
         "list_overdue_orders": "OverdueOrderOut",
+        "list_compliance": "ComplianceRow",
     }
 
 

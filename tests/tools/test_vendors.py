@@ -501,6 +501,7 @@ async def test_get_vendor_returns_the_vendor_its_history_and_how_many_notes_it_h
                 "notes": "Starter credit",
             }
         ],
+        "documents": [],
     }
 
 
@@ -644,6 +645,7 @@ async def test_create_vendor_adds_the_vendor_with_trimmed_fields_and_emails_nobo
         "orders": [],
         "bookings": [],
         "credits": [],
+        "documents": [],
     }
     assert again == vendor
     assert (await rows(alice, Vendor), await outbox(alice)) == (1, [])

@@ -10,7 +10,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, UniqueConstraint, false, text, true
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
 from sqlmodel import Field, SQLModel
 
 from market_mcp.db.types import UTCDateTime, utcnow
@@ -249,6 +261,58 @@ class Vendor(SQLModel, table=True):
     needs: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))  # stall attributes required
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
+
+
+class DocumentKind(SQLModel, table=True):
+    """A kind of compliance document an organisation asks vendors for (public liability insurance, a food
+    licence): required of every vendor, of vendors of some categories, or at some markets (services/compliance.py)."""
+
+    __tablename__ = "document_kind"
+    __table_args__ = (Index("ux_document_kind_org_name", "organization_id", text("lower(name)"), unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    name: str = Field(max_length=100)
+    required_for_all: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    required_for_categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    required_for_market_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    remind_days_before: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
+    created_at: datetime = _when(nullable=False)
+
+
+class VendorDocument(SQLModel, table=True):
+    """A vendor's document of a kind: the newest recorded is current (`is_current`), older ones stay as history.
+    The file, when one was given, is kept here (at most 5 MB) and served as market-mcp://vendor-documents/<id>/file."""
+
+    __tablename__ = "vendor_document"
+    __table_args__ = (
+        Index("ix_vendor_document_vendor", "organization_id", "vendor_id", "kind_id", "id"),
+        Index("ix_vendor_document_expiry", "organization_id", "is_current", "expires_on"),  # the reminders' pass
+        # One current document per vendor and kind: recording a newer one supersedes it.
+        Index(
+            "ux_vendor_document_current",
+            "vendor_id",
+            "kind_id",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    vendor_id: int = _fk("vendor.id")
+    kind_id: int = _fk("document_kind.id")
+    is_current: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    number: str = Field(default="", max_length=100)
+    issuer: str = Field(default="", max_length=200)
+    expires_on: date | None = None  # none: it does not expire
+    content: bytes | None = Field(default=None, sa_type=LargeBinary, nullable=True)
+    filename: str | None = Field(default=None, max_length=200)
+    content_type: str | None = Field(default=None, max_length=100)
+    size: int | None = None  # bytes of the file
+    reminded_at: datetime | None = _when()  # when the expiry reminder was queued (once per document)
+    created_at: datetime = _when(nullable=False)
 
 
 class VendorNote(SQLModel, table=True):
@@ -640,6 +704,7 @@ __all__ = [
     "Booking",
     "Credit",
     "CreditTransaction",
+    "DocumentKind",
     "Email",
     "IdempotencyRecord",
     "Market",
@@ -651,6 +716,7 @@ __all__ = [
     "Organization",
     "User",
     "Vendor",
+    "VendorDocument",
     "VendorNote",
     "WaitlistEntry",
 ]

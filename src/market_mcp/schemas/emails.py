@@ -28,6 +28,7 @@ EmailKind = Literal[
     "market_date_cancelled",
     "market_message",
     "vendor_message",
+    "document_expiring",
 ]
 
 

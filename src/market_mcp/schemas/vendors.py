@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field
 
 from market_mcp.schemas.common import Row, Schema, Stripped, nullable
+from market_mcp.schemas.compliance import VendorDocumentBrief
 from market_mcp.schemas.emails import Emailing
 from market_mcp.schemas.text import OneLine, OneLineFirst
 
@@ -124,6 +125,9 @@ class VendorDetail(VendorSummary):
     orders: list[VendorOrder] = Field(description="The 10 most recent orders.")
     bookings: list[VendorBooking] = Field(description="The 10 most recent bookings by market date.")
     credits: list[VendorCredit] = Field(description="The 10 most recent credits (see list_credits for all).")
+    documents: list[VendorDocumentBrief] = Field(
+        [], description="Current compliance documents by kind (record_vendor_document)."
+    )
 
 
 class VendorNoteOut(Schema):

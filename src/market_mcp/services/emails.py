@@ -149,6 +149,14 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Thank you for understanding, and we hope to see you at the next market.\n\n"
         "Kind regards,\n{organization_name}",
     ),
+    "document_expiring": (
+        "Your {kind_name} expires on {expires}",
+        "Hi {contact_name},\n\n"
+        "Our records show that {business_name}'s {kind_name}{number_part} expires on {expires}. We need a "
+        "current one on file for you to keep trading at our markets after that day.\n\n"
+        "Please reply with the new certificate (a PDF or a clear photo is fine).{link_block}\n\n"
+        "Thank you,\n{organization_name}",
+    ),
     # The organiser's own words: {greeting} is ours unless their message opens with one (see `greeting`).
     "vendor_message": ("{subject}", "{greeting}{message}\n\n{organization_name}"),
     "market_message": ("{subject}", "{greeting}{message}\n\n{organization_name}, for {market_name}"),
@@ -174,6 +182,7 @@ EMAIL_KINDS = (
     "market_date_cancelled",
     "market_message",
     "vendor_message",
+    "document_expiring",
 )
 
 

@@ -25,7 +25,7 @@ from market_mcp.schemas.vendors import (
     VendorOrder,
     VendorSummary,
 )
-from market_mcp.services import emails, ranges
+from market_mcp.services import compliance, emails, ranges
 from market_mcp.services.credits import balance_of_vendor, status_of
 from market_mcp.services.scope import (
     Prepared,
@@ -218,6 +218,7 @@ async def get_vendor(org: OrgContext, vendor_id: int) -> VendorDetail:
             )
             for c in await _CREDITS.rows(org, vendor_id=vendor_id)
         ],
+        documents=await compliance.vendor_documents(org, vendor_id),
     )
 
 

@@ -1,7 +1,7 @@
 """category caps
 
 Revision ID: 0023
-Revises: 0018
+Revises: 0022
 Create Date: 2026-12-03
 
 A market's caps on categories of vendor (services/caps.py): at most N of a category approved and booked on a date,
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0023"
-down_revision: str | None = "0018"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
