@@ -7,6 +7,7 @@ from pydantic import AfterValidator, Field
 
 from market_mcp.schemas.common import Row, Schema, Stripped
 from market_mcp.schemas.market_dates import MarketDateOut
+from market_mcp.schemas.questions import Question
 from market_mcp.schemas.text import OneLine, Text
 
 MarketStatus = Literal["published", "unpublished"]
@@ -116,3 +117,6 @@ class MarketDetail(MarketOut):
     upcoming_confirmed_bookings: int = Field(description="Confirmed bookings across all upcoming dates.")
     pending_applications: int
     approved_vendors: int = Field(description="Vendors with an approved application to this market.")
+    application_questions: list[Question] = Field(
+        description="What applicants are asked (set_application_questions sets it); answers go to create_application."
+    )

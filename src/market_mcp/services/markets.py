@@ -17,6 +17,7 @@ from market_mcp.schemas.emails import MassEmailResult, Recipient, SampleEmail
 from market_mcp.schemas.markets import MarketDetail, MarketFields, MarketOut, PaymentTerms
 from market_mcp.services import emails
 from market_mcp.services.market_dates import upcoming_market_dates
+from market_mcp.services.questions import questions_of
 from market_mcp.services.scope import count, get_or_404, like_pattern, matches, scoped
 
 
@@ -97,7 +98,8 @@ async def get_market(org: OrgContext, market_id: int) -> MarketDetail:
             ).where(Application.market_id == market_id)
         )
     ).one()
-    terms = (await get_or_404(org, Market, market_id)).model_dump(include=set(TERMS))
+    stored = await get_or_404(org, Market, market_id)
+    terms = stored.model_dump(include=set(TERMS))
     return MarketDetail(
         **market.model_dump(),
         payment_terms=PaymentTerms(**terms | {"payment_reminders": terms["payment_reminders"] or []}),
@@ -106,6 +108,7 @@ async def get_market(org: OrgContext, market_id: int) -> MarketDetail:
         upcoming_confirmed_bookings=confirmed,
         pending_applications=applications[0],
         approved_vendors=applications[1],
+        application_questions=questions_of(stored),
     )
 
 
