@@ -16,9 +16,8 @@ MAX_CHOICES = 20
 MAX_ANSWER_CHARS = 2000
 MAX_NUMBER = 1_000_000_000
 MIN_SCORE, MAX_SCORE = 0, 10
-QuestionKey = Annotated[
-    str, Stripped, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$", description="e.g. power.")
-]
+QuestionKey = Annotated[str, Stripped, Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")]
+AnswerKey = Annotated[str, Field(max_length=40)]  # checked against the market's questions, which say what fits
 QuestionText = Annotated[str, Stripped, Field(min_length=1, max_length=300), OneLine]
 Choice = Annotated[str, Stripped, Field(min_length=1, max_length=100), OneLine]
 AnswerValue = (
@@ -29,8 +28,8 @@ AnswerValue = (
 class QuestionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    key: QuestionKey = Field(description="Short id, lowercase: products, needs_power.")
-    text: QuestionText = Field(description="The question as the vendor reads it.")
+    key: QuestionKey = Field(description="e.g. needs_power.")
+    text: QuestionText = Field(description="As the vendor reads it.")
     kind: AnswerKind = "text"
     choices: list[Choice] | None = Field(None, max_length=MAX_CHOICES, description="Only for kind choice.")
     required: bool = False

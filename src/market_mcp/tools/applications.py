@@ -32,6 +32,7 @@ from market_mcp.schemas.questions import (
     MAX_QUESTIONS,
     MAX_SCORE,
     MIN_SCORE,
+    AnswerKey,
     AnswerValue,
     QuestionIn,
     QuestionKey,
@@ -67,17 +68,15 @@ async def list_applications(
     market_id: IdFilter = None,
     start_date: Annotated[Day | None, Field(description="Submitted on or after this date.")] = None,
     end_date: Annotated[Day | None, Field(description="Submitted on or before this date.")] = None,
-    answer_key: Annotated[QuestionKey | None, Field(description="Only those that answered this question.")] = None,
-    answer_value: Annotated[
-        str | None, Field(max_length=200, description="...with this answer (text: containing it); any case.")
-    ] = None,
-    sort: Annotated[Literal["newest", "score"], Field(description="score: jury's highest first.")] = "newest",
+    answer_key: Annotated[QuestionKey | None, Field(description="Those who answered this question...")] = None,
+    answer_value: Annotated[str | None, Field(max_length=200, description="...so (text: containing it).")] = None,
+    sort: Literal["newest", "score"] = "newest",
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[ApplicationOut]:
     """Applications to trade, newest first (or by jury score), with vendor, market, status, score and
-    allowed_moves. Waiting ones: status="pending"; by answer: answer_key and answer_value."""
+    allowed_moves. Waiting ones: status="pending"."""
     page = await applications.list_applications(
         org,
         status=status,
@@ -114,9 +113,9 @@ async def create_application(
         str, Field(max_length=5000, description="What the vendor wrote, if anything."), Text
     ] = "",
     answers: Annotated[
-        dict[QuestionKey, AnswerValue] | None,
-        Field(max_length=MAX_QUESTIONS, description="Answers to the market's questions: {key: value}."),
-    ] = None,
+        dict[AnswerKey, AnswerValue],
+        Field(max_length=MAX_QUESTIONS, description="To the market's questions: {key: value}."),
+    ] = {},  # noqa: B006 (pydantic copies a default; the function never changes it)
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationCreated:
     """Record a vendor's application to a market, as pending: vendor_id, or email and business_name (found or created),
@@ -193,9 +192,8 @@ async def set_application_questions(
     ],
     idempotency_key: IdempotencyKey = None,
 ) -> QuestionsSet:
-    """Set what a market asks applicants (replaces its list): each {key, text, kind: text|choice|yes_no|number,
-    choices (choice only), required}. create_application then takes answers; answers already given are kept.
-    Emails nobody."""
+    """Set the questions a market asks applicants (replaces its list); create_application then takes the answers.
+    Answers already given are kept. Emails nobody."""
     return await asked.set_application_questions(org, market_id, questions)
 
 
@@ -203,10 +201,10 @@ async def set_application_questions(
 async def score_application(
     org: Org,
     application_id: ApplicationId,
-    score: Annotated[int, Field(ge=MIN_SCORE, le=MAX_SCORE, description="0 (poor) to 10 (excellent).")],
+    score: Annotated[int, Field(ge=MIN_SCORE, le=MAX_SCORE, description="0 poor to 10 excellent.")],
     note: Annotated[str, Field(max_length=2000, description="Internal, never emailed."), Text] = "",
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationOut:
-    """Record your jury score (0-10) and an internal note on an application, signed with this token's name; your
-    earlier score of it is replaced. list_applications sort="score" ranks by the average. Emails nobody."""
+    """Record your jury score and internal note on an application, signed with this token's name (replacing your
+    earlier one); lists sort by the average. Emails nobody."""
     return await applications.score_application(org, application_id, score=score, note=note)
