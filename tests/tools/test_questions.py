@@ -9,9 +9,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from market_mcp.db.tables import ApplicationAnswer, ApplicationScore
+from market_mcp.db.tables import ApplicationAnswer, ApplicationScore, Market
+from market_mcp.demo import OPEN_ANSWERS
+from market_mcp.demo import QUESTIONS as DEMO_QUESTIONS
+from market_mcp.schemas.questions import QuestionIn
 from market_mcp.schemas.text import fenced
 from market_mcp.services import organizations
+from market_mcp.services.questions import check_answers
 from tests.factories import Caller, Tenant
 from tests.tools.test_orders import market_with_dates
 
@@ -317,3 +321,17 @@ async def test_a_read_only_token_cannot_score(alice: Tenant) -> None:
     async with alice.client(read_only=True) as c:
         said = await c.refused("score_application", 403, application_id=application_id, score=5)
     assert "read-only" in said
+
+
+def test_the_demos_questions_are_valid_and_its_answers_ones_create_application_accepts() -> None:
+    markets = {}
+    for key, questions in DEMO_QUESTIONS.items():
+        markets[key] = Market(name=key, slug=key, organization_id=1)
+        markets[key].application_questions = [
+            QuestionIn(**q).model_dump() | {"choices": q.get("choices", [])} for q in questions
+        ]
+    stored = {
+        (business, key): {row["key"]: row["value"] for row in check_answers(markets[key], answers)}
+        for (business, key), answers in OPEN_ANSWERS.items()
+    }
+    assert stored == OPEN_ANSWERS
