@@ -33,13 +33,13 @@ DECISION_EMAIL = {
 }
 
 
-def _joined(org: OrgContext, scores: Any = None) -> Any:
-    scores = scores if scores is not None else questions.average_score(org)
+def _joined(org: OrgContext, score: Any = None) -> Any:
     return (
-        scoped(org, Application, Application, Vendor, Market.name, scores.c.score)
+        scoped(
+            org, Application, Application, Vendor, Market.name, questions.average_score(org) if score is None else score
+        )
         .join(Vendor, Vendor.id == Application.vendor_id)
         .join(Market, Market.id == Application.market_id)
-        .outerjoin(scores, scores.c.application_id == Application.id)
     )
 
 
@@ -111,11 +111,11 @@ async def list_applications(
         raise Invalid("answer_value needs answer_key: the key of the question it answers (get_market lists them).")
     if answer_key is not None:
         filters.append(questions.answer_filter(org, answer_key, answer_value))
-    scores = questions.average_score(org)
-    stmt = _joined(org, scores).where(*filters)
+    score = questions.average_score(org)
+    stmt = _joined(org, score).where(*filters)
     total = await count(org, scoped(org, Application).where(*filters))
     newest = [Application.submitted_at.desc(), Application.id.desc()]  # type: ignore[attr-defined, union-attr]
-    ordered = stmt.order_by(*(questions.by_score(scores.c.score) if sort == "score" else []), *newest)
+    ordered = stmt.order_by(*([questions.by_score(score)] if sort == "score" else []), *newest)
     rows = (await org.session.execute(ordered.limit(limit).offset(offset))).all()
     extras = await questions.answers_and_scores(org, [row[0].id for row in rows])
     return Page.of(
