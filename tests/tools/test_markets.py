@@ -199,6 +199,7 @@ async def test_a_new_market_has_the_documented_defaults_and_the_organisations_cu
         "upcoming_confirmed_bookings": 0,
         "pending_applications": 0,
         "approved_vendors": 0,
+        "application_questions": [],
     }
     assert market["created_at"].endswith("Z")
 
@@ -248,6 +249,7 @@ async def test_every_field_given_to_create_market_is_kept(alice: Tenant) -> None
         "upcoming_confirmed_bookings": 0,
         "pending_applications": 0,
         "approved_vendors": 0,
+        "application_questions": [],
     }
     assert again == market
 
