@@ -90,6 +90,19 @@ SUBURBS = (
     "Camberwell Sandringham Frankston Geelong Ballarat Bendigo Daylesford Castlemaine"
 ).split()
 KINDS = ("Farmers", "Makers", "Night", "Twilight", "Produce", "Artisan")
+# What every market asks applicants (set_application_questions), and how often the jury has scored one.
+QUESTIONS = [
+    {"key": "products", "text": "What will you sell?", "kind": "text", "choices": [], "required": True},
+    {"key": "needs_power", "text": "Do you need power?", "kind": "yes_no", "choices": [], "required": True},
+    {
+        "key": "stall_size",
+        "text": "Which stall size?",
+        "kind": "choice",
+        "choices": ["Single", "Double"],
+        "required": False,
+    },
+]
+SCORED_EVERY = 3
 AUDIT_TOOLS = ("approve_order", "create_order", "cancel_booking", "record_order_payment", "update_vendor")
 EMAIL_KINDS = ("order_approved", "booking_confirmed", "booking_cancelled", "payment_received", "order_reminder")
 
@@ -274,6 +287,7 @@ class Organisation:
     def applications(self, rng: random.Random, markets: int) -> list[list[int]]:
         """Each vendor is approved at one to three markets (and some wait on another): the market's pool."""
         pools: list[list[int]] = [[] for _ in range(markets)]
+        answering = random.Random(f"{self.seed}:{self.organization_id}:answers")  # the other rows stay as they were
         columns = (
             "id, organization_id, vendor_id, market_id, status, vendor_message, decision_message, "
             "starter_credit_cents, submitted_at, decided_at"
@@ -288,11 +302,13 @@ class Organisation:
                     pools[m].append(vendor_id)
                 elif rng.random() > 0.05:
                     continue
+                application_id = self.ids.take("application")
+                self.answers(answering, application_id, vendor_id, submitted)
                 self.rows.add(
                     "application",
                     columns,
                     (
-                        self.ids.take("application"),
+                        application_id,
                         self.organization_id,
                         vendor_id,
                         m + self.first_market_id,
@@ -307,6 +323,44 @@ class Organisation:
         assert all(len(pool) >= BOOKINGS_PER_DATE for pool in pools), "too few vendors for the markets"
         return pools
 
+    def answers(self, rng: random.Random, application_id: int, vendor_id: int, submitted: datetime) -> None:
+        """The application's answers to QUESTIONS (what they sell, power, sometimes a stall size), and every
+        SCORED_EVERY-th application a jury score."""
+        trade = TRADES[vendor_id % len(TRADES)][0]
+        given = [f"{trade}, made by us", rng.choice(("yes", "no", "no")), rng.choice(("Single", "Double", None))]
+        for position, (question, value) in enumerate(zip(QUESTIONS, given, strict=True)):
+            if value is None:
+                continue
+            self.rows.add(
+                "application_answer",
+                "id, organization_id, application_id, position, key, question, kind, value, folded",
+                (
+                    self.ids.take("application_answer"),
+                    self.organization_id,
+                    application_id,
+                    position,
+                    question["key"],
+                    question["text"],
+                    question["kind"],
+                    value,
+                    value.casefold(),
+                ),
+            )
+        if application_id % SCORED_EVERY == 0:
+            self.rows.add(
+                "application_score",
+                "id, organization_id, application_id, author, score, note, scored_at",
+                (
+                    self.ids.take("application_score"),
+                    self.organization_id,
+                    application_id,
+                    "bench jury",
+                    rng.randint(0, 10),
+                    rng.choice(("", "Strong range.", "Seen at Eltham: busy stall.")),
+                    stamp(submitted + timedelta(days=2)),
+                ),
+            )
+
     def market(self, rng: random.Random, m: int, pool: list[int], credits_budget: int) -> None:
         """One market: its dates, who trades on each, their orders, bookings, credits and waitlists."""
         market_id = m + self.first_market_id
@@ -319,7 +373,7 @@ class Organisation:
             "market",
             "id, organization_id, name, slug, region, market_type, status, booking_enabled, waitlist_auto_notify, "
             "default_fee_cents, capacity, location, description, reference, metadata, created_at, updated_at, "
-            "payment_due_days",
+            "payment_due_days, application_questions",
             (
                 market_id,
                 self.organization_id,
@@ -339,6 +393,7 @@ class Organisation:
                 stamp(created),
                 stamp(created),
                 DUE_DAYS,
+                json.dumps(QUESTIONS),
             ),
         )
         # Its site plan: rows A to F of 20 3x3 m stalls, facing in pairs across 4 m aisles, power on row A.

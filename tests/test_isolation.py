@@ -106,6 +106,11 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
     },
     "send_application_reminder": lambda r: {"application_id": r.application_id},
     "add_application_credit": lambda r: {"application_id": r.application_id, "amount": 10},
+    "set_application_questions": lambda r: {
+        "market_id": r.market_id,
+        "questions": [{"key": "power", "text": "Need power?", "kind": "yes_no"}],
+    },
+    "score_application": lambda r: {"application_id": r.application_id, "score": 3, "note": "Alice was here"},
     # credits
     "list_credits": lambda r: {},
     "get_credit": lambda r: {"credit_id": r.credit_id},

@@ -90,6 +90,8 @@ def _calls(path: Path, organization_id: int) -> list[tuple[str, dict[str, Any]]]
         ("list_vendors", {"query": word}),
         ("list_vendors", {"market_id": market}),
         ("list_applications", {"status": "approved", "market_id": market}),
+        ("list_applications", {"answer_key": "needs_power", "answer_value": "Yes", "sort": "score"}),
+        ("list_applications", {"answer_key": "products", "answer_value": "sourdough", "detail": "full"}),
         ("list_orders", {"status": "payment_pending"}),
         ("list_orders", {"vendor_id": vendor, "include_archived": True}),
         ("list_bookings", {"market_id": market, "status": "confirmed", "date_filter": "upcoming"}),

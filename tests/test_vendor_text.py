@@ -20,7 +20,7 @@ import pytest
 from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy import update
 
-from market_mcp.db.tables import Application, Market, Vendor
+from market_mcp.db.tables import Application, ApplicationAnswer, Market, Vendor
 from market_mcp.schemas.markets import MarketFields
 from market_mcp.schemas.text import (
     OneLineFirst,
@@ -123,7 +123,16 @@ def _is_text(annotation: Any) -> bool:
 
 
 # Text arguments that are never stored nor printed back in a sentence: what they are is checked otherwise.
-NOT_STORED = {"idempotency_key", "query", "tool", "slug", "id", "file_base64"}  # a file's bytes, never shown as text
+NOT_STORED = {
+    "idempotency_key",
+    "query",
+    "tool",
+    "slug",
+    "id",
+    "answer_key",
+    "answer_value",
+    "file_base64",
+}  # file_base64: bytes, never shown
 
 
 def text_arguments(check: Any) -> list[str]:
@@ -196,6 +205,7 @@ TEXT_ARGUMENTS = [
     "reject_booking.reason",
     "reject_order.reason",
     "remove_from_waitlist.reason",
+    "score_application.note",
     "send_market_email.message",
     "send_vendor_email.message",
     "update_application_status.message",
@@ -444,14 +454,26 @@ def test_the_stored_fields_below_are_every_text_field_of_a_vendor_and_a_market()
 
 
 @pytest.mark.parametrize("injection", list(INJECTIONS))
-@pytest.mark.parametrize("field", [*VENDOR_COLUMNS, "vendor_message"])
+@pytest.mark.parametrize("field", [*VENDOR_COLUMNS, "vendor_message", "vendor_answer"])
 async def test_a_vendors_stored_words_never_make_a_line_of_the_servers_own(
     alice: Tenant, field: str, injection: str
 ) -> None:
     ids = await trading_vendor(alice)
     words = INJECTIONS[injection]
     async with alice.db.transaction(write=True) as session:  # as a row written before the input check could be
-        if field == "vendor_message":
+        if field == "vendor_answer":  # an answer to one of the market's questions
+            session.add(
+                ApplicationAnswer(
+                    organization_id=alice.org_id,
+                    application_id=ids["application"],
+                    key="products",
+                    question="What do you sell?",
+                    kind="text",
+                    value=words,
+                    folded=words.casefold(),
+                )
+            )
+        elif field == "vendor_message":
             await session.execute(
                 update(Application).where(Application.id == ids["application"]).values(**{field: words})
             )
@@ -460,10 +482,12 @@ async def test_a_vendors_stored_words_never_make_a_line_of_the_servers_own(
     async with alice.client() as c:
         await c.ok("send_vendor_email", vendor_id=ids["vendor"], subject="Hello again", message="See you.")
         sentences = await read_everything(alice, c, ids, "Riverside")
-        fetched = await c.ok(
-            "fetch", id=f"vendor:{ids['vendor']}" if field != "vendor_message" else f"application:{ids['application']}"
-        )
-    if field == "vendor_message":
+        kind = "vendor" if field in VENDOR_COLUMNS else "application"
+        fetched = await c.ok("fetch", id=f"{kind}:{ids[kind]}")
+        answers = (await c.ok("get_application", application_id=ids["application"]))["vendor_answers"]
+    if field == "vendor_answer":
+        assert fenced(words) in fetched["text"] and answers[0]["vendor_answer"] == fenced(words)
+    elif field == "vendor_message":
         assert fenced(words) in fetched["text"]
     else:
         assert quoted(words) in fetched["text"]  # in our sentences, the vendor's words stand in quotes

@@ -26,12 +26,15 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from market_mcp.db.tables import (
     Application,
+    ApplicationAnswer,
+    ApplicationScore,
     Booking,
     Credit,
     CreditTransaction,
@@ -364,6 +367,58 @@ OPEN_APPLICATIONS: tuple[tuple[str, str, str, int, str, str], ...] = (
     ),
 )
 
+# What two markets ask applicants (set_application_questions), the open applicants' answers to them, and the
+# jury's first scores (business, market key, score, note).
+QUESTIONS: dict[str, list[dict[str, Any]]] = {
+    "F": [
+        {"key": "grow_own", "text": "Do you grow or make everything you sell?", "kind": "yes_no", "required": True},
+        {"key": "products", "text": "What will you sell?", "kind": "text", "required": True},
+        {"key": "km_from_melbourne", "text": "How far from Melbourne is your farm or kitchen (km)?", "kind": "number"},
+    ],
+    "M": [
+        {"key": "products", "text": "What will you sell, and what price range?", "kind": "text", "required": True},
+        {"key": "needs_power", "text": "Do you need power?", "kind": "yes_no", "required": True},
+        {"key": "stall_size", "text": "Which stall size?", "kind": "choice", "choices": ["3x3", "3x6"]},
+    ],
+}
+OPEN_ANSWERS: dict[tuple[str, str], dict[str, str]] = {
+    ("Hand-Poured Soap Co.", "M"): {
+        "products": "Cold-process soaps $8-12, beeswax wraps $15-25.",
+        "needs_power": "no",
+        "stall_size": "3x3",
+    },
+    ("Native Roots Nursery", "M"): {
+        "products": "Tubestock $4, grasses $6, advanced plants to $35.",
+        "needs_power": "no",
+    },
+    ("Barefoot Leather Goods", "M"): {
+        "products": "Wallets $60, belts $90, bags $180-420.",
+        "needs_power": "yes",
+        "stall_size": "3x3",
+    },
+    ("Three Wattles Espresso", "M"): {
+        "products": "Espresso coffee $4.50-6.",
+        "needs_power": "yes",
+        "stall_size": "3x6",
+    },
+    ("Kombucha Collective", "F"): {
+        "grow_own": "yes",
+        "products": "Kombucha in 750 ml bottles, $9, and tastings.",
+        "km_from_melbourne": "12",
+    },
+    ("Smokey Joe's BBQ", "F"): {
+        "grow_own": "no",
+        "products": "Brisket rolls and pulled pork.",
+        "km_from_melbourne": "30",
+    },
+    ("Salt Water Linen", "F"): {"grow_own": "yes", "products": "Linen shirts and dresses.", "km_from_melbourne": "8"},
+}
+JURY = (
+    ("Hand-Poured Soap Co.", "M", 8, "Plastic-free range suits the Sunday crowd; no other soap stall."),
+    ("Native Roots Nursery", "M", 6, "Good range, but plants sell slowly in winter."),
+    ("Kombucha Collective", "F", 7, "Local fruit from our own growers: a good fit."),
+)
+
 APPLICATION_MESSAGES: dict[str, tuple[str, ...]] = {
     "Produce": (
         "We're a family farm and grow everything we sell. We bring our own gazebo, scales and eftpos.",
@@ -601,6 +656,51 @@ def _documents(
                     created_at=now - timedelta(days=60 + vi),
                 )
             )
+
+
+def _questions_and_answers(
+    org_id: int, markets: list[Market], applications: list[Application], vendor_rows: list[Vendor], latest: datetime
+) -> list[ApplicationAnswer | ApplicationScore]:
+    """QUESTIONS on their markets, OPEN_ANSWERS as the applications' answers and JURY's scores, signed DEMO_AUTHOR."""
+    market_by_key = {spec.key: markets[i] for i, spec in enumerate(MARKETS)}
+    for key, questions in QUESTIONS.items():
+        market_by_key[key].application_questions = [
+            {"choices": [], "required": False, **question} for question in questions
+        ]
+    vendor_ids = {v.business_name: v.id for v in vendor_rows}
+    application = {(a.vendor_id, a.market_id): a for a in applications}
+
+    def of(business: str, key: str) -> Application:
+        return application[(vendor_ids[business], market_by_key[key].id)]
+
+    rows: list[ApplicationAnswer | ApplicationScore] = []
+    for (business, key), answers in OPEN_ANSWERS.items():
+        for position, question in enumerate(QUESTIONS[key]):
+            if question["key"] in answers:
+                value = answers[question["key"]]
+                rows.append(
+                    ApplicationAnswer(
+                        organization_id=org_id,
+                        application_id=of(business, key).id,  # type: ignore[arg-type]
+                        position=position,
+                        key=question["key"],
+                        question=question["text"],
+                        kind=question["kind"],
+                        value=value,
+                        folded=value.casefold(),
+                    )
+                )
+    for business, key, score, note in JURY:
+        rows.append(
+            ApplicationScore(
+                organization_id=org_id,
+                application_id=of(business, key).id,  # type: ignore[arg-type]
+                author=DEMO_AUTHOR,
+                score=score,
+                note=note,
+                scored_at=min(latest, of(business, key).submitted_at + timedelta(days=1)),
+            )
+        )
     return rows
 
 
@@ -839,6 +939,7 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
     applications.sort(key=lambda a: a.submitted_at)
     session.add_all(applications)
     await session.flush()
+    session.add_all(_questions_and_answers(org_id, markets, applications, vendor_rows, latest))
 
     # -- orders and bookings (planned in memory first) -----------------------------------------
     approved_vendors: list[list[int]] = [[] for _ in MARKETS]

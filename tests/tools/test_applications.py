@@ -375,6 +375,9 @@ async def test_get_application_returns_it_with_its_vendor_market_and_moves(alice
         "currency": "AUD",
         "submitted_at": "2025-03-01T00:00:00Z",
         "decided_at": "2025-03-02T00:00:00Z",
+        "vendor_answers": [],
+        "score": None,
+        "scores": [],
     }
 
 
@@ -432,6 +435,9 @@ async def test_an_application_for_an_existing_vendor_is_recorded_as_pending_and_
         "currency": "AUD",
         "submitted_at": created["submitted_at"],
         "decided_at": None,
+        "vendor_answers": [],
+        "score": None,
+        "scores": [],
         "vendor_created": False,
     }
     assert got == {k: v for k, v in created.items() if k != "vendor_created"}

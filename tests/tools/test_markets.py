@@ -201,6 +201,7 @@ async def test_a_new_market_has_the_documented_defaults_and_the_organisations_cu
         "approved_vendors": 0,
         "booking_cutoff_hours": None,
         "bump_in_minutes": None,
+        "application_questions": [],
     }
     assert market["created_at"].endswith("Z")
 
@@ -252,6 +253,7 @@ async def test_every_field_given_to_create_market_is_kept(alice: Tenant) -> None
         "approved_vendors": 0,
         "booking_cutoff_hours": None,
         "bump_in_minutes": None,
+        "application_questions": [],
     }
     assert again == market
 

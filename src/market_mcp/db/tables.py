@@ -171,6 +171,8 @@ class Market(SQLModel, table=True):
     # booking_cutoff_hours of the start; vendors set up bump_in_minutes before it, when waitlist offers lapse.
     booking_cutoff_hours: int | None = None
     bump_in_minutes: int | None = None
+    # What an application to it asks (services/questions.py): [{key, text, kind, choices, required}]; None: nothing.
+    application_questions: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
 
@@ -357,6 +359,49 @@ class Application(SQLModel, table=True):
     starter_credit_cents: int = _cents()
     submitted_at: datetime = _when(nullable=False)
     decided_at: datetime | None = _when()
+
+
+ANSWER_KINDS = ("text", "choice", "yes_no", "number")
+
+
+class ApplicationAnswer(SQLModel, table=True):
+    """A vendor's answer to one of the market's questions, one row each so lists filter by answer with plain
+    indexed SQL on every backend. The question's words and kind are kept as asked: the market's list may change."""
+
+    __tablename__ = "application_answer"
+    __table_args__ = (
+        UniqueConstraint("application_id", "key", name="ux_application_answer_key"),
+        Index("ix_application_answer_org_key", "organization_id", "key"),
+        CheckConstraint(_in("kind", ANSWER_KINDS), name="ck_application_answer_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    application_id: int = _fk("application.id")
+    position: int = 0
+    key: str = Field(max_length=40)
+    question: str = Field(max_length=300)
+    kind: str = Field(max_length=16)
+    value: str = Field(max_length=2000)  # as the vendor gave it: yes/no, a number written plainly, a choice, text
+    folded: str = Field(max_length=2000)  # value case-folded in Python (SQLite's lower() is ASCII-only)
+
+
+class ApplicationScore(SQLModel, table=True):
+    """A jury member's score of an application (0 to 10) and internal note; one per author, a new one replaces."""
+
+    __tablename__ = "application_score"
+    __table_args__ = (
+        UniqueConstraint("application_id", "author", name="ux_application_score_author"),
+        CheckConstraint("score >= 0 AND score <= 10", name="ck_application_score_range"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    application_id: int = _fk("application.id")
+    author: str = Field(max_length=100)
+    score: int
+    note: str = Field(default="", max_length=2000)
+    scored_at: datetime = _when(nullable=False)
 
 
 class Order(SQLModel, table=True):

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from market_mcp.schemas.common import Row
 from market_mcp.schemas.emails import Emailing
+from market_mcp.schemas.questions import JuryScore, VendorAnswer
 
 ApplicationStatus = Literal["pending", "approved", "rejected", "waitlisted"]
 Decision = Literal["approved", "rejected", "waitlisted"]
@@ -24,6 +25,7 @@ class ApplicationOut(Row):
         "market_name",
         "submitted_at",
         "decided_at",
+        "score",
     )
 
     id: int
@@ -42,6 +44,9 @@ class ApplicationOut(Row):
     currency: str
     submitted_at: datetime
     decided_at: datetime | None
+    vendor_answers: list[VendorAnswer] = Field(description="Answers to the market's questions, fenced as given.")
+    score: float | None = Field(description="The jury's average score, 0 to 10 (null: not scored).")
+    scores: list[JuryScore] = Field(description="Each jury member's score and internal note.")
 
 
 class ApplicationCreated(ApplicationOut):

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, Field
 from market_mcp.schemas.caps import CategoryCap, CategoryMinimum
 from market_mcp.schemas.common import Row, Schema, Stripped, when_set
 from market_mcp.schemas.market_dates import MarketDateDetail
+from market_mcp.schemas.questions import Question
 from market_mcp.schemas.text import OneLine, Text
 
 MarketStatus = Literal["published", "unpublished"]
@@ -127,3 +128,6 @@ class MarketDetail(MarketOut):
         "At most this many vendors of a category (set_category_caps); upcoming_dates show the mix."
     )
     category_minimums: list[CategoryMinimum] | None = when_set("Mix goals, never enforced.")
+    application_questions: list[Question] = Field(
+        description="What applicants are asked (set_application_questions sets it); answers go to create_application."
+    )

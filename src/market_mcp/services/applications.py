@@ -16,7 +16,7 @@ from market_mcp.schemas.common import Page, format_money, long_date
 from market_mcp.schemas.credits import CreditDetail
 from market_mcp.schemas.text import one_line, quoted
 from market_mcp.schemas.vendors import VendorFields
-from market_mcp.services import admission, credits, emails, ranges, site, vendors
+from market_mcp.services import admission, credits, emails, questions, ranges, site, vendors
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
 # DOMAIN.md: pending -> approved | rejected | waitlisted; waitlisted -> approved | rejected.
@@ -33,15 +33,25 @@ DECISION_EMAIL = {
 }
 
 
-def _joined(org: OrgContext) -> Any:
+def _joined(org: OrgContext, score: Any = None) -> Any:
     return (
-        scoped(org, Application, Application, Vendor, Market.name)
+        scoped(
+            org, Application, Application, Vendor, Market.name, questions.average_score(org) if score is None else score
+        )
         .join(Vendor, Vendor.id == Application.vendor_id)
         .join(Market, Market.id == Application.market_id)
     )
 
 
-def _out(org: OrgContext, application: Application, vendor: Vendor, market_name: str) -> dict[str, Any]:
+def _out(
+    org: OrgContext,
+    application: Application,
+    vendor: Vendor,
+    market_name: str,
+    score: Any,
+    answers: dict[int, Any],
+    scores: dict[int, Any],
+) -> dict[str, Any]:
     return dict(
         id=application.id,
         status=application.status,
@@ -59,15 +69,16 @@ def _out(org: OrgContext, application: Application, vendor: Vendor, market_name:
         currency=org.currency,
         submitted_at=application.submitted_at,
         decided_at=application.decided_at,
+        vendor_answers=answers.get(application.id, []),  # type: ignore[call-overload]
+        score=questions.rounded(score),
+        scores=scores.get(application.id, []),  # type: ignore[call-overload]
     )
 
 
 async def _read(org: OrgContext, application_id: int) -> dict[str, Any]:
     await get_or_404(org, Application, application_id)
-    application, vendor, market_name = (
-        await org.session.execute(_joined(org).where(Application.id == application_id))
-    ).one()
-    return _out(org, application, vendor, market_name)
+    row = (await org.session.execute(_joined(org).where(Application.id == application_id))).one()
+    return _out(org, *row, *await questions.answers_and_scores(org, [application_id]))
 
 
 async def get_application(org: OrgContext, application_id: int) -> ApplicationOut:
@@ -82,6 +93,9 @@ async def list_applications(
     market_id: int | None,
     start_date: date | None,
     end_date: date | None,
+    answer_key: str | None = None,
+    answer_value: str | None = None,
+    sort: str = "newest",
     limit: int,
     offset: int,
 ) -> Page[ApplicationOut]:
@@ -93,17 +107,33 @@ async def list_applications(
     filters += ranges.at_moments(org, Application.submitted_at, start_date, end_date, names=("start_date", "end_date"))
     if query and query.strip():
         filters.append(Application.vendor_id.in_(vendors_matching(org, query)))  # type: ignore[attr-defined]
-    stmt = _joined(org).where(*filters)
-    total = await count(org, stmt)
-    ordered = stmt.order_by(Application.submitted_at.desc(), Application.id.desc())  # type: ignore[attr-defined, union-attr]
+    if answer_value is not None and answer_key is None:
+        raise Invalid("answer_value needs answer_key: the key of the question it answers (get_market lists them).")
+    if answer_key is not None:
+        filters.append(questions.answer_filter(org, answer_key, answer_value))
+    score = questions.average_score(org)
+    stmt = _joined(org, score).where(*filters)
+    total = await count(org, scoped(org, Application).where(*filters))
+    newest = [Application.submitted_at.desc(), Application.id.desc()]  # type: ignore[attr-defined, union-attr]
+    ordered = stmt.order_by(*([questions.by_score(score)] if sort == "score" else []), *newest)
     rows = (await org.session.execute(ordered.limit(limit).offset(offset))).all()
-    return Page.of([ApplicationOut(**_out(org, *row)) for row in rows], total=total, limit=limit, offset=offset)
+    extras = await questions.answers_and_scores(org, [row[0].id for row in rows])
+    return Page.of(
+        [ApplicationOut(**_out(org, *row, *extras)) for row in rows], total=total, limit=limit, offset=offset
+    )
 
 
 async def create_application(
-    org: OrgContext, market_id: int, *, vendor_id: int | None, new_vendor: VendorFields | None, message: str
+    org: OrgContext,
+    market_id: int,
+    *,
+    vendor_id: int | None,
+    new_vendor: VendorFields | None,
+    message: str,
+    answers: dict[str, Any] | None = None,
 ) -> ApplicationCreated:
     market = await get_or_404(org, Market, market_id)
+    answer_rows = questions.check_answers(market, answers or {})  # before a vendor is created for nothing
     created = False
     if vendor_id is not None:
         if new_vendor is not None:
@@ -159,6 +189,7 @@ async def create_application(
     )
     org.session.add(application)
     await org.session.flush()
+    await questions.store_answers(org, application.id, answer_rows)  # type: ignore[arg-type]
     org.touch("application", application.id)  # type: ignore[arg-type]
     return ApplicationCreated(**await _read(org, application.id), vendor_created=created)  # type: ignore[arg-type]
 
@@ -282,6 +313,11 @@ async def update_application_status(
             ),
         )
     return ApplicationDecided(**await _read(org, application_id), credit_id=credit_id)
+
+
+async def score_application(org: OrgContext, application_id: int, *, score: int, note: str) -> ApplicationOut:
+    await questions.score_application(org, application_id, score=score, note=note)
+    return await get_application(org, application_id)
 
 
 async def send_application_reminder(org: OrgContext, application_id: int) -> ReminderSent:

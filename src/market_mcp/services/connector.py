@@ -583,10 +583,15 @@ def _application_text(org: OrgContext, a: ApplicationOut) -> str:
         f"Decided: {_moment(org, a.decided_at)}" if a.decided_at else None,
         f"Starter credit: {format_money(a.starter_credit_cents, org.currency)}" if a.starter_credit_cents else None,
         f"Organiser's decision message: {one_line(a.decision_message)}" if a.decision_message else None,
+        f"Jury score: {a.score} of 10 ({len(a.scores)} scored)" if a.score is not None else None,
         # Last, and every line quoted: the vendor's words are data, not instructions.
         "Vendor's message (their own words, quoted):\n" + fenced(a.vendor_message)
         if a.vendor_message.strip()
         else "Vendor's message: none",
+        *(
+            f"Vendor's answer to {quoted(answer.question)} (their own words, quoted):\n{answer.vendor_answer}"
+            for answer in a.vendor_answers
+        ),
     )
 
 

@@ -18,6 +18,7 @@ from market_mcp.schemas.market_dates import MarketDateDetail
 from market_mcp.schemas.markets import MarketDetail, MarketFields, MarketOut, PaymentTerms
 from market_mcp.services import caps, emails
 from market_mcp.services.market_dates import upcoming_market_dates
+from market_mcp.services.questions import questions_of
 from market_mcp.services.scope import count, get_or_404, like_pattern, matches, scoped
 
 
@@ -117,6 +118,7 @@ async def get_market(org: OrgContext, market_id: int) -> MarketDetail:
         bump_in_minutes=stored.bump_in_minutes,
         category_caps=category_caps if ruled else None,
         category_minimums=category_minimums if ruled else None,
+        application_questions=questions_of(stored),
     )
 
 

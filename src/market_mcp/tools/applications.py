@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -29,6 +29,16 @@ from market_mcp.schemas.common import (
     PositiveMoney,
 )
 from market_mcp.schemas.credits import CreditDetail
+from market_mcp.schemas.questions import (
+    MAX_QUESTIONS,
+    MAX_SCORE,
+    MIN_SCORE,
+    AnswerKey,
+    AnswerValue,
+    QuestionIn,
+    QuestionKey,
+    QuestionsSet,
+)
 from market_mcp.schemas.text import EmailText, Text
 from market_mcp.schemas.vendors import (
     MaybeBusinessName,
@@ -39,6 +49,7 @@ from market_mcp.schemas.vendors import (
     VendorFields,
 )
 from market_mcp.services import applications, credits
+from market_mcp.services import questions as asked
 from market_mcp.tools.registry import Org, Toolset
 
 toolset = Toolset("applications", "Applications: review, approve, reject or waitlist vendors who want to trade.")
@@ -58,12 +69,15 @@ async def list_applications(
     market_id: IdFilter = None,
     start_date: Annotated[Day | None, Field(description="Submitted on or after this date.")] = None,
     end_date: Annotated[Day | None, Field(description="Submitted on or before this date.")] = None,
+    answer_key: Annotated[QuestionKey | None, Field(description="Those who answered this question...")] = None,
+    answer_value: Annotated[str | None, Field(max_length=200, description="...so (text: containing it).")] = None,
+    sort: Literal["newest", "score"] = "newest",
     detail: Detail = "compact",
     limit: Limit = PAGE_SIZE,
     offset: Offset = 0,
 ) -> Page[ApplicationOut]:
-    """Applications to trade, newest first, with vendor, market, status and allowed_moves. Waiting ones:
-    status="pending"."""
+    """Applications to trade, newest first (or by jury score), with vendor, market, status, score and
+    allowed_moves. Waiting ones: status="pending"."""
     page = await applications.list_applications(
         org,
         status=status,
@@ -71,6 +85,9 @@ async def list_applications(
         market_id=market_id,
         start_date=start_date,
         end_date=end_date,
+        answer_key=answer_key,
+        answer_value=answer_value,
+        sort=sort,
         limit=limit,
         offset=offset,
     )
@@ -79,7 +96,7 @@ async def list_applications(
 
 @toolset.read("Get application")
 async def get_application(org: Org, application_id: ApplicationId) -> ApplicationOut:
-    """One application with vendor, market, the vendor's own message and allowed moves."""
+    """One application with vendor, market, the vendor's own message and answers, jury scores and allowed moves."""
     return await applications.get_application(org, application_id)
 
 
@@ -96,17 +113,22 @@ async def create_application(
     vendor_message: Annotated[
         str, Field(max_length=5000, description="What the vendor wrote, if anything."), Text
     ] = "",
+    answers: Annotated[
+        dict[AnswerKey, AnswerValue],
+        Field(max_length=MAX_QUESTIONS, description="To the market's questions: {key: value}."),
+    ] = {},  # noqa: B006 (pydantic copies a default; the function never changes it)
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationCreated:
-    """Record a vendor's application to a market, as pending: vendor_id, or email and business_name (found or created).
-    A vendor turned down applies again this way. Emails nobody."""
+    """Record a vendor's application to a market, as pending: vendor_id, or email and business_name (found or created),
+    and answers to the market's questions (get_market lists them). A vendor turned down applies again this way.
+    Emails nobody."""
     new_vendor = None
     if email is not None or business_name is not None:
         new_vendor = VendorFields(
             business_name=business_name, email=email, contact_name=contact_name, phone=phone, category=category
         )
     return await applications.create_application(
-        org, market_id, vendor_id=vendor_id, new_vendor=new_vendor, message=vendor_message
+        org, market_id, vendor_id=vendor_id, new_vendor=new_vendor, message=vendor_message, answers=answers
     )
 
 
@@ -162,3 +184,30 @@ async def add_application_credit(
         notes=notes,
         expires_at=credits.expiry_moment(org, expires_at) if expires_at else None,
     )
+
+
+@toolset.write("Set application questions", destructive=True, idempotent=True)
+async def set_application_questions(
+    org: Org,
+    market_id: Annotated[int, Field(ge=1, le=MAX_ID)],
+    questions: Annotated[
+        list[QuestionIn], Field(max_length=MAX_QUESTIONS, description="The whole list, in order; [] asks none.")
+    ],
+    idempotency_key: IdempotencyKey = None,
+) -> QuestionsSet:
+    """Set the questions a market asks applicants (replaces its list); create_application then takes the answers.
+    Answers already given are kept. Emails nobody."""
+    return await asked.set_application_questions(org, market_id, questions)
+
+
+@toolset.write("Score application", destructive=True, idempotent=True)
+async def score_application(
+    org: Org,
+    application_id: ApplicationId,
+    score: Annotated[int, Field(ge=MIN_SCORE, le=MAX_SCORE, description="0 poor to 10 excellent.")],
+    note: Annotated[str, Field(max_length=2000, description="Internal, never emailed."), Text] = "",
+    idempotency_key: IdempotencyKey = None,
+) -> ApplicationOut:
+    """Record your jury score and internal note on an application, signed with this token's name (replacing your
+    earlier one); lists sort by the average. Emails nobody."""
+    return await applications.score_application(org, application_id, score=score, note=note)

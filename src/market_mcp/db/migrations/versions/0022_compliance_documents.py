@@ -1,7 +1,7 @@
 """compliance documents
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0021
 Create Date: 2026-12-03
 
 Compliance (services/compliance.py): the kinds of document an organisation asks vendors for (public liability
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0022"
-down_revision: str | None = "0018"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
