@@ -70,12 +70,6 @@ async def _check_free(
 ) -> None:
     """Refuse (409) a name the market's seasons already use, or a range one of them overlaps."""
     others = scoped(org, Season).where(Season.market_id == market_id, Season.id != (but or 0))
-    named = (await org.session.execute(others.where(func.lower(Season.name) == name.casefold()))).scalars().first()
-    if named is not None:
-        raise Conflict(
-            f"Market {market_id} already has a season named {quoted(named.name)} (season {named.id}); choose another "
-            f"name, or change that one with set_season(season_id={named.id})."
-        )
     overlap = (
         (
             await org.session.execute(
@@ -90,6 +84,12 @@ async def _check_free(
             f"Season {overlap.id} ({quoted(overlap.name)}, {overlap.starts_on} to {overlap.ends_on}) overlaps "
             f"{starts_on} to {ends_on}; a market's seasons cannot overlap. Choose other dates, or change that season "
             f"with set_season(season_id={overlap.id})."
+        )
+    named = (await org.session.execute(others.where(func.lower(Season.name) == name.casefold()))).scalars().first()
+    if named is not None:
+        raise Conflict(
+            f"Market {market_id} already has a season named {quoted(named.name)} (season {named.id}); choose another "
+            f"name, or change that one with set_season(season_id={named.id})."
         )
 
 
@@ -197,6 +197,7 @@ async def _standing_out(org: OrgContext, which: Any) -> list[tuple[int, Standing
             (
                 await org.session.execute(
                     scoped(org, Booking, Order.standing_booking_id, func.count())
+                    .select_from(Booking)
                     .join(Order, Order.id == Booking.order_id)
                     .where(
                         Order.standing_booking_id.in_(ids),  # type: ignore[union-attr]
@@ -598,7 +599,10 @@ async def roll_over_season(org: OrgContext, season_id: int, *, name: str | None,
     shift = timedelta(weeks=weeks)
     starts_on, ends_on = season.starts_on + shift, season.ends_on + shift
     name = name or _next_name(season.name, starts_on)
-    await _check_free(org, market.id, name, starts_on, ends_on, but=None)  # type: ignore[arg-type]
+    try:
+        await _check_free(org, market.id, name, starts_on, ends_on, but=None)  # type: ignore[arg-type]
+    except Conflict as refusal:  # most often: it was rolled over already
+        raise Conflict(f"Season {season_id} cannot be rolled over to {starts_on} to {ends_on}: {refusal}") from None
 
     # The pattern: every date of this season, whatever became of it, a year on with its times and capacity.
     wanted = []
