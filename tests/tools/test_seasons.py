@@ -117,7 +117,8 @@ async def test_a_standing_booking_books_every_date_with_one_approved_order_per_m
         done = await c.ok("create_standing_booking", vendor_id=vendor, season_id=s["season_id"])
     assert preview["dry_run"] is True and preview["note"].startswith("Preview only: no standing booking was made")
     booked = [date.fromisoformat(d) for d in done["booked"]["dates_booked"]]
-    assert booked == s["days"] == [date.fromisoformat(d) for d in preview["booked"]["dates_booked"]]
+    assert booked == s["days"] == [date.fromisoformat(d) for d in preview["would_book"]["dates_booked"]]
+    assert "booked" not in preview and "standing_booking" not in preview
     assert len(done["booked"]["order_ids"]) == months(s["days"]) and done["booked"]["skipped"] == []
     assert done["standing_booking"]["dates_booked"] == 8 and done["standing_booking"]["every_weeks"] == 1
     assert done["emails"]["queued"] == months(s["days"])
@@ -206,15 +207,14 @@ async def test_dates_scheduled_later_in_the_season_book_its_regulars(alice: Tena
 
 
 def _shape(result: dict[str, Any]) -> dict[str, Any]:
-    """What a roll-over makes, without the ids only the real call has."""
+    """What a roll-over makes (or would), without the ids only the real call has."""
+    dates = result["would_schedule" if result["dry_run"] else "dates"]
+    regulars = result["would_book" if result["dry_run"] else "standing_bookings"]
     return dict(
         name=result["name"],
-        range=(result["starts_on"], result["ends_on"]),
-        dates=[{k: v for k, v in d.items() if k != "market_date_id"} for d in result["dates"]],
-        regulars=[
-            {k: v for k, v in r.items() if k not in ("standing_booking_id", "order_ids")}
-            for r in result["standing_bookings"]
-        ],
+        range=(result["starts_on"], result["ends_on"], result["shifted_weeks"]),
+        dates=[{k: v for k, v in d.items() if k != "market_date_id"} for d in dates],
+        regulars=[{k: v for k, v in r.items() if k not in ("standing_booking_id", "order_ids")} for r in regulars],
     )
 
 
@@ -239,7 +239,7 @@ async def test_a_roll_over_makes_exactly_what_its_preview_said_and_is_not_done_t
         again = await c.refused("roll_over_season", 409, season_id=s["season_id"], dry_run=False)
         listed = await c.ok("list_seasons", market_id=s["market_id"], detail="full")
     assert preview["dry_run"] is True and preview["note"].startswith("Preview only: nothing was created")
-    assert "Fees and stall types are the market's own" in preview["note"] and preview["season_id"] is None
+    assert "Fees and stall types are the market's own" in preview["note"] and "season_id" not in preview
     assert _shape(preview) == _shape(done)
     assert done["name"] == "Summer 2027/28" and done["shifted_weeks"] == 52
     assert [date.fromisoformat(d["scheduled_at"]) for d in done["dates"]] == year_on

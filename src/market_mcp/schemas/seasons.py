@@ -65,8 +65,9 @@ class StandingBooked(Schema):
 class StandingBookingResult(Emailing):
     dry_run: bool
     note: str = Field(description="What happened (or would), in a sentence.")
-    standing_booking: StandingBookingOut | None = when_set("The standing booking (not in a dry run).")
-    booked: StandingBooked
+    standing_booking: StandingBookingOut | None = when_set("The standing booking made.")
+    booked: StandingBooked | None = when_set("What it booked.")
+    would_book: StandingBooked | None = when_set("Dry run: what it would book.")
 
 
 class StandingBookingEnded(Emailing):
@@ -87,10 +88,12 @@ class RolledDate(Schema):
 class RollOverResult(Emailing):
     dry_run: bool
     note: str
-    season_id: int | None = Field(description="The new season (null in a dry run).")
-    name: str
+    name: str = Field(description="The next season's name.")
     starts_on: date
     ends_on: date
-    shifted_weeks: int
-    dates: list[RolledDate]
-    standing_bookings: list[StandingBooked] = Field(description="Each regular's copy and what it books.")
+    shifted_weeks: int = Field(description="How far on the next season is: 52 weeks, or the season's length if more.")
+    season_id: int | None = when_set("The new season.")
+    dates: list[RolledDate] | None = when_set("Its dates: made, or reused where the day was scheduled already.")
+    standing_bookings: list[StandingBooked] | None = when_set("Each regular's copy and what it booked.")
+    would_schedule: list[RolledDate] | None = when_set("Dry run: the dates it would have.")
+    would_book: list[StandingBooked] | None = when_set("Dry run: each regular's copy and what it would book.")

@@ -470,7 +470,7 @@ async def create_standing_booking(
         return StandingBookingResult(
             dry_run=True,
             note=preview_note(f"no standing booking was made and nothing was booked; {_said([regular], dry_run=True)}"),
-            booked=regular.out(),
+            would_book=regular.out(),
         )
     sb = StandingBooking(
         organization_id=org.organization_id,
@@ -743,14 +743,8 @@ async def roll_over_season(org: OrgContext, season_id: int, *, name: str | None,
         if dry_run
         else f"Made {made}; {said} {fees}"
     )
-    return RollOverResult(
-        dry_run=dry_run,
-        note=note,
-        season_id=new_id,
-        name=name,
-        starts_on=starts_on,
-        ends_on=ends_on,
-        shifted_weeks=weeks,
-        dates=dates,
-        standing_bookings=[r.out() for r in regulars],
-    )
+    booked = [r.out() for r in regulars]
+    shape = dict(name=name, starts_on=starts_on, ends_on=ends_on, shifted_weeks=weeks)
+    if dry_run:
+        return RollOverResult(dry_run=True, note=note, **shape, would_schedule=dates, would_book=booked)
+    return RollOverResult(dry_run=False, note=note, **shape, season_id=new_id, dates=dates, standing_bookings=booked)

@@ -99,7 +99,7 @@ async def create_standing_booking(
 @toolset.write("End standing booking", destructive=True, idempotent=False, emails=True)
 async def end_standing_booking(
     org: Org,
-    standing_booking_id: Annotated[int, Field(ge=1, le=MAX_ID)],
+    standing_booking_id: Annotated[int, Field(ge=1, le=MAX_ID, description="From list_seasons.")],
     cancel_future_bookings: Annotated[
         bool, Field(description="Also cancel its bookings after today (paid ones credited).")
     ],
