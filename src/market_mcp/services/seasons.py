@@ -424,8 +424,8 @@ async def create_standing_booking(
     add_ons: list[str] | None,
     dry_run: bool,
 ) -> StandingBookingResult:
-    season = await get_or_404(org, Season, season_id)
     vendor = await get_or_404(org, Vendor, vendor_id)
+    season = await get_or_404(org, Season, season_id)
     market = await get_or_404(org, Market, season.market_id)
     today = org.today()
     if season.ends_on < today:
