@@ -353,7 +353,7 @@ async def bulk_create_market_dates(
     if dry_run:
         return BulkCreateResult(
             dry_run=True,
-            note=preview_note("no market date was created and nobody was booked"),
+            note=preview_note("no market date was created"),
             would_create=created,
             would_skip=skipped,
             would_book=booked,
