@@ -238,6 +238,10 @@ async def test_a_roll_over_makes_exactly_what_its_preview_said_and_is_not_done_t
         done = await c.ok("roll_over_season", season_id=s["season_id"], dry_run=False)
         again = await c.refused("roll_over_season", 409, season_id=s["season_id"], dry_run=False)
         listed = await c.ok("list_seasons", market_id=s["market_id"], detail="full")
+    assert (
+        "5 new dates (1 already scheduled, reused), 2 standing bookings, and 8 dates would be booked" in preview["note"]
+    )
+    assert "8 dates were booked in" in done["note"] and "1 full date skipped" in done["note"]
     assert preview["dry_run"] is True and preview["note"].startswith("Preview only: nothing was created")
     assert "Fees and stall types are the market's own" in preview["note"] and "season_id" not in preview
     assert _shape(preview) == _shape(done)

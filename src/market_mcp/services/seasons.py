@@ -469,7 +469,9 @@ async def create_standing_booking(
     if dry_run:
         return StandingBookingResult(
             dry_run=True,
-            note=preview_note(f"no standing booking was made and nothing was booked; {_said([regular], dry_run=True)}"),
+            note=preview_note(
+                f"no standing booking was made and nothing was booked; {_said([regular], dry_run=True).rstrip('.')}"
+            ),
             would_book=regular.out(),
         )
     sb = StandingBooking(
@@ -739,7 +741,7 @@ async def roll_over_season(org: OrgContext, season_id: int, *, name: str | None,
     fees = "Fees and stall types are the market's own, so they carry over as they are."
     said = _said(regulars, dry_run=dry_run)
     note = (
-        preview_note(f"nothing was created; it would make {made}, and {said[0].lower()}{said[1:]}") + f" {fees}"
+        preview_note(f"nothing was created; it would make {made}, and {said.rstrip('.')}") + f" {fees}"
         if dry_run
         else f"Made {made}; {said} {fees}"
     )
