@@ -529,12 +529,31 @@ class Organisation:
                 self.rows.add("vendor_order", ORDER, tuple(row))
 
         self.market_dates(market_id, days, date_ids, confirmed_on, auto_notify, capacity)
+        self.season(market_id, [d for d in days if d >= self.today], pool[0])
         if auto_notify:
             self.waitlists(rng, pool, days, date_ids, traders)
         self.credits(rng, pool, credited, paid_orders, credits_budget)
         for rows in paid_orders.values():
             for row in rows:
                 self.rows.add("vendor_order", ORDER, tuple(row))
+
+    def season(self, market_id: int, upcoming: list[date], regular: int) -> None:
+        """The upcoming dates are a season, with one regular standing booked in it (list_seasons reads them)."""
+        if not upcoming:
+            return
+        season_id, made = self.ids.take("season"), stamp(self.local(self.today, 9) - timedelta(days=30))
+        self.rows.add(
+            "season",
+            "id, organization_id, market_id, name, starts_on, ends_on, created_at, updated_at",
+            (season_id, self.organization_id, market_id, f"Season {upcoming[0]:%Y}", upcoming[0].isoformat(),
+             upcoming[-1].isoformat(), made, made),
+        )  # fmt: skip
+        self.rows.add(
+            "standing_booking",
+            "id, organization_id, vendor_id, market_id, season_id, every_weeks, first_on, status, created_at",
+            (self.ids.take("standing_booking"), self.organization_id, regular, market_id, season_id, 1,
+             upcoming[0].isoformat(), "active", made),
+        )  # fmt: skip
 
     def market_dates(
         self, market_id: int, days: list[date], date_ids: list[int], confirmed_on: list[int], full: bool, capacity: int

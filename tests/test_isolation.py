@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +20,7 @@ from sqlmodel import SQLModel
 
 from market_mcp.config import Settings
 from market_mcp.db import Database
-from market_mcp.db.tables import Booking, Credit, MarketDate, Order, Vendor, WaitlistEntry
+from market_mcp.db.tables import Booking, Credit, MarketDate, Order, StandingBooking, Vendor, WaitlistEntry
 from market_mcp.server import build_server
 from market_mcp.tools import TOOLSETS
 from tests.factories import Caller, Tenant, next_weekday
@@ -39,6 +39,8 @@ class Records:
     credit_id: int
     order_id: int
     entry_id: int
+    season_id: int = 0
+    standing_booking_id: int = 0
 
 
 # Ids no organisation has: the "never existed" side of every comparison (distinct, so a message names one kind).
@@ -51,6 +53,8 @@ NEVER_EXISTED = Records(
     credit_id=900_006,
     order_id=900_007,
     entry_id=900_008,
+    season_id=900_009,
+    standing_booking_id=900_010,
 )
 
 # How a refusal names a record, by the argument that carries its id (services.scope.label).
@@ -63,6 +67,8 @@ LABELS = {
     "application_id": "Application",
     "credit_id": "Credit",
     "entry_id": "Waitlist entry",
+    "season_id": "Season",
+    "standing_booking_id": "Standing booking",
     "id": "Vendor",  # fetch's "vendor:N"
 }
 
@@ -157,6 +163,17 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
     "set_document_kind": lambda r: {"name": "Alice insurance", "required_for_all": True},
     "record_vendor_document": lambda r: {"vendor_id": r.vendor_id, "kind": "Alice insurance"},
     "list_compliance": lambda r: {"market_date_id": r.market_date_id, "status": "all"},
+    # seasons
+    "set_season": lambda r: {
+        "market_id": r.market_id,
+        "name": "Taken",
+        "starts_on": "2098-01-01",
+        "ends_on": "2098-02-01",
+    },
+    "list_seasons": lambda r: {"market_id": r.market_id},
+    "create_standing_booking": lambda r: {"vendor_id": r.vendor_id, "season_id": r.season_id},
+    "end_standing_booking": lambda r: {"standing_booking_id": r.standing_booking_id, "cancel_future_bookings": True},
+    "roll_over_season": lambda r: {"season_id": r.season_id, "dry_run": False},
     # waitlist
     "list_waitlist": lambda r: {"market_id": r.market_id},
     "add_to_waitlist": lambda r: {"market_date_id": r.market_date_id, "vendor_id": r.vendor_id},
@@ -295,6 +312,20 @@ async def set_up(tenant: Tenant, *, market: str, slug: str, vendor: str, space: 
         await c.ok("record_order_payment", order_id=order_id, method="cash", amount=20, reference=f"{vendor} cash")
         await c.ok("add_vendor_note", vendor_id=vendor_id, note=f"{vendor} always sets up early")
         await c.ok("send_vendor_email", vendor_id=vendor_id, subject=f"Hello {vendor}", message="See you Saturday")
+        season = await c.ok(
+            "set_season", market_id=created["id"], name=f"{vendor} season", starts_on="2099-01-01", ends_on="2099-06-30"
+        )
+    async with tenant.db.transaction(write=True) as session:  # straight to the table: the application is pending
+        standing = StandingBooking(
+            organization_id=tenant.org_id,
+            vendor_id=vendor_id,
+            market_id=created["id"],
+            season_id=season["id"],
+            first_on=date(2099, 1, 1),
+        )
+        session.add(standing)
+        await session.flush()
+        standing_booking_id = standing.id
     return Records(
         market_id=created["id"],
         market_date_id=md["id"],
@@ -304,6 +335,8 @@ async def set_up(tenant: Tenant, *, market: str, slug: str, vendor: str, space: 
         credit_id=credit["id"],
         order_id=order_id,
         entry_id=entry_id,
+        season_id=season["id"],
+        standing_booking_id=standing_booking_id,  # type: ignore[arg-type]
     )
 
 
@@ -442,6 +475,7 @@ async def test_the_audit_log_shows_only_alices_calls(alice: Tenant, world: tuple
         log = await c.ok("list_audit_log")
         bobs_tool = await audit_log(c, tool="create_market")
     assert [(e["tool"], e["token_name"], e["outcome"]) for e in log["items"]] == [
+        ("set_season", "alice write", "ok"),
         ("send_vendor_email", "alice write", "ok"),
         ("add_vendor_note", "alice write", "ok"),
         ("record_order_payment", "alice write", "ok"),
@@ -451,7 +485,7 @@ async def test_the_audit_log_shows_only_alices_calls(alice: Tenant, world: tuple
         ("update_market", "alice write", "ok"),
         ("create_market", "alice write", "ok"),
     ]
-    assert log["total"] == 8
+    assert log["total"] == 9
     assert [(e["tool"], e["token_name"]) for e in bobs_tool["items"]] == [("create_market", "alice write")]
 
 

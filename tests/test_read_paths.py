@@ -112,6 +112,8 @@ def _calls(path: Path, organization_id: int) -> list[tuple[str, dict[str, Any]]]
         ("get_money_report", {}),
         ("get_money_report", {"market_id": market, "from_date": str(date.today() - timedelta(days=120))}),
         ("get_site_plan", {"market_id": market}),
+        ("list_seasons", {}),
+        ("list_seasons", {"market_id": market, "detail": "full"}),
         ("get_market_map", {"market_date_id": date_id}),
         ("list_compliance", {}),
         ("list_compliance", {"market_id": market, "status": "all", "limit": 5}),

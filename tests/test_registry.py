@@ -92,6 +92,13 @@ CATALOG: dict[str, set[str]] = {
     },
     "site": {"get_site_plan", "set_site_plan", "assign_stall", "auto_assign_stalls", "get_market_map"},
     "compliance": {"set_document_kind", "record_vendor_document", "list_compliance"},
+    "seasons": {
+        "set_season",
+        "list_seasons",
+        "create_standing_booking",
+        "end_standing_booking",
+        "roll_over_season",
+    },
     "waitlist": {
         "list_waitlist",
         "add_to_waitlist",
@@ -103,7 +110,18 @@ CATALOG: dict[str, set[str]] = {
 # ...and these must be there already.
 BUILT = CATALOG
 # DOMAIN.md's records, as <entity>_id arguments name them (TOOLS.md: argument conventions).
-ENTITIES = ("market", "market_date", "vendor", "application", "order", "booking", "entry", "credit")
+ENTITIES = (
+    "market",
+    "market_date",
+    "vendor",
+    "application",
+    "order",
+    "booking",
+    "entry",
+    "credit",
+    "season",
+    "standing_booking",
+)
 TENANT_WORDS = re.compile(r"organi[sz]ation|(^|_)org(_|$)", re.IGNORECASE)
 
 
@@ -354,8 +372,10 @@ DRY_RUN_TOOLS = [
     "bulk_cancel_bookings",
     "bulk_create_market_dates",
     "cancel_market_date",
+    "create_standing_booking",
     "refund_order_payment",
     "release_unpaid_bookings",
+    "roll_over_season",
     "send_market_email",
 ]
 

@@ -45,8 +45,10 @@ from market_mcp.db.tables import (
     Order,
     Organization,
     Payment,
+    Season,
     SiteFeature,
     Stall,
+    StandingBooking,
     Vendor,
     VendorDocument,
     VendorNote,
@@ -1503,6 +1505,48 @@ async def populate_demo(session: AsyncSession, organization_id: int) -> dict[str
     deciding |= {o.vendor_id for o in order_rows if o.status == "pending"}  # approving them passes compliance
     documents = _documents(kinds, vendor_rows, today, now, deciding)
     session.add_all(documents)
+    await session.flush()
+
+    # -- seasons and standing bookings ------------------------------------------------------------
+    # Each weekly market's dates are one season; three regulars (the longest orders still on) stand booked in it.
+    seasons: dict[int, Season] = {}
+    for mi, spec in enumerate(MARKETS):
+        if spec.nth is None and days_by_market[mi]:
+            first_day, last_day = days_by_market[mi][0].day, days_by_market[mi][-1].day
+            seasons[mi] = Season(
+                organization_id=org_id,
+                market_id=markets[mi].id,  # type: ignore[arg-type]
+                name=f"{spec.name} {first_day:%b %Y} to {last_day:%b %Y}",
+                starts_on=first_day,
+                ends_on=last_day,
+                created_at=ago(60),
+                updated_at=ago(60),
+            )
+    session.add_all(seasons.values())
+    await session.flush()
+    regulars = sorted(
+        (o for o in orders if o.market in seasons and o.status in ("complete", "payment_pending") and len(o.days) > 2),
+        key=lambda o: -len(o.days),
+    )
+    standing: list[StandingBooking] = []
+    for o in regulars:
+        if len(standing) == 3 or any(sb.vendor_id == vendor_rows[o.vendor].id for sb in standing):
+            continue
+        sb = StandingBooking(
+            organization_id=org_id,
+            vendor_id=vendor_rows[o.vendor].id,  # type: ignore[arg-type]
+            market_id=markets[o.market].id,  # type: ignore[arg-type]
+            season_id=seasons[o.market].id,  # type: ignore[arg-type]
+            first_on=o.days[0].day,
+            stall_type=o.row.stall_type,  # type: ignore[union-attr]
+            add_ons=o.row.add_ons,  # type: ignore[union-attr]
+            created_at=o.row.created_at,  # type: ignore[union-attr]
+        )
+        session.add(sb)
+        await session.flush()
+        o.row.standing_booking_id = sb.id  # type: ignore[union-attr]
+        session.add(o.row)
+        standing.append(sb)
     await session.flush()
 
     return {

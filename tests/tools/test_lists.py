@@ -131,6 +131,7 @@ def test_every_list_tools_rows_are_read_from_its_return_type() -> None:
         "list_payments": "PaymentOut",
         "list_overdue_orders": "OverdueOrderOut",
         "list_compliance": "ComplianceRow",
+        "list_seasons": "SeasonOut",
     }
 
 

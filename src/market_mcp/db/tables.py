@@ -72,6 +72,7 @@ PAYMENT_METHODS = ("card", "cash", "bank_transfer", "cheque", "online", "credit"
 EMAIL_STATUSES = ("queued", "sent", "failed")
 GRANT_STATUSES = ("pending", "active", "denied", "revoked")
 OAUTH_TOKEN_KINDS = ("code", "access", "refresh")
+STANDING_BOOKING_STATUSES = ("active", "ended")
 
 
 class Organization(SQLModel, table=True):
@@ -431,6 +432,7 @@ class Order(SQLModel, table=True):
         ),
         CheckConstraint("credit_applied_cents <= total_cents", name="ck_order_credit_le_total"),
         Index("ux_order_org_invoice", "organization_id", "invoice_number", unique=True),
+        Index("ix_order_standing_booking", "standing_booking_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -456,6 +458,9 @@ class Order(SQLModel, table=True):
     invoice_number: int | None = None  # issued when the order is first approved (services.invoices)
     stall_type: str | None = Field(default=None, max_length=50)  # what each date is priced as, where types exist
     add_ons: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The standing booking (services/seasons.py) that opened it, if one did: a plain reference (standing bookings
+    # are ended, never deleted), so ADD COLUMN keeps vendor_order's dashboard triggers.
+    standing_booking_id: int | None = None
     approved_at: datetime | None = _when()
     archived_at: datetime | None = _when()
     created_at: datetime = _when(nullable=False)
@@ -889,3 +894,59 @@ class CategoryRule(SQLModel, table=True):
     min_vendors: int | None = None
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
+
+
+class Season(SQLModel, table=True):
+    """A market's season: a name and its first and last day. A market's seasons never overlap (services/seasons.py
+    checks it in the writing transaction)."""
+
+    __tablename__ = "season"
+    __table_args__ = (
+        UniqueConstraint("market_id", "name", name="ux_season_market_name"),
+        Index("ix_season_org_market", "organization_id", "market_id", "starts_on"),
+        CheckConstraint("ends_on >= starts_on", name="ck_season_range"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    market_id: int = _fk("market.id")
+    name: str = Field(max_length=100)
+    starts_on: date
+    ends_on: date
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+
+class StandingBooking(SQLModel, table=True):
+    """A vendor booked on every scheduled date of a season from first_on (every week, or every second week counted
+    from first_on), including dates scheduled later; its orders carry its id."""
+
+    __tablename__ = "standing_booking"
+    __table_args__ = (
+        Index("ix_standing_booking_season", "season_id", "status"),
+        Index("ix_standing_booking_org_vendor", "organization_id", "vendor_id"),
+        # One active standing booking per vendor and season.
+        Index(
+            "ux_standing_booking_active",
+            "season_id",
+            "vendor_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+        CheckConstraint("every_weeks IN (1, 2)", name="ck_standing_booking_every"),
+        CheckConstraint(_in("status", STANDING_BOOKING_STATUSES), name="ck_standing_booking_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    vendor_id: int = _fk("vendor.id")
+    market_id: int = _fk("market.id")
+    season_id: int = _fk("season.id")
+    every_weeks: int = 1
+    first_on: date
+    stall_type: str | None = Field(default=None, max_length=50)
+    add_ons: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    status: str = Field(default="active", max_length=16)
+    created_at: datetime = _when(nullable=False)
+    ended_at: datetime | None = _when()

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from market_mcp.schemas.common import Row, Schema, when_set
 from market_mcp.schemas.emails import Emailing
+from market_mcp.schemas.seasons import StandingBooked
 
 MarketDateStatus = Literal["scheduled", "closed", "cancelled"]
 BookingStatus = Literal["pending", "confirmed", "rejected", "cancelled"]
@@ -71,6 +72,14 @@ class MarketDateDetail(MarketDateOut):
     )
 
 
+class MarketDateCreated(MarketDateOut, Emailing):
+    """A date just scheduled, with what regulars' standing bookings booked on it."""
+
+    standing_bookings: list[StandingBooked] | None = when_set(
+        "Regulars of a season this date falls in (seasons tools): booked on it, or skipped because it is full."
+    )
+
+
 class PlannedMarketDate(Schema):
     """A date bulk_create_market_dates made (or, in a dry run, would make)."""
 
@@ -91,13 +100,17 @@ class SkippedDate(Schema):
     reason: str
 
 
-class BulkCreateResult(Schema):
+class BulkCreateResult(Emailing):
     dry_run: bool
     created: list[PlannedMarketDate] | None = when_set("The dates created.")
     skipped: list[SkippedDate] | None = when_set("Days not created, and why.")
     note: str | None = when_set("Dry run: what this preview is.")
     would_create: list[PlannedMarketDate] | None = when_set("Dry run: the dates that would be created.")
     would_skip: list[SkippedDate] | None = when_set("Dry run: days that would not be, and why.")
+    standing_bookings: list[StandingBooked] | None = when_set(
+        "Regulars of a season these dates fall in (seasons tools): the dates booked for each, full ones skipped."
+    )
+    would_book: list[StandingBooked] | None = when_set("Dry run: what regulars' standing bookings would book.")
 
 
 class RosterEntry(Row):

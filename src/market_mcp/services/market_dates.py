@@ -17,6 +17,7 @@ from market_mcp.errors import Conflict, Invalid, NotFound
 from market_mcp.schemas.common import Page, preview_note
 from market_mcp.schemas.market_dates import (
     BulkCreateResult,
+    MarketDateCreated,
     MarketDateDetail,
     MarketDateOut,
     PlannedMarketDate,
@@ -270,7 +271,7 @@ async def create_market_date(
     start_time: time | None,
     end_time: time | None,
     capacity: int | None,
-) -> MarketDateOut:
+) -> MarketDateCreated:
     market = await get_or_404(org, Market, market_id)
     _not_in_past(org, "scheduled_at", scheduled_at)
     starts_at, ends_at = _moments(org, scheduled_at, start_time, end_time)
@@ -289,7 +290,12 @@ async def create_market_date(
     org.session.add(md)
     await org.session.flush()
     org.touch("market_date", md.id)  # type: ignore[arg-type]
-    return await get_market_date(org, md.id)  # type: ignore[arg-type]
+    from market_mcp.services import seasons  # here: seasons books through orders, which needs this module first
+
+    slot = seasons.Slot(day=scheduled_at, date_id=md.id, capacity=md.capacity, taken=0)
+    booked = await seasons.book_new_dates(org, market_id, [slot], dry_run=False)
+    made = await get_market_date(org, md.id)  # type: ignore[arg-type]
+    return MarketDateCreated(**made.model_dump(), standing_bookings=booked or None)
 
 
 def _insert_ignoring_duplicates(org: OrgContext, rows: list[dict[str, Any]]) -> Any:
@@ -375,14 +381,19 @@ async def bulk_create_market_dates(
         if dry_run or row["scheduled_at"] in ids
     ]
     skipped.sort(key=lambda s: s.scheduled_at)
+    from market_mcp.services import seasons  # here: seasons books through orders, which needs this module first
+
+    slots = [seasons.Slot(day=d.scheduled_at, date_id=d.id, capacity=cap, taken=0) for d in created]
+    booked = await seasons.book_new_dates(org, market_id, slots, dry_run=dry_run) or None
     if dry_run:
         return BulkCreateResult(
             dry_run=True,
             note=preview_note("no market date was created"),
             would_create=created,
             would_skip=skipped,
+            would_book=booked,
         )
-    return BulkCreateResult(dry_run=False, created=created, skipped=skipped)
+    return BulkCreateResult(dry_run=False, created=created, skipped=skipped, standing_bookings=booked)
 
 
 async def update_market_date(

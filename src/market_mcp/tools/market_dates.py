@@ -27,6 +27,7 @@ from market_mcp.schemas.market_dates import (
     LocalTime,
     MarketDateCancelled,
     MarketDateClosed,
+    MarketDateCreated,
     MarketDateDetail,
     MarketDateOut,
     MarketDateStatus,
@@ -79,7 +80,7 @@ async def get_market_date(org: Org, market_date_id: MarketDateId) -> MarketDateD
     return await market_dates.get_market_date(org, market_date_id)
 
 
-@toolset.write("Create market date", destructive=False, idempotent=False)
+@toolset.write("Create market date", destructive=False, idempotent=False, emails=True)
 async def create_market_date(
     org: Org,
     market_id: MarketId,
@@ -88,14 +89,15 @@ async def create_market_date(
     end_time: Annotated[LocalTime | None, Field(description="Local closing time, HH:MM.")] = None,
     capacity: OptionalCapacity = None,
     idempotency_key: IdempotencyKey = None,
-) -> MarketDateOut:
-    """Schedule one trading day (409 if the market has it). Weekly: bulk_create_market_dates. Emails nobody."""
+) -> MarketDateCreated:
+    """Schedule one trading day (409 if the market has it). Weekly: bulk_create_market_dates. Regulars with a
+    standing booking in its season are booked (full: skipped), their approval emails queued."""
     return await market_dates.create_market_date(
         org, market_id=market_id, scheduled_at=scheduled_at, start_time=start_time, end_time=end_time, capacity=capacity
     )
 
 
-@toolset.write("Schedule recurring market dates", destructive=False, idempotent=True)
+@toolset.write("Schedule recurring market dates", destructive=False, idempotent=True, emails=True)
 async def bulk_create_market_dates(
     org: Org,
     market_id: MarketId,
@@ -109,7 +111,8 @@ async def bulk_create_market_dates(
     idempotency_key: IdempotencyKey = None,
 ) -> BulkCreateResult:
     """Schedule a weekday across a range, e.g. every Saturday of a season (day_of_week 6); days already scheduled are
-    skipped. Preview with dry_run. Emails nobody."""
+    skipped. Regulars with a standing booking in a season are booked on the new dates (approval emails queued).
+    Preview with dry_run."""
     return await market_dates.bulk_create_market_dates(
         org,
         market_id=market_id,
