@@ -81,3 +81,6 @@ class AttentionItem(Schema):
 class DashboardSummary(Schema):
     text: str = Field(description="A few short lines for a chat reply.")
     attention: list[AttentionItem] = Field(description="What needs attention today, most urgent first.")
+    vendor_actions: list[str] = Field(
+        default=[], description="What vendors did through their email links since this time yesterday."
+    )
