@@ -130,6 +130,8 @@ async def _offer_question(org: OrgContext, link: VendorLink, vendor: Vendor) -> 
 
 async def _offer_of(org: OrgContext, link: VendorLink) -> tuple[WaitlistEntry, MarketDate, Market]:
     entry = await get_or_404(org, WaitlistEntry, link.record_id)
+    if entry.status != "notified" or entry.offer_expires_at is None or entry.offer_expires_at <= org.now():
+        raise _Gone("The offer is no longer open.")
     md = await get_or_404(org, MarketDate, entry.market_date_id)
     market = await get_or_404(org, Market, md.market_id)
     return entry, md, market
