@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from icalendar import Calendar, Event
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from market_mcp.auth import OrgContext
@@ -174,7 +174,10 @@ async def _vendor_events(session: Any, calendar: Calendar, vendor: Vendor, org: 
         .where(
             Booking.organization_id == org.id,
             Booking.vendor_id == vendor.id,
-            Booking.status.in_(ACTIVE_BOOKING_STATUSES),  # type: ignore[attr-defined]
+            or_(
+                Booking.status.in_(ACTIVE_BOOKING_STATUSES),  # type: ignore[attr-defined]
+                and_(Booking.status == "cancelled", MarketDate.status == "cancelled"),  # the day called off
+            ),
         )
         .order_by(MarketDate.scheduled_at, Booking.id)
     )
