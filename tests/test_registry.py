@@ -20,7 +20,14 @@ from market_mcp.tools import TOOLSETS
 CATALOG: dict[str, set[str]] = {
     "dashboard": {"get_context", "get_dashboard", "get_dashboard_summary"},
     "connector": {"search", "fetch"},
-    "markets": {"list_markets", "get_market", "create_market", "update_market", "send_market_email"},
+    "markets": {
+        "list_markets",
+        "get_market",
+        "create_market",
+        "update_market",
+        "send_market_email",
+        "get_calendar_links",
+    },
     "market_dates": {
         "list_market_dates",
         "get_market_date",
