@@ -105,6 +105,8 @@ def _calls(path: Path, organization_id: int) -> list[tuple[str, dict[str, Any]]]
         ("get_money_report", {}),
         ("get_money_report", {"market_id": market, "from_date": str(date.today() - timedelta(days=120))}),
         ("get_site_plan", {"market_id": market}),
+        ("get_calendar_links", {"market_id": market}),
+        ("get_calendar_links", {"vendor_id": vendor}),
         ("get_market_map", {"market_date_id": date_id}),
         ("export_csv", {"kind": "payments"}),
         ("export_csv", {"kind": "orders", "market_id": market}),
