@@ -256,7 +256,7 @@ async def test_the_dashboard_shows_only_yesterdays_vendor_actions(alice: Tenant)
             assert (await http.post(path, data={"choice": "accept"})).status_code == 200
         clock.advance(hours=25)
         later = await c.ok("get_dashboard_summary")
-    assert later["vendor_actions"] == []
+    assert "vendor_actions" not in later
     assert "through their links" not in later["text"]
 
 

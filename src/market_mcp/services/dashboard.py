@@ -233,4 +233,4 @@ async def get_dashboard_summary(org: OrgContext) -> DashboardSummary:
     done = await vendor_links.recent_actions(org)
     if done:
         lines.append("Vendors, through their links: " + " ".join(done))
-    return DashboardSummary(text="\n".join(lines), attention=attention, vendor_actions=done)
+    return DashboardSummary(text="\n".join(lines), attention=attention, vendor_actions=done or None)
