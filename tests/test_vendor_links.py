@@ -264,3 +264,22 @@ def test_a_link_lives_fourteen_days_unless_it_is_an_offers() -> None:
     from market_mcp.services.vendor_links import LINK_LIFETIME
 
     assert LINK_LIFETIME == timedelta(days=14)
+
+
+def test_the_access_log_never_records_a_links_token() -> None:
+    import logging
+
+    from market_mcp.serving import WithoutQueryStrings
+
+    paths = ["/v/AbC-123_x", "/ical/m12-0123456789abcdef0123456789abcdef.ics", "/mcp?access_token=x"]
+    records = [
+        logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s"', ("1.2.3.4", "GET", p), None)
+        for p in paths
+    ]
+    for record in records:
+        WithoutQueryStrings().filter(record)
+    assert [record.getMessage() for record in records] == [
+        '1.2.3.4 - "GET /v/…"',
+        '1.2.3.4 - "GET /ical/…"',
+        '1.2.3.4 - "GET /mcp"',
+    ]
