@@ -751,7 +751,8 @@ class UnpaidLink(SQLModel, table=True):
     prev_day: date | None = None
 
 
-VENDOR_LINK_ACTIONS = ("waitlist_offer", "attendance")  # document upload: the compliance work adds its own
+# document: a compliance document's upload page, whose ACTIONS entry (services/vendor_links.py) comes with that work
+VENDOR_LINK_ACTIONS = ("waitlist_offer", "attendance", "document")
 
 
 class VendorLink(SQLModel, table=True):

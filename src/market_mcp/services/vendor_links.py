@@ -7,7 +7,10 @@ transaction) and audited under the vendor's name ("vendor: Green Bean Coffee (li
 happened in words, which get_dashboard_summary shows the next day.
 
 Without a public URL (MARKET_MCP_PUBLIC_URL, or serve --public-url) no link is made and the emails say to reply.
-Another kind of link (a document upload) is one more ACTIONS entry: its question, its buttons and its `act`.
+Another kind of link (a document upload: action "document", already allowed by the table) is one more ACTIONS
+entry, its question, its buttons and its `act`, and a create_link call where its email is queued. A page that
+takes a file would also need its form to post multipart data (market_mcp.vendor_pages reads a small url-encoded
+form today).
 """
 
 from __future__ import annotations
@@ -54,8 +57,9 @@ def page_url(base: str, token: str) -> str:
     return f"{base}/v/{token}"
 
 
-def _create(org: OrgContext, vendor_id: int, action: str, record_id: int, expires_at: datetime) -> str | None:
-    """A new link's URL (the row is added to the caller's transaction), or None without a public URL."""
+def create_link(org: OrgContext, vendor_id: int, action: str, record_id: int, expires_at: datetime) -> str | None:
+    """A new link's URL (the row is added to the caller's transaction), or None without a public URL: what an
+    email's {link_block} says. `action` is one of ACTIONS (a page's question, buttons and what they do)."""
     if not org.public_url:
         return None
     token = secrets.token_urlsafe(TOKEN_BYTES)
@@ -77,7 +81,7 @@ def offer_link_block(org: OrgContext, entry: WaitlistEntry) -> str:
     """The waitlist offer email's paragraph: the link to accept or decline (expiring with the offer), or, with no
     public URL, "reply to this email" as before."""
     assert entry.id is not None and entry.offer_expires_at is not None
-    url = _create(org, entry.vendor_id, "waitlist_offer", entry.id, entry.offer_expires_at)
+    url = create_link(org, entry.vendor_id, "waitlist_offer", entry.id, entry.offer_expires_at)
     if url is None:
         return REPLY_TO_TAKE
     return f"Take it (or let it go to the next vendor) here:\n{url}\n\nOr reply to this email."
@@ -87,7 +91,7 @@ def attendance_link_block(org: OrgContext, order: Order) -> str:
     """A payment email's paragraph: a link to confirm they'll be there (payment stays the payment link's), or
     nothing without a public URL."""
     assert order.id is not None
-    url = _create(org, order.vendor_id, "attendance", order.id, org.now() + LINK_LIFETIME)
+    url = create_link(org, order.vendor_id, "attendance", order.id, org.now() + LINK_LIFETIME)
     if url is None:
         return ""
     return f"\n\nLet us know you'll be there:\n{url}"
@@ -270,7 +274,9 @@ async def show(db: Database, token: str, clock: Callable[[], datetime]) -> Page:
         found = await _find(session, token, clock, for_update=False, email_delivery=False, base=None)
         if isinstance(found, Page):
             return found
-        action = ACTIONS[found.link.action]
+        action = ACTIONS.get(found.link.action)
+        if action is None:  # a kind of link this version does not serve
+            return unknown(found.org.organization_name)
         try:
             title, paragraphs = await action.question(found.org, found.link, found.vendor)
         except (_Gone, MarketError):
@@ -302,7 +308,9 @@ async def answer(
             if isinstance(found, Page):
                 return found, 0
             link, org = found.link, found.org
-            action = ACTIONS[link.action]
+            action = ACTIONS.get(link.action)
+            if action is None:
+                return unknown(org.organization_name), 0
             if choice not in {value for value, _ in action.buttons}:
                 return Page(400, "Please choose one of the buttons", [_contact(org.organization_name)], []), 0
             outcome = await action.act(org, link, choice)

@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=300), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("token_hash", name="ux_vendor_link_token"),
-        sa.CheckConstraint("action IN ('waitlist_offer', 'attendance')", name="ck_vendor_link_action"),
+        sa.CheckConstraint("action IN ('waitlist_offer', 'attendance', 'document')", name="ck_vendor_link_action"),
     )
     op.create_index("ix_vendor_link_org_used", "vendor_link", ["organization_id", "used_at"])
     key = op.create_table(
