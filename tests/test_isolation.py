@@ -190,6 +190,8 @@ CASES: dict[str, Callable[[Records], dict[str, Any]]] = {
     # connector: search finds none of Bob's records; fetching one is "not found" (see test_alice_cannot_reach…)
     "search": lambda r: {"query": "bob"},
     "fetch": lambda r: {"id": f"vendor:{r.vendor_id}"},
+    # calendars (markets toolset)
+    "get_calendar_links": lambda r: {"market_id": r.market_id},
     # activity
     "list_audit_log": lambda r: {},
     "list_emails": lambda r: {},
@@ -205,6 +207,7 @@ OPTIONAL_ID = {
     "get_money_report": "market_id",
     "export_csv": "market_id",
     "list_compliance": "market_date_id",
+    "get_calendar_links": "market_id",
 }
 
 EMPTY_PAGE = {"items": [], "total": 0, "limit": 20, "offset": 0, "next_offset": None, "page": "Nothing matches."}
@@ -356,7 +359,9 @@ async def audit_log(c: Caller, **arguments: Any) -> dict[str, Any]:
     return result.structured_content  # type: ignore[return-value]
 
 
-UNOWNED = {"oauth_client"}  # the applications (ChatGPT, Claude) that ask organisers for access: no one's data
+# the applications (ChatGPT, Claude) that ask organisers for access, and the store's key for calendar feed
+# addresses (services/calendars.py): no one's data
+UNOWNED = {"oauth_client", "link_key"}
 
 
 async def rows_of(db: Database, org_id: int) -> dict[str, list[tuple[Any, ...]]]:
@@ -387,7 +392,7 @@ def test_every_isolation_case_is_a_registered_tool() -> None:
 def test_every_table_but_organization_carries_organization_id() -> None:
     # rows_of (and the scoping it checks) relies on it: scoping is one column on every query.
     unowned = [t.name for t in SQLModel.metadata.sorted_tables if "organization_id" not in t.c]
-    assert unowned == ["oauth_client", "organization"]
+    assert unowned == ["link_key", "oauth_client", "organization"]
 
 
 # --- every tool -----------------------------------------------------------------------------------------------

@@ -114,6 +114,8 @@ def _calls(path: Path, organization_id: int) -> list[tuple[str, dict[str, Any]]]
         ("get_site_plan", {"market_id": market}),
         ("list_seasons", {}),
         ("list_seasons", {"market_id": market, "detail": "full"}),
+        ("get_calendar_links", {"market_id": market}),
+        ("get_calendar_links", {"vendor_id": vendor}),
         ("get_market_map", {"market_date_id": date_id}),
         ("list_compliance", {}),
         ("list_compliance", {"market_id": market, "status": "all", "limit": 5}),

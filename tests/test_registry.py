@@ -27,6 +27,7 @@ CATALOG: dict[str, set[str]] = {
         "update_market",
         "send_market_email",
         "set_category_caps",
+        "get_calendar_links",
     },
     "market_dates": {
         "list_market_dates",

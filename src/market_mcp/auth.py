@@ -64,6 +64,7 @@ class OrgContext:
     emails_queued: int = 0  # emails this call put in the outbox: its result says so, and delivery is woken
     email_delivery: bool = False  # whether queued email is delivered at all (SMTP configured)
     payment_links: bool = False  # whether Stripe payment links are configured (MARKET_MCP_STRIPE_*)
+    public_url: str | None = None  # where vendors reach the HTTP server's pages (MARKET_MCP_PUBLIC_URL): vendor links
     # Payment links this call wants made once its transaction has committed (services.payment_links.Wanted).
     links_wanted: list[Any] = field(default_factory=list)
 
@@ -76,11 +77,13 @@ class OrgContext:
         *,
         email_delivery: bool = False,
         payment_links: bool = False,
+        public_url: str | None = None,
     ) -> OrgContext:
         return cls(
             clock=clock,
             email_delivery=email_delivery,
             payment_links=payment_links,
+            public_url=public_url,
             session=session,
             organization_id=identity.organization_id,
             organization_name=identity.organization_name,

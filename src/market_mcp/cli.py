@@ -381,6 +381,8 @@ async def _serve_http(
     if not worker:
         await _ready(db)
     url = _base_url(host, port, public_url)
+    if public_url and not settings.public_url:  # --public-url: vendors' links and calendars point here too
+        settings.public_url = url
     server = build_server(settings, db=db, toolsets=toolsets, read_only=read_only, public_url=url)
     app = server.streamable_http_app(
         stateless_http=stateless, json_response=True, host=host, transport_security=_allowed_hosts(host, port, url)
@@ -460,7 +462,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--stateless", action="store_true", help="http: no server-side sessions (replicas need no sticky sessions)"
     )
-    serve.add_argument("--public-url", help="http: the URL clients reach this server at (default http://HOST:PORT)")
+    serve.add_argument(
+        "--public-url",
+        help="http: the URL clients (and vendors' links and calendars) reach this server at (default http://HOST:PORT)",
+    )
     serve.add_argument(
         "--workers",
         type=_positive,

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         description="Payment links: where Stripe sends the vendor after paying or cancelling, e.g. the market's "
         "website (default: Stripe's own confirmation page).",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="Vendor links and calendars: the https:// address where vendors reach this server's HTTP pages "
+        "(market-mcp serve --transport http; --public-url sets it too). Set, the emails for waitlist offers and "
+        "payments carry a link to a page where the vendor answers; unset, they say to reply to the email.",
+    )
     log_level: str = Field(default="WARNING", description="Logging level on standard error.")
     deadline_check_seconds: float = Field(
         default=600,
@@ -124,6 +130,7 @@ class Settings(BaseSettings):
         "stripe_webhook_secret",
         "stripe_api_base",
         "stripe_return_url",
+        "public_url",
         "org_legal_name",
         "org_tax_number",
         "org_tax_rate",
@@ -144,6 +151,11 @@ class Settings(BaseSettings):
     def payment_links(self) -> bool:
         """Whether payment links are configured: both Stripe settings, since a link nobody records is no use."""
         return self.stripe_api_key is not None and self.stripe_webhook_secret is not None
+
+    @property
+    def links_url(self) -> str | None:
+        """Where vendor links and calendar feeds point (public_url without a trailing slash), or None."""
+        return self.public_url.rstrip("/") if self.public_url else None
 
     @property
     def store_is_local(self) -> bool:

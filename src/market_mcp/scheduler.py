@@ -29,7 +29,9 @@ logger = logging.getLogger("market_mcp.scheduler")
 ACTOR = "scheduler"
 
 
-async def run_once(db: Database, clock: Callable[[], datetime], *, email_delivery: bool) -> int:
+async def run_once(
+    db: Database, clock: Callable[[], datetime], *, email_delivery: bool, public_url: str | None = None
+) -> int:
     """One pass over every active organisation; returns the emails it queued."""
     async with db.transaction() as session:
         found = (
@@ -57,6 +59,7 @@ async def run_once(db: Database, clock: Callable[[], datetime], *, email_deliver
                     scope="write",
                     clock=clock,
                     email_delivery=email_delivery,
+                    public_url=public_url,
                 )
                 reminded, released = await deadlines.run(org)
                 if org.touched:
@@ -99,6 +102,7 @@ async def run(
     *,
     email_delivery: bool,
     queued: Callable[[], None],
+    public_url: str | None = None,
     task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
 ) -> None:
     """Pass after pass, `every` seconds apart, until cancelled; `queued` is told when a pass queued email."""
@@ -108,7 +112,7 @@ async def run(
         # for an aiosqlite connection to close that never did, and the process never exited. So a pass, once
         # begun, finishes; the server stops while the scheduler sleeps.
         with anyio.CancelScope(shield=True):
-            emailed = await run_once(db, clock, email_delivery=email_delivery)
+            emailed = await run_once(db, clock, email_delivery=email_delivery, public_url=public_url)
         if emailed:
             queued()
         await anyio.sleep(every)

@@ -196,7 +196,15 @@ class MarketServer(MCPServer):
                 kick = self.mailer.kick if self.mailer is not None else lambda: None
                 delivery = self.mailer is not None
                 await tasks.start(
-                    partial(scheduler.run, self.db, self.clock, every, email_delivery=delivery, queued=kick)
+                    partial(
+                        scheduler.run,
+                        self.db,
+                        self.clock,
+                        every,
+                        email_delivery=delivery,
+                        queued=kick,
+                        public_url=self.config.links_url,
+                    )
                 )
             try:
                 yield
@@ -221,6 +229,9 @@ class MarketServer(MCPServer):
 
             webhook = stripe_webhook(self.checkout, self.db, self.clock, self.mailer)
             app.router.routes.insert(0, Route("/webhooks/stripe", webhook, methods=["POST"]))
+        from market_mcp.vendor_pages import routes as vendor_routes  # vendor links and calendar feeds: no token
+
+        app.router.routes[0:0] = vendor_routes(self.db, self.clock, self.mailer, self.config.links_url)
         return app
 
     def token_for(self, context: Context[Any, Any] | None) -> str | None:
@@ -352,6 +363,7 @@ class MarketServer(MCPServer):
             self.clock,
             email_delivery=self.mailer is not None,
             payment_links=self.checkout is not None,
+            public_url=self.config.links_url,
         )
 
     async def _make_links(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import re
 import socket
 from collections import deque
 from typing import Any
@@ -157,11 +158,17 @@ class H11WithHeadDeadline(H11Protocol):
         self.transport.close()
 
 
+_LINK_PATH = re.compile(r"^(/v/|/ical/)[^/]+")  # a vendor link's or calendar feed's path is its token
+
+
 class WithoutQueryStrings(logging.Filter):
     """For uvicorn's access log: each request's path without its query string. A client may put a token in
-    one (?access_token=), and OAuth's requests carry codes; the path and the status are what the log is for."""
+    one (?access_token=), and OAuth's requests carry codes; the path and the status are what the log is for.
+    A vendor link's or a calendar feed's token (in its path) is left out too: /v/…, /ical/…."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(arg.partition("?")[0] if isinstance(arg, str) else arg for arg in record.args)
+            record.args = tuple(
+                _LINK_PATH.sub(r"\1…", arg.partition("?")[0]) if isinstance(arg, str) else arg for arg in record.args
+            )
         return True

@@ -950,3 +950,41 @@ class StandingBooking(SQLModel, table=True):
     status: str = Field(default="active", max_length=16)
     created_at: datetime = _when(nullable=False)
     ended_at: datetime | None = _when()
+
+
+# document: a compliance document's upload page, whose ACTIONS entry (services/vendor_links.py) comes with that work
+VENDOR_LINK_ACTIONS = ("waitlist_offer", "attendance", "document")
+
+
+class VendorLink(SQLModel, table=True):
+    """A signed link in a vendor's email to a page where they answer (services/vendor_links.py): single use,
+    expiring. Only the token's SHA-256 is stored; `outcome` is what the vendor did, in words for the dashboard."""
+
+    __tablename__ = "vendor_link"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="ux_vendor_link_token"),
+        Index("ix_vendor_link_org_used", "organization_id", "used_at"),
+        CheckConstraint(_in("action", VENDOR_LINK_ACTIONS), name="ck_vendor_link_action"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = _fk("organization.id")
+    vendor_id: int = _fk("vendor.id")
+    action: str = Field(max_length=32)
+    record_id: int  # the waitlist entry offered, or the order whose attendance is asked
+    token_hash: str = Field(max_length=64)
+    expires_at: datetime = _when(nullable=False)
+    used_at: datetime | None = _when()
+    outcome: str | None = Field(default=None, max_length=300)
+    created_at: datetime = _when(nullable=False)
+
+
+class LinkKey(SQLModel, table=True):
+    """The server's secret for calendar feed addresses (an HMAC key), made by migration 0020: one row, shared by
+    every process on the store, so a stdio server and an HTTP server agree on a feed's address."""
+
+    __tablename__ = "link_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    secret: str = Field(max_length=64)
+    created_at: datetime = _when(nullable=False)

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from market_mcp.schemas.common import Schema
+from market_mcp.schemas.common import Schema, when_set
 from market_mcp.schemas.emails import EmailDelivery
 from market_mcp.schemas.market_dates import MarketDateDetail
 
@@ -81,3 +81,4 @@ class AttentionItem(Schema):
 class DashboardSummary(Schema):
     text: str = Field(description="A few short lines for a chat reply.")
     attention: list[AttentionItem] = Field(description="What needs attention today, most urgent first.")
+    vendor_actions: list[str] | None = when_set("What vendors did through their email links since yesterday.")

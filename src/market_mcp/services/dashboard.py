@@ -21,7 +21,7 @@ from market_mcp.schemas.dashboard import (
     SeasonDate,
 )
 from market_mcp.schemas.text import one_line
-from market_mcp.services import caps, emails
+from market_mcp.services import caps, emails, vendor_links
 from market_mcp.services.market_dates import next_market_date, weekday_name
 from market_mcp.services.scope import scoped
 
@@ -231,4 +231,7 @@ async def get_dashboard_summary(org: OrgContext) -> DashboardSummary:
         lines.append("Needs attention: " + "; ".join(item.what for item in attention) + ".")
     else:
         lines.append("Nothing needs attention today.")
-    return DashboardSummary(text="\n".join(lines), attention=attention)
+    done = await vendor_links.recent_actions(org)
+    if done:
+        lines.append("Vendors, through their links: " + " ".join(done))
+    return DashboardSummary(text="\n".join(lines), attention=attention, vendor_actions=done or None)

@@ -60,7 +60,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Your booking at {market_name} is confirmed",
         "Hi {contact_name},\n\n"
         "Your order {order_id} for {business_name} is approved and your space is held for:\n{date_lines}\n\n"
-        "Total: {total}.{credit_line} {due_sentence}{pay_block}\n\n"
+        "Total: {total}.{credit_line} {due_sentence}{pay_block}{link_block}\n\n"
         "See you at the market,\n{organization_name}",
     ),
     "order_rejected": (
@@ -74,7 +74,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Reminder: {due} due for {market_name}",
         "Hi {contact_name},\n\n"
         "A friendly reminder that {due} is still due on order {order_id} for {business_name}:\n{date_lines}\n\n"
-        "{pay_by_sentence}\n\n"
+        "{pay_by_sentence}{link_block}\n\n"
         "Thank you,\n{organization_name}",
     ),
     "payment_released": (
@@ -138,7 +138,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Good news: a space has opened up for {business_name} at {market_name} on {day}, and it's yours if you "
         "want it. We're holding it for you until {expires}; after that we'll offer it to the next vendor on "
         "the waitlist.\n\n"
-        "Reply to this email to take it.\n\n"
+        "{link_block}\n\n"
         "Kind regards,\n{organization_name}",
     ),
     "market_date_cancelled": (
@@ -238,8 +238,18 @@ def paragraph(text: str | None) -> str:
 ONE_LINE_VALUES = frozenset(("contact_name", "business_name", "market_name", "organization_name"))
 
 
+# {link_block}: a vendor self-service link (services/vendor_links.py), or without one what the email said before.
+LINK_BLOCK_DEFAULTS = {
+    "waitlist_offer": "Reply to this email to take it.",
+    "order_approved": "",
+    "order_reminder": "",
+}
+
+
 def render(kind: str, **values: Any) -> tuple[str, str]:
     subject, body = TEMPLATES[kind]
+    if kind in LINK_BLOCK_DEFAULTS:
+        values.setdefault("link_block", LINK_BLOCK_DEFAULTS[kind])
     values = {k: one_line(v) if k in ONE_LINE_VALUES and isinstance(v, str) else v for k, v in values.items()}
     return one_line(subject.format_map(values)), body.format_map(values)
 

@@ -41,6 +41,7 @@ from market_mcp.services import (
     payments,
     ranges,
     site,
+    vendor_links,
 )
 from market_mcp.services.scope import count, get_or_404, scoped, vendors_matching
 
@@ -303,6 +304,7 @@ async def approve(
         credit_line=credit_line,
         due_sentence=due_sentence,
         pay_block="",  # the payment link, once made (services.payment_links)
+        link_block=vendor_links.attendance_link_block(org, order),
     )
     if org.payment_links and order.amount_due_cents > 0:
         await payment_links.want_on_approval(org, order, via=via, email=sent, values=values)
@@ -660,7 +662,8 @@ async def remind(org: OrgContext, order: Order) -> Email:
     """Queue a reminder of what the order still owes, and by when (its market's payment terms)."""
     market = await get_or_404(org, Market, order.market_id)
     pay_by = deadlines.pay_by_sentence(org, order, market.release_unpaid)
-    email, _ = await _email(org, "order_reminder", order.id, pay_by_sentence=pay_by)  # type: ignore[arg-type]
+    link = vendor_links.attendance_link_block(org, order)
+    email, _ = await _email(org, "order_reminder", order.id, pay_by_sentence=pay_by, link_block=link)  # type: ignore[arg-type]
     return email
 
 

@@ -18,7 +18,7 @@ from market_mcp.schemas.bookings import WaitlistOffer
 from market_mcp.schemas.common import long_date
 from market_mcp.schemas.text import one_line, quoted
 from market_mcp.schemas.waitlist import WaitlistEntryOut, WaitlistEntryResult, WaitlistPage
-from market_mcp.services import applications, capacity, caps, emails, market_dates, orders
+from market_mcp.services import applications, capacity, caps, emails, market_dates, orders, vendor_links
 from market_mcp.services.scope import count, get_or_404, scoped
 
 OFFER_WINDOW = timedelta(hours=48)
@@ -281,6 +281,7 @@ async def _offer(org: OrgContext, entry: WaitlistEntry, md: MarketDate) -> Waitl
         market_name=market.name,
         day=long_date(md.scheduled_at),
         expires=f"{entry.offer_expires_at.astimezone(org.tz):%A %d %B at %H:%M}",
+        link_block=vendor_links.offer_link_block(org, entry),
     )
     return WaitlistOffer(
         entry_id=entry.id,  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from market_mcp.tools import (
     activity,
     applications,
     bookings,
+    calendars,  # noqa: F401  (adds get_calendar_links to the markets toolset)
     compliance,
     connector,
     credits,

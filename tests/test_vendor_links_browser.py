@@ -1,0 +1,91 @@
+"""A vendor's link in a real headless browser (Debian's chromium, driven by Playwright), against a real
+`market-mcp serve --transport http --public-url …` process: the organiser offers a waitlist space over MCP, the
+vendor opens the link from the queued email with JavaScript off, presses Accept, sees the confirmation, and the
+organiser's get_dashboard_summary (over HTTP) shows it. A screenshot of each page goes to artifacts/.
+
+Without /usr/bin/chromium the test skips, unless MARKET_MCP_REQUIRE_BROWSER=1 (CI), when it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import ExitStack
+from unittest import mock
+
+import pytest
+from playwright.async_api import Browser, async_playwright, expect
+
+from market_mcp.db.tables import WaitlistEntry
+from tests.factories import Tenant
+from tests.test_consent_browser import chromium, screenshot_to
+from tests.test_http import http_server, sdk_client
+from tests.test_mail import free_port
+from tests.test_vendor_links import entry_of, mail
+from tests.tools.test_waitlist import join, one_space_left, vendors
+
+
+@pytest.fixture
+async def served(alice: Tenant) -> AsyncIterator[tuple[str, Browser]]:
+    """A server process on alice's database whose public URL is its own address, and a headless chromium."""
+    executable = chromium()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with ExitStack() as stack, mock.patch("tests.test_http.free_port", return_value=port):
+        async with async_playwright() as p:
+            server, launched = await asyncio.gather(
+                asyncio.to_thread(stack.enter_context, http_server(alice.db, "--stateless", "--public-url", url)),
+                p.chromium.launch(executable_path=executable, headless=True),
+                return_exceptions=True,
+            )
+            for outcome in (server, launched):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            assert server == url and isinstance(launched, Browser)
+            try:
+                yield url, launched
+            finally:
+                await launched.close()
+
+
+async def test_a_vendor_accepts_a_waitlist_offer_from_the_emailed_link_and_the_dashboard_shows_it(
+    alice: Tenant, served: tuple[str, Browser]
+) -> None:
+    url, browser = served
+    async with sdk_client(url, alice.token) as c:
+        s, _ = await one_space_left(c)
+        (vendor,) = await vendors(c, s.market_id, "Green Bean Coffee")
+        entry = await join(c, s.date_ids[0], vendor)
+        await c.ok("notify_waitlist", entry_id=entry["id"])
+    body = (await mail(alice, "waitlist_offer"))[-1].body
+    found = re.search(re.escape(url) + r"/v/[A-Za-z0-9_-]+", body)
+    assert found is not None, body
+    link = found.group(0)
+
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    await page.goto(link)
+    heading = page.get_by_role("heading", level=1)
+    await expect(heading).to_have_text(re.compile(r"^A space at Riverside on "))
+    await page.screenshot(path=screenshot_to("vendor-link-offer.png"), full_page=True)
+    accept = page.get_by_role("button", name="Accept the space")
+    await expect(accept).to_be_visible()
+    await expect(page.get_by_role("button", name="Decline")).to_be_visible()
+    await accept.click()
+    await expect(heading).to_have_text("Thank you")
+    confirmation = await page.locator("main").inner_text()
+    await page.screenshot(path=screenshot_to("vendor-link-accepted.png"), full_page=True)
+    await page.goto(link)  # the same link again: used
+    await expect(heading).to_have_text("This link has already been used")
+    await context.close()
+
+    async with sdk_client(url, alice.token) as c:
+        summary = await c.ok("get_dashboard_summary")
+    stored: WaitlistEntry = await entry_of(alice, entry["id"])
+    assert "Done: you accepted the waitlist offer for" in confirmation
+    assert "The space is booked for you" in confirmation
+    assert stored.status == "accepted" and stored.booking_id is not None
+    day = f"{s.days[0]:%a} {s.days[0].day} {s.days[0]:%b}"
+    assert summary["vendor_actions"] == [f"Green Bean Coffee accepted the waitlist offer for {day} (via their link)."]
+    assert summary["vendor_actions"][0] in summary["text"]
