@@ -219,3 +219,78 @@ async def test_an_organiser_lays_out_a_site_fills_a_saturday_and_gets_its_map_th
     assert isinstance(sheet, BlobResourceContents) and sheet.mime_type == "application/pdf"
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(base64.b64decode(sheet.blob))).pages)
     assert all(f"Stallholder {i:02}" in text for i in range(30))
+
+
+async def test_who_may_trade_over_stdio_documents_the_fifth_baker_and_a_season_rolled_over_with_its_regulars(
+    alice: Tenant,
+) -> None:
+    """Issue 19's done-when as Claude Desktop would take it: "who is booked Saturday without current insurance?",
+    a fifth baker refused with the cap named, and next season made from this one with its regulars' standing
+    bookings in one previewed call. (The vendor's link in a real browser: tests/test_vendor_links_browser.py.)"""
+    from tests.tools.test_orders import market_with_dates
+
+    fast = _stdio(alice.db, alice.token)
+    fast.env = {**(fast.env or {}), "MARKET_MCP_RATE_LIMIT": "100000"}
+    async with Client(fast) as client:
+        c = Caller(client)
+        s = await market_with_dates(c, dates=3)
+        saturday = s.date_ids[0]
+
+        async def approved(name: str, category: str) -> int:
+            vendor = await c.ok(
+                "create_vendor", business_name=name, email=f"{name.split()[0].lower()}@example.com", category=category
+            )
+            application = await c.ok("create_application", market_id=s.market_id, vendor_id=vendor["id"])
+            await c.ok("update_application_status", application_id=application["id"], status="approved")
+            return vendor["id"]
+
+        bakers = [await approved(f"Baker{i} Bread", "Bakery") for i in range(1, 5)]
+        grower = await approved("Greens Grower", "Produce")
+        for vendor in [*bakers, grower]:
+            order = await c.ok("create_order", vendor_id=vendor, market_date_ids=[saturday])
+            await c.ok("approve_order", order_id=order["id"])
+
+        # Documents: insurance required from now on; two of the five have it, one lapsing before Saturday.
+        await c.ok("set_document_kind", name="Public liability insurance", required_for_all=True)
+        for vendor, expires in (
+            (bakers[0], s.days[0] + timedelta(days=800)),
+            (bakers[1], s.days[0] - timedelta(days=1)),
+        ):
+            await c.ok(
+                "record_vendor_document", vendor_id=vendor, kind="Public liability insurance", expires_on=str(expires)
+            )
+        uninsured = await c.ok("list_compliance", market_date_id=saturday)
+
+        # Caps: four bakers is the limit; the fifth is refused with the cap and its holders named.
+        await c.ok("set_category_caps", market_id=s.market_id, caps=[{"category": "bakery", "max_vendors": 4}])
+        fifth = await c.ok("create_vendor", business_name="Fifth Crust", email="fifth@example.com", category="bakery")
+        application = await c.ok("create_application", market_id=s.market_id, vendor_id=fifth["id"])
+        refusal = await c.refused("update_application_status", 409, application_id=application["id"], status="approved")
+
+        # A season with two regulars, rolled over: the preview first, then the same call for real.
+        season = await c.ok(
+            "set_season", market_id=s.market_id, name="Summer", starts_on=str(s.days[0]), ends_on=str(s.days[-1])
+        )
+        await c.ok(
+            "record_vendor_document",
+            vendor_id=grower,
+            kind="Public liability insurance",
+            expires_on=str(s.days[0] + timedelta(days=800)),
+        )
+        for vendor in (bakers[0], grower):
+            await c.ok("create_standing_booking", vendor_id=vendor, season_id=season["id"])
+        preview = await c.ok("roll_over_season", season_id=season["id"], dry_run=True)
+        rolled = await c.ok("roll_over_season", season_id=season["id"], dry_run=False)
+
+    assert uninsured["total"] == 4 and not any(row["vendor_id"] == bakers[0] for row in uninsured["items"])
+    assert {row["vendor_id"] for row in uninsured["items"]} == {*bakers[1:], grower}
+    assert "without" in uninsured["summary"] or "missing" in uninsured["summary"]
+    assert "allows 4 bakery vendors" in refusal and '"Baker1 Bread"' in refusal and "set_category_caps" in refusal
+    assert preview["dry_run"] is True and rolled["dry_run"] is False
+    assert [d["scheduled_at"] for d in preview["would_schedule"]] == [d["scheduled_at"] for d in rolled["dates"]]
+    assert len(rolled["dates"]) == 3 and all(d["market_date_id"] for d in rolled["dates"])
+    assert {b["vendor_id"] for b in rolled["standing_bookings"]} == {bakers[0], grower}
+    assert [b["dates_booked"] for b in preview["would_book"]] == [
+        b["dates_booked"] for b in rolled["standing_bookings"]
+    ]
+    assert all(len(b["dates_booked"]) == 3 for b in rolled["standing_bookings"])
