@@ -296,12 +296,12 @@ def test_the_catalog_a_model_reads_on_every_conversation_stays_light(tools: dict
         )
         for t in tools.values()
     ]
-    # About 11,000 tokens: name, description, input schema. Issue 18's site (5 tools, nested plan arguments) took it
-    # past the 36,000 it held to until then; the next tools need toolsets opened on demand, not a larger number.
-    # Issue 19 (documents, category caps, questions, seasons, calendars) added about 9,000: MEASURED below.
-    assert sum(len(part) for part in seen) <= 48_600
+    # About 13,000 tokens: name, description, input schema. Issue 18's site took it past the 36,000 it held to until
+    # then (42,300); issue 19's 12 tools (documents, category caps, questions, seasons, calendars) and its arguments
+    # on existing tools took it to 53,400. The next tools need toolsets opened on demand, not a larger number.
+    assert sum(len(part) for part in seen) <= 54_000
     wire = ListToolsResult(tools=list(tools.values())).model_dump_json(by_alias=True, exclude_none=True)
-    assert len(wire.encode()) <= 119_000  # the whole tools/list answer, output schemas and all
+    assert len(wire.encode()) <= 130_000  # the whole tools/list answer, output schemas and all (129,100)
 
 
 @pytest.mark.parametrize("name", registered())
