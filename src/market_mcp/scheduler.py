@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 
 import anyio
 from anyio.abc import TaskStatus
@@ -45,22 +46,23 @@ async def run_once(
         ).all()
     queued = 0
     for org_id, name, slug, currency, timezone in found:
+        as_scheduler = partial(
+            OrgContext,
+            organization_id=org_id,
+            organization_name=name,
+            organization_slug=slug,
+            currency=currency,
+            timezone=timezone,
+            token_id=None,  # no token: the audit entry names the scheduler
+            token_name=ACTOR,
+            scope="write",
+            clock=clock,
+            email_delivery=email_delivery,
+            public_url=public_url,
+        )
         try:
             async with db.transaction(write=True) as session:
-                org = OrgContext(
-                    session=session,
-                    organization_id=org_id,
-                    organization_name=name,
-                    organization_slug=slug,
-                    currency=currency,
-                    timezone=timezone,
-                    token_id=None,  # type: ignore[arg-type]  # no token: the audit entry names the scheduler
-                    token_name=ACTOR,
-                    scope="write",
-                    clock=clock,
-                    email_delivery=email_delivery,
-                    public_url=public_url,
-                )
+                org = as_scheduler(session=session)
                 reminded, released = await deadlines.run(org)
                 if org.touched:
                     arguments = {
@@ -73,19 +75,7 @@ async def run_once(
             logger.exception("payment deadlines for organisation %s failed; the next pass tries again", slug)
         try:  # compliance documents near expiry: one reminder each (services/compliance.py)
             async with db.transaction(write=True) as session:
-                org = OrgContext(
-                    session=session,
-                    organization_id=org_id,
-                    organization_name=name,
-                    organization_slug=slug,
-                    currency=currency,
-                    timezone=timezone,
-                    token_id=None,  # type: ignore[arg-type]
-                    token_name=ACTOR,
-                    scope="write",
-                    clock=clock,
-                    email_delivery=email_delivery,
-                )
+                org = as_scheduler(session=session)
                 reminded = await compliance.send_reminders(org)
                 if reminded:
                     audit.record(org, "document_reminders", {"reminders_queued": reminded}, "ok")
