@@ -658,6 +658,7 @@ def _documents(
                     created_at=now - timedelta(days=60 + vi),
                 )
             )
+    return rows
 
 
 def _questions_and_answers(
