@@ -169,6 +169,7 @@ async def _load(url: str, sqlite_path: Path, key: str, log: Callable[[str], None
         for table, cols in columns.items():
             names = [c for c, _ in cols]
             convert = [_converter(kind) for _, kind in cols]
+            await con.execute(f'DELETE FROM "{table}"')  # rows a migration seeded (link_key) give way to the copy
             cursor = lite.execute(f'SELECT {", ".join(f"{chr(34)}{c}{chr(34)}" for c in names)} FROM "{table}"')
             while batch := cursor.fetchmany(50_000):
                 records = [tuple(f(v) for f, v in zip(convert, row, strict=True)) for row in batch]
