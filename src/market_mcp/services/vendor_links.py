@@ -347,13 +347,18 @@ async def _document_submit(org: OrgContext, link: VendorLink, submitted: Submitt
     return f"uploaded a new {in_sentence(kind.name)} ({until})"
 
 
+async def _form_only(org: OrgContext, link: VendorLink, choice: str) -> str:
+    """A form's link is answered by its `submit` (answer() refuses buttons alone before calling this)."""
+    raise Invalid("Please fill in the form on the page.")
+
+
 ACTIONS: dict[str, Action] = {
     "waitlist_offer": Action(_offer_question, [("accept", "Accept the space"), ("decline", "Decline")], _offer_act),
     "attendance": Action(_attendance_question, [("confirm", "I'll be there")], _attendance_act),
     "document": Action(
         _document_question,
         [("upload", "Send the new certificate")],
-        _offer_act,  # never called: a form's link is answered by `submit`
+        _form_only,
         inputs=_document_inputs,
         submit=_document_submit,
     ),
