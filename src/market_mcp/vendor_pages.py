@@ -3,9 +3,9 @@
 GET /v/{token} shows what a vendor link asks and one form of clearly labelled buttons; POST /v/{token} does it
 (services/vendor_links.py). A link that asks for a document shows labelled inputs (the file, its expiry date, its
 number) in a form posting multipart/form-data, at most MAX_UPLOAD_BYTES (a larger body is a 413 page); the other
-links' forms are small and url-encoded. Plain HTML that works without JavaScript; the form posts back to its own address, which
-carries the token, and no cookie is read, so another site cannot make a vendor's browser act for them. An unknown
-link is a 404 page, a used or expired one a 410 page, each saying whom to contact.
+links' forms are small and url-encoded. Plain HTML that works without JavaScript; the form posts back to its own
+address, which carries the token, and no cookie is read, so another site cannot make a vendor's browser act for
+them. An unknown link is a 404 page, a used or expired one a 410 page, each saying whom to contact.
 
 GET /ical/{token}.ics: a calendar feed (services/calendars.py), text/calendar; an unknown token is 404.
 """
@@ -156,7 +156,7 @@ def routes(db: Database, clock: Callable[[], datetime], mailer: Mailer | None, b
         token = request.path_params["token"]
         if request.method == "GET":
             return render(await vendor_links.show(db, token, clock))
-        multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
+        multipart = request.headers.get("content-type", "").lower().startswith("multipart/form-data")
         most = MAX_UPLOAD_BYTES if multipart else MAX_FORM_BYTES
         raw = await _body(request, most)
         if raw is None:
