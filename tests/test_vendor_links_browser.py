@@ -128,7 +128,8 @@ async def test_a_vendor_uploads_a_new_certificate_from_the_emailed_reminder(
     await context.close()
 
     async with alice.db.transaction() as session:
-        stmt = select(VendorDocument).where(VendorDocument.vendor_id == vendor, VendorDocument.is_current.is_(True))  # type: ignore[attr-defined]
+        current = VendorDocument.is_current.is_(True)  # type: ignore[attr-defined]
+        stmt = select(VendorDocument).where(VendorDocument.vendor_id == vendor, current)
         stored = (await session.execute(stmt)).scalar_one()
     assert f"Done: you uploaded a new public liability insurance (expires {new_expiry})." in thanked
     assert (stored.expires_on, stored.number, stored.filename) == (new_expiry, "P-88", "insurance-2027.pdf")
