@@ -47,7 +47,7 @@ from market_mcp.schemas.compliance import (
     VendorDocumentOut,
 )
 from market_mcp.schemas.text import one_line, quoted
-from market_mcp.services import emails
+from market_mcp.services import emails, vendor_links
 from market_mcp.services.scope import count, get_or_404, read_rows, scoped
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -665,7 +665,7 @@ async def send_reminders(org: OrgContext) -> int:
             kind_name=in_sentence(row.kind),
             number_part=f" (no. {one_line(row.number)})" if row.number else "",
             expires=long_date(row.expires_on),
-            link_block="",  # the vendor's self-service upload link, once there is one
+            link_block=vendor_links.document_link_block(org, row.vendor_id, row.id, row.expires_on),
         )
         org.touch("vendor_document", row.id)
     return len(rows)

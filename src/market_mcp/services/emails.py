@@ -154,7 +154,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Hi {contact_name},\n\n"
         "Our records show that {business_name}'s {kind_name}{number_part} expires on {expires}. We need a "
         "current one on file for you to keep trading at our markets after that day.\n\n"
-        "Please reply with the new certificate (a PDF or a clear photo is fine).{link_block}\n\n"
+        "{link_block}\n\n"
         "Thank you,\n{organization_name}",
     ),
     # The organiser's own words: {greeting} is ours unless their message opens with one (see `greeting`).
@@ -243,6 +243,7 @@ LINK_BLOCK_DEFAULTS = {
     "waitlist_offer": "Reply to this email to take it.",
     "order_approved": "",
     "order_reminder": "",
+    "document_expiring": "Please reply with the new certificate (a PDF or a clear photo is fine).",
 }
 
 

@@ -7,10 +7,11 @@ transaction) and audited under the vendor's name ("vendor: Green Bean Coffee (li
 happened in words, which get_dashboard_summary shows the next day.
 
 Without a public URL (MARKET_MCP_PUBLIC_URL, or serve --public-url) no link is made and the emails say to reply.
-Another kind of link (a document upload: action "document", already allowed by the table) is one more ACTIONS
-entry, its question, its buttons and its `act`, and a create_link call where its email is queued. A page that
-takes a file would also need its form to post multipart data (market_mcp.vendor_pages reads a small url-encoded
-form today).
+A link of another kind is one more ACTIONS entry, its question, its buttons and its `act`, and a create_link call
+where its email is queued. The "document" link (in a compliance document's expiry reminder) is a form instead of
+buttons: its `inputs` (a file, the expiry date, the certificate number) post as multipart data, and its `submit`
+records the new document as record_vendor_document does; a refused file or date shows the form again with the
+reason, and the link stays usable.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -29,15 +30,17 @@ from market_mcp.db import Database
 from market_mcp.db.tables import (
     ACTIVE_BOOKING_STATUSES,
     Booking,
+    DocumentKind,
     Market,
     MarketDate,
     Order,
     Organization,
     Vendor,
+    VendorDocument,
     VendorLink,
     WaitlistEntry,
 )
-from market_mcp.errors import MarketError
+from market_mcp.errors import Invalid, MarketError
 from market_mcp.schemas.common import long_date
 from market_mcp.schemas.text import one_line
 from market_mcp.services import audit
@@ -97,18 +100,59 @@ def attendance_link_block(org: OrgContext, order: Order) -> str:
     return f"\n\nLet us know you'll be there:\n{url}"
 
 
+REPLY_WITH_CERTIFICATE = "Please reply with the new certificate (a PDF or a clear photo is fine)."
+
+
+def document_link_block(org: OrgContext, vendor_id: int, document_id: int, expires_on: date) -> str:
+    """The expiry reminder's paragraph: a link to upload the new certificate (open for 14 days, or until the
+    old one expires if later), or, with no public URL, "reply with it" as before."""
+    until = max(org.now() + LINK_LIFETIME, datetime.combine(expires_on + timedelta(days=1), time(), org.tz))
+    url = create_link(org, vendor_id, "document", document_id, until)
+    if url is None:
+        return REPLY_WITH_CERTIFICATE
+    return (
+        f"Upload the new certificate (a PDF or a clear photo is fine) here:\n{url}\n\nOr reply to this email with it."
+    )
+
+
 # ---------------------------------------------------------------- the page's side
 
 
 @dataclass
+class Input:
+    """One labelled field of a page's form (a form with a file input posts multipart data)."""
+
+    name: str
+    label: str
+    type: str  # "file", "date" or "text"
+    required: bool
+    hint: str = ""
+    max_length: int | None = None
+    accept: str = ""  # a file input's suggested types
+    value: str = ""  # what the vendor typed, shown again with a refusal
+
+
+@dataclass
 class Page:
-    """What a page shows: a heading, paragraphs, and (for a live link) the buttons of its one form."""
+    """What a page shows: a heading, paragraphs, and (for a live link) the buttons of its one form, with its
+    inputs if it asks for some (and the reason a submission was refused, shown above them)."""
 
     status: int
     title: str
     paragraphs: list[str]
     buttons: list[tuple[str, str]]  # (value, label)
     organization_name: str = ""
+    inputs: list[Input] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass
+class Submitted:
+    """A form's fields and its one file (name and bytes) as the vendor sent them."""
+
+    fields: dict[str, str]
+    filename: str = ""
+    content: bytes = b""
 
 
 @dataclass
@@ -116,6 +160,9 @@ class Action:
     question: Callable[[OrgContext, VendorLink, Vendor], Awaitable[tuple[str, list[str]]]]
     buttons: list[tuple[str, str]]
     act: Callable[[OrgContext, VendorLink, str], Awaitable[str]]
+    # A form's page: its inputs, and what submitting them does (refusing with Invalid shows the form again).
+    inputs: Callable[[OrgContext, VendorLink], Awaitable[list[Input]]] | None = None
+    submit: Callable[[OrgContext, VendorLink, Submitted], Awaitable[str]] | None = None
 
 
 async def _offer_question(org: OrgContext, link: VendorLink, vendor: Vendor) -> tuple[str, list[str]]:
@@ -193,9 +240,128 @@ async def _attendance_act(org: OrgContext, link: VendorLink, choice: str) -> str
     return f"confirmed they'll be there on {days}"
 
 
+async def _document_of(org: OrgContext, link: VendorLink) -> tuple[VendorDocument, DocumentKind]:
+    document = await get_or_404(org, VendorDocument, link.record_id)
+    if not document.is_current:
+        raise _Gone("A newer document of this kind is already on record.")
+    kind = await get_or_404(org, DocumentKind, document.kind_id)
+    return document, kind
+
+
+async def _document_question(org: OrgContext, link: VendorLink, vendor: Vendor) -> tuple[str, list[str]]:
+    from market_mcp.services.compliance import MAX_FILE_BYTES, in_sentence
+
+    document, kind = await _document_of(org, link)
+    what = in_sentence(kind.name)
+    number = f" (no. {one_line(document.number)})" if document.number else ""
+    held = f"{one_line(org.organization_name)} has {one_line(vendor.business_name)}'s {what}{number} on record"
+    held += f", expiring on {long_date(document.expires_on)}." if document.expires_on else "."
+    return (
+        f"Your new {what}",
+        [
+            held,
+            f"Please upload the new one: a PDF or a clear photo, at most {MAX_FILE_BYTES // 1024 // 1024} MB.",
+        ],
+    )
+
+
+async def _document_inputs(org: OrgContext, link: VendorLink) -> list[Input]:
+    document, _ = await _document_of(org, link)
+    return [
+        Input("file", "The new certificate", "file", True, "A PDF or a photo.", accept="application/pdf,image/*"),
+        Input(  # a kind whose current document expires: the new one's expiry is needed for the next reminder
+            "expires_on",
+            "Expiry date",
+            "date",
+            document.expires_on is not None,
+            "As printed on the certificate." if document.expires_on else "Leave empty if it does not expire.",
+        ),
+        Input("number", "Certificate or policy number (optional)", "text", False, max_length=100),
+    ]
+
+
+def _expiry(submitted: Submitted, required: bool) -> date | None:
+    said = submitted.fields.get("expires_on", "").strip()
+    if not said:
+        if required:
+            raise Invalid("Please enter the new certificate's expiry date.")
+        return None
+    try:
+        return date.fromisoformat(said)
+    except ValueError:
+        raise Invalid(f"{said[:20]!r} is not a date: please enter the expiry date, e.g. 2027-12-01.") from None
+
+
+def _plain(message: str) -> str:
+    """The service's refusal, in a vendor's words (its argument names are the organiser's tool's)."""
+    return (
+        message.replace("file_base64", "the file")
+        .replace("expires_on ", "The expiry date ")
+        .replace("Check the date, or record the vendor's current certificate.", "Please check the date.")
+        .replace("or record the document without the file", "please")
+    )
+
+
+async def _document_submit(org: OrgContext, link: VendorLink, submitted: Submitted) -> str:
+    import base64
+
+    from market_mcp.services.compliance import MAX_FILE_BYTES, in_sentence, record_vendor_document
+
+    document, kind = await _document_of(org, link)
+    if not submitted.content:
+        raise Invalid("Please choose the file of the new certificate (a PDF or a photo).")
+    if len(submitted.content) > MAX_FILE_BYTES:
+        raise Invalid(
+            f"The file is {len(submitted.content) / 1024 / 1024:.1f} MB; the limit is "
+            f"{MAX_FILE_BYTES // 1024 // 1024} MB. Please send a smaller scan or photo."
+        )
+    expires_on = _expiry(submitted, document.expires_on is not None)
+    number = one_line(submitted.fields.get("number", "")).strip()
+    if len(number) > 100:
+        raise Invalid("The certificate number is longer than 100 characters; please check it.")
+    filename = one_line(submitted.filename.replace("\\", "/").rsplit("/", 1)[-1]).strip()[-200:] or "certificate"
+    try:
+        recorded = await record_vendor_document(
+            org,
+            link.vendor_id,
+            kind=kind.name,
+            number=number,
+            issuer="",
+            expires_on=expires_on,
+            file_base64=base64.b64encode(submitted.content).decode("ascii"),
+            filename=filename,
+        )
+    except Invalid as refused:
+        raise Invalid(_plain(refused.message)) from None
+    arguments = {
+        "vendor_id": link.vendor_id,
+        "kind": kind.name,
+        "number": number,
+        "expires_on": str(expires_on) if expires_on else None,
+        "filename": filename,
+        "file_bytes": len(submitted.content),
+        "via": "vendor link",
+    }
+    audit.record(org, "record_vendor_document", arguments, "ok")
+    until = f"expires {recorded.expires_on}" if recorded.expires_on else "no expiry"
+    return f"uploaded a new {in_sentence(kind.name)} ({until})"
+
+
+async def _form_only(org: OrgContext, link: VendorLink, choice: str) -> str:
+    """A form's link is answered by its `submit` (answer() refuses buttons alone before calling this)."""
+    raise Invalid("Please fill in the form on the page.")
+
+
 ACTIONS: dict[str, Action] = {
     "waitlist_offer": Action(_offer_question, [("accept", "Accept the space"), ("decline", "Decline")], _offer_act),
     "attendance": Action(_attendance_question, [("confirm", "I'll be there")], _attendance_act),
+    "document": Action(
+        _document_question,
+        [("upload", "Send the new certificate")],
+        _form_only,
+        inputs=_document_inputs,
+        submit=_document_submit,
+    ),
 }
 
 
@@ -279,9 +445,10 @@ async def show(db: Database, token: str, clock: Callable[[], datetime]) -> Page:
             return unknown(found.org.organization_name)
         try:
             title, paragraphs = await action.question(found.org, found.link, found.vendor)
+            inputs = await action.inputs(found.org, found.link) if action.inputs else []
         except (_Gone, MarketError):
             return _moved_on(found.org)
-        return Page(200, title, paragraphs, action.buttons, found.org.organization_name)
+        return Page(200, title, paragraphs, action.buttons, found.org.organization_name, inputs)
 
 
 def _moved_on(org: OrgContext) -> Page:
@@ -311,21 +478,62 @@ async def answer(
             action = ACTIONS.get(link.action)
             if action is None:
                 return unknown(org.organization_name), 0
-            if choice not in {value for value, _ in action.buttons}:
+            if action.submit is not None or choice not in {value for value, _ in action.buttons}:
                 return Page(400, "Please choose one of the buttons", [_contact(org.organization_name)], []), 0
             outcome = await action.act(org, link, choice)
-            link.used_at = org.now()
-            link.outcome = outcome[:300]
-            session.add(link)
-            org.touch("vendor_link", link.id)  # type: ignore[arg-type]
-            done = Page(
-                200,
-                "Thank you",
-                [f"Done: you {outcome}.", _after(link.action, choice, org)],
-                [],
-                org.organization_name,
-            )
-            return done, org.emails_queued
+            return _done(org, link, outcome, choice), org.emails_queued
+    except (_Gone, MarketError):
+        async with db.transaction() as session:
+            found = await _find(session, token, clock, for_update=False, email_delivery=False, base=None)
+            if isinstance(found, Page):
+                return found, 0
+            return _moved_on(found.org), 0
+
+
+def _done(org: OrgContext, link: VendorLink, outcome: str, choice: str) -> Page:
+    """Mark the link used (with what the vendor did, for the dashboard): the thank-you page."""
+    link.used_at = org.now()
+    link.outcome = outcome[:300]
+    org.session.add(link)
+    org.touch("vendor_link", link.id)  # type: ignore[arg-type]
+    return Page(
+        200, "Thank you", [f"Done: you {outcome}.", _after(link.action, choice, org)], [], org.organization_name
+    )
+
+
+async def submit(
+    db: Database,
+    token: str,
+    submitted: Submitted,
+    clock: Callable[[], datetime],
+    *,
+    email_delivery: bool,
+    base: str | None,
+) -> tuple[Page, int]:
+    """POST of a form's page (the document upload): do it as the organiser's tool would, in one transaction with
+    its audit entry and the link marked used. A refusal (Invalid) changes nothing and shows the form again with
+    the reason, so the vendor can fix it with the same link."""
+    try:
+        async with db.transaction(write=True) as session:
+            found = await _find(session, token, clock, for_update=True, email_delivery=email_delivery, base=base)
+            if isinstance(found, Page):
+                return found, 0
+            link, org = found.link, found.org
+            action = ACTIONS.get(link.action)
+            if action is None:
+                return unknown(org.organization_name), 0
+            if action.submit is None:
+                return Page(400, "Please choose one of the buttons", [_contact(org.organization_name)], []), 0
+            outcome = await action.submit(org, link, submitted)
+            return _done(org, link, outcome, ""), org.emails_queued
+    except Invalid as refused:
+        page = await show(db, token, clock)
+        if page.inputs:
+            page.status, page.error = 422, refused.message
+            for item in page.inputs:
+                if item.type != "file":
+                    item.value = submitted.fields.get(item.name, "")[:200]
+        return page, 0
     except (_Gone, MarketError):
         async with db.transaction() as session:
             found = await _find(session, token, clock, for_update=False, email_delivery=False, base=None)
@@ -336,6 +544,8 @@ async def answer(
 
 def _after(action: str, choice: str, org: OrgContext) -> str:
     who = one_line(org.organization_name)
+    if action == "document":
+        return f"{who} has the new certificate on file. Thank you for keeping it up to date."
     if action == "waitlist_offer" and choice == "accept":
         return f"The space is booked for you; {who} will email you about the stall fee."
     if action == "waitlist_offer":
