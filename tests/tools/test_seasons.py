@@ -165,6 +165,19 @@ async def test_a_full_date_is_skipped_and_listed_never_overbooked(alice: Tenant)
     assert [d for d, _, _ in await bookings_of(alice, vendor)] == [s["days"][0], s["days"][2]]
 
 
+async def test_dates_a_vendor_may_not_trade_on_are_skipped_saying_what_to_fix_not_to_override(alice: Tenant) -> None:
+    async with alice.client() as c:
+        s = await market_and_season(c, weeks=2)
+        vendor = await approved_vendor(c, s["market_id"], "Rosa's Bakery")
+        await c.ok("set_document_kind", name="Public liability insurance", required_for_all=True)
+        done = await c.ok("create_standing_booking", vendor_id=vendor, season_id=s["season_id"])
+    reasons = {skip["reason"] for skip in done["booked"]["skipped"]}
+    assert done["booked"]["dates_booked"] == [] and len(done["booked"]["skipped"]) == 2
+    assert len(reasons) == 1 and "record_vendor_document" in reasons.pop()
+    assert not any("override_reason" in skip["reason"] for skip in done["booked"]["skipped"])
+    assert await bookings_of(alice, vendor) == []
+
+
 async def test_a_vendor_without_an_approved_application_is_refused(alice: Tenant) -> None:
     async with alice.client() as c:
         s = await market_and_season(c, weeks=2)

@@ -362,6 +362,7 @@ async def _book(org: OrgContext, regular: Regular, *, via: str) -> None:
                 amount_per_date_cents=None,
                 stall_type=regular.stall_type,
                 add_ons=regular.add_ons,
+                can_override=False,  # no override here: the reason says what to fix (a document, a cap)
             )
         except Conflict as refusal:  # an admission check open_order makes that planning does not know
             regular.skipped += [DateSkipped(scheduled_at=slot.day, reason=str(refusal)) for slot in month]

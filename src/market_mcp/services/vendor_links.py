@@ -456,7 +456,8 @@ def _moved_on(org: OrgContext) -> Page:
         410,
         "This can no longer be done",
         [
-            "Things have changed since this email was sent, so this link no longer applies.",
+            "Things have changed since this email was sent, or the organiser needs to check something first "
+            "(a document, a full category), so this can't be done through the link.",
             _contact(org.organization_name),
         ],
         [],
