@@ -226,6 +226,7 @@ async def test_toolsets_and_read_only_flags_shape_the_catalog_over_http(alice: T
     assert names == {
         "list_markets",
         "get_market",
+        "get_calendar_links",
         "list_orders",
         "get_order",
         "list_payments",

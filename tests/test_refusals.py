@@ -410,7 +410,13 @@ CASES = [
     # ---- names a model reaches for
     Case("an unknown tool", "get_vendors", args(), 404, ("Did you mean list_vendors or get_vendor?",)),
     Case("a tool under another verb", "fetch_waitlist", args(), 404, ("Did you mean list_waitlist?",)),
-    Case("booking instead of ordering", "create_booking", args(), 404, ("Did you mean create_order?",)),
+    Case(
+        "booking instead of ordering",
+        "create_booking",
+        args(),
+        404,
+        ("Did you mean create_order or create_standing_booking?",),
+    ),
     Case(
         "a misspelt argument",
         "update_market",

@@ -91,6 +91,10 @@ FINDERS = {
     ),
     "entry_id": Finder("waitlist entry", "list_waitlist", "with market_id or market_date_id: each entry has its id"),
     "credit_id": Finder("credit", "list_credits", "(query= finds one by the vendor's name)", "by the vendor's name"),
+    "season_id": Finder("season", "list_seasons", "with the market's market_id: each season has its id"),
+    "standing_booking_id": Finder(
+        "standing booking", "list_seasons", "with the market's market_id: each season lists its standing bookings"
+    ),
 }
 
 
