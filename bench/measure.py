@@ -348,7 +348,12 @@ class Writes:
     """The write targets of the whole run, shared by the transports (each target is used once)."""
 
     def __init__(self, store: Store) -> None:
-        self.approvals = ({"order_id": order_id} for order_id in store.pending_orders())
+        # Some bench vendors lack a required document (as real ones do): the approval still runs every check, and
+        # the override lets it through, so the figure is approval's whole path.
+        self.approvals = (
+            {"order_id": order_id, "override_reason": "bench: approved whatever the documents say"}
+            for order_id in store.pending_orders()
+        )
         self.cancellations = (
             {"booking_id": booking_id, "reason": "Unwell this week", "credit_vendor": True}
             for booking_id in store.waitlisted_bookings()
